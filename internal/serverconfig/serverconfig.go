@@ -1,0 +1,257 @@
+// Package serverconfig owns the server configuration file (conveyor.server.yml):
+// registries, deploy drivers, health gates, teams and quotas, pricing, Slack
+// and approvals. It parses and validates the file at start; it holds secrets
+// only by reference (environment variable names), never their values.
+package serverconfig
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/conveyor-dev/conveyor/internal/resources"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	Registries map[string]Registry `yaml:"registries"`
+	Drivers    map[string]Driver   `yaml:"drivers"`
+	Health     map[string]Health   `yaml:"health"`
+	Teams      map[string]Team     `yaml:"teams"`
+	Pricing    resources.Pricing   `yaml:"pricing"`
+	Slack      Slack               `yaml:"slack"`
+	Approvals  Approvals           `yaml:"approvals"`
+	Policies   Policies            `yaml:"policies"`
+}
+
+// Registry is a model registry reachable by the server.
+type Registry struct {
+	Type        string `yaml:"type"` // mlflow
+	URL         string `yaml:"url"`
+	TokenEnv    string `yaml:"token_env"`    // Bearer token, by environment variable name
+	Username    string `yaml:"username"`     // Basic auth user (then PasswordEnv holds the password)
+	PasswordEnv string `yaml:"password_env"` // Basic auth password, by environment variable name
+}
+
+// Driver is a named deploy driver. Which fields apply depends on Type.
+type Driver struct {
+	Type         string            `yaml:"type"` // exec, github-workflow, mlflow, dbt, webhook
+	Command      []string          `yaml:"command"`
+	Env          map[string]string `yaml:"env"`
+	Timeout      Duration          `yaml:"timeout"`
+	Registry     string            `yaml:"registry"`     // mlflow
+	ProfilesDir  string            `yaml:"profiles_dir"` // dbt
+	Workflow     string            `yaml:"workflow"`     // github-workflow: file name or ID
+	Ref          string            `yaml:"ref"`          // github-workflow: ref to dispatch on (default: the default branch)
+	URL          string            `yaml:"url"`          // webhook
+	SecretEnv    string            `yaml:"secret_env"`   // webhook HMAC secret, by environment variable name
+	PollInterval Duration          `yaml:"poll_interval"`
+}
+
+// Health is an HTTP health gate probed between rollout steps.
+type Health struct {
+	HTTP    string   `yaml:"http"` // may contain {environment} and {artifact}
+	Expect  int      `yaml:"expect"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Team is a GitHub team ("org/slug") with quotas per environment.
+type Team struct {
+	Quota map[string]Quota `yaml:"quota"`
+}
+
+// Quota limits what a team may run in one environment.
+type Quota struct {
+	CPU         float64 `yaml:"cpu"`
+	Memory      string  `yaml:"memory"`
+	MemoryBytes int64   `yaml:"-"`
+	GPU         float64 `yaml:"gpu"`
+}
+
+// Slack says where approval requests go and who is who.
+type Slack struct {
+	Channels map[string]string `yaml:"channels"` // environment -> channel ID
+	Users    map[string]string `yaml:"users"`    // Slack user ID -> GitHub login
+	Emails   map[string]string `yaml:"emails"`   // e-mail -> GitHub login
+}
+
+// Approvals holds approval settings.
+type Approvals struct {
+	ExpireAfter Duration `yaml:"expire_after"`
+}
+
+// Policies names a directory of extra Rego policies and the teams that may
+// override the model and dbt quality gates for production.
+type Policies struct {
+	Dir           string   `yaml:"dir"`
+	OverrideTeams []string `yaml:"override_teams"`
+}
+
+// Duration is a time.Duration written as "10m", "24h".
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration such as 10m or 24h", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration (write for example 10m or 24h)", n.Line, s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// DriverTypes lists the driver types the server knows.
+var DriverTypes = []string{"exec", "github-workflow", "mlflow", "dbt", "webhook"}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+// Load reads and validates a server config file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("server config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a server config document. Unknown keys are errors.
+func Parse(b []byte) (*Config, error) {
+	c := &Config{}
+	if len(bytes.TrimSpace(b)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil {
+			return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Approvals.ExpireAfter.Duration == 0 {
+		c.Approvals.ExpireAfter.Duration = 24 * time.Hour
+	}
+	for name, h := range c.Health {
+		if h.Expect == 0 {
+			h.Expect = 200
+		}
+		if h.Timeout.Duration == 0 {
+			h.Timeout.Duration = 5 * time.Second
+		}
+		c.Health[name] = h
+	}
+	for name, d := range c.Drivers {
+		if d.Timeout.Duration == 0 {
+			d.Timeout.Duration = 10 * time.Minute
+		}
+		if d.PollInterval.Duration == 0 {
+			d.PollInterval.Duration = 5 * time.Second
+		}
+		c.Drivers[name] = d
+	}
+}
+
+// Validate checks cross-references and required fields. Each problem names
+// the setting by its path, for example drivers.web.command.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	for _, name := range sortedKeys(c.Registries) {
+		r := c.Registries[name]
+		if r.Type != "mlflow" {
+			add("registries.%s.type: %q is not a registry type (write mlflow)", name, r.Type)
+		}
+		if r.URL == "" {
+			add("registries.%s.url: missing (write the registry's base URL)", name)
+		}
+	}
+	for _, name := range sortedKeys(c.Drivers) {
+		d := c.Drivers[name]
+		switch d.Type {
+		case "exec":
+			if len(d.Command) == 0 {
+				add("drivers.%s.command: missing (an exec driver runs a command, for example [\"/opt/deploy/web.sh\"])", name)
+			}
+		case "dbt":
+		case "mlflow":
+			if _, ok := c.Registries[d.Registry]; !ok {
+				add("drivers.%s.registry: %q is not defined under registries", name, d.Registry)
+			}
+		case "github-workflow":
+			if d.Workflow == "" {
+				add("drivers.%s.workflow: missing (write the workflow file name, for example deploy.yml)", name)
+			}
+		case "webhook":
+			if d.URL == "" {
+				add("drivers.%s.url: missing (write the deployer's URL)", name)
+			}
+		default:
+			add("drivers.%s.type: %q is not a driver type (write one of %s)", name, d.Type, strings.Join(DriverTypes, ", "))
+		}
+	}
+	for _, name := range sortedKeys(c.Health) {
+		if c.Health[name].HTTP == "" {
+			add("health.%s.http: missing (write the URL to probe)", name)
+		}
+	}
+	for _, name := range sortedKeys(c.Teams) {
+		if !strings.Contains(name, "/") {
+			add("teams.%s: write the team as org/slug", name)
+		}
+		t := c.Teams[name]
+		for _, env := range sortedKeys(t.Quota) {
+			q := t.Quota[env]
+			if q.Memory != "" {
+				b, err := resources.ParseMemory(q.Memory)
+				if err != nil {
+					add("teams.%s.quota.%s.memory: %v", name, env, err)
+				}
+				q.MemoryBytes = b
+				t.Quota[env] = q
+			}
+		}
+	}
+	p := c.Pricing
+	if p.CPUHour < 0 || p.MemoryGiBHour < 0 || p.GPUHour < 0 || p.CostGateUSD < 0 {
+		add("pricing: prices and cost_gate_usd must not be negative")
+	}
+	if p.CostGateUSD > 0 && p.FinanceTeam == "" {
+		add("pricing.finance_team: missing (the cost gate needs a team to approve, for example acme/finance)")
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,76 @@
+package serverconfig
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const example = `
+registries:
+  main: {type: mlflow, url: "https://mlflow.internal", token_env: MLFLOW_TRACKING_TOKEN}
+drivers:
+  web-argo: {type: exec, command: ["/opt/deploy/web.sh"], timeout: 10m}
+  mlflow:   {type: mlflow, registry: main}
+  dbt:      {type: dbt, command: ["dbt", "build"], profiles_dir: /etc/dbt}
+  app-wf:   {type: github-workflow, workflow: deploy.yml}
+  internal: {type: webhook, url: "https://deployer.internal/hooks", secret_env: DEPLOYER_SECRET}
+health:
+  web-argo: {http: "https://web.{environment}.internal/healthz", expect: 200}
+teams:
+  acme/ml: {quota: {production: {cpu: 64, memory: 256Gi, gpu: 8}}}
+pricing: {cpu_hour: 0.04, memory_gib_hour: 0.005, gpu_hour: 2.50, cost_gate_usd: 500, finance_team: acme/finance}
+slack:
+  channels: {production: "C0PRODDEPLOY", staging: "C0STAGING"}
+  users: {U024BE7LH: octocat}
+approvals: {expire_after: 24h}
+policies: {dir: /etc/conveyor/policies}
+`
+
+func TestParseDesignExample(t *testing.T) {
+	c, err := Parse([]byte(example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Drivers["web-argo"].Timeout.Duration != 10*time.Minute {
+		t.Errorf("timeout = %v", c.Drivers["web-argo"].Timeout)
+	}
+	if got := c.Teams["acme/ml"].Quota["production"].MemoryBytes; got != 256<<30 {
+		t.Errorf("quota memory = %d", got)
+	}
+	if c.Health["web-argo"].Timeout.Duration != 5*time.Second {
+		t.Errorf("health timeout default not applied")
+	}
+	if c.Slack.Users["U024BE7LH"] != "octocat" || c.Approvals.ExpireAfter.Duration != 24*time.Hour {
+		t.Errorf("slack/approvals not parsed: %+v %+v", c.Slack, c.Approvals)
+	}
+}
+
+func TestParseErrorsNameTheSetting(t *testing.T) {
+	cases := map[string]string{
+		"drivers: {x: {type: teleport}}":                          "drivers.x.type",
+		"drivers: {x: {type: mlflow, registry: nope}}":            "drivers.x.registry",
+		"drivers: {x: {type: exec}}":                              "drivers.x.command",
+		"drivers: {x: {type: exec, command: [a], timeout: soon}}": "not a duration",
+		"bogus: 1": "field bogus not found",
+		"teams: {acme/ml: {quota: {production: {memory: lots}}}}": "teams.acme/ml.quota.production.memory",
+		"pricing: {cost_gate_usd: 10}":                            "pricing.finance_team",
+		"registries: {r: {type: s3, url: x}}":                     "registries.r.type",
+	}
+	for in, want := range cases {
+		_, err := Parse([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v; want it to mention %q", in, err, want)
+		}
+	}
+}
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if c.Approvals.ExpireAfter.Duration != 24*time.Hour {
+		t.Fatal("default expiry")
+	}
+	if _, err := Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+}
