@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// QueueConfig tunes the durable job queue.
+type QueueConfig struct {
+	// Workers is how many jobs this process works at once; 0 makes an
+	// intake-only process that inserts jobs but never works them.
+	Workers int
+	// PollInterval is how often idle workers look for new jobs (default 50ms).
+	PollInterval time.Duration
+	// JobTimeout bounds one job's run (default 30 minutes: rollouts wait on
+	// health gates and pauses).
+	JobTimeout time.Duration
+	// Logger receives the queue's own logs.
+	Logger *slog.Logger
+}
+
+// Queue is the durable job queue (river) on the store's database. Packages
+// register their workers with Workers before Start.
+type Queue struct {
+	store   *Store
+	cfg     QueueConfig
+	workers *river.Workers
+
+	mu     sync.Mutex
+	client *river.Client[*sql.Tx]
+}
+
+// ErrQueueNotStarted is returned by inserts before Start.
+var ErrQueueNotStarted = errors.New("job queue not started")
+
+// NewQueue prepares a queue on s. Register workers, then call Start.
+func NewQueue(s *Store, cfg QueueConfig) *Queue {
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 50 * time.Millisecond
+	}
+	if cfg.JobTimeout == 0 {
+		cfg.JobTimeout = 30 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{store: s, cfg: cfg, workers: river.NewWorkers()}
+}
+
+// Workers is the bundle that packages add their workers to with river.AddWorker.
+func (q *Queue) Workers() *river.Workers { return q.workers }
+
+// Start creates the river client and, when cfg.Workers > 0, starts working jobs.
+func (q *Queue) Start(ctx context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.client != nil {
+		return nil
+	}
+	conf := &river.Config{
+		Logger:            q.cfg.Logger,
+		Workers:           q.workers,
+		FetchCooldown:     min(q.cfg.PollInterval, 20*time.Millisecond),
+		FetchPollInterval: q.cfg.PollInterval,
+		JobTimeout:        q.cfg.JobTimeout,
+		MaxAttempts:       8,
+		// Neither driver here listens for notifications; poll.
+		PollOnly:    true,
+		ErrorHandler: &errorLogger{log: q.cfg.Logger},
+	}
+	if q.cfg.Workers > 0 {
+		conf.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}}
+	}
+	client, err := river.NewClient(q.store.driver, conf)
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	if q.cfg.Workers > 0 {
+		if err := client.Start(ctx); err != nil {
+			return fmt.Errorf("job queue start: %w", err)
+		}
+	}
+	q.client = client
+	return nil
+}
+
+// Client is the river client, or nil before Start.
+func (q *Queue) Client() *river.Client[*sql.Tx] {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.client
+}
+
+// Insert enqueues a job outside any transaction.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	c := q.Client()
+	if c == nil {
+		return nil, ErrQueueNotStarted
+	}
+	return c.Insert(ctx, args, opts)
+}
+
+// InsertTx enqueues a job inside tx, so it exists exactly when tx commits.
+func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	c := q.Client()
+	if c == nil {
+		return nil, ErrQueueNotStarted
+	}
+	return c.InsertTx(ctx, tx, args, opts)
+}
+
+// Stop stops fetching new jobs and waits for running ones until ctx ends;
+// jobs still running then are cancelled and retried by another process.
+func (q *Queue) Stop(ctx context.Context) error {
+	c := q.Client()
+	if c == nil || q.cfg.Workers == 0 {
+		return nil
+	}
+	err := c.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return c.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// Depth counts jobs waiting to run (available, scheduled or retryable).
+func (q *Queue) Depth(ctx context.Context) (int, error) {
+	var n int
+	err := q.store.DB.QueryRowContext(ctx,
+		`SELECT count(*) FROM river_job WHERE state IN ('available','scheduled','retryable')`).Scan(&n)
+	return n, err
+}
+
+type errorLogger struct{ log *slog.Logger }
+
+func (e *errorLogger) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	e.log.Warn("job failed", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "err", err)
+	return nil
+}
+
+func (e *errorLogger) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	e.log.Error("job panicked", "kind", job.Kind, "job_id", job.ID, "attempt", job.Attempt, "panic", fmt.Sprint(panicVal))
+	return nil
+}

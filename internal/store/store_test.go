@@ -1,0 +1,184 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+)
+
+func TestOpenRejectsUnknownURL(t *testing.T) {
+	_, err := store.Open(context.Background(), "mysql://root:hunter2@db/x")
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v; want a DATABASE_URL error without the password", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := store.Redact("postgres://app:s3cret@db:5432/conveyor")
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "app:xxxxx@db") {
+		t.Fatalf("Redact = %q", got)
+	}
+}
+
+func TestMigrateIsIdempotentAndReady(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+		if err := s.Ready(ctx); err != nil {
+			t.Fatalf("ready: %v", err)
+		}
+		if n, _ := s.Pending(ctx); n != 0 {
+			t.Fatalf("pending = %d", n)
+		}
+	})
+}
+
+func TestDeliveriesStoredOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := &store.Delivery{ID: "d-1", Event: "pull_request", Action: "opened", InstallationID: 7, Repository: "acme/shop", Payload: []byte(`{"a":1}`), ReceivedAt: 1}
+		for i, want := range []bool{true, false} {
+			var inserted bool
+			err := s.Tx(ctx, func(tx *sql.Tx) error {
+				var err error
+				inserted, err = store.InsertDelivery(ctx, tx, d)
+				return err
+			})
+			if err != nil || inserted != want {
+				t.Fatalf("insert %d = %v, %v; want %v", i, inserted, err, want)
+			}
+		}
+		got, err := s.Delivery(ctx, "d-1")
+		if err != nil || string(got.Payload) != `{"a":1}` || got.InstallationID != 7 || got.ProcessedAt != 0 {
+			t.Fatalf("Delivery = %+v, %v", got, err)
+		}
+		if _, err := s.Delivery(ctx, "nope"); err == nil {
+			t.Fatal("missing delivery found")
+		}
+		ok, err := s.MarkProcessed(ctx, "d-1", "ok", "")
+		if !ok || err != nil {
+			t.Fatalf("MarkProcessed = %v %v", ok, err)
+		}
+		if ok, _ := s.MarkProcessed(ctx, "d-1", "ok", ""); ok {
+			t.Fatal("marked processed twice")
+		}
+		known, err := s.KnownDeliveries(ctx, []string{"d-1", "d-2"})
+		if err != nil || !known["d-1"] || known["d-2"] {
+			t.Fatalf("KnownDeliveries = %v %v", known, err)
+		}
+		stored, processed, _ := s.DeliveryCounts(ctx)
+		if stored != 1 || processed != 1 {
+			t.Fatalf("counts = %d %d", stored, processed)
+		}
+	})
+}
+
+func TestInstallations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.UpsertInstallation(ctx, 9, "acme", false, []string{"acme/a", "acme/b"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ChangeInstallationRepositories(ctx, 9, []string{"acme/c"}, []string{"acme/a"}); err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.Installation(ctx, 9)
+		if err != nil || strings.Join(in.Repositories, ",") != "acme/b,acme/c" || in.Account != "acme" {
+			t.Fatalf("Installation = %+v %v", in, err)
+		}
+		if err := s.UpsertInstallation(ctx, 9, "acme", true, nil); err != nil {
+			t.Fatal(err)
+		}
+		in, _ = s.Installation(ctx, 9)
+		if !in.Suspended || len(in.Repositories) != 2 {
+			t.Fatalf("after suspend: %+v", in)
+		}
+		if err := s.DeleteInstallation(ctx, 9); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Installation(ctx, 9); err == nil {
+			t.Fatal("deleted installation still there")
+		}
+	})
+}
+
+func TestAudit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for i := 0; i < 3; i++ {
+			if err := store.AppendAudit(ctx, s.DB, store.AuditEvent{Kind: "decision", Repository: "acme/shop", Actor: "dev", Action: "deploy", Outcome: fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		store.AppendAudit(ctx, s.DB, store.AuditEvent{Kind: "lock", Repository: "acme/other"})
+		evs, err := s.ListAudit(ctx, store.AuditFilter{Kind: "decision", Limit: 2})
+		if err != nil || len(evs) != 2 || evs[0].Outcome != "2" || evs[0].Detail != "{}" {
+			t.Fatalf("ListAudit = %+v %v", evs, err)
+		}
+	})
+}
+
+type pingArgs struct{ N int }
+
+func (pingArgs) Kind() string { return "test_ping" }
+
+type pingWorker struct {
+	river.WorkerDefaults[pingArgs]
+	seen *atomic.Int64
+}
+
+func (w *pingWorker) Work(ctx context.Context, j *river.Job[pingArgs]) error {
+	w.seen.Add(int64(j.Args.N))
+	return nil
+}
+
+func TestQueueInsertTxCommitsWithTheRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var seen atomic.Int64
+		q := store.NewQueue(s, store.QueueConfig{Workers: 2})
+		river.AddWorker(q.Workers(), &pingWorker{seen: &seen})
+		if _, err := q.Insert(ctx, pingArgs{N: 1}, nil); err != store.ErrQueueNotStarted {
+			t.Fatalf("insert before start: %v", err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		// A rolled-back transaction leaves no job.
+		tx, _ := s.DB.BeginTx(ctx, nil)
+		if _, err := q.InsertTx(ctx, tx, pingArgs{N: 100}, nil); err != nil {
+			t.Fatal(err)
+		}
+		tx.Rollback()
+		err := s.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := q.InsertTx(ctx, tx, pingArgs{N: 1}, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for seen.Load() != 1 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if seen.Load() != 1 {
+			t.Fatalf("worked sum = %d; want 1 (the rolled-back job must not run)", seen.Load())
+		}
+		if n, err := q.Depth(ctx); err != nil || n != 0 {
+			t.Fatalf("Depth = %d %v", n, err)
+		}
+	})
+}
