@@ -1,0 +1,43 @@
+# Conveyor — the two commands a newcomer needs: `make demo` and `make test`.
+GO      ?= go
+BIN     ?= bin/conveyor
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 20s
+
+.PHONY: build test demo bench fuzz lint vet fmt
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
+
+## test: vet, gofmt, then every test (PostgreSQL on 127.0.0.1:5432 must be running; .ci/run starts it)
+test: lint
+	$(GO) test -count=1 -timeout 12m ./...
+
+## demo: the whole journey against the in-repo emulators on the embedded SQLite store
+demo: build
+	$(BIN) demo
+
+## bench: Go benchmarks, then the webhook load test against a running serve
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./bench/loadgen -binary $(BIN) -db sqlite
+	$(GO) run ./bench/loadgen -binary $(BIN) -db postgres
+
+## fuzz: each parser's fuzz target for FUZZTIME
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./checks/repoconfig
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(FUZZTIME) ./checks/repoconfig
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSQL$$' -fuzztime $(FUZZTIME) ./checks/dbt
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSchemaYAML$$' -fuzztime $(FUZZTIME) ./checks/dbt
+	$(GO) test -run '^$$' -fuzz '^FuzzParseComment$$' -fuzztime $(FUZZTIME) ./commands
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,222 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+)
+
+const testSecret = "It's a Secret to Everybody"
+
+// recordingHandler remembers every delivery it handled.
+type recordingHandler struct {
+	mu    sync.Mutex
+	seen  []string
+	keys  []string
+	fail  error
+	delay time.Duration
+}
+
+func (h *recordingHandler) Handles() []string {
+	if len(h.keys) > 0 {
+		return h.keys
+	}
+	return []string{"pull_request", "issue_comment.created"}
+}
+
+func (h *recordingHandler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	time.Sleep(h.delay)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seen = append(h.seen, deliveryID)
+	return h.fail
+}
+
+func (h *recordingHandler) count(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, s := range h.seen {
+		if s == id {
+			n++
+		}
+	}
+	return n
+}
+
+type testServer struct {
+	*Server
+	http *httptest.Server
+	rec  *recordingHandler
+}
+
+func newTestServer(t *testing.T, st *store.Store, workers int) *testServer {
+	t.Helper()
+	key := testKeyPEM(t)
+	cfg := &Config{AppID: 1, PrivateKey: key, WebhookSecret: testSecret, GitHubAPIURL: "http://127.0.0.1:1/", AppSlug: "conveyor"}
+	q := store.NewQueue(st, store.QueueConfig{Workers: workers, PollInterval: 20 * time.Millisecond})
+	srv, err := NewServer(ServerOptions{Config: cfg, Store: st, Queue: q, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingHandler{}
+	srv.Router.Register(rec)
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testServer{Server: srv, http: hs, rec: rec}
+}
+
+func post(t *testing.T, url string, headers map[string]string, body []byte) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/webhooks/github", bytes.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func signed(event, id string, body []byte) map[string]string {
+	return map[string]string{
+		"X-GitHub-Event": event, "X-GitHub-Delivery": id,
+		"X-Hub-Signature-256": Sign([]byte(testSecret), body), "Content-Type": "application/json",
+	}
+}
+
+func prBody(n int) []byte {
+	return []byte(fmt.Sprintf(`{"action":"opened","number":%d,"installation":{"id":42},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"}}`, n))
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestIntake(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ts := newTestServer(t, st, 2)
+		ctx := context.Background()
+		body := prBody(1)
+
+		cases := []struct {
+			name    string
+			headers map[string]string
+			body    []byte
+			status  int
+			reason  string
+		}{
+			{"no signature", map[string]string{"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "a"}, body, 401, "signature"},
+			{"forged signature", map[string]string{"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "a", "X-Hub-Signature-256": Sign([]byte("wrong"), body)}, body, 401, "signature"},
+			{"garbage signature", map[string]string{"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "a", "X-Hub-Signature-256": "sha256=zz"}, body, 401, "signature"},
+			{"missing event", map[string]string{"X-GitHub-Delivery": "a", "X-Hub-Signature-256": Sign([]byte(testSecret), body)}, body, 400, "headers"},
+			{"missing delivery", map[string]string{"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": Sign([]byte(testSecret), body)}, body, 400, "headers"},
+			{"malformed json", signed("pull_request", "bad-json", []byte(`{"action":`)), []byte(`{"action":`), 400, "json"},
+		}
+		for _, c := range cases {
+			resp := post(t, ts.http.URL, c.headers, c.body)
+			if resp.StatusCode != c.status {
+				t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+			}
+		}
+		if got := testutil.ToFloat64(ts.Metrics.Rejected.WithLabelValues("signature")); got != 3 {
+			t.Errorf("signature rejections = %v, want 3", got)
+		}
+		// Oversized body: 413 before anything is stored.
+		big := bytes.Repeat([]byte("x"), MaxWebhookBody+10)
+		if resp := post(t, ts.http.URL, signed("push", "big", big), big); resp.StatusCode != 413 {
+			t.Errorf("oversized: %d", resp.StatusCode)
+		}
+		if stored, _, _ := st.DeliveryCounts(ctx); stored != 0 {
+			t.Fatalf("rejected requests stored %d deliveries", stored)
+		}
+
+		// A real delivery: 202, stored, processed once; the redelivery gets 200.
+		if resp := post(t, ts.http.URL, signed("pull_request", "real-1", body), body); resp.StatusCode != 202 {
+			t.Fatalf("real delivery: %d", resp.StatusCode)
+		}
+		if resp := post(t, ts.http.URL, signed("pull_request", "real-1", body), body); resp.StatusCode != 200 {
+			t.Fatalf("duplicate delivery: %d", resp.StatusCode)
+		}
+		waitFor(t, "processing", func() bool {
+			d, err := st.Delivery(ctx, "real-1")
+			return err == nil && d.ProcessedAt != 0
+		})
+		d, _ := st.Delivery(ctx, "real-1")
+		if d.Outcome != "processed" || d.Repository != "acme/shop" || d.InstallationID != 42 || d.Action != "opened" {
+			t.Fatalf("stored delivery = %+v", d)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if n := ts.rec.count("real-1"); n != 1 {
+			t.Fatalf("handled %d times, want 1", n)
+		}
+		// An event nobody handles is stored and marked ignored.
+		other := []byte(`{"action":"created","installation":{"id":42}}`)
+		post(t, ts.http.URL, signed("star", "star-1", other), other)
+		waitFor(t, "ignored", func() bool { d, err := st.Delivery(ctx, "star-1"); return err == nil && d.Outcome == "ignored" })
+		// The app's own events are ignored.
+		own := []byte(`{"action":"opened","installation":{"id":42},"sender":{"login":"conveyor[bot]","type":"Bot"}}`)
+		post(t, ts.http.URL, signed("pull_request", "own-1", own), own)
+		waitFor(t, "own ignored", func() bool { d, err := st.Delivery(ctx, "own-1"); return err == nil && d.Outcome == "ignored" })
+		if ts.rec.count("own-1") != 0 {
+			t.Fatal("handled the app's own event")
+		}
+	})
+}
+
+func TestHandlerFailureIsRetried(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	ts := newTestServer(t, st, 1)
+	ts.rec.fail = fmt.Errorf("GitHub said no")
+	body := prBody(2)
+	post(t, ts.http.URL, signed("pull_request", "retry-1", body), body)
+	waitFor(t, "first failure recorded", func() bool {
+		d, err := st.Delivery(context.Background(), "retry-1")
+		return err == nil && strings.Contains(d.Error, "GitHub said no")
+	})
+	ts.rec.mu.Lock()
+	ts.rec.fail = nil
+	ts.rec.mu.Unlock()
+	// river retries after its backoff (about a second for the first retry).
+	waitFor(t, "retried to success", func() bool {
+		d, _ := st.Delivery(context.Background(), "retry-1")
+		return d.Outcome == "processed"
+	})
+}
+
+func TestVerifySignature(t *testing.T) {
+	body := []byte(`{"zen":"Keep it logically awesome."}`)
+	if !VerifySignature([]byte("s"), body, Sign([]byte("s"), body)) {
+		t.Fatal("own signature rejected")
+	}
+	for _, h := range []string{"", "sha1=abc", Sign([]byte("t"), body), "sha256="} {
+		if VerifySignature([]byte("s"), body, h) {
+			t.Fatalf("accepted %q", h)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// Handler handles the webhook events it names. Handles returns event names
+// ("pull_request") or event.action pairs ("pull_request.opened"). Handle gets
+// the raw payload; it parses what it needs with go-github's event types.
+// Handlers must be idempotent: a failed delivery job is retried as a whole.
+type Handler interface {
+	Handles() []string
+	Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error
+}
+
+// Router dispatches deliveries to the handlers registered for them.
+type Router struct {
+	mu       sync.RWMutex
+	handlers map[string][]Handler
+	// Self reports whether a sender login is this app's own bot account.
+	Self func(ctx context.Context, login string) bool
+}
+
+// NewRouter returns an empty router.
+func NewRouter() *Router { return &Router{handlers: map[string][]Handler{}} }
+
+// Register adds handlers. Adding an event means adding a handler, not
+// editing a switch.
+func (r *Router) Register(hs ...Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range hs {
+		for _, key := range h.Handles() {
+			r.handlers[key] = append(r.handlers[key], h)
+		}
+	}
+}
+
+// Lookup returns the handlers for an event and action.
+func (r *Router) Lookup(event, action string) []Handler {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := append([]Handler(nil), r.handlers[event]...)
+	if action != "" {
+		out = append(out, r.handlers[event+"."+action]...)
+	}
+	return out
+}
+
+// ErrIgnored marks a delivery that no handler wanted or that the app caused.
+var ErrIgnored = errors.New("ignored")
+
+// Dispatch runs every handler for the delivery and joins their errors.
+func (r *Router) Dispatch(ctx context.Context, d *store.Delivery) error {
+	var env envelope
+	if err := json.Unmarshal(d.Payload, &env); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	if env.Sender != nil && r.Self != nil && r.Self(ctx, env.Sender.Login) {
+		return ErrIgnored
+	}
+	hs := r.Lookup(d.Event, env.Action)
+	if len(hs) == 0 {
+		return ErrIgnored
+	}
+	var errs []error
+	for _, h := range hs {
+		if err := h.Handle(ctx, d.Event, d.ID, d.Payload); err != nil {
+			errs = append(errs, fmt.Errorf("%T: %w", h, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// DeliveryWorker works DeliveryArgs jobs through a Router.
+type DeliveryWorker struct {
+	river.WorkerDefaults[DeliveryArgs]
+	Store   *store.Store
+	Router  *Router
+	Metrics *Metrics
+	Log     *slog.Logger
+}
+
+// Work processes one delivery once; a delivery already marked processed
+// (say, by a job that was rescued after it finished) is skipped.
+func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	start := time.Now()
+	d, err := w.Store.Delivery(ctx, job.Args.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if d.ProcessedAt != 0 {
+		return nil
+	}
+	err = w.Router.Dispatch(ctx, d)
+	outcome := "processed"
+	switch {
+	case errors.Is(err, ErrIgnored):
+		outcome, err = "ignored", nil
+	case err != nil:
+		outcome = "failed"
+		w.Store.RecordFailure(ctx, d.ID, err.Error())
+		w.Log.Warn("delivery failed", "delivery", d.ID, "event", d.Event, "action", d.Action, "attempt", job.Attempt, "err", err)
+		if job.Attempt < job.MaxAttempts {
+			w.Metrics.JobSeconds.WithLabelValues(job.Kind, "retry").Observe(time.Since(start).Seconds())
+			return err
+		}
+	}
+	w.Metrics.JobSeconds.WithLabelValues(job.Kind, outcome).Observe(time.Since(start).Seconds())
+	w.Metrics.Deliveries.WithLabelValues(d.Event, outcome).Inc()
+	errText := ""
+	if err != nil {
+		errText = err.Error()
+	}
+	if _, merr := w.Store.MarkProcessed(ctx, d.ID, outcome, errText); merr != nil {
+		return merr
+	}
+	w.Log.Info("delivery done", "delivery", d.ID, "event", d.Event, "action", d.Action, "outcome", outcome, "ms", time.Since(start).Milliseconds())
+	return nil
+}

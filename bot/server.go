@@ -1,0 +1,148 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// Server is the running GitHub App: HTTP endpoints, the delivery worker and
+// the catch-up loop, on one store and queue.
+type Server struct {
+	Config  *Config
+	Store   *store.Store
+	Queue   *store.Queue
+	Router  *Router
+	GitHub  *GitHubApp
+	Metrics *Metrics
+	Log     *slog.Logger
+	CatchUp *CatchUp
+
+	mux *http.ServeMux
+}
+
+// ServerOptions builds a Server.
+type ServerOptions struct {
+	Config  *Config
+	Store   *store.Store
+	Queue   *store.Queue
+	Metrics *Metrics
+	Log     *slog.Logger
+	GitHub  *GitHubApp // default: built from Config
+}
+
+// NewServer wires the intake, router and delivery worker. Packages register
+// their handlers on Router (and their workers on Queue) before Run.
+func NewServer(o ServerOptions) (*Server, error) {
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	gh := o.GitHub
+	if gh == nil {
+		var err error
+		gh, err = NewGitHubApp(GitHubOptions{AppID: o.Config.AppID, PrivateKey: o.Config.PrivateKey, APIURL: o.Config.GitHubAPIURL, Metrics: o.Metrics})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if o.Config.AppSlug != "" {
+		gh.SetSlug(o.Config.AppSlug)
+	}
+	s := &Server{
+		Config: o.Config, Store: o.Store, Queue: o.Queue, Router: NewRouter(), GitHub: gh,
+		Metrics: o.Metrics, Log: o.Log, mux: http.NewServeMux(),
+	}
+	s.Router.Self = func(ctx context.Context, login string) bool {
+		if !strings.HasSuffix(login, "[bot]") {
+			return false
+		}
+		slug, err := gh.Slug(ctx)
+		return err == nil && login == slug+"[bot]"
+	}
+	s.Router.Register(&InstallationHandler{Store: o.Store})
+	river.AddWorker(o.Queue.Workers(), &DeliveryWorker{Store: o.Store, Router: s.Router, Metrics: o.Metrics, Log: o.Log})
+	s.CatchUp = &CatchUp{App: gh, Store: o.Store, Metrics: o.Metrics, Log: o.Log}
+
+	s.mux.Handle("POST /webhooks/github", &Intake{Secret: []byte(o.Config.WebhookSecret), Store: o.Store, Queue: o.Queue, Metrics: o.Metrics, Log: o.Log})
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("Conveyor: one delivery pipeline for apps, models and data. Webhooks go to /webhooks/github.\n"))
+	})
+	return s, nil
+}
+
+// Handle adds an HTTP route (for example /slack/interactions).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ready(ctx); err != nil {
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// RunOptions tunes Run.
+type RunOptions struct {
+	CatchUpInterval time.Duration // 0 disables the catch-up loop
+	ShutdownTimeout time.Duration // default 25s
+}
+
+// Run starts the queue and serves HTTP on ln until ctx ends, then stops
+// accepting, lets running jobs finish (or releases them for another process)
+// and returns.
+func (s *Server) Run(ctx context.Context, ln net.Listener, o RunOptions) error {
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 25 * time.Second
+	}
+	if err := s.Queue.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	if o.CatchUpInterval > 0 {
+		go s.CatchUp.Loop(loopCtx, o.CatchUpInterval)
+	}
+	s.Log.Info("conveyor serving", "addr", ln.Addr().String(), "database", s.Store.Where())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	stopLoops()
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+	defer cancel()
+	s.Log.Info("shutting down: no new requests, finishing running jobs")
+	if err := srv.Shutdown(sctx); err != nil {
+		s.Log.Warn("http shutdown", "err", err)
+	}
+	if err := s.Queue.Stop(sctx); err != nil {
+		s.Log.Warn("queue stop", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+type serveFlags struct {
+	config   string
+	workers  int
+	catchUp  time.Duration
+	logLevel string
+	addr     string
+}
+
+func newServeCmd() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the GitHub App server",
+		Long: `serve runs the GitHub App: /webhooks/github, /slack/interactions, /healthz, /readyz and /metrics.
+
+Environment (Probot style):
+  APP_ID                 the GitHub App's ID (required)
+  PRIVATE_KEY            the app's PEM private key, or PRIVATE_KEY_PATH to its file (required)
+  WEBHOOK_SECRET         the webhook secret (required)
+  GITHUB_API_URL         API base for GitHub Enterprise, e.g. https://ghe.example.com/api/v3
+  SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL   Slack approvals (optional)
+  DATABASE_URL           sqlite:PATH (default sqlite:conveyor.db) or postgres://...
+  PORT                   listen port (default 3000)
+
+A missing or malformed setting stops serve with exit status 2 and names the setting.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return runServe(ctx, f, os.Getenv)
+		},
+	}
+	cmd.Flags().StringVar(&f.config, "config", "", "server config file (conveyor.server.yml)")
+	cmd.Flags().IntVar(&f.workers, "workers", 8, "jobs worked at once by this process (0: intake only)")
+	cmd.Flags().DurationVar(&f.catchUp, "catch-up", 5*time.Minute, "how often to ask GitHub to redeliver missed webhooks (0: never)")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address (default :$PORT)")
+	return cmd
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErr("--log-level: %q is not a level (write debug, info, warn or error)", level)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) error {
+	log, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := bot.ConfigFromEnv(getenv)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	scfg := serverconfig.Default()
+	if f.config != "" {
+		if scfg, err = serverconfig.Load(f.config); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", st.Where(), err)
+	}
+	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, Logger: log.With("component", "queue")})
+	srv, err := bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if err := wireApp(ctx, srv, scfg, getenv); err != nil {
+		return usageErr("%v", err)
+	}
+	addr := f.addr
+	if addr == "" {
+		addr = ":" + strconv.Itoa(cfg.Port)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return usageErr("PORT: cannot listen on %s: %v", addr, err)
+	}
+	log.Info("starting", "config", cfg, "workers", f.workers)
+	return srv.Run(ctx, ln, bot.RunOptions{CatchUpInterval: f.catchUp})
+}
