@@ -1,0 +1,187 @@
+// Command loadgen measures webhook intake: it starts `conveyor serve` on
+// loopback (SQLite file or a fresh PostgreSQL schema), sends signed
+// deliveries at a fixed rate for a fixed time, and reports throughput,
+// p50/p99 latency and the server's peak RSS. It stops by itself.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"database/sql"
+	"encoding/hex"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/conveyor-dev/conveyor/bot"
+)
+
+func main() {
+	binary := flag.String("binary", "bin/conveyor", "conveyor binary to run")
+	db := flag.String("db", "sqlite", "sqlite or postgres")
+	pgURL := flag.String("postgres", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server for -db postgres")
+	rate := flag.Int("rate", 1000, "deliveries per second")
+	dur := flag.Duration("duration", 10*time.Second, "how long to send")
+	conc := flag.Int("concurrency", 64, "most requests in flight")
+	size := flag.Int("size", 12000, "payload bytes (a pull_request event is 10-30 KB)")
+	workers := flag.Int("workers", 8, "serve --workers")
+	flag.Parse()
+	if err := run(*binary, *db, *pgURL, *rate, *dur, *conc, *size, *workers); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, workers int) error {
+	tmp, err := os.MkdirTemp("", "loadgen")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dbURL := "sqlite:" + filepath.Join(tmp, "conveyor.db")
+	if db == "postgres" {
+		b := make([]byte, 6)
+		rand.Read(b)
+		schema := "bench_" + hex.EncodeToString(b)
+		admin, err := sql.Open("pgx", pgURL)
+		if err != nil {
+			return err
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		dbURL = pgURL + "&search_path=" + schema
+	}
+	k, _ := rsa.GenerateKey(rand.Reader, 2048)
+	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	const secret = "loadgen-secret"
+	cmd := exec.Command(binary, "serve", "--catch-up", "0", "--log-level", "warn", "--workers", strconv.Itoa(workers))
+	cmd.Env = append(os.Environ(), "APP_ID=1", "PRIVATE_KEY="+string(key), "WEBHOOK_SECRET="+secret,
+		"DATABASE_URL="+dbURL, "PORT="+strconv.Itoa(port), "GITHUB_API_URL=http://127.0.0.1:9/", "APP_SLUG=conveyor")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/readyz"); err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if i > 200 {
+			return fmt.Errorf("serve did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	pad := strings.Repeat("x", max(size-300, 0))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
+	total := int(float64(rate) * dur.Seconds())
+	lat := make([]time.Duration, total)
+	var failed atomic.Int64
+	sem := make(chan struct{}, conc)
+	var wg sync.WaitGroup
+	var peak atomic.Int64
+	ctx, stopRSS := context.WithCancel(context.Background())
+	go sampleRSS(ctx, cmd.Process.Pid, &peak)
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	late := 0
+	for i := 0; i < total; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			late++ // every slot busy: the server is not keeping up
+			sem <- struct{}{}
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			body := []byte(fmt.Sprintf(`{"action":"synchronize","number":%d,"installation":{"id":7},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"},"pad":%q}`, i, pad))
+			req, _ := http.NewRequest("POST", base+"/webhooks/github", bytes.NewReader(body))
+			req.Header.Set("X-GitHub-Event", "pull_request")
+			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("load-%d-%d", start.UnixNano(), i))
+			req.Header.Set("X-Hub-Signature-256", bot.Sign([]byte(secret), body))
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			lat[i] = time.Since(t0)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 202 {
+				failed.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopRSS()
+	sampleOnce(cmd.Process.Pid, &peak)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	fmt.Printf("db=%s rate=%d/s duration=%s payload=%dB concurrency=%d workers=%d\n", db, rate, dur, size, conc, workers)
+	fmt.Printf("sent=%d failed=%d throughput=%.0f/s p50=%s p99=%s max=%s saturated_sends=%d peak_rss=%.1fMB\n",
+		total, failed.Load(), float64(total)/elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond),
+		lat[len(lat)-1].Round(10*time.Microsecond), late, float64(peak.Load())/1e6)
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d deliveries were not accepted", failed.Load())
+	}
+	return nil
+}
+
+func sampleRSS(ctx context.Context, pid int, peak *atomic.Int64) {
+	for {
+		sampleOnce(pid, peak)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// sampleOnce reads the kernel's high-water mark of resident memory (VmHWM).
+func sampleOnce(pid int, peak *atomic.Int64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			if kb*1024 > peak.Load() {
+				peak.Store(kb * 1024)
+			}
+		}
+	}
+}

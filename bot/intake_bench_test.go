@@ -1,0 +1,53 @@
+package bot
+
+import (
+	"log/slog"
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+)
+
+// BenchmarkIntake measures the webhook request path (verify, store, enqueue,
+// answer) in process, on each store.
+func BenchmarkIntake(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			st := storetest.Open(b, d)
+			ts := newBenchServer(b, st)
+			body := bytes.Repeat([]byte("x"), 12000)
+			payload := []byte(fmt.Sprintf(`{"action":"synchronize","installation":{"id":7},"pad":%q}`, body))
+			sig := Sign([]byte(testSecret), payload)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				req := httptest.NewRequest("POST", "/webhooks/github", bytes.NewReader(payload))
+				req.Header.Set("X-GitHub-Event", "pull_request")
+				req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("bench-%d", i))
+				req.Header.Set("X-Hub-Signature-256", sig)
+				w := httptest.NewRecorder()
+				ts.Handler().ServeHTTP(w, req)
+				if w.Code != http.StatusAccepted {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+func newBenchServer(b *testing.B, st *store.Store) *Server {
+	key := testKeyPEM(b)
+	cfg := &Config{AppID: 1, PrivateKey: key, WebhookSecret: testSecret, AppSlug: "conveyor"}
+	q := store.NewQueue(st, store.QueueConfig{Workers: 0})
+	srv, err := NewServer(ServerOptions{Config: cfg, Store: st, Queue: q, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := q.Start(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	return srv
+}
