@@ -1,9 +1,9 @@
 package bot
 
 import (
-	"log/slog"
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"

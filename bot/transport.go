@@ -27,9 +27,9 @@ import (
 
 // RetryPolicy bounds retries of GitHub calls.
 type RetryPolicy struct {
-	MaxAttempts int           // total attempts (default 5)
-	BaseDelay   time.Duration // first backoff (default 250ms), doubled each time, with jitter
-	MaxDelay    time.Duration // cap of one backoff or Retry-After wait (default 2m)
+	MaxAttempts  int           // total attempts (default 5)
+	BaseDelay    time.Duration // first backoff (default 250ms), doubled each time, with jitter
+	MaxDelay     time.Duration // cap of one backoff or Retry-After wait (default 2m)
 	MaxResetWait time.Duration // longest wait for a primary rate limit reset (default 15m)
 }
 
