@@ -1,0 +1,209 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/conveyor-dev/conveyor/internal/ghfake"
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+)
+
+func str(s string) *string { return &s }
+
+func newFakeApp(t *testing.T, o GitHubOptions) (*ghfake.Server, *GitHubApp) {
+	t.Helper()
+	fake := ghfake.New()
+	t.Cleanup(fake.Close)
+	fake.AddRepo("acme/shop", "main", 42)
+	fake.Commit("acme/shop", "main", map[string]*string{"README.md": str("hello\n")}, "first")
+	o.AppID = fake.AppID()
+	o.PrivateKey = fake.PrivateKeyPEM()
+	o.APIURL = fake.URL()
+	if o.Retry.BaseDelay == 0 {
+		o.Retry = RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Second}
+	}
+	app, err := NewGitHubApp(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, app
+}
+
+func getReadme(t *testing.T, c *github.Client) string {
+	t.Helper()
+	fc, _, _, err := c.Repositories.GetContents(context.Background(), "acme", "shop", "README.md", &github.RepositoryContentGetOptions{Ref: "main"})
+	if err != nil {
+		t.Fatalf("get contents: %v", err)
+	}
+	s, _ := fc.GetContent()
+	return s
+}
+
+func TestGitHubRetriesServerErrors(t *testing.T) {
+	m := NewMetrics()
+	fake, app := newFakeApp(t, GitHubOptions{Metrics: m})
+	c, err := app.Installation(42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.FailNext("GET", "/repos/acme/shop/contents/**", 2, 502)
+	if got := getReadme(t, c); got != "hello\n" {
+		t.Fatalf("content %q", got)
+	}
+	if r := testutil.ToFloat64(m.GitHubRetries.WithLabelValues("5xx")); r != 2 {
+		t.Fatalf("5xx retries = %v, want 2", r)
+	}
+	if n := testutil.ToFloat64(m.GitHubCalls.WithLabelValues("GET /repos/{owner}/{repo}/contents/{ref}", "502")); n != 2 {
+		t.Fatalf("502s counted = %v", n)
+	}
+	// A POST is retried too (its body is replayed).
+	fake.FailNext("POST", "/repos/acme/shop/check-runs", 1, 500)
+	cr, _, err := c.Checks.CreateCheckRun(context.Background(), "acme", "shop", github.CreateCheckRunOptions{Name: "conveyor", HeadSHA: fake.BranchSHA("acme/shop", "main")})
+	if err != nil || cr.GetName() != "conveyor" {
+		t.Fatalf("create check run after 500: %v %v", cr, err)
+	}
+	// Past MaxAttempts the error surfaces.
+	fake.FailNext("GET", "/repos/acme/shop/contents/**", 10, 503)
+	if _, _, _, err := c.Repositories.GetContents(context.Background(), "acme", "shop", "README.md", nil); err == nil {
+		t.Fatal("want an error after repeated 503s")
+	}
+}
+
+func TestGitHubWaitsOutSecondaryRateLimit(t *testing.T) {
+	m := NewMetrics()
+	fake, app := newFakeApp(t, GitHubOptions{Metrics: m})
+	c, _ := app.Installation(42)
+	fake.SecondaryRateLimitNext("/repos/acme/shop/contents/**", 1, time.Second)
+	if got := getReadme(t, c); got != "hello\n" {
+		t.Fatalf("content %q", got)
+	}
+	if r := testutil.ToFloat64(m.GitHubRetries.WithLabelValues("secondary_rate_limit")); r != 1 {
+		t.Fatalf("secondary retries = %v", r)
+	}
+}
+
+func TestGitHubConditionalRequests(t *testing.T) {
+	m := NewMetrics()
+	fake, app := newFakeApp(t, GitHubOptions{Metrics: m})
+	c, _ := app.Installation(42)
+	getReadme(t, c)
+	fake.ResetCalls()
+	if got := getReadme(t, c); got != "hello\n" {
+		t.Fatalf("cached content %q", got)
+	}
+	calls := fake.CallsMatching("GET", "/repos/acme/shop/contents/README.md")
+	if len(calls) != 1 || calls[0].Status != 304 {
+		t.Fatalf("second GET = %+v; want one 304", calls)
+	}
+	// After a change the new content comes back.
+	fake.Commit("acme/shop", "main", map[string]*string{"README.md": str("changed\n")}, "edit")
+	if got := getReadme(t, c); got != "changed\n" {
+		t.Fatalf("content after change %q", got)
+	}
+}
+
+func TestGitHubPacesContentCreation(t *testing.T) {
+	m := NewMetrics()
+	fake, app := newFakeApp(t, GitHubOptions{Metrics: m, Pace: PaceLimits{PerMinute: 2, PerHour: 500}})
+	c, _ := app.Installation(42)
+	sha := fake.BranchSHA("acme/shop", "main")
+	for i := 0; i < 2; i++ {
+		if _, _, err := c.Checks.CreateCheckRun(context.Background(), "acme", "shop", github.CreateCheckRunOptions{Name: "x", HeadSHA: sha}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The third waits for the pace instead of hitting GitHub's limit.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, _, err := c.Checks.CreateCheckRun(ctx, "acme", "shop", github.CreateCheckRunOptions{Name: "x", HeadSHA: sha})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "deadline") && !strings.Contains(err.Error(), "exceed") {
+		t.Fatalf("third create: %v; want it queued until the deadline", err)
+	}
+	if n := len(fake.CallsMatching("POST", "/repos/acme/shop/check-runs")); n != 2 {
+		t.Fatalf("GitHub saw %d creates, want 2", n)
+	}
+	if testutil.ToFloat64(m.PacingWaits) < 1 {
+		t.Fatal("pacing wait not counted")
+	}
+	// Reads are never paced.
+	getReadme(t, c)
+}
+
+func TestRouteTemplate(t *testing.T) {
+	cases := map[string]string{
+		"/repos/acme/shop/contents/a/b/c.yml":                                    "/repos/{owner}/{repo}/contents/{ref}",
+		"/api/v3/repos/acme/shop/check-runs/12":                                  "/repos/{owner}/{repo}/check-runs/{id}",
+		"/repos/a/b/commits/0123456789abcdef0123456789abcdef01234567/check-runs": "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+		"/orgs/acme/teams/sre/memberships/dev":                                   "/orgs/{org}/teams/{name}/memberships/{name}",
+		"/app/installations/42/access_tokens":                                    "/app/installations/{id}/access_tokens",
+	}
+	for in, want := range cases {
+		if got := RouteTemplate(in); got != want {
+			t.Errorf("RouteTemplate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Deliveries that failed while Conveyor was down are redelivered by the
+// catch-up and processed; ones Conveyor stored are not asked for again.
+func TestCatchUpRedeliversMissedDeliveries(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	fake, app := newFakeApp(t, GitHubOptions{})
+	fake.SetWebhookSecret(testSecret)
+	pr := fake.OpenPR("acme/shop", "main", "main", "Change", "dev")
+	// Conveyor is down: GitHub's attempts fail.
+	fake.SetHookURL("http://127.0.0.1:1/webhooks/github")
+	var missed []string
+	for i := 0; i < 3; i++ {
+		id, _, _ := fake.Send("pull_request", fake.PullRequestEvent("synchronize", pr))
+		missed = append(missed, id)
+	}
+	cfg := &Config{AppID: fake.AppID(), PrivateKey: fake.PrivateKeyPEM(), WebhookSecret: testSecret, GitHubAPIURL: fake.URL()}
+	q := store.NewQueue(st, store.QueueConfig{Workers: 2, PollInterval: 20 * time.Millisecond})
+	srv, err := NewServer(ServerOptions{Config: cfg, Store: st, Queue: q, GitHub: app, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingHandler{}
+	srv.Router.Register(rec)
+	q.Start(context.Background())
+	defer q.Stop(context.Background())
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	fake.SetHookURL(hs.URL + "/webhooks/github")
+	// One delivery arrives normally once Conveyor is back.
+	okID, status, _ := fake.Send("pull_request", fake.PullRequestEvent("edited", pr))
+	if status != 202 {
+		t.Fatalf("live delivery: %d", status)
+	}
+	srv.CatchUp.Settle = time.Nanosecond
+	n, err := srv.CatchUp.Run(context.Background())
+	if err != nil || n != 3 {
+		t.Fatalf("catch-up = %d, %v; want 3 redeliveries", n, err)
+	}
+	for _, id := range missed {
+		waitFor(t, "redelivered "+id, func() bool {
+			d, err := st.Delivery(context.Background(), id)
+			return err == nil && d.ProcessedAt != 0
+		})
+		if rec.count(id) != 1 {
+			t.Fatalf("%s handled %d times", id, rec.count(id))
+		}
+	}
+	if rec.count(okID) != 1 {
+		t.Fatalf("live delivery handled %d times", rec.count(okID))
+	}
+	// A second pass finds nothing missing.
+	if n, err := srv.CatchUp.Run(context.Background()); err != nil || n != 0 {
+		t.Fatalf("second pass = %d, %v", n, err)
+	}
+}
