@@ -1,0 +1,141 @@
+package dbt
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// sqlFacts is what one SQL file says about itself through Jinja.
+type sqlFacts struct {
+	Refs    []Ref
+	Sources []SourceRef
+	Config  map[string]string
+	// Macro reports a file that defines {% test %} or {% macro %} blocks
+	// (a generic test definition, not a singular test).
+	Macro bool
+}
+
+// lineError is a problem inside one file.
+type lineError struct {
+	Line    int
+	Message string
+}
+
+var (
+	reRawEnd      = regexp.MustCompile(`\{%-?\s*endraw\s*-?%\}`)
+	reRawStart    = regexp.MustCompile(`^\s*raw\s*$`)
+	reMacroStart  = regexp.MustCompile(`^\s*(test|macro|materialization)\s`)
+	reEnforcedYes = regexp.MustCompile(`(?i)['"]?enforced['"]?\s*[:=]\s*['"]?true\b`)
+)
+
+// parseSQL extracts ref(), source() and config() calls from a model or test
+// file. Only Jinja blocks ({{ }} and {% %}) are read; {# #} comments and
+// {% raw %} sections are skipped. It never panics on any input.
+func parseSQL(sql string) (sqlFacts, []lineError) {
+	facts := sqlFacts{Config: map[string]string{}}
+	var errs []lineError
+	line := 1
+	i := 0
+	for i < len(sql) {
+		j := strings.IndexByte(sql[i:], '{')
+		if j < 0 || i+j+1 >= len(sql) {
+			break
+		}
+		start := i + j
+		line += strings.Count(sql[i:start], "\n")
+		i = start
+		switch sql[start+1] {
+		case '#':
+			end := strings.Index(sql[start+2:], "#}")
+			if end < 0 {
+				errs = append(errs, lineError{line, "comment {# is never closed: add #} after it"})
+				return facts, errs
+			}
+			stop := start + 2 + end + 2
+			line += strings.Count(sql[start:stop], "\n")
+			i = stop
+		case '{', '%':
+			closer := "}}"
+			if sql[start+1] == '%' {
+				closer = "%}"
+			}
+			bodyStart := start + 2
+			end, ok := findBlockEnd(sql, bodyStart, closer)
+			if !ok {
+				kind := "expression {{"
+				if closer == "%}" {
+					kind = "statement {%"
+				}
+				errs = append(errs, lineError{line, fmt.Sprintf("%s is never closed: add %s after it", kind, closer)})
+				return facts, errs
+			}
+			body := strings.Trim(sql[bodyStart:end], "-+")
+			errs = append(errs, scanCalls(body, line, &facts)...)
+			stop := end + 2
+			if closer == "%}" && reRawStart.MatchString(body) {
+				loc := reRawEnd.FindStringIndex(sql[stop:])
+				if loc == nil {
+					errs = append(errs, lineError{line, "{% raw %} is never closed: add {% endraw %}"})
+					return facts, errs
+				}
+				stop += loc[1]
+			}
+			if closer == "%}" && reMacroStart.MatchString(body) {
+				facts.Macro = true
+			}
+			line += strings.Count(sql[start:stop], "\n")
+			i = stop
+		default:
+			i = start + 1
+		}
+	}
+	return facts, errs
+}
+
+// findBlockEnd returns the index of the closer that ends a Jinja block whose
+// body starts at from, skipping quoted strings and bracketed expressions (so
+// the "}}" of a dict inside {{ config(meta={'a': {'b': 1}}) }} is not taken).
+func findBlockEnd(s string, from int, closer string) (int, bool) {
+	depth := 0
+	for k := from; k < len(s); k++ {
+		switch c := s[k]; c {
+		case '\'', '"':
+			n := skipString(s, k)
+			if n < 0 {
+				return 0, false
+			}
+			k = n
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if c == '}' && strings.HasPrefix(s[k:], closer) {
+				return k, true
+			}
+		case '%':
+			if depth == 0 && strings.HasPrefix(s[k:], closer) {
+				return k, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// skipString returns the index of the quote closing the string opened at k,
+// or -1 when it is never closed.
+func skipString(s string, k int) int {
+	q := s[k]
+	for n := k + 1; n < len(s); n++ {
+		switch s[n] {
+		case '\\':
+			n++
+		case q:
+			return n
+		}
+	}
+	return -1
+}

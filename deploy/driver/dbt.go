@@ -1,0 +1,119 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+)
+
+// dbtDriver runs the server's dbt command (default "dbt build") for the
+// modified models and their downstream, against the environment's target,
+// in a fresh checkout of the commit fetched from GitHub:
+//
+//	<command> --select m1+ m2+ --target <env> [--profiles-dir <dir>]
+//
+// dbt has no undo: Rollback rebuilds the same selection from the previous
+// SHA, which restores the models' definitions but not rows that were
+// deleted in between. With no previous SHA there is nothing to rebuild, and
+// Rollback only says so.
+type dbtDriver struct {
+	base
+	cfg  serverconfig.Driver
+	deps Deps
+}
+
+func (d *dbtDriver) Deploy(ctx context.Context, t Target, log Logger) (Result, error) {
+	return d.run(ctx, t, log, true)
+}
+
+func (d *dbtDriver) Rollback(ctx context.Context, t Target, log Logger) (Result, error) {
+	return d.run(ctx, t, log, false)
+}
+
+func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) (Result, error) {
+	ctx, cancel, p := d.start(ctx, log)
+	defer cancel()
+	res := Result{Previous: t.Previous}
+	sha := t.SHA
+	if !deploy {
+		p.Printf("dbt has no undo: rebuilding %s from the previous commit", t.Artifact)
+		if t.Previous == "" {
+			p.Printf("nothing was deployed to %s before; the models this deploy built stay as they are (drop them by hand if they must go)", t.Environment)
+			res.Output = p.Output()
+			return res, nil
+		}
+		sha = t.Previous
+	}
+	project, err := projectDir(t)
+	if err != nil {
+		return res, d.fail(ctx, t, deploy, err, "set project: to the folder holding dbt_project.yml, relative to the repository root")
+	}
+	gh, err := d.deps.GitHub(t.InstallationID)
+	if err != nil {
+		return res, d.fail(ctx, t, deploy, fmt.Errorf("GitHub client for installation %d: %w", t.InstallationID, err), "check that the GitHub App is installed on the repository")
+	}
+	p.Printf("fetching %s at %s", t.Repository, shortSHA(sha))
+	checkout, err := fetchCheckout(ctx, gh, d.deps.HTTP, t.Repository, sha, d.deps.WorkDir)
+	if err != nil {
+		return res, d.fail(ctx, t, deploy, err, "check that the commit exists and the GitHub App may read the repository contents")
+	}
+	defer os.RemoveAll(checkout)
+	dir := filepath.Join(checkout, filepath.FromSlash(project))
+	if _, err := os.Stat(filepath.Join(dir, "dbt_project.yml")); err != nil {
+		return res, d.fail(ctx, t, deploy, fmt.Errorf("no dbt_project.yml in %q at %s", project, shortSHA(sha)),
+			"set project: to the folder holding dbt_project.yml")
+	}
+	argv := d.argv(t)
+	p.Printf("running %s in %s", strings.Join(argv, " "), project)
+	env := commandEnv(t, deploy, d.cfg.Env, d.deps.Env)
+	res.URL, err = runCommand(ctx, argv, dir, env, p)
+	res.Output = p.Output()
+	if err != nil {
+		return res, d.fail(ctx, t, deploy, err, "read dbt's output above, fix the failing models or tests, push and deploy again")
+	}
+	res.Serving = sha
+	return res, nil
+}
+
+// argv is the dbt command line for t.
+func (d *dbtDriver) argv(t Target) []string {
+	argv := append([]string(nil), d.cfg.Command...)
+	if t.DBT != nil && len(t.DBT.Select) > 0 {
+		argv = append(argv, "--select")
+		for _, m := range t.DBT.Select {
+			argv = append(argv, strings.TrimSuffix(m, "+")+"+")
+		}
+	}
+	target := t.Environment
+	if t.DBT != nil && t.DBT.Target != "" {
+		target = t.DBT.Target
+	}
+	argv = append(argv, "--target", target)
+	if d.cfg.ProfilesDir != "" {
+		argv = append(argv, "--profiles-dir", d.cfg.ProfilesDir)
+	}
+	return argv
+}
+
+// projectDir returns the dbt project folder of t, cleaned and confined to
+// the checkout.
+func projectDir(t Target) (string, error) {
+	if t.DBT == nil {
+		return "", errors.New("the target names no dbt project")
+	}
+	p := strings.Trim(t.DBT.Project, "/")
+	if p == "" {
+		return ".", nil
+	}
+	c := path.Clean(p)
+	if c == ".." || strings.HasPrefix(c, "../") || strings.Contains(p, "\\") {
+		return "", fmt.Errorf("project %q leaves the repository", t.DBT.Project)
+	}
+	return c, nil
+}

@@ -1,0 +1,152 @@
+package driver
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+)
+
+// fakeDBT records its arguments, working directory and the checkout's
+// VERSION file, and "builds" by writing that version as what serves.
+const fakeDBT = `#!/bin/sh
+rec=__REC__
+echo "$@" > "$rec/args"
+pwd > "$rec/cwd"
+echo "$CONVEYOR_ENVIRONMENT $(cat VERSION) $CONVEYOR_PERCENT" > "$rec/observed"
+echo "Running with dbt=1.8.0"
+case $(cat "$rec/mode") in
+fail) echo "Failure in test not_null_orders_id: boom, 3 rows" ; exit 1;;
+hang) sleep 1000 & wait;;
+esac
+cat VERSION > "$rec/serving"
+echo "Completed successfully"
+`
+
+func dbtArchive(t *testing.T, sha string) []byte {
+	top := "acme-shop-" + sha[:7] + "/"
+	return makeTarball(t,
+		tarEntry{Name: top, Type: '5'},
+		tarEntry{Name: top + "analytics/", Type: '5'},
+		tarEntry{Name: top + "analytics/dbt_project.yml", Body: "name: analytics\n"},
+		tarEntry{Name: top + "analytics/VERSION", Body: sha + "\n"},
+		tarEntry{Name: top + "analytics/models/orders.sql", Body: "select 1\n"},
+		tarEntry{Name: top + "README.md", Body: "shop\n"},
+	)
+}
+
+func dbtTarget() Target {
+	tg := appTarget()
+	tg.Artifact, tg.Kind = "analytics", "dbt"
+	tg.DBT = &DBTRef{Project: "analytics/", Select: []string{"orders", "customers+"}}
+	return tg
+}
+
+func newDBTWorld(t *testing.T, timeout time.Duration) (contractWorld, string, string) {
+	gh := newFakeGitHub(t)
+	gh.tarballs[shaOld] = dbtArchive(t, shaOld)
+	gh.tarballs[shaNew] = dbtArchive(t, shaNew)
+	rec := t.TempDir()
+	work := t.TempDir()
+	script := writeScript(t, t.TempDir(), "dbt", strings.ReplaceAll(fakeDBT, "__REC__", rec))
+	os.WriteFile(filepath.Join(rec, "mode"), []byte("ok"), 0o644)
+	os.WriteFile(filepath.Join(rec, "serving"), []byte(shaOld), 0o644)
+	cfg := serverconfig.Driver{Type: "dbt", Command: []string{script, "build"}, ProfilesDir: "/etc/dbt"}
+	cfg.Timeout.Duration = timeout
+	deps := gh.deps()
+	deps.WorkDir = work
+	d, err := New("dbt", cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return contractWorld{
+		driver:  d,
+		target:  dbtTarget(),
+		setMode: func(m string) { os.WriteFile(filepath.Join(rec, "mode"), []byte(m), 0o644) },
+		serving: func() string { return readTrim(t, filepath.Join(rec, "serving")) },
+		observed: func() observation {
+			f := strings.Fields(readTrim(t, filepath.Join(rec, "observed")))
+			if len(f) < 3 {
+				return observation{}
+			}
+			return observation{Env: f[0], Subject: f[1], Partial: f[2] != "100"}
+		},
+	}, rec, work
+}
+
+var dbtHarness = contractHarness{
+	name:     "dbt",
+	failText: "not_null_orders_id",
+	setup: func(t *testing.T, timeout time.Duration) contractWorld {
+		w, _, _ := newDBTWorld(t, timeout)
+		return w
+	},
+}
+
+func TestDBTCommandLineAndCheckout(t *testing.T) {
+	w, rec, work := newDBTWorld(t, time.Minute)
+	var got lines
+	if _, err := w.driver.Deploy(context.Background(), w.target, got.log); err != nil {
+		t.Fatal(err)
+	}
+	if args := readTrim(t, filepath.Join(rec, "args")); args != "build --select orders+ customers+ --target production --profiles-dir /etc/dbt" {
+		t.Errorf("dbt args = %q", args)
+	}
+	if cwd := readTrim(t, filepath.Join(rec, "cwd")); !strings.HasPrefix(cwd, work) || !strings.HasSuffix(cwd, "/analytics") {
+		t.Errorf("dbt ran in %q; want <checkout under %s>/analytics", cwd, work)
+	}
+	if left, _ := os.ReadDir(work); len(left) != 0 {
+		t.Errorf("checkout not cleaned up: %v", left)
+	}
+	if !strings.Contains(strings.Join(got.all(), "\n"), "Completed successfully") {
+		t.Errorf("dbt's output was not streamed: %q", got.all())
+	}
+}
+
+func TestDBTRollbackSaysThereIsNoUndo(t *testing.T) {
+	w, rec, _ := newDBTWorld(t, time.Minute)
+	tg := w.target
+	tg.DBT.Target = "prod_warehouse"
+	res, err := w.driver.Rollback(context.Background(), tg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Output, "no undo") || res.Serving != shaOld {
+		t.Errorf("Result = %+v; want a no-undo note and the previous SHA serving", res)
+	}
+	if args := readTrim(t, filepath.Join(rec, "args")); !strings.Contains(args, "--target prod_warehouse") {
+		t.Errorf("args %q do not use the configured dbt target", args)
+	}
+	tg.Previous = ""
+	os.Remove(filepath.Join(rec, "args"))
+	res, err = w.driver.Rollback(context.Background(), tg, nil)
+	if err != nil || !strings.Contains(res.Output, "nothing was deployed") {
+		t.Errorf("rollback with nothing before = %+v, %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(rec, "args")); err == nil {
+		t.Error("dbt ran although there was nothing to rebuild")
+	}
+}
+
+func TestDBTBadProjectAndMissingCommit(t *testing.T) {
+	w, _, _ := newDBTWorld(t, time.Minute)
+	tg := w.target
+	tg.DBT = &DBTRef{Project: "../elsewhere"}
+	if _, err := w.driver.Deploy(context.Background(), tg, nil); err == nil || !strings.Contains(err.Error(), "leaves the repository") {
+		t.Errorf("project outside the repo: err = %v", err)
+	}
+	tg.DBT = &DBTRef{Project: "warehouse"}
+	if _, err := w.driver.Deploy(context.Background(), tg, nil); err == nil || !strings.Contains(err.Error(), `no dbt_project.yml in "warehouse"`) {
+		t.Errorf("project without dbt_project.yml: err = %v", err)
+	}
+	tg = w.target
+	tg.SHA = "cccccccccccccccccccccccccccccccccccccccc"
+	_, err := w.driver.Deploy(context.Background(), tg, nil)
+	if err == nil || !strings.Contains(err.Error(), "tarball of acme/shop at ccccccc") || strings.Contains(err.Error(), "sekrit") {
+		t.Errorf("missing commit: err = %v", err)
+	}
+}

@@ -1,0 +1,176 @@
+// Package driver owns the deploy drivers (exec, mlflow, dbt, github-workflow,
+// webhook) and the HTTP health gate that the promotion engine calls between
+// rollout steps. A driver carries out one deploy or rollback of one artifact
+// to one environment and reports progress; it must not decide whether the
+// deploy is allowed (that is policy) nor record state (that is the engine and
+// the store). Drivers are built from the server config only, never from the
+// repository, so a pull request cannot choose what program runs.
+package driver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+)
+
+// Target says what to deploy where. The engine fills it from the deployment
+// row and the repository config.
+type Target struct {
+	DeploymentID   int64
+	Repository     string // owner/name
+	InstallationID int64
+	PR             int
+	SHA            string
+	Ref            string // head branch
+	Environment    string
+	Production     bool
+	Artifact       string
+	Kind           string // app, model or dbt
+	Step           int    // rollout step index
+	Percent        int    // rollout percentage; 100 when there is no rollout
+	Model          *ModelRef
+	DBT            *DBTRef
+	// Previous is what served before (a SHA or a model version) and is what
+	// Rollback restores; "" means nothing served before.
+	Previous string
+}
+
+// ModelRef names the candidate model version of a model artifact.
+type ModelRef struct {
+	Registry string `json:"registry"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+}
+
+// DBTRef says which dbt project and models a dbt artifact deploys.
+type DBTRef struct {
+	Project string   // folder holding dbt_project.yml, relative to the repository root
+	Select  []string // modified models; each is built with its downstream (model+)
+	Target  string   // dbt target; defaults to the environment name
+}
+
+// Result is what a deploy or rollback left behind.
+type Result struct {
+	Serving  string // what serves now: a model version or a SHA
+	Previous string // what served before this deploy
+	URL      string // where to look (a workflow run, the deployed app), if known
+	Output   string // the last ~4 KiB of progress output
+}
+
+// Driver deploys and rolls back one artifact in one environment.
+type Driver interface {
+	Deploy(ctx context.Context, t Target, log Logger) (Result, error)
+	Rollback(ctx context.Context, t Target, log Logger) (Result, error)
+}
+
+// HealthChecker is implemented by drivers that can check by themselves that
+// what they deployed is serving; the engine runs it in addition to any
+// configured HTTP health gate.
+type HealthChecker interface {
+	Healthy(ctx context.Context, t Target) error
+}
+
+// Logger receives progress lines meant for users (PR comment, Slack thread).
+// It may be nil.
+type Logger func(line string)
+
+// Deps are the outside services drivers use. Zero fields get defaults where
+// one exists (Env: os.Getenv, HTTP: a client without timeout, since each
+// driver bounds its own work by its configured timeout; WorkDir: os.TempDir()).
+type Deps struct {
+	MLflow  func(registry string) (ModelRegistry, error)
+	GitHub  func(installationID int64) (*github.Client, error)
+	Env     func(string) string
+	HTTP    *http.Client
+	WorkDir string
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Env == nil {
+		d.Env = os.Getenv
+	}
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{}
+	}
+	if d.WorkDir == "" {
+		d.WorkDir = os.TempDir()
+	}
+	return d
+}
+
+const (
+	defaultTimeout      = 10 * time.Minute
+	defaultPollInterval = 5 * time.Second
+)
+
+// New builds the driver named name from its server config entry.
+func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
+	deps = deps.withDefaults()
+	if cfg.Timeout.Duration <= 0 {
+		cfg.Timeout.Duration = defaultTimeout
+	}
+	if cfg.PollInterval.Duration <= 0 {
+		cfg.PollInterval.Duration = defaultPollInterval
+	}
+	b := base{name: name, typ: cfg.Type, timeout: cfg.Timeout.Duration}
+	switch cfg.Type {
+	case "exec":
+		if len(cfg.Command) == 0 {
+			return nil, fmt.Errorf("driver %q (exec): drivers.%s.command is missing; write the command to run, for example [\"/opt/deploy/web.sh\"]", name, name)
+		}
+		return &execDriver{base: b, cfg: cfg, deps: deps}, nil
+	case "mlflow":
+		if deps.MLflow == nil {
+			return nil, fmt.Errorf("driver %q (mlflow): no model registry client was provided (Deps.MLflow is nil)", name)
+		}
+		return &mlflowDriver{base: b, cfg: cfg, deps: deps}, nil
+	case "dbt":
+		if deps.GitHub == nil {
+			return nil, fmt.Errorf("driver %q (dbt): no GitHub client was provided (Deps.GitHub is nil); the dbt driver needs it to fetch the checkout", name)
+		}
+		if len(cfg.Command) == 0 {
+			cfg.Command = []string{"dbt", "build"}
+		}
+		return &dbtDriver{base: b, cfg: cfg, deps: deps}, nil
+	case "github-workflow":
+		if cfg.Workflow == "" {
+			return nil, fmt.Errorf("driver %q (github-workflow): drivers.%s.workflow is missing; write the workflow file name, for example deploy.yml", name, name)
+		}
+		if deps.GitHub == nil {
+			return nil, fmt.Errorf("driver %q (github-workflow): no GitHub client was provided (Deps.GitHub is nil)", name)
+		}
+		return &workflowDriver{base: b, cfg: cfg, deps: deps, runs: defaultRuns}, nil
+	case "webhook":
+		if cfg.URL == "" {
+			return nil, fmt.Errorf("driver %q (webhook): drivers.%s.url is missing; write the deployer's URL", name, name)
+		}
+		if cfg.SecretEnv == "" {
+			return nil, fmt.Errorf("driver %q (webhook): drivers.%s.secret_env is missing; webhook deploys are signed, so name the environment variable holding the shared secret", name, name)
+		}
+		return &webhookDriver{base: b, cfg: cfg, deps: deps}, nil
+	default:
+		return nil, fmt.Errorf("driver %q: type %q is not a driver type; write one of %v", name, cfg.Type, serverconfig.DriverTypes)
+	}
+}
+
+// servingAfterDeploy is what serves once a deploy of t succeeds: the model
+// version for models, the SHA otherwise.
+func servingAfterDeploy(t Target) string {
+	if t.Model != nil && t.Model.Version != "" {
+		return t.Model.Version
+	}
+	return t.SHA
+}
+
+func action(deploy bool) string {
+	if deploy {
+		return "deploy"
+	}
+	return "rollback"
+}

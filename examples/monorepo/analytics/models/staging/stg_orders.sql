@@ -1,0 +1,6 @@
+select
+    id as order_id,
+    customer_id,
+    status,
+    cast(ordered_at as timestamp) as ordered_at
+from {{ source('shop', 'orders') }}

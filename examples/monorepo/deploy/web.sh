@@ -1,0 +1,10 @@
+#!/bin/sh
+# Demo deploy script for the web artifact, run by the exec driver "web-deploy".
+# Conveyor passes the deployment in CONVEYOR_* environment variables.
+set -eu
+: "${CONVEYOR_ENVIRONMENT:?CONVEYOR_ENVIRONMENT is not set; run this script through Conveyor}"
+echo "deploying ${CONVEYOR_ARTIFACT:-web} at ${CONVEYOR_SHA:-unknown} to ${CONVEYOR_ENVIRONMENT} (${CONVEYOR_PERCENT:-100}%)"
+if [ "${CONVEYOR_ACTION:-deploy}" = "rollback" ]; then
+  echo "rolled back ${CONVEYOR_ARTIFACT:-web} in ${CONVEYOR_ENVIRONMENT}"
+fi
+echo "done"

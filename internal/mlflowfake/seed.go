@@ -1,0 +1,131 @@
+package mlflowfake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+)
+
+// Seed is the JSON document LoadSeed reads, shared with the examples and the
+// demo:
+//
+//	{"models":[{"name":"fraud-detector",
+//	  "versions":[{"version":"13","status":"READY","run_id":"r13","metrics":{"auc":0.93}}],
+//	  "aliases":{"production":"13","staging":"13"}}]}
+type Seed struct {
+	Models []SeedModel `json:"models"`
+}
+
+// SeedModel is one registered model in a Seed.
+type SeedModel struct {
+	Name     string            `json:"name"`
+	Versions []SeedVersion     `json:"versions"`
+	Aliases  map[string]string `json:"aliases"`
+}
+
+// SeedVersion is one model version in a Seed; Status "" means READY and
+// RunID "" means "run-<model>-<version>".
+type SeedVersion struct {
+	Version string             `json:"version"`
+	Status  string             `json:"status"`
+	RunID   string             `json:"run_id"`
+	Metrics map[string]float64 `json:"metrics"`
+}
+
+// LoadSeed adds the models, versions, runs and aliases described by the JSON
+// in r. The whole document is checked first; on error nothing is changed.
+func (s *Server) LoadSeed(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var seed Seed
+	if err := dec.Decode(&seed); err != nil {
+		return fmt.Errorf("mlflow seed: %w; expected {\"models\":[{\"name\":..., \"versions\":[{\"version\":\"1\",\"status\":\"READY\",\"run_id\":\"r1\",\"metrics\":{\"auc\":0.9}}], \"aliases\":{\"production\":\"1\"}}]}", err)
+	}
+	if err := seed.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range seed.Models {
+		s.addModelLocked(m.Name)
+		for _, v := range m.Versions {
+			status, runID := v.defaults(m.Name)
+			s.addVersionLocked(m.Name, v.Version, status, runID, v.Metrics)
+		}
+		aliases := sortedKeys(m.Aliases)
+		for _, a := range aliases {
+			s.models[m.Name].aliases[a] = m.Aliases[a]
+		}
+	}
+	return nil
+}
+
+func (v SeedVersion) defaults(model string) (status, runID string) {
+	status, runID = v.Status, v.RunID
+	if status == "" {
+		status = StatusReady
+	}
+	if runID == "" {
+		runID = "run-" + model + "-" + v.Version
+	}
+	return status, runID
+}
+
+// validate checks a seed and names the first problem with its position.
+func (seed Seed) validate() error {
+	if len(seed.Models) == 0 {
+		return errors.New(`mlflow seed: "models" is empty; list at least one model`)
+	}
+	names := map[string]bool{}
+	runMetrics := map[string]map[string]float64{}
+	for i, m := range seed.Models {
+		at := fmt.Sprintf("mlflow seed: models[%d]", i)
+		if m.Name == "" {
+			return fmt.Errorf(`%s: "name" is empty; give the registered model name, e.g. "fraud-detector"`, at)
+		}
+		if names[m.Name] {
+			return fmt.Errorf("%s: model %q is listed twice; merge its versions into one entry", at, m.Name)
+		}
+		names[m.Name] = true
+		versions := map[string]bool{}
+		for j, v := range m.Versions {
+			vat := fmt.Sprintf("%s.versions[%d]", at, j)
+			if v.Version == "" {
+				return fmt.Errorf(`%s: "version" is empty; write the version number as a string, e.g. "13"`, vat)
+			}
+			if versions[v.Version] {
+				return fmt.Errorf("%s: version %q of model %q is listed twice", vat, v.Version, m.Name)
+			}
+			versions[v.Version] = true
+			if v.Status != "" && !validStatus(v.Status) {
+				return fmt.Errorf("%s: status %q is not one of READY, PENDING_REGISTRATION, FAILED_REGISTRATION", vat, v.Status)
+			}
+			_, runID := v.defaults(m.Name)
+			if prev, ok := runMetrics[runID]; ok && !maps.Equal(prev, v.Metrics) {
+				return fmt.Errorf("%s: run_id %q is used by another version with different metrics; give each version its own run_id", vat, runID)
+			}
+			runMetrics[runID] = v.Metrics
+		}
+		for _, a := range sortedKeys(m.Aliases) {
+			if reason := validateAlias(a); reason != "" {
+				return fmt.Errorf("%s.aliases: %s", at, reason)
+			}
+			if !versions[m.Aliases[a]] {
+				return fmt.Errorf("%s.aliases: alias %q points at version %q, which is not in \"versions\"; add it there or fix the alias", at, a, m.Aliases[a])
+			}
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,218 @@
+// Package mlflowfake is an in-process MLflow tracking server for tests and
+// the demo. It speaks the MLflow REST endpoints Conveyor uses (model versions,
+// aliases, runs) with MLflow's JSON and error shapes, so the real client is
+// exercised end to end. It also records calls and injects faults. It must
+// not be used in production code paths.
+package mlflowfake
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Call is one request the server received.
+type Call struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Body   string
+	Status int
+}
+
+// fault makes the next N requests under a path prefix fail with Status.
+type fault struct {
+	prefix string
+	n      int
+	status int
+}
+
+// Server is a running MLflow emulator. All methods are safe for concurrent use.
+type Server struct {
+	srv *httptest.Server
+
+	token    string
+	user     string
+	password string
+	basic    bool
+
+	mu           sync.Mutex
+	models       map[string]*model
+	runs         map[string]*run
+	metricsOnVer bool
+	calls        []Call
+	faults       []*fault
+	latency      time.Duration
+	clock        int64
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithToken requires "Authorization: Bearer tok" on every request.
+func WithToken(tok string) Option {
+	return func(s *Server) { s.token = tok }
+}
+
+// WithBasicAuth requires HTTP Basic auth with user and pass on every request.
+func WithBasicAuth(user, pass string) Option {
+	return func(s *Server) { s.user, s.password, s.basic = user, pass, true }
+}
+
+// New starts an emulator on a loopback port. Call Close when done.
+func New(opts ...Option) *Server {
+	s := &Server{
+		models: map[string]*model{},
+		runs:   map[string]*run{},
+		clock:  1_700_000_000_000,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s
+}
+
+// URL is the server's base URL (no trailing slash), to pass to mlflow.New.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Calls returns a copy of the request log, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// ResetCalls empties the request log.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// FailNext makes the next n requests whose path starts with pathPrefix answer
+// the HTTP status (for example 503) with an MLflow error document.
+func (s *Server) FailNext(pathPrefix string, n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{prefix: pathPrefix, n: n, status: status})
+}
+
+// SetLatency delays every answer by d (0 turns it off).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// serveHTTP applies latency, auth and faults, routes, and logs the call.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: rec.status})
+		s.mu.Unlock()
+	}()
+
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			rec.status = 499 // client went away, as nginx logs it
+			return
+		}
+	}
+
+	if !s.authorized(r) {
+		rec.Header().Set("WWW-Authenticate", `Basic realm="mlflow"`)
+		writeError(rec, http.StatusUnauthorized, "UNAUTHENTICATED", "You are not authenticated. Please provide valid credentials.")
+		return
+	}
+	if status, ok := s.takeFault(r.URL.Path); ok {
+		writeError(rec, status, faultCode(status), fmt.Sprintf("injected fault: HTTP %d", status))
+		return
+	}
+	s.route(rec, r, body)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	switch {
+	case s.basic:
+		u, p, ok := r.BasicAuth()
+		return ok && constEq(u, s.user) && constEq(p, s.password)
+	case s.token != "":
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		return ok && constEq(got, s.token)
+	}
+	return true
+}
+
+func constEq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+func (s *Server) takeFault(path string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if strings.HasPrefix(path, f.prefix) {
+			f.n--
+			if f.n <= 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			return f.status, true
+		}
+	}
+	return 0, false
+}
+
+func faultCode(status int) string {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		return "TEMPORARILY_UNAVAILABLE"
+	case status >= 500:
+		return "INTERNAL_ERROR"
+	case status == http.StatusNotFound:
+		return "RESOURCE_DOES_NOT_EXIST"
+	case status == http.StatusTooManyRequests:
+		return "REQUEST_LIMIT_EXCEEDED"
+	}
+	return "BAD_REQUEST"
+}
+
+// writeError writes MLflow's error document.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error_code": code, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	_ = json.NewEncoder(&buf).Encode(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// statusRecorder remembers the status written, for the call log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}

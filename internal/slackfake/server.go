@@ -1,0 +1,267 @@
+// Package slackfake is an in-process Slack Web API for tests and the demo.
+// It answers the methods Conveyor calls (chat.postMessage, chat.update,
+// chat.postEphemeral, views.open, users.info, auth.test) the way Slack does
+// for github.com/slack-go/slack, keeps the messages, threads, ephemerals and
+// views it received, injects faults, and sends signed interactions (button
+// clicks, view submissions) to an app the way Slack would. It must not be
+// used in production code paths.
+package slackfake
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultToken is the bot token the server accepts unless WithToken is given.
+const DefaultToken = "xoxb-conveyor-test-token"
+
+// Workspace identity returned by auth.test and used in interactions.
+const (
+	TeamID    = "T0CONVEYOR"
+	TeamName  = "Conveyor Test"
+	BotUserID = "U0CONVEYORBOT"
+	BotID     = "B0CONVEYOR"
+	AppID     = "A0CONVEYOR"
+)
+
+// Call is one Web API request the server received.
+type Call struct {
+	Method string     // Slack method, e.g. "chat.postMessage"
+	Params url.Values // form fields, or top-level JSON fields (non-strings as JSON)
+	Body   string     // raw request body
+	Status int        // HTTP status answered
+	Error  string     // Slack "error" when ok was false
+}
+
+// Server is a running Slack emulator. All methods are safe for concurrent use.
+type Server struct {
+	srv   *httptest.Server
+	token string
+
+	mu         sync.Mutex
+	seq        int
+	channels   map[string][]*stored // channel -> messages and replies, in post order
+	ephemerals []Message
+	views      []*View
+	users      map[string]User
+	responses  map[string]responseTarget // response_url id -> message
+	calls      []Call
+	faults     []*fault
+	latency    time.Duration
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithToken sets the one bot token the server accepts (default DefaultToken).
+func WithToken(tok string) Option {
+	return func(s *Server) { s.token = tok }
+}
+
+// New starts an emulator on a loopback port. Point slack-go at it with
+// slack.OptionAPIURL(fake.URL()+"/api/"). Call Close when done.
+func New(opts ...Option) *Server {
+	s := &Server{
+		token:     DefaultToken,
+		channels:  map[string][]*stored{},
+		users:     map[string]User{},
+		responses: map[string]responseTarget{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/response/", s.serveResponseURL)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// URL is the server's base URL (no trailing slash).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Token is the bot token the server accepts.
+func (s *Server) Token() string { return s.token }
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Calls returns a copy of the Web API request log, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// ResetCalls empties the request log.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+}
+
+// SetLatency delays every Web API answer by d (0 turns it off).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+type faultKind int
+
+const (
+	faultHTTP faultKind = iota
+	faultSlackError
+	faultRateLimit
+)
+
+// fault makes the next n calls of a method fail in one way.
+type fault struct {
+	method     string // "*" matches every method
+	n          int
+	kind       faultKind
+	status     int
+	slackError string
+	retryAfter time.Duration
+}
+
+// FailNext makes the next n calls of method (or "*" for any) answer the HTTP
+// status, e.g. 500 or 503, with an HTML body as Slack's edge does.
+func (s *Server) FailNext(method string, n, status int) {
+	s.addFault(&fault{method: method, n: n, kind: faultHTTP, status: status})
+}
+
+// ErrorNext makes the next n calls of method (or "*") answer
+// {"ok":false,"error":slackError}, e.g. "channel_not_found".
+func (s *Server) ErrorNext(method, slackError string, n int) {
+	s.addFault(&fault{method: method, n: n, kind: faultSlackError, slackError: slackError})
+}
+
+// RateLimitNext makes the next n calls of method (or "*") answer HTTP 429
+// with Retry-After in whole seconds (at least 1), as Slack does.
+func (s *Server) RateLimitNext(method string, n int, retryAfter time.Duration) {
+	s.addFault(&fault{method: method, n: n, kind: faultRateLimit, retryAfter: retryAfter})
+}
+
+func (s *Server) addFault(f *fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f)
+}
+
+func (s *Server) takeFault(method string) *fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.method == method || f.method == "*" {
+			f.n--
+			if f.n <= 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+// serveAPI handles /api/<method>: latency, auth, faults, then the method.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	req, parseErr := parseRequest(r)
+	call := Call{Method: method, Params: req.params(), Body: string(req.body), Status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		s.calls = append(s.calls, call)
+		s.mu.Unlock()
+	}()
+
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			call.Status = 499
+			return
+		}
+	}
+
+	fail := func(e string) {
+		call.Error = e
+		writeJSON(w, map[string]any{"ok": false, "error": e})
+	}
+	switch tok := req.token(); {
+	case tok == "":
+		fail("not_authed")
+		return
+	case subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1:
+		fail("invalid_auth")
+		return
+	}
+	if f := s.takeFault(method); f != nil {
+		switch f.kind {
+		case faultHTTP:
+			call.Status = f.status
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(f.status)
+			_, _ = fmt.Fprintf(w, "<html><body>injected fault: HTTP %d</body></html>", f.status)
+		case faultRateLimit:
+			call.Status = http.StatusTooManyRequests
+			secs := int(math.Max(1, math.Ceil(f.retryAfter.Seconds())))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"ok":false,"error":"ratelimited"}`))
+		case faultSlackError:
+			fail(f.slackError)
+		}
+		return
+	}
+	if parseErr != nil {
+		fail("invalid_form_data")
+		return
+	}
+
+	var resp map[string]any
+	var slackErr string
+	switch method {
+	case "chat.postMessage":
+		resp, slackErr = s.postMessage(req)
+	case "chat.update":
+		resp, slackErr = s.update(req)
+	case "chat.postEphemeral":
+		resp, slackErr = s.postEphemeral(req)
+	case "views.open":
+		resp, slackErr = s.openView(req)
+	case "users.info":
+		resp, slackErr = s.userInfo(req)
+	case "auth.test":
+		resp = map[string]any{
+			"url": "https://conveyor-test.slack.com/", "team": TeamName, "user": "conveyor",
+			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID,
+		}
+	default:
+		slackErr = "unknown_method"
+	}
+	if slackErr != "" {
+		fail(slackErr)
+		return
+	}
+	resp["ok"] = true
+	writeJSON(w, resp)
+}
+
+// nextSeq returns a fresh sequence number; callers hold s.mu.
+func (s *Server) nextSeq() int {
+	s.seq++
+	return s.seq
+}
