@@ -250,8 +250,22 @@ func TestRunRejectsBadStateAndKeepsWaiting(t *testing.T) {
 	if r := <-s.done; r.err != nil {
 		t.Fatalf("Run: %v", r.err)
 	}
-	if _, status := s.redirect(manifest, "good", action.Query().Get("state")); status != 0 && status != http.StatusGone {
-		t.Logf("after Run returned the page answered %d", status)
+}
+
+func TestCallbackHandlesOneCodeOnly(t *testing.T) {
+	gh := fakeGitHub(t)
+	f := &flow{state: "s1", done: make(chan result, 1), opts: Options{
+		APIURL: gh.URL, EnvPath: filepath.Join(t.TempDir(), ".env"), HTTPClient: gh.Client()}}
+	srv := httptest.NewServer(f.routes())
+	defer srv.Close()
+	if _, status := get(t, srv.URL+"/callback?code=good&state=s1"); status != http.StatusOK {
+		t.Fatalf("first callback = %d, want 200", status)
+	}
+	if body, status := get(t, srv.URL+"/callback?code=good&state=s1"); status != http.StatusGone || !strings.Contains(body, "Already done") {
+		t.Errorf("second callback = %d %s, want 410 Already done", status, body)
+	}
+	if r := <-f.done; r.err != nil || r.creds.AppID != 42 {
+		t.Errorf("result = %+v", r)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/conveyor-dev/conveyor/bot/appsetup"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -34,7 +36,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newVersionCmd(), appsetup.NewCommand())
 	for _, extra := range extraCommands {
 		root.AddCommand(extra())
 	}

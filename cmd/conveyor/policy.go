@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+func init() { extraCommands = append(extraCommands, newPolicyCmd, newAuditCmd) }
+
+func newPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Test and evaluate Conveyor's Rego policies",
+	}
+	var verbose bool
+	test := &cobra.Command{
+		Use:   "test [dir ...]",
+		Short: "Run the Rego tests of the embedded bundle and of extra policy directories (like opa test)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			passed, failed, err := policies.RunTests(cmd.Context(), args, cmd.OutOrStdout(), verbose)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d passed, %d failed\n", passed, failed)
+			if failed > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d policy tests failed", failed)}
+			}
+			return nil
+		},
+	}
+	test.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
+	var input, action, dir, config string
+	eval := &cobra.Command{
+		Use:   "eval --input input.json",
+		Short: "Print the policy decision for an input document",
+		Long:  "eval reads an input document (the JSON Conveyor builds, see docs/policies.md), optionally overrides its action,\nand prints the decision of the embedded bundle plus --dir policies, with the server config's teams and pricing as data.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if input == "" {
+				return usageErr("--input: missing (write --input input.json, or - for standard input)")
+			}
+			r := os.Stdin
+			if input != "-" {
+				f, err := os.Open(input)
+				if err != nil {
+					return usageErr("--input: %v", err)
+				}
+				defer f.Close()
+				r = f
+			}
+			in, err := policies.ParseInput(r)
+			if err != nil {
+				return usageErr("--input %s: %v", input, err)
+			}
+			if action != "" {
+				in.Action = action
+			}
+			if in.Now == "" {
+				in.Now = time.Now().UTC().Format(time.RFC3339)
+			}
+			scfg := serverconfig.Default()
+			if config != "" {
+				if scfg, err = serverconfig.Load(config); err != nil {
+					return usageErr("%v", err)
+				}
+			}
+			if dir == "" {
+				dir = scfg.Policies.Dir
+			}
+			ev, err := policies.New(cmd.Context(), policies.Options{Dir: dir, Config: scfg})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			d, meta, err := ev.Eval(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"decision": d, "input_digest": meta.InputDigest, "revision": meta.Revision}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		},
+	}
+	eval.Flags().StringVar(&input, "input", "", "input document (JSON file, or - for stdin)")
+	eval.Flags().StringVar(&action, "action", "", "override the input's action (check, deploy, approve, rollback, lock)")
+	eval.Flags().StringVar(&dir, "dir", "", "extra policy directory (default: the server config's policies.dir)")
+	eval.Flags().StringVar(&config, "config", "", "server config file for teams, quotas and pricing")
+	cmd.AddCommand(test, eval)
+	return cmd
+}
+
+// auditRecorder writes policy decisions to the audit log.
+type auditRecorder struct{ st *store.Store }
+
+// RecordDecision stores one decision with its input digest and bundle revision.
+func (a auditRecorder) RecordDecision(ctx context.Context, r policies.Record) error {
+	detail, _ := json.Marshal(r.Decision)
+	outcome := "deny"
+	if r.Decision.Allow {
+		outcome = "allow"
+	}
+	return store.AppendAudit(ctx, a.st.DB, store.AuditEvent{
+		At: r.Time, Kind: "decision", Repository: r.Repository, Actor: r.Actor, Action: r.Action,
+		Digest: r.InputDigest, Revision: r.Revision, Outcome: outcome, Detail: string(detail),
+	})
+}
+
+func newAuditCmd() *cobra.Command {
+	var f store.AuditFilter
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "List recent audit events (policy decisions, deployments, approvals, locks)",
+		Long:  "audit lists the newest audit events from the database named by DATABASE_URL.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := store.Open(cmd.Context(), os.Getenv("DATABASE_URL"))
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer st.Close()
+			evs, err := st.ListAudit(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(w)
+				for _, e := range evs {
+					enc.Encode(e)
+				}
+				return nil
+			}
+			for _, e := range evs {
+				digest := e.Digest
+				if len(digest) > 12 {
+					digest = digest[:12]
+				}
+				fmt.Fprintf(w, "%s  %-10s %-8s %-20s %-14s %-6s %s %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Action,
+					e.Repository, e.Actor, e.Outcome, digest, strings.TrimSpace(e.Subject))
+			}
+			if len(evs) == 0 {
+				fmt.Fprintln(w, "no audit events")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&f.Kind, "kind", "", "only this kind (decision, deployment, approval, lock)")
+	cmd.Flags().StringVar(&f.Repository, "repo", "", "only this repository (owner/name)")
+	cmd.Flags().IntVar(&f.Limit, "limit", 50, "how many events")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
+	return cmd
+}
