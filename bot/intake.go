@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,10 +23,11 @@ import (
 // MaxWebhookBody is GitHub's cap on webhook payloads (25 MB).
 const MaxWebhookBody = 25 << 20
 
-// DeliveryArgs is the durable job that processes one stored delivery.
+// DeliveryArgs is the durable job that processes stored deliveries. Under
+// load the intake writes several deliveries in one transaction with one job
+// naming them all; each delivery is still processed once (see DeliveryWorker).
 type DeliveryArgs struct {
-	DeliveryID string `json:"delivery_id"`
-	Event      string `json:"event"`
+	DeliveryIDs []string `json:"delivery_ids"`
 }
 
 // Kind names the job for river.
@@ -53,6 +56,103 @@ type Intake struct {
 	Queue   *store.Queue
 	Metrics *Metrics
 	Log     *slog.Logger
+	// Writers is how many goroutines commit deliveries (default 1 for
+	// SQLite, 4 for PostgreSQL). Concurrent requests are grouped into one
+	// transaction per writer turn, so commits and queue inserts are shared.
+	Writers int
+
+	once sync.Once
+	reqs chan *intakeReq
+}
+
+type intakeReq struct {
+	d        *store.Delivery
+	inserted bool
+	err      error
+	done     chan struct{}
+}
+
+// maxBatch bounds how many deliveries share one transaction.
+const maxBatch = 64
+
+func (in *Intake) start() {
+	n := in.Writers
+	if n <= 0 {
+		n = 1
+		if in.Store.Dialect == store.Postgres {
+			n = 4
+		}
+	}
+	in.reqs = make(chan *intakeReq, maxBatch*n)
+	for i := 0; i < n; i++ {
+		go in.writer()
+	}
+}
+
+// writer commits whatever requests are waiting, in one transaction.
+func (in *Intake) writer() {
+	batch := make([]*intakeReq, 0, maxBatch)
+	for first := range in.reqs {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-in.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if err := in.commit(batch); err != nil && len(batch) > 1 {
+			// Do not let one bad row fail its neighbours: one by one.
+			for _, r := range batch {
+				r.err = in.commit([]*intakeReq{r})
+			}
+		} else {
+			for _, r := range batch {
+				r.err = err
+			}
+		}
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+func (in *Intake) commit(batch []*intakeReq) error {
+	ctx := context.Background()
+	return in.Store.Tx(ctx, func(tx *sql.Tx) error {
+		ids := make([]string, 0, len(batch))
+		for _, r := range batch {
+			ins, err := store.InsertDelivery(ctx, tx, r.d)
+			if err != nil {
+				return err
+			}
+			r.inserted = ins
+			if ins {
+				ids = append(ids, r.d.ID)
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		_, err := in.Queue.InsertTx(ctx, tx, DeliveryArgs{DeliveryIDs: ids}, &river.InsertOpts{MaxAttempts: 8})
+		return err
+	})
+}
+
+// store writes d with its job and reports whether it was new.
+func (in *Intake) store(ctx context.Context, d *store.Delivery) (bool, error) {
+	in.once.Do(in.start)
+	r := &intakeReq{d: d, done: make(chan struct{})}
+	select {
+	case in.reqs <- r:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	// Once handed over, the write completes even if the client goes away.
+	<-r.done
+	return r.inserted, r.err
 }
 
 // VerifySignature checks an X-Hub-Signature-256 header against body in
@@ -125,15 +225,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if env.Repository != nil {
 		d.Repository = env.Repository.FullName
 	}
-	var inserted bool
-	err = in.Store.Tx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		if inserted, err = store.InsertDelivery(r.Context(), tx, d); err != nil || !inserted {
-			return err
-		}
-		_, err = in.Queue.InsertTx(r.Context(), tx, DeliveryArgs{DeliveryID: id, Event: event}, &river.InsertOpts{MaxAttempts: 8})
-		return err
-	})
+	inserted, err := in.store(r.Context(), d)
 	if err != nil {
 		in.Log.Error("webhook not stored", "delivery", id, "event", event, "err", err)
 		in.Metrics.Deliveries.WithLabelValues(event, "store_failed").Inc()

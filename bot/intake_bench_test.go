@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
@@ -22,18 +23,24 @@ func BenchmarkIntake(b *testing.B) {
 			body := bytes.Repeat([]byte("x"), 12000)
 			payload := []byte(fmt.Sprintf(`{"action":"synchronize","installation":{"id":7},"pad":%q}`, body))
 			sig := Sign([]byte(testSecret), payload)
+			var n atomic.Int64
+			h := ts.Handler()
+			b.SetParallelism(16) // GitHub delivers concurrently
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				req := httptest.NewRequest("POST", "/webhooks/github", bytes.NewReader(payload))
-				req.Header.Set("X-GitHub-Event", "pull_request")
-				req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("bench-%d", i))
-				req.Header.Set("X-Hub-Signature-256", sig)
-				w := httptest.NewRecorder()
-				ts.Handler().ServeHTTP(w, req)
-				if w.Code != http.StatusAccepted {
-					b.Fatalf("status %d: %s", w.Code, w.Body)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest("POST", "/webhooks/github", bytes.NewReader(payload))
+					req.Header.Set("X-GitHub-Event", "pull_request")
+					req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("bench-%d", n.Add(1)))
+					req.Header.Set("X-Hub-Signature-256", sig)
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, req)
+					if w.Code != http.StatusAccepted {
+						b.Errorf("status %d: %s", w.Code, w.Body)
+						return
+					}
 				}
-			}
+			})
 		})
 	}
 }

@@ -91,11 +91,22 @@ type DeliveryWorker struct {
 	Log     *slog.Logger
 }
 
-// Work processes one delivery once; a delivery already marked processed
-// (say, by a job that was rescued after it finished) is skipped.
+// Work processes each delivery of the job once; a delivery already marked
+// processed (by an earlier attempt of this job, or a rescued duplicate) is
+// skipped, so a retry re-runs only the deliveries that failed.
 func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	var errs []error
+	for _, id := range job.Args.DeliveryIDs {
+		if err := w.process(ctx, job, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArgs], id string) error {
 	start := time.Now()
-	d, err := w.Store.Delivery(ctx, job.Args.DeliveryID)
+	d, err := w.Store.Delivery(ctx, id)
 	if err != nil {
 		return err
 	}
