@@ -220,3 +220,34 @@ func TestVerifySignature(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent copies of one delivery share a batch: exactly one is accepted.
+func TestConcurrentDuplicatesAcceptedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ts := newTestServer(t, st, 2)
+		body := prBody(9)
+		var wg sync.WaitGroup
+		codes := make(chan int, 20)
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes <- post(t, ts.http.URL, signed("pull_request", "same-1", body), body).StatusCode
+			}()
+		}
+		wg.Wait()
+		close(codes)
+		got := map[int]int{}
+		for c := range codes {
+			got[c]++
+		}
+		if got[202] != 1 || got[200] != 19 {
+			t.Fatalf("status counts = %v; want one 202 and nineteen 200", got)
+		}
+		waitFor(t, "processed", func() bool { return ts.rec.count("same-1") == 1 })
+		time.Sleep(100 * time.Millisecond)
+		if n := ts.rec.count("same-1"); n != 1 {
+			t.Fatalf("handled %d times", n)
+		}
+	})
+}
