@@ -1,0 +1,66 @@
+package conveyor_test
+
+import data.conveyor
+
+failed_model := {
+	"name": "fraud-model", "kind": "model", "owners": ["@acme/ml"],
+	"evidence": {"ci": {}, "metrics": {"metric": "auc", "candidate": 0.87, "production": 0.91, "min": 0.9, "max_regression": 0.005, "regression": 0.04, "passed": false}},
+}
+
+broken_dbt := {
+	"name": "analytics", "kind": "dbt", "owners": ["@acme/data"],
+	"evidence": {"ci": {}, "dbt": {"modified": ["orders"], "downstream": ["revenue"], "untested": ["orders"], "contract_breaks": ["orders.amount: type numeric -> text"]}},
+}
+
+gate_input(env, teams, artifacts) := {
+	"action": "deploy",
+	"actor": {"login": "dev", "permission": "admin", "teams": teams},
+	"repository": "acme/shop",
+	"environment": {"name": env, "config": {}},
+	"artifacts": artifacts,
+}
+
+model_reason := "fraud-model: auc is 0.87 (minimum 0.9; serving in production 0.91, regression 0.04, allowed 0.005); the model evaluation did not pass"
+
+gate_config := {"policies": {"override_teams": ["acme/ml-leads"]}}
+
+test_failed_model_denies_production if {
+	d := conveyor.decision with input as gate_input("production", [], [failed_model]) with data.conveyor.config as gate_config
+	d.deny == [model_reason]
+}
+
+test_failed_model_warns_in_staging if {
+	d := conveyor.decision with input as gate_input("staging", [], [failed_model]) with data.conveyor.config as gate_config
+	d.allow
+	d.warn == [model_reason]
+}
+
+test_passed_model_allows_production if {
+	ok := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics/passed", "value": true}])
+	d := conveyor.decision with input as gate_input("production", [], [ok]) with data.conveyor.config as gate_config
+	d.allow
+	d.warn == []
+}
+
+test_override_team_turns_deny_into_warn if {
+	d := conveyor.decision with input as gate_input("production", ["acme/ml-leads"], [failed_model]) with data.conveyor.config as gate_config
+	d.allow
+	d.warn == [concat("", ["overridden by acme/ml-leads: ", model_reason])]
+}
+
+test_dbt_contract_break_and_untested_deny_production if {
+	d := conveyor.decision with input as gate_input("production", [], [broken_dbt]) with data.conveyor.config as gate_config
+	d.deny == [
+		"analytics: dbt contract broken (orders.amount: type numeric -> text); restore the columns and types or version the model",
+		"analytics: modified dbt models without tests: orders; add tests for them",
+	]
+}
+
+test_clean_dbt_allows_production if {
+	clean := json.patch(broken_dbt, [
+		{"op": "replace", "path": "/evidence/dbt/untested", "value": []},
+		{"op": "replace", "path": "/evidence/dbt/contract_breaks", "value": []},
+	])
+	d := conveyor.decision with input as gate_input("production", [], [clean]) with data.conveyor.config as gate_config
+	d.allow
+}

@@ -1,0 +1,197 @@
+package policies
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Input is the document every decision is made over (DESIGN.md section 5).
+// Its JSON form is the policy's input.
+type Input struct {
+	Action      string                      `json:"action"` // check, deploy, approve, rollback, lock
+	Actor       Actor                       `json:"actor"`
+	Repository  string                      `json:"repository"`
+	PullRequest *PullRequest                `json:"pull_request,omitempty"`
+	Environment Environment                 `json:"environment"`
+	Artifacts   []Artifact                  `json:"artifacts"`
+	Deployments map[string]DeploymentFact   `json:"deployments"` // environment -> latest deployment of the same artifacts
+	Approvals   []Approval                  `json:"approvals"`
+	Requester   string                      `json:"requester,omitempty"` // who asked for the deployment
+	Usage       map[string]map[string]Usage `json:"usage"`               // team -> environment -> what runs there now, not counting this PR
+	Now         string                      `json:"now"`                 // RFC3339
+}
+
+// Actor is the GitHub user acting, with their repository permission and
+// team memberships ("org/slug").
+type Actor struct {
+	Login      string   `json:"login"`
+	Permission string   `json:"permission"` // admin, maintain, write, triage, read
+	Teams      []string `json:"teams"`
+}
+
+// PullRequest is the PR a deployment comes from.
+type PullRequest struct {
+	Number   int    `json:"number"`
+	Author   string `json:"author"`
+	HeadSHA  string `json:"head_sha"`
+	Base     string `json:"base"`
+	FromFork bool   `json:"from_fork"`
+}
+
+// Environment is the target environment and its block from the repository
+// config's default branch.
+type Environment struct {
+	Name   string            `json:"name"`
+	Config EnvironmentConfig `json:"config"`
+}
+
+// EnvironmentConfig is one entry of environments: in .github/conveyor.yml.
+type EnvironmentConfig struct {
+	Requires  []string       `json:"requires"`
+	Approvals ApprovalConfig `json:"approvals"`
+	Rollout   Rollout        `json:"rollout"`
+	Freeze    []string       `json:"freeze"`
+}
+
+// ApprovalConfig says how many approvals an environment needs and from which
+// teams ("@acme/sre").
+type ApprovalConfig struct {
+	Count int      `json:"count"`
+	From  []string `json:"from"`
+}
+
+// Rollout is the step plan of a deployment (percentages) and the pause
+// between steps ("2m").
+type Rollout struct {
+	Steps []int  `json:"steps"`
+	Pause string `json:"pause"`
+}
+
+// Artifact is one thing being checked or deployed.
+type Artifact struct {
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"` // app, model, dbt
+	Owners    []string  `json:"owners"`
+	Resources Resources `json:"resources"`
+	Cost      Cost      `json:"cost"`
+	Evidence  Evidence  `json:"evidence"`
+}
+
+// Resources is an artifact's request per replica, and its replica count.
+type Resources struct {
+	CPU       float64 `json:"cpu"`
+	MemoryGiB float64 `json:"memory_gib"`
+	GPU       float64 `json:"gpu"`
+	Replicas  int     `json:"replicas"`
+}
+
+// Cost is an artifact's monthly cost and its change against what runs now.
+type Cost struct {
+	MonthlyUSD float64 `json:"monthly_usd"`
+	DeltaUSD   float64 `json:"delta_usd"`
+}
+
+// Evidence is what the check suite found out about an artifact.
+type Evidence struct {
+	CI      map[string]string `json:"ci"` // check run name -> conclusion
+	Metrics *MetricsEvidence  `json:"metrics,omitempty"`
+	DBT     *DBTEvidence      `json:"dbt,omitempty"`
+}
+
+// MetricsEvidence compares a model version's evaluation metric with the
+// version serving in production.
+type MetricsEvidence struct {
+	Metric        string  `json:"metric"`
+	Candidate     float64 `json:"candidate"`
+	Production    float64 `json:"production"`
+	Min           float64 `json:"min"`
+	MaxRegression float64 `json:"max_regression"`
+	Regression    float64 `json:"regression"`
+	Passed        bool    `json:"passed"`
+}
+
+// DBTEvidence is the impact of a dbt change.
+type DBTEvidence struct {
+	Modified       []string `json:"modified"`
+	Downstream     []string `json:"downstream"`
+	Untested       []string `json:"untested"`
+	ContractBreaks []string `json:"contract_breaks"`
+}
+
+// DeploymentFact is the latest deployment of the same artifacts to an
+// environment.
+type DeploymentFact struct {
+	SHA   string `json:"sha"`
+	State string `json:"state"`
+}
+
+// Approval is one approval given for the deployment.
+type Approval struct {
+	Login string `json:"login"`
+	Via   string `json:"via"` // slack, github
+	SHA   string `json:"sha"`
+}
+
+// Usage is what a team runs in an environment now.
+type Usage struct {
+	CPU       float64 `json:"cpu"`
+	MemoryGiB float64 `json:"memory_gib"`
+	GPU       float64 `json:"gpu"`
+}
+
+// Actions lists the actions a decision can be asked for.
+var Actions = []string{"check", "deploy", "approve", "rollback", "lock"}
+
+// Digest is the sha256 (hex) of the input's canonical JSON: the encoding/json
+// form of Input, whose field order is fixed and whose map keys are sorted.
+func Digest(in Input) (string, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return "", fmt.Errorf("encode policy input: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// ParseInput reads an input document (as `conveyor policy eval --input`
+// takes it). Unknown fields and unknown actions are errors.
+func ParseInput(r io.Reader) (Input, error) {
+	var in Input
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return Input{}, fmt.Errorf("policy input: invalid JSON at byte %d: %v", syn.Offset, err)
+		case errors.As(err, &typ):
+			return Input{}, fmt.Errorf("policy input: %s must be a %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+		case errors.Is(err, io.EOF):
+			return Input{}, errors.New("policy input: empty document (write a JSON object such as {\"action\": \"check\", ...})")
+		default:
+			return Input{}, fmt.Errorf("policy input: %v (the fields are those of DESIGN.md section 5)", err)
+		}
+	}
+	if dec.More() {
+		return Input{}, errors.New("policy input: more than one JSON document (write exactly one object)")
+	}
+	if !validAction(in.Action) {
+		return Input{}, fmt.Errorf("policy input: action %q is not one of %s", in.Action, strings.Join(Actions, ", "))
+	}
+	return in, nil
+}
+
+func validAction(a string) bool {
+	for _, x := range Actions {
+		if a == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,124 @@
+package policies
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+func TestValueMatchesJSON(t *testing.T) {
+	in := productionDeploy()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ast.ValueFromReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inputValue(in); got.Compare(want) != 0 {
+		t.Fatalf("ast input differs from its JSON form:\n got %v\nwant %v", got, want)
+	}
+	// Without a PR, requester or evidence the optional keys are left out.
+	in.PullRequest, in.Requester, in.Artifacts[1].Evidence.Metrics = nil, "", nil
+	b, _ = json.Marshal(in)
+	want, _ = ast.ValueFromReader(bytes.NewReader(b))
+	if got := inputValue(in); got.Compare(want) != 0 {
+		t.Fatalf("optional keys differ:\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestNilCollectionsBecomeEmpty(t *testing.T) {
+	v := inputValue(Input{Action: "check"}).(ast.Object)
+	for _, key := range []string{"artifacts", "approvals"} {
+		if a, ok := v.Get(ast.StringTerm(key)).Value.(*ast.Array); !ok || a.Len() != 0 {
+			t.Errorf("%s = %v; want []", key, v.Get(ast.StringTerm(key)))
+		}
+	}
+	if o, ok := v.Get(ast.StringTerm("usage")).Value.(ast.Object); !ok || o.Len() != 0 {
+		t.Errorf("usage = %v; want {}", v.Get(ast.StringTerm("usage")))
+	}
+}
+
+func TestDigestIsStable(t *testing.T) {
+	a, b := productionDeploy(), productionDeploy()
+	// Build b's maps in the other order: the digest must not depend on it.
+	b.Deployments = map[string]DeploymentFact{}
+	b.Deployments["production"] = a.Deployments["production"]
+	b.Deployments["staging"] = a.Deployments["staging"]
+	da, err := Digest(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if db, _ := Digest(b); db != da {
+			t.Fatalf("digest changed: %s vs %s", db, da)
+		}
+	}
+	b.Now = "2025-06-11T10:00:01Z"
+	if db, _ := Digest(b); db == da {
+		t.Fatal("digest ignores a changed field")
+	}
+	raw, _ := json.Marshal(a)
+	parsed, err := ParseInput(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dp, _ := Digest(parsed); dp != da {
+		t.Fatal("digest of the parsed input differs from the original")
+	}
+	a.Artifacts[0].Cost.DeltaUSD = math.NaN()
+	if _, err := Digest(a); err == nil {
+		t.Fatal("NaN cost encoded")
+	}
+}
+
+func TestUnencodableInputFailsClosed(t *testing.T) {
+	e := newTestEvaluator(t, "", nil)
+	in := productionDeploy()
+	in.Artifacts[0].Cost.DeltaUSD = math.Inf(1)
+	d, _, err := e.Eval(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allow || len(d.Deny) != 1 || !strings.HasPrefix(d.Deny[0], "policy evaluation failed: encode policy input:") {
+		t.Fatalf("decision = %+v", d)
+	}
+}
+
+func TestParseInput(t *testing.T) {
+	in, err := ParseInput(strings.NewReader(`{"action": "approve", "actor": {"login": "sam", "permission": "write", "teams": ["acme/sre"]},
+		"repository": "acme/shop", "pull_request": {"number": 7, "author": "ana", "head_sha": "abc", "base": "main", "from_fork": true},
+		"environment": {"name": "production", "config": {"approvals": {"count": 2, "from": ["@acme/sre"]}}},
+		"artifacts": [{"name": "fraud-model", "kind": "model", "owners": [], "resources": {"cpu": 4, "memory_gib": 16, "gpu": 1, "replicas": 2},
+		  "cost": {"monthly_usd": 4000.4, "delta_usd": 12}, "evidence": {"ci": {"build": "success"}, "metrics": {"metric": "auc", "passed": true}, "dbt": {}}}],
+		"deployments": {"staging": {"sha": "abc", "state": "succeeded"}}, "approvals": [{"login": "kim", "via": "slack", "sha": "abc"}],
+		"usage": {"acme/ml": {"production": {"cpu": 1}}}, "now": "2025-06-11T10:00:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Action != "approve" || !in.PullRequest.FromFork || in.Environment.Config.Approvals.Count != 2 ||
+		in.Artifacts[0].Resources.GPU != 1 || in.Artifacts[0].Evidence.Metrics.Metric != "auc" ||
+		in.Usage["acme/ml"]["production"].CPU != 1 || in.Approvals[0].Via != "slack" {
+		t.Fatalf("parsed = %+v", in)
+	}
+
+	bad := map[string]string{
+		``:                                        "empty document",
+		`{"action": "check", "colour": "red"}`:    `unknown field "colour"`,
+		`{"action": "check", "artifacts": {}}`:    "artifacts must be a []policies.Artifact, not a JSON object",
+		`{"action": "launch"}`:                    `action "launch" is not one of check, deploy, approve, rollback, lock`,
+		`{"action": "check"`:                      "unexpected EOF",
+		`{"action": "check"} {"action": "check"}`: "more than one JSON document",
+		`{"action": "check", "now": 5}`:           "now must be a string",
+	}
+	for doc, want := range bad {
+		if _, err := ParseInput(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseInput(%q) error = %v; want it to mention %q", doc, err, want)
+		}
+	}
+}
