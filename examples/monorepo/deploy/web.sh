@@ -7,4 +7,9 @@ echo "deploying ${CONVEYOR_ARTIFACT:-web} at ${CONVEYOR_SHA:-unknown} to ${CONVE
 if [ "${CONVEYOR_ACTION:-deploy}" = "rollback" ]; then
   echo "rolled back ${CONVEYOR_ARTIFACT:-web} in ${CONVEYOR_ENVIRONMENT}"
 fi
+# The demo makes one rollout fail by creating the file named in DEMO_FAIL_FILE.
+if [ "${CONVEYOR_ACTION:-deploy}" = "deploy" ] && [ -n "${DEMO_FAIL_FILE:-}" ] && [ -f "$DEMO_FAIL_FILE" ]; then
+  echo "health check of web ${CONVEYOR_SHA:-unknown} failed: 5 of 5 probes returned 503" >&2
+  exit 1
+fi
 echo "done"
