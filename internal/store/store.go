@@ -266,9 +266,20 @@ func (s *Store) Ready(ctx context.Context) error {
 	return nil
 }
 
+// splitStatements splits a migration into statements. Migrations hold no
+// string literals with "--" or ";", so comments are dropped first and a ";"
+// in a comment cannot split a statement.
 func splitStatements(src string) []string {
+	var b strings.Builder
+	for _, line := range strings.Split(src, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
 	var out []string
-	for _, part := range strings.Split(src, ";") {
+	for _, part := range strings.Split(b.String(), ";") {
 		if strings.TrimSpace(part) != "" {
 			out = append(out, part)
 		}

@@ -1,0 +1,151 @@
+package deploy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// outputTail bounds each driver output shown in the comment.
+const outputTail = 2000
+
+// renderComment is the PR status comment of d: what deploys where, each
+// artifact's state, the rollout steps, approvals, errors with the drivers'
+// output, and the outcome.
+func renderComment(d *Deployment) string {
+	var b strings.Builder
+	if d.Mode == "rollback" {
+		fmt.Fprintf(&b, "### Rolling back %s\n\n", d.Environment)
+	} else {
+		fmt.Fprintf(&b, "### Deploying %s to %s\n\n", short(d.SHA), d.Environment)
+	}
+	fmt.Fprintf(&b, "%s · deployment %d · requested by @%s\n\n", stateLine(d), d.ID, d.Requester)
+	b.WriteString("| artifact | kind | driver | state | serving |\n|---|---|---|---|---|\n")
+	for _, a := range d.Artifacts {
+		name := a.Name
+		if a.Summary != "" {
+			name += " (" + cell(a.Summary) + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, cell(a.Kind), cell(a.Driver), strings.ReplaceAll(a.State, "_", " "), cell(orDash(short(a.Serving))))
+	}
+	fmt.Fprintf(&b, "\nRollout: %s\n", progress(d))
+	if n := d.Quorum.Needed(); n > 0 {
+		var who []string
+		for _, a := range d.Approvals {
+			who = append(who, "@"+a.Login+" via "+a.Via)
+		}
+		fmt.Fprintf(&b, "\nApprovals: %d/%d", min(d.Quorum.Counted(d.Approvals), n), n)
+		if len(who) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(who, ", "))
+		}
+		b.WriteString("\n")
+	}
+	if d.Decision != "" {
+		fmt.Fprintf(&b, "\nPolicy: %s\n", firstLine(d.Decision))
+	}
+	if d.Error != "" {
+		b.WriteString("\n**What went wrong:**\n")
+		for _, l := range strings.Split(d.Error, "\n") {
+			fmt.Fprintf(&b, "> %s\n", l)
+		}
+	}
+	for _, a := range d.Artifacts {
+		if a.Output == "" || d.State == StateSucceeded || d.State == StateInProgress {
+			continue
+		}
+		out := a.Output
+		if len(out) > outputTail {
+			out = "…" + out[len(out)-outputTail:]
+		}
+		fmt.Fprintf(&b, "\n<details><summary>%s output (last lines)</summary>\n\n```\n%s\n```\n</details>\n",
+			a.Name, strings.ReplaceAll(strings.TrimRight(out, "\n"), "```", "'''"))
+	}
+	if o := outcome(d); o != "" {
+		fmt.Fprintf(&b, "\n**%s**\n", o)
+	}
+	fmt.Fprintf(&b, "\n<!-- conveyor:deployment:%d -->\n", d.ID)
+	return b.String()
+}
+
+func stateLine(d *Deployment) string {
+	switch d.State {
+	case StateInProgress:
+		return fmt.Sprintf("⏳ in progress, step %d of %d", d.Step+1, len(d.Steps))
+	case StateAwaitingApproval:
+		return "✋ awaiting approval"
+	case StateQueued:
+		return "🕒 queued"
+	}
+	return strings.ReplaceAll(d.State, "_", " ")
+}
+
+// progress is the rollout steps with how far d got: "10% ✓ -> 50% ⏳ -> 100%".
+func progress(d *Deployment) string {
+	var parts []string
+	for i, p := range d.Steps {
+		s := fmt.Sprintf("%d%%", p)
+		switch {
+		case d.State == StateSucceeded || (d.State == StateInProgress && i < d.Step):
+			s += " ✓"
+		case d.State == StateInProgress && i == d.Step:
+			s = "**" + s + "** ⏳"
+		case i == d.Step && (d.State == StateFailed || d.State == StateRolledBack):
+			s += " ✗"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " -> ")
+}
+
+func outcome(d *Deployment) string {
+	switch d.State {
+	case StateSucceeded:
+		return fmt.Sprintf("✅ Deployed to %s.", d.Environment)
+	case StateRolledBack:
+		return fmt.Sprintf("↩️ Failed at %s and rolled back; %s serves what it served before.", stepLabel(d.Steps, d.Step), d.Environment)
+	case StateFailed:
+		return "❌ Failed. " + rollbackNote(d)
+	case StateCancelled:
+		return "🚫 Cancelled. " + rollbackNote(d)
+	case StateRejected:
+		return "🚫 Rejected."
+	case StateExpired:
+		return "⌛ Expired without enough approvals; comment /deploy again."
+	}
+	return ""
+}
+
+func rollbackNote(d *Deployment) string {
+	var rolled, failed []string
+	for _, a := range d.Artifacts {
+		switch a.State {
+		case "rolled_back":
+			rolled = append(rolled, a.Name)
+		case "rollback_failed":
+			failed = append(failed, a.Name)
+		}
+	}
+	var s []string
+	if len(rolled) > 0 {
+		s = append(s, "Rolled back: "+strings.Join(rolled, ", ")+".")
+	}
+	if len(failed) > 0 {
+		s = append(s, "Rollback FAILED for "+strings.Join(failed, ", ")+"; check the environment by hand.")
+	}
+	return strings.Join(s, " ")
+}
+
+func stepLabel(steps []int, i int) string {
+	if i < 0 || i >= len(steps) {
+		return "the last step"
+	}
+	return fmt.Sprintf("%d%%", steps[i])
+}
+
+func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", "\\|"), "\n", " ") }
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}

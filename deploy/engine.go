@@ -1,0 +1,254 @@
+// Package deploy is the promotion engine: it owns deployments and their
+// states (awaiting_approval -> queued -> in_progress -> succeeded | failed ->
+// rolled_back, plus cancelled, rejected, expired), environment locks,
+// approvals, rollout steps with health gates, automatic rollback, and how a
+// deployment is mirrored to GitHub (Deployments, statuses and one PR status
+// comment). Every transition is one transaction with its audit event and the
+// work runs as durable river jobs, so a restart resumes where it stopped.
+// It must not decide whether a deployment is allowed (that is the policy,
+// whose decision the caller passes in) nor know how an artifact is deployed
+// (that is deploy/driver).
+package deploy
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+	"github.com/riverqueue/river"
+
+	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// Notifier is told about every change of a deployment (the Slack approvals
+// code implements it). Event is one of created, approved, queued, step,
+// succeeded, failed, rolled_back, cancelled, rejected, expired, voided.
+type Notifier interface {
+	Changed(ctx context.Context, d *Deployment, event string, detail string)
+}
+
+// Options wires the engine to its store, queue, GitHub and drivers.
+type Options struct {
+	Store  *store.Store
+	Queue  *store.Queue
+	GitHub func(installationID int64) (*github.Client, error) // nil: no GitHub mirroring
+	// Drivers returns the configured driver called name.
+	Drivers func(name string) (driver.Driver, error)
+	// Health returns the server's health gate for a driver, if one is configured.
+	Health      func(driverName string) (driver.HealthChecker, bool)
+	Notifier    Notifier // may be nil
+	Log         *slog.Logger
+	Now         func() time.Time
+	ApprovalTTL time.Duration // default 24h
+	// Parallel bounds how many artifacts of one step deploy at once (default 4).
+	Parallel int
+}
+
+// Engine runs deployments. It is safe for concurrent use.
+type Engine struct {
+	o         Options
+	pollEvery time.Duration // how often a running step looks for a cancel
+
+	mu    sync.Mutex
+	locks map[int64]*sync.Mutex // per deployment: one GitHub writer at a time
+}
+
+// NewEngine returns an engine; call Register before the queue starts.
+func NewEngine(o Options) *Engine {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ApprovalTTL <= 0 {
+		o.ApprovalTTL = 24 * time.Hour
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	return &Engine{o: o, pollEvery: time.Second, locks: map[int64]*sync.Mutex{}}
+}
+
+// Register adds the engine's river workers; call it before Queue.Start.
+func (e *Engine) Register(workers *river.Workers) {
+	river.AddWorker(workers, &stepWorker{e: e})
+	river.AddWorker(workers, &expireWorker{e: e})
+}
+
+// ArtifactPlan is one artifact a request deploys.
+type ArtifactPlan struct {
+	Name    string
+	Kind    string // app, model or dbt
+	Driver  string // configured driver name
+	Model   *driver.ModelRef
+	DBT     *driver.DBTRef
+	Summary string // one line for users, e.g. "fraud-detector v14 (auc 0.935)"
+}
+
+// Request asks for a deployment (or, through Rollback, a rollback).
+type Request struct {
+	Repository     string
+	InstallationID int64
+	PR             int
+	PRTitle, PRURL string
+	HeadSHA        string
+	HeadRef        string
+	BaseRef        string
+	Environment    string
+	Production     bool
+	Requester      string
+	// SourceKey names what asked, e.g. "comment:123456": a redelivered
+	// comment must never start a second deployment.
+	SourceKey string
+	Artifacts []ArtifactPlan
+	Steps     []int // rollout percentages, e.g. [10, 50, 100]; empty means [100]
+	Pause     time.Duration
+	Quorum    Quorum
+	Decision  string // the policy decision text, for the audit and the comment
+}
+
+// ArtifactState is one artifact of a deployment and how far it got.
+type ArtifactState struct {
+	Name               string
+	Kind               string
+	Driver             string
+	Summary            string
+	SHA                string // what it deploys; a rollback's target SHA
+	Model              *driver.ModelRef
+	DBT                *driver.DBTRef
+	GitHubDeploymentID int64
+	Previous           string // what served before; what a rollback restores
+	Serving            string
+	State              string // pending, in_progress, succeeded, failed, rolling_back, rolled_back, rollback_failed, cancelled
+	Output             string // the driver's output tail
+}
+
+// Deployment is a deployment as the engine reports it.
+type Deployment struct {
+	ID             int64
+	Repository     string
+	InstallationID int64
+	PR             int
+	PRTitle, PRURL string
+	SHA, Ref       string
+	Environment    string
+	Production     bool
+	Mode           string // deploy or rollback
+	State          string
+	Step           int // index into Steps of the step running or next
+	Steps          []int
+	Pause          time.Duration
+	Requester      string
+	Artifacts      []ArtifactState
+	Approvals      []Approval
+	Quorum         Quorum
+	Decision       string
+	CommentID      int64
+	SlackChannel   string
+	SlackTS        string
+	Error          string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// Existing is true when Start found the deployment already started by
+	// the same source (a redelivered comment).
+	Existing bool
+}
+
+type artifactSpec struct {
+	Model *driver.ModelRef `json:"model,omitempty"`
+	DBT   *driver.DBTRef   `json:"dbt,omitempty"`
+}
+
+func fromRow(r *store.DeploymentRow) *Deployment {
+	d := &Deployment{
+		ID: r.ID, Repository: r.Repository, InstallationID: r.InstallationID, PR: r.PR, PRTitle: r.PRTitle, PRURL: r.PRURL,
+		SHA: r.SHA, Ref: r.Ref, Environment: r.Environment, Production: r.Production, Mode: r.Mode, State: r.State,
+		Step: r.Step, Steps: r.Steps, Pause: r.Pause, Requester: r.Requester, Decision: r.Decision, CommentID: r.CommentID,
+		SlackChannel: r.SlackChannel, SlackTS: r.SlackTS, Error: r.Error, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	_ = json.Unmarshal([]byte(r.Quorum), &d.Quorum)
+	for _, a := range r.Artifacts {
+		var spec artifactSpec
+		_ = json.Unmarshal([]byte(a.Spec), &spec)
+		d.Artifacts = append(d.Artifacts, ArtifactState{
+			Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, SHA: a.SHA, Model: spec.Model, DBT: spec.DBT,
+			GitHubDeploymentID: a.GitHubDeploymentID, Previous: a.Previous, Serving: a.Serving, State: a.State, Output: a.Output,
+		})
+	}
+	for _, a := range r.Approvals {
+		d.Approvals = append(d.Approvals, Approval{Login: a.Login, Via: a.Via, SHA: a.SHA, At: a.At, Teams: a.Teams})
+	}
+	return d
+}
+
+// Get returns deployment id.
+func (e *Engine) Get(ctx context.Context, id int64) (*Deployment, error) {
+	r, err := store.LoadDeployment(ctx, e.o.Store.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	return fromRow(r), nil
+}
+
+// SetSlackMessage records the Slack message that shows deployment id, so
+// approvals can update it and the rollout can reply in its thread.
+func (e *Engine) SetSlackMessage(ctx context.Context, id int64, channel, ts string) error {
+	return store.SetDeploymentSlack(ctx, e.o.Store.DB, id, channel, ts)
+}
+
+// inTx runs fn on deployment id, read inside one transaction.
+func (e *Engine) inTx(ctx context.Context, id int64, fn func(tx *sql.Tx, d *store.DeploymentRow) error) error {
+	return e.o.Store.Tx(ctx, func(tx *sql.Tx) error {
+		d, err := store.LoadDeployment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, d)
+	})
+}
+
+// changed tells the notifier and refreshes the PR comment after a commit.
+// GitHub and Slack failures are logged, never returned: the database is the
+// truth and the next change brings them up to date.
+func (e *Engine) changed(ctx context.Context, id int64, event, detail string) *Deployment {
+	d, err := e.Get(ctx, id)
+	if err != nil {
+		e.o.Log.Warn("reload deployment", "deployment", id, "err", err)
+		return nil
+	}
+	if err := e.syncComment(ctx, d); err != nil {
+		e.o.Log.Warn("status comment", "deployment", id, "err", err)
+	}
+	if e.o.Notifier != nil {
+		e.o.Notifier.Changed(ctx, d, event, detail)
+	}
+	return d
+}
+
+// deploymentLock serializes, within this process, the GitHub writes of one
+// deployment (creating its GitHub Deployments, creating its comment).
+func (e *Engine) deploymentLock(id int64) *sync.Mutex {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := e.locks[id]
+	if m == nil {
+		m = &sync.Mutex{}
+		e.locks[id] = m
+	}
+	return m
+}
+
+func (e *Engine) forgetLock(id int64) {
+	e.mu.Lock()
+	delete(e.locks, id)
+	e.mu.Unlock()
+}
+
+func fmtID(id int64) string { return fmt.Sprintf("deployment %d", id) }

@@ -1,0 +1,302 @@
+package deploy
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/sourcegraph/conc/panics"
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+type stepArgs struct {
+	DeploymentID int64 `json:"deployment_id"`
+	Step         int   `json:"step"`
+}
+
+// Kind names the rollout step job.
+func (stepArgs) Kind() string { return "deploy_step" }
+
+type stepWorker struct {
+	river.WorkerDefaults[stepArgs]
+	e *Engine
+}
+
+// Work runs one rollout step of one deployment: every artifact side by side,
+// each one's completion recorded before moving on (so a retried job skips
+// what is done), then the health gate, then the next step's job after the
+// pause. A cancelled or failed deployment is rolled back instead.
+func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
+	e, id, step := w.e, job.Args.DeploymentID, job.Args.Step
+	retry := job.Attempt > 1
+	d, err := e.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case d.State == StateCancelled || d.State == StateFailed:
+		return e.rollbackAll(ctx, id, retry)
+	case d.State == StateQueued && step == 0:
+		if err := e.inTx(ctx, id, func(tx *sql.Tx, r *store.DeploymentRow) error {
+			return e.transition(ctx, tx, r, StateInProgress, "conveyor", "rollout started", store.DeploymentUpdate{Step: &step})
+		}); err != nil {
+			return err
+		}
+		e.createGitHubDeployments(ctx, id) // any the starter could not create
+		e.postStatuses(ctx, id, "in_progress", fmt.Sprintf("deploying %s", stepLabel(d.Steps, 0)))
+		e.changed(ctx, id, "step", "started")
+	case d.State == StateInProgress && d.Step == step:
+	default:
+		return nil // a stale job: the deployment moved on without it
+	}
+	if d, err = e.Get(ctx, id); err != nil {
+		return err
+	}
+	runErr := e.runStep(ctx, d, step)
+	if runErr == nil {
+		runErr = e.gate(ctx, d, step)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: the job is retried and resumes
+	}
+	if d, err = e.Get(ctx, id); err != nil {
+		return err
+	}
+	if d.State == StateCancelled {
+		return e.rollbackAll(ctx, id, retry)
+	}
+	if runErr != nil {
+		return e.fail(ctx, id, runErr, retry)
+	}
+	if step == len(d.Steps)-1 {
+		return e.succeed(ctx, id)
+	}
+	next := step + 1
+	err = e.inTx(ctx, id, func(tx *sql.Tx, r *store.DeploymentRow) error {
+		if err := e.transition(ctx, tx, r, StateInProgress, "conveyor", fmt.Sprintf("step %d (%d%%) done", step+1, r.Steps[step]), store.DeploymentUpdate{Step: &next}); err != nil {
+			return err
+		}
+		var at time.Time
+		if r.Pause > 0 {
+			at = e.o.Now().Add(r.Pause)
+		}
+		return e.enqueueStep(ctx, tx, r, next, at)
+	})
+	if err != nil {
+		return err
+	}
+	e.postStatuses(ctx, id, "in_progress", fmt.Sprintf("%d%% healthy; next %d%%", d.Steps[step], d.Steps[next]))
+	e.changed(ctx, id, "step", fmt.Sprintf("%d%% done", d.Steps[step]))
+	return nil
+}
+
+// runStep deploys every artifact not yet done at step, side by side. The
+// drivers' context ends when the deployment is cancelled.
+func (e *Engine) runStep(ctx context.Context, d *Deployment, step int) error {
+	done, err := store.StepsDone(ctx, e.o.Store.DB, d.ID, step)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go e.watchCancel(runCtx, cancel, d.ID)
+	var mu sync.Mutex
+	var errs []error
+	p := pool.New().WithMaxGoroutines(e.o.Parallel)
+	for _, a := range d.Artifacts {
+		if _, ok := done[a.Name]; ok {
+			continue
+		}
+		p.Go(func() {
+			if err := safely(a, func() error { return e.deployArtifact(runCtx, d, a, step) }); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	p.Wait()
+	return errors.Join(errs...)
+}
+
+// watchCancel polls the deployment's state and calls cancel once it is
+// cancelled, so drivers stop promptly.
+func (e *Engine) watchCancel(ctx context.Context, cancel context.CancelFunc, id int64) {
+	t := time.NewTicker(e.pollEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			var state string
+			if err := e.o.Store.DB.QueryRowContext(ctx, `SELECT state FROM deployments WHERE id = $1`, id).Scan(&state); err == nil && state == StateCancelled {
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// safely runs fn and turns a driver's panic into an error.
+func safely(a ArtifactState, fn func() error) error {
+	var c panics.Catcher
+	var err error
+	c.Try(func() { err = fn() })
+	if r := c.Recovered(); r != nil {
+		return fmt.Errorf("%s: driver %q crashed: %v", a.Name, a.Driver, r.Value)
+	}
+	return err
+}
+
+func (e *Engine) target(d *Deployment, a ArtifactState, step int) driver.Target {
+	pct := 100
+	if step < len(d.Steps) {
+		pct = d.Steps[step]
+	}
+	return driver.Target{
+		DeploymentID: d.ID, Repository: d.Repository, InstallationID: d.InstallationID, PR: d.PR, SHA: a.SHA, Ref: d.Ref,
+		Environment: d.Environment, Production: d.Production, Artifact: a.Name, Kind: a.Kind, Step: step, Percent: pct,
+		Model: a.Model, DBT: a.DBT, Previous: a.Previous,
+	}
+}
+
+// deployArtifact runs one artifact's driver for step and records the result.
+func (e *Engine) deployArtifact(ctx context.Context, d *Deployment, a ArtifactState, step int) error {
+	db := e.o.Store.DB
+	drv, err := e.o.Drivers(a.Driver)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.Name, err)
+	}
+	running := "in_progress"
+	if err := store.UpdateArtifact(ctx, db, d.ID, a.Name, store.ArtifactUpdate{State: &running}); err != nil {
+		return err
+	}
+	t := e.target(d, a, step)
+	logf := func(line string) { e.o.Log.Debug("driver", "deployment", d.ID, "artifact", a.Name, "line", line) }
+	var res driver.Result
+	if d.Mode == "rollback" {
+		res, err = drv.Rollback(ctx, t, logf)
+	} else {
+		res, err = drv.Deploy(ctx, t, logf)
+	}
+	out := res.Output
+	if err != nil {
+		failed := "failed"
+		if uerr := store.UpdateArtifact(context.WithoutCancel(ctx), db, d.ID, a.Name, store.ArtifactUpdate{State: &failed, Output: &out}); uerr != nil {
+			e.o.Log.Warn("record failure", "deployment", d.ID, "artifact", a.Name, "err", uerr)
+		}
+		return fmt.Errorf("%s: %w", a.Name, err)
+	}
+	serving := res.Serving
+	if serving == "" {
+		serving = servingOf(d, a)
+	}
+	u := store.ArtifactUpdate{Serving: &serving, Output: &out}
+	if step == 0 && d.Mode != "rollback" && res.Previous != "" && a.Previous == "" {
+		u.Previous = &res.Previous
+	}
+	return e.o.Store.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
+		if err := store.UpdateArtifact(ctx, tx, d.ID, a.Name, u); err != nil {
+			return err
+		}
+		return store.MarkStepDone(ctx, tx, d.ID, a.Name, step, serving, e.o.Now())
+	})
+}
+
+// servingOf is what serves once a deploys: a rollback's restored version, a
+// model's version, or the SHA.
+func servingOf(d *Deployment, a ArtifactState) string {
+	switch {
+	case d.Mode == "rollback":
+		return a.Previous
+	case a.Model != nil && a.Model.Version != "":
+		return a.Model.Version
+	}
+	return a.SHA
+}
+
+// gate runs the health checks after step: each driver's own check, if it
+// has one, and the server's health gate for the driver, if configured.
+func (e *Engine) gate(ctx context.Context, d *Deployment, step int) error {
+	var errs []error
+	for _, a := range d.Artifacts {
+		t := e.target(d, a, step)
+		if drv, err := e.o.Drivers(a.Driver); err == nil {
+			if hc, ok := drv.(driver.HealthChecker); ok {
+				if err := safely(a, func() error { return hc.Healthy(ctx, t) }); err != nil {
+					errs = append(errs, fmt.Errorf("%s: health check failed at %d%%: %w", a.Name, t.Percent, err))
+				}
+			}
+		}
+		if e.o.Health != nil {
+			if g, ok := e.o.Health(a.Driver); ok && g != nil {
+				if err := safely(a, func() error { return g.Healthy(ctx, t) }); err != nil {
+					errs = append(errs, fmt.Errorf("%s: health gate failed at %d%%: %w", a.Name, t.Percent, err))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// succeed finishes deployment id: every artifact serves, the environment is
+// released, GitHub statuses say success.
+func (e *Engine) succeed(ctx context.Context, id int64) error {
+	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+		if err := e.transition(ctx, tx, d, StateSucceeded, "conveyor", "all steps healthy", store.DeploymentUpdate{}); err != nil {
+			return err
+		}
+		ok := StateSucceeded
+		for _, a := range d.Artifacts {
+			if err := store.UpdateArtifact(ctx, tx, id, a.Name, store.ArtifactUpdate{State: &ok}); err != nil {
+				return err
+			}
+		}
+		return e.releaseLock(ctx, tx, d)
+	})
+	if err != nil {
+		return err
+	}
+	e.postStatuses(ctx, id, "success", "deployed")
+	e.retirePrevious(ctx, id)
+	e.changed(ctx, id, "succeeded", "")
+	e.forgetLock(id)
+	return nil
+}
+
+// fail marks deployment id failed with cause, then rolls back what ran.
+func (e *Engine) fail(ctx context.Context, id int64, cause error, retry bool) error {
+	msg := cause.Error()
+	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+		if d.State != StateInProgress {
+			return nil
+		}
+		return e.transition(ctx, tx, d, StateFailed, "conveyor", msg, store.DeploymentUpdate{Error: &msg})
+	})
+	if err != nil {
+		return err
+	}
+	e.postStatuses(ctx, id, "failure", firstLine(msg))
+	e.changed(ctx, id, "failed", msg)
+	return e.rollbackAll(ctx, id, retry)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 140 {
+		s = s[:137] + "..."
+	}
+	return s
+}
