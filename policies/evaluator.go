@@ -17,9 +17,11 @@ import (
 	_ "time/tzdata"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
@@ -185,7 +187,16 @@ func (e *Evaluator) decide(ctx context.Context, in Input, meta *Meta) (Decision,
 		return Decision{}, err
 	}
 	meta.InputDigest = digest
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(inputValue(in)))
+	// Cancellation is wired with context.AfterFunc rather than OPA's default
+	// goroutine per query, and metrics are off: nothing reads them.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	rs, err := e.query.Eval(ctx,
+		rego.EvalParsedInput(inputValue(in)),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics),
+	)
+	stop()
 	if err != nil {
 		return Decision{}, err
 	}
@@ -194,6 +205,8 @@ func (e *Evaluator) decide(ctx context.Context, in Input, meta *Meta) (Decision,
 	}
 	return decodeDecision(rs[0].Expressions[0].Value)
 }
+
+var noMetrics = metrics.NoOp()
 
 // failClosed is the decision when the policy could not decide.
 func failClosed(err error) Decision {

@@ -1,8 +1,6 @@
 package policies
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,17 +144,6 @@ type Usage struct {
 
 // Actions lists the actions a decision can be asked for.
 var Actions = []string{"check", "deploy", "approve", "rollback", "lock"}
-
-// Digest is the sha256 (hex) of the input's canonical JSON: the encoding/json
-// form of Input, whose field order is fixed and whose map keys are sorted.
-func Digest(in Input) (string, error) {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return "", fmt.Errorf("encode policy input: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
 
 // ParseInput reads an input document (as `conveyor policy eval --input`
 // takes it). Unknown fields and unknown actions are errors.

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"math"
 	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -15,16 +16,16 @@ import (
 func inputValue(in Input) ast.Value {
 	items := make([][2]*ast.Term, 0, 12)
 	items = append(items,
-		item("action", ast.StringTerm(in.Action)),
+		item("action", str(in.Action)),
 		item("actor", ast.NewTerm(actorValue(in.Actor))),
-		item("repository", ast.StringTerm(in.Repository)),
+		item("repository", str(in.Repository)),
 	)
 	if in.PullRequest != nil {
 		items = append(items, item("pull_request", ast.NewTerm(pullRequestValue(*in.PullRequest))))
 	}
 	items = append(items,
 		item("environment", ast.ObjectTerm(
-			item("name", ast.StringTerm(in.Environment.Name)),
+			item("name", str(in.Environment.Name)),
 			item("config", ast.NewTerm(envConfigValue(in.Environment.Config))),
 		)),
 		item("artifacts", ast.NewTerm(artifactsValue(in.Artifacts))),
@@ -32,11 +33,11 @@ func inputValue(in Input) ast.Value {
 		item("approvals", ast.NewTerm(approvalsValue(in.Approvals))),
 	)
 	if in.Requester != "" {
-		items = append(items, item("requester", ast.StringTerm(in.Requester)))
+		items = append(items, item("requester", str(in.Requester)))
 	}
 	items = append(items,
 		item("usage", ast.NewTerm(usageValue(in.Usage))),
-		item("now", ast.StringTerm(in.Now)),
+		item("now", str(in.Now)),
 	)
 	return ast.NewObject(items...)
 }
@@ -54,11 +55,25 @@ var keyTerms = func() map[string]*ast.Term {
 		"replicas", "cost", "monthly_usd", "delta_usd", "evidence", "ci", "metrics", "dbt", "metric",
 		"candidate", "production", "min", "max_regression", "regression", "passed", "modified",
 		"downstream", "untested", "contract_breaks", "sha", "state", "via", "staging",
+		// Values from small fixed sets: actions, permissions, kinds, states,
+		// check conclusions, approval channels and the usual environments.
+		"check", "deploy", "approve", "rollback", "lock", "admin", "maintain", "write", "triage", "read",
+		"app", "model", "dbt", "succeeded", "failed", "running", "pending", "rolled_back", "success",
+		"failure", "neutral", "cancelled", "skipped", "timed_out", "action_required", "slack", "github",
+		"production", "main", "",
 	} {
 		m[k] = ast.StringTerm(k)
 	}
 	return m
 }()
+
+// str is a string term, shared when the string is one of keyTerms.
+func str(s string) *ast.Term {
+	if t, ok := keyTerms[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
+}
 
 func item(key string, v *ast.Term) [2]*ast.Term {
 	if t, ok := keyTerms[key]; ok {
@@ -67,12 +82,19 @@ func item(key string, v *ast.Term) [2]*ast.Term {
 	return ast.Item(ast.StringTerm(key), v)
 }
 
-func num(f float64) *ast.Term { return ast.FloatNumberTerm(f) }
+// num is a number term; whole numbers use OPA's interned small integers,
+// which print the same ("4" for 4.0) as the JSON form.
+func num(f float64) *ast.Term {
+	if f >= 0 && f < 512 && f == math.Trunc(f) && !(f == 0 && math.Signbit(f)) {
+		return ast.InternedTerm(int(f))
+	}
+	return ast.FloatNumberTerm(f)
+}
 
 func stringArray(xs []string) ast.Value {
 	terms := make([]*ast.Term, len(xs))
 	for i, x := range xs {
-		terms[i] = ast.StringTerm(x)
+		terms[i] = str(x)
 	}
 	return ast.NewArray(terms...)
 }
@@ -88,36 +110,36 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func actorValue(a Actor) ast.Value {
 	return ast.NewObject(
-		item("login", ast.StringTerm(a.Login)),
-		item("permission", ast.StringTerm(a.Permission)),
+		item("login", str(a.Login)),
+		item("permission", str(a.Permission)),
 		item("teams", ast.NewTerm(stringArray(a.Teams))),
 	)
 }
 
 func pullRequestValue(p PullRequest) ast.Value {
 	return ast.NewObject(
-		item("number", ast.IntNumberTerm(p.Number)),
-		item("author", ast.StringTerm(p.Author)),
-		item("head_sha", ast.StringTerm(p.HeadSHA)),
-		item("base", ast.StringTerm(p.Base)),
-		item("from_fork", ast.BooleanTerm(p.FromFork)),
+		item("number", ast.InternedTerm(p.Number)),
+		item("author", str(p.Author)),
+		item("head_sha", str(p.HeadSHA)),
+		item("base", str(p.Base)),
+		item("from_fork", ast.InternedTerm(p.FromFork)),
 	)
 }
 
 func envConfigValue(c EnvironmentConfig) ast.Value {
 	steps := make([]*ast.Term, len(c.Rollout.Steps))
 	for i, s := range c.Rollout.Steps {
-		steps[i] = ast.IntNumberTerm(s)
+		steps[i] = ast.InternedTerm(s)
 	}
 	return ast.NewObject(
 		item("requires", ast.NewTerm(stringArray(c.Requires))),
 		item("approvals", ast.ObjectTerm(
-			item("count", ast.IntNumberTerm(c.Approvals.Count)),
+			item("count", ast.InternedTerm(c.Approvals.Count)),
 			item("from", ast.NewTerm(stringArray(c.Approvals.From))),
 		)),
 		item("rollout", ast.ObjectTerm(
 			item("steps", ast.ArrayTerm(steps...)),
-			item("pause", ast.StringTerm(c.Rollout.Pause)),
+			item("pause", str(c.Rollout.Pause)),
 		)),
 		item("freeze", ast.NewTerm(stringArray(c.Freeze))),
 	)
@@ -127,14 +149,14 @@ func artifactsValue(as []Artifact) ast.Value {
 	terms := make([]*ast.Term, len(as))
 	for i, a := range as {
 		terms[i] = ast.ObjectTerm(
-			item("name", ast.StringTerm(a.Name)),
-			item("kind", ast.StringTerm(a.Kind)),
+			item("name", str(a.Name)),
+			item("kind", str(a.Kind)),
 			item("owners", ast.NewTerm(stringArray(a.Owners))),
 			item("resources", ast.ObjectTerm(
 				item("cpu", num(a.Resources.CPU)),
 				item("memory_gib", num(a.Resources.MemoryGiB)),
 				item("gpu", num(a.Resources.GPU)),
-				item("replicas", ast.IntNumberTerm(a.Resources.Replicas)),
+				item("replicas", ast.InternedTerm(a.Resources.Replicas)),
 			)),
 			item("cost", ast.ObjectTerm(
 				item("monthly_usd", num(a.Cost.MonthlyUSD)),
@@ -149,18 +171,18 @@ func artifactsValue(as []Artifact) ast.Value {
 func evidenceValue(e Evidence) ast.Value {
 	ci := make([][2]*ast.Term, 0, len(e.CI))
 	for _, k := range sortedKeys(e.CI) {
-		ci = append(ci, item(k, ast.StringTerm(e.CI[k])))
+		ci = append(ci, item(k, str(e.CI[k])))
 	}
 	items := [][2]*ast.Term{item("ci", ast.ObjectTerm(ci...))}
 	if m := e.Metrics; m != nil {
 		items = append(items, item("metrics", ast.ObjectTerm(
-			item("metric", ast.StringTerm(m.Metric)),
+			item("metric", str(m.Metric)),
 			item("candidate", num(m.Candidate)),
 			item("production", num(m.Production)),
 			item("min", num(m.Min)),
 			item("max_regression", num(m.MaxRegression)),
 			item("regression", num(m.Regression)),
-			item("passed", ast.BooleanTerm(m.Passed)),
+			item("passed", ast.InternedTerm(m.Passed)),
 		)))
 	}
 	if d := e.DBT; d != nil {
@@ -178,8 +200,8 @@ func deploymentsValue(m map[string]DeploymentFact) ast.Value {
 	items := make([][2]*ast.Term, 0, len(m))
 	for _, k := range sortedKeys(m) {
 		items = append(items, item(k, ast.ObjectTerm(
-			item("sha", ast.StringTerm(m[k].SHA)),
-			item("state", ast.StringTerm(m[k].State)),
+			item("sha", str(m[k].SHA)),
+			item("state", str(m[k].State)),
 		)))
 	}
 	return ast.NewObject(items...)
@@ -189,9 +211,9 @@ func approvalsValue(as []Approval) ast.Value {
 	terms := make([]*ast.Term, len(as))
 	for i, a := range as {
 		terms[i] = ast.ObjectTerm(
-			item("login", ast.StringTerm(a.Login)),
-			item("via", ast.StringTerm(a.Via)),
-			item("sha", ast.StringTerm(a.SHA)),
+			item("login", str(a.Login)),
+			item("via", str(a.Via)),
+			item("sha", str(a.SHA)),
 		)
 	}
 	return ast.NewArray(terms...)

@@ -94,7 +94,7 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if err := wireApp(ctx, srv, scfg, getenv); err != nil {
+	if _, err := wireApp(ctx, srv, scfg, getenv, wireOptions{}); err != nil {
 		return usageErr("%v", err)
 	}
 	addr := f.addr

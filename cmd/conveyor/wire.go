@@ -2,13 +2,237 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+	"github.com/slack-go/slack"
 
 	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/checks"
+	"github.com/conveyor-dev/conveyor/commands"
+	"github.com/conveyor-dev/conveyor/deploy"
+	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/deploy/slackapproval"
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
-// wireApp registers the checks, commands and deploy handlers and workers on
-// the server. It is the one place that knows every package.
-func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, getenv func(string) string) error {
-	return nil
+// wireOptions tunes wireApp for serve and the demo.
+type wireOptions struct {
+	Debounce time.Duration // check-suite coalescing delay (0: the suite's default)
+	WorkDir  string        // where drivers check code out (default: the OS temp dir)
+}
+
+// wiring is every package of the app, connected.
+type wiring struct {
+	Policy   *policies.Evaluator
+	Suite    *checks.Suite
+	Engine   *deploy.Engine
+	Commands *commands.Handler
+	Slack    *slackapproval.Service
+}
+
+// forwardNotifier lets the engine be built before the Slack service that
+// listens to it.
+type forwardNotifier struct {
+	mu sync.RWMutex
+	to deploy.Notifier
+}
+
+func (f *forwardNotifier) Changed(ctx context.Context, d *deploy.Deployment, event, detail string) {
+	f.mu.RLock()
+	to := f.to
+	f.mu.RUnlock()
+	if to != nil {
+		to.Changed(ctx, d, event, detail)
+	}
+}
+
+// wireApp builds the policy evaluator, the check suite, the promotion engine
+// with its drivers, the command handlers and the Slack approvals, and
+// registers their handlers, workers and routes on srv. It is the one place
+// that knows every package.
+func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, getenv func(string) string, o wireOptions) (*wiring, error) {
+	if o.WorkDir == "" {
+		o.WorkDir = os.TempDir()
+	}
+	w := &wiring{}
+	var err error
+	w.Policy, err = policies.New(ctx, policies.Options{Dir: scfg.Policies.Dir, Config: scfg, Recorder: auditRecorder{srv.Store}})
+	if err != nil {
+		return nil, err
+	}
+	registry := registries(scfg, getenv)
+	deps := driver.Deps{
+		MLflow:  func(name string) (driver.ModelRegistry, error) { return registry(name) },
+		GitHub:  srv.GitHub.Installation,
+		Env:     getenv,
+		HTTP:    &http.Client{Timeout: time.Minute},
+		WorkDir: o.WorkDir,
+	}
+	var dmu sync.Mutex
+	built := map[string]driver.Driver{}
+	drivers := func(name string) (driver.Driver, error) {
+		dmu.Lock()
+		defer dmu.Unlock()
+		if d, ok := built[name]; ok {
+			return d, nil
+		}
+		cfg, ok := scfg.Drivers[name]
+		if !ok {
+			return nil, fmt.Errorf("driver %q is not defined in the server config (drivers:)", name)
+		}
+		d, err := driver.New(name, cfg, deps)
+		if err != nil {
+			return nil, err
+		}
+		built[name] = d
+		return d, nil
+	}
+	for name := range scfg.Drivers {
+		if _, err := drivers(name); err != nil {
+			return nil, err
+		}
+	}
+	health := func(name string) (driver.HealthChecker, bool) {
+		h, ok := scfg.Health[name]
+		if !ok {
+			return nil, false
+		}
+		return driver.NewHealthGate(h, deps.HTTP), true
+	}
+	notifier := &forwardNotifier{}
+	cfg := srv.Config
+	var api *slack.Client
+	if cfg.SlackBotToken != "" {
+		opts := []slack.Option{}
+		if cfg.SlackAPIURL != "" {
+			opts = append(opts, slack.OptionAPIURL(cfg.SlackAPIURL))
+		}
+		api = slack.New(cfg.SlackBotToken, opts...)
+	}
+	w.Engine = deploy.NewEngine(deploy.Options{
+		Store: srv.Store, Queue: srv.Queue, GitHub: srv.GitHub.Installation,
+		Drivers: drivers, Health: health, Notifier: notifier, Log: srv.Log.With("component", "deploy"),
+		ApprovalTTL: scfg.Approvals.ExpireAfter.Duration,
+	})
+	w.Engine.Register(srv.Queue.Workers())
+	srv.Router.Register(w.Engine.Handler())
+
+	w.Suite = checks.New(checks.Options{
+		Server: scfg, Policy: w.Policy, Deployments: w.Engine, Store: srv.Store, Queue: srv.Queue,
+		GitHub: srv.GitHub.Installation, Debounce: o.Debounce, Logger: srv.Log.With("component", "checks"),
+		Registries: func(name string) (checks.Registry, error) { return registry(name) },
+	})
+	w.Suite.Register(srv.Queue.Workers())
+	srv.Router.Register(w.Suite.Handler())
+
+	w.Commands = commands.New(commands.Options{
+		GitHub: srv.GitHub.Installation, Deployer: w.Engine, Gate: w.Suite, Policy: w.Policy,
+		ServerConfig: scfg, Store: srv.Store, Log: srv.Log.With("component", "commands"),
+	})
+	srv.Router.Register(w.Commands)
+
+	if api != nil {
+		w.Slack = slackapproval.New(slackapproval.Options{
+			Slack: api, Config: scfg, Approvals: w.Engine, Policy: w.Policy, Actors: w.Commands,
+			Author:  prAuthor(srv.GitHub.Installation),
+			Comment: prCommenter(srv.GitHub.Installation),
+			Checks:  checkLines(w.Suite),
+			Queue:   srv.Queue, Log: srv.Log.With("component", "slack"),
+		})
+		w.Slack.Register(srv.Queue.Workers())
+		notifier.mu.Lock()
+		notifier.to = w.Slack.Notifier()
+		notifier.mu.Unlock()
+		srv.Handle("POST /slack/interactions", &bot.SlackInteractions{
+			SigningSecret: []byte(cfg.SlackSigningSecret),
+			Enqueue:       w.Slack.Enqueue,
+			OpenModal:     w.Slack.OpenModal,
+			Metrics:       srv.Metrics, Log: srv.Log.With("component", "slack"),
+		})
+	}
+	return w, nil
+}
+
+// registries builds one MLflow client per registry of the server config.
+func registries(scfg *serverconfig.Config, getenv func(string) string) func(name string) (*mlflow.Client, error) {
+	var mu sync.Mutex
+	clients := map[string]*mlflow.Client{}
+	return func(name string) (*mlflow.Client, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := clients[name]; ok {
+			return c, nil
+		}
+		r, ok := scfg.Registries[name]
+		if !ok {
+			return nil, fmt.Errorf("registry %q is not defined in the server config (registries:)", name)
+		}
+		var opts []mlflow.Option
+		switch {
+		case r.Username != "":
+			opts = append(opts, mlflow.WithBasicAuth(r.Username, getenv(r.PasswordEnv)))
+		case r.TokenEnv != "":
+			opts = append(opts, mlflow.WithToken(getenv(r.TokenEnv)))
+		}
+		c := mlflow.New(r.URL, opts...)
+		clients[name] = c
+		return c, nil
+	}
+}
+
+func prAuthor(gh func(int64) (*github.Client, error)) slackapproval.PRAuthor {
+	return func(ctx context.Context, installationID int64, repo string, pr int) (string, error) {
+		c, err := gh(installationID)
+		if err != nil {
+			return "", err
+		}
+		owner, name := splitFullName(repo)
+		p, _, err := c.PullRequests.Get(ctx, owner, name, pr)
+		if err != nil {
+			return "", err
+		}
+		return p.GetUser().GetLogin(), nil
+	}
+}
+
+func prCommenter(gh func(int64) (*github.Client, error)) slackapproval.PRCommenter {
+	return func(ctx context.Context, installationID int64, repo string, pr int, body string) error {
+		c, err := gh(installationID)
+		if err != nil {
+			return err
+		}
+		owner, name := splitFullName(repo)
+		_, _, err = c.Issues.CreateComment(ctx, owner, name, pr, &github.IssueComment{Body: &body})
+		return err
+	}
+}
+
+func splitFullName(full string) (string, string) {
+	for i := 0; i < len(full); i++ {
+		if full[i] == '/' {
+			return full[:i], full[i+1:]
+		}
+	}
+	return full, ""
+}
+
+// checkLines lists the gate's state for the Slack approval message.
+func checkLines(s *checks.Suite) func(ctx context.Context, installationID int64, repo, sha string) ([]string, error) {
+	return func(ctx context.Context, installationID int64, repo, sha string) ([]string, error) {
+		c, err := s.GateConclusion(ctx, repo, sha)
+		if err != nil {
+			return nil, err
+		}
+		if c == "" {
+			c = "pending"
+		}
+		return []string{"conveyor: " + c}, nil
+	}
 }

@@ -109,7 +109,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a authInfo) b
 	p := r.URL.Path
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
-	case strings.HasPrefix(p, "/app-manifests/"):
+	case strings.HasPrefix(p, "/app-manifests/"), strings.HasPrefix(p, "/_codeload/"):
 		return true
 	case p == "/app" || strings.HasPrefix(p, "/app/") ||
 		(len(parts) == 4 && parts[0] == "repos" && parts[3] == "installation"):

@@ -236,9 +236,31 @@ func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, rs *repoStat
 	})
 }
 
-// handleTarball is GET tarball/{ref}: a gzip tar whose top folder is owner-repo-sha7, like GitHub's.
+// handleTarball is GET tarball/{ref}: like GitHub, a 302 to a short-lived
+// download URL (GitHub's codeload host; here /_codeload on this server) that
+// needs no Authorization header.
 func (s *Server) handleTarball(w http.ResponseWriter, r *http.Request, rs *repoState) {
 	c := rs.resolve(r.PathValue("ref"))
+	if c == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	token := newGUID()
+	if s.codeload == nil {
+		s.codeload = map[string]bool{}
+	}
+	s.codeload[token] = true
+	w.Header().Set("Location", fmt.Sprintf("%s/_codeload/%s/%s/legacy.tar.gz/%s?token=%s", s.ts.URL, rs.owner, rs.name, c.sha, token))
+	w.WriteHeader(http.StatusFound)
+}
+
+// handleCodeload serves the tarball behind a download URL handed out by handleTarball.
+func (s *Server) handleCodeload(w http.ResponseWriter, r *http.Request, rs *repoState) {
+	if !s.codeload[r.URL.Query().Get("token")] {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	c := rs.resolve(r.PathValue("sha"))
 	if c == nil {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return

@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+repo+"/git/trees/{sha...}", s.withRepo(s.handleTree))
 	m.HandleFunc("GET "+repo+"/tarball", s.withRepo(s.handleTarball))
 	m.HandleFunc("GET "+repo+"/tarball/{ref...}", s.withRepo(s.handleTarball))
+	m.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", s.withRepo(s.handleCodeload))
 
 	m.HandleFunc("GET "+repo+"/pulls", s.withRepo(s.handleListPulls))
 	m.HandleFunc("GET "+repo+"/pulls/{number}", s.withRepo(s.handleGetPull))

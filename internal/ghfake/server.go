@@ -41,6 +41,8 @@ type Server struct {
 	mu  sync.Mutex
 	ts  *httptest.Server
 	mux *http.ServeMux
+	// codeload holds the one-time tokens of tarball download URLs.
+	codeload map[string]bool
 
 	appID         int64
 	appSlug       string

@@ -73,7 +73,7 @@ func (q *Queue) Start(ctx context.Context) error {
 		JobTimeout:        q.cfg.JobTimeout,
 		MaxAttempts:       8,
 		// Neither driver here listens for notifications; poll.
-		PollOnly:    true,
+		PollOnly:     true,
 		ErrorHandler: &errorLogger{log: q.cfg.Logger},
 	}
 	if q.cfg.Workers > 0 {

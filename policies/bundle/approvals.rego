@@ -5,11 +5,13 @@ package conveyor
 
 approval_group contains {"count": n, "from": env_approval_teams} if {
 	needs_approvals
-	n := object.get(env_config, ["approvals", "count"], 0)
+	n := input.environment.config.approvals.count
 	n > 0
 }
 
-pr_author := object.get(input, ["pull_request", "author"], "")
+default pr_author := ""
+
+pr_author := input.pull_request.author
 
 same_login(a, b) if {
 	a != ""
@@ -33,7 +35,7 @@ deny contains msg if {
 # one of its teams, or anyone with write permission when it names no team.
 group_accepts(g) if {
 	some t in g.from
-	t in actor_teams
+	actor_teams[t]
 }
 
 group_accepts(g) if {

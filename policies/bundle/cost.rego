@@ -3,11 +3,16 @@
 # pricing.finance_team. A check reports the delta as a warning only.
 package conveyor
 
-cost_delta := sum([object.get(a, ["cost", "delta_usd"], 0) | some a in input.artifacts])
+# An artifact without a cost adds nothing to the sum.
+cost_delta := sum([d | some a in input.artifacts; d := a.cost.delta_usd])
 
-cost_gate := object.get(conf, ["pricing", "cost_gate_usd"], 0)
+default cost_gate := 0
 
-finance_team := team_name(object.get(conf, ["pricing", "finance_team"], ""))
+cost_gate := conf.pricing.cost_gate_usd
+
+default finance_team := ""
+
+finance_team := trim_prefix(conf.pricing.finance_team, "@")
 
 cost_gate_tripped if {
 	cost_gate > 0
@@ -35,7 +40,7 @@ cost_sign := "+" if { cost_delta > 0 } else := "-"
 
 artifact_costs := [sprintf("%s %s$%s", [a.name, s, money(abs(d))]) |
 	some a in input.artifacts
-	d := object.get(a, ["cost", "delta_usd"], 0)
+	d := a.cost.delta_usd
 	d != 0
 	s := signs[d > 0]
 ]

@@ -11,7 +11,9 @@ decision := {
 	"approvals_required": approvals_required,
 }
 
-approvals_required := {
+approvals_required := {"count": 0, "from": [], "groups": []} if {
+	count(approval_group) == 0
+} else := {
 	"count": sum([g.count | some g in approval_group]),
 	"from": sort({t | some g in approval_group; some t in g.from}),
 	"groups": sort(approval_group),
@@ -19,7 +21,9 @@ approvals_required := {
 
 known_actions := {"check", "deploy", "approve", "rollback", "lock"}
 
-action := object.get(input, "action", "")
+default action := ""
+
+action := input.action
 
 deny contains msg if {
 	not known_actions[action]
@@ -31,13 +35,22 @@ default conf := {}
 
 conf := data.conveyor.config
 
-env_name := object.get(input, ["environment", "name"], "")
+# Go always sends every field; the defaults keep partial inputs (Rego tests,
+# `conveyor policy eval` documents) readable. Rules read input fields directly
+# where a missing field already means "nothing to check".
+default env_name := ""
 
-env_config := object.get(input, ["environment", "config"], {})
+env_name := input.environment.name
+
+default env_config := {}
+
+env_config := input.environment.config
 
 production if env_name == "production"
 
-head_sha := object.get(input, ["pull_request", "head_sha"], "")
+default head_sha := ""
+
+head_sha := input.pull_request.head_sha
 
 short_sha := substring(head_sha, 0, 7)
 
@@ -45,21 +58,29 @@ short_sha := substring(head_sha, 0, 7)
 # GitHub reports team membership in ("acme/sre").
 team_name(t) := trim_prefix(t, "@")
 
-actor_teams := {team_name(t) | some t in object.get(input, ["actor", "teams"], [])}
+actor_teams := {trim_prefix(t, "@") | some t in input.actor.teams}
 
 permission_rank := {"read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 
-actor_rank := object.get(permission_rank, object.get(input, ["actor", "permission"], ""), 0)
+default actor_rank := 0
 
-actor_login := object.get(input, ["actor", "login"], "")
+actor_rank := permission_rank[input.actor.permission]
+
+default actor_login := ""
+
+actor_login := input.actor.login
+
+default actor_permission := "no"
 
 actor_permission := p if {
-	p := object.get(input, ["actor", "permission"], "")
+	p := input.actor.permission
 	p != ""
-} else := "no"
+}
 
 # needs_approvals is true for the actions that carry approval requirements.
-needs_approvals if input.action in {"deploy", "approve"}
+needs_approvals if input.action == "deploy"
+
+needs_approvals if input.action == "approve"
 
 # or_list renders ["a", "b", "c"] as "a, b or c".
 or_list(xs) := xs[0] if count(xs) == 1
@@ -75,4 +96,6 @@ money(x) := sprintf("%s%d.%02d", [sign, floor(c / 100), c % 100]) if {
 
 money_sign(x) := "-" if { x < 0 } else := ""
 
-repository := object.get(input, "repository", "")
+default repository := ""
+
+repository := input.repository

@@ -6,11 +6,12 @@
 # a freeze that cannot be checked is treated as closed.
 package conveyor
 
-weekday_numbers := {"Mon": 1, "Tue": 2, "Wed": 3, "Thu": 4, "Fri": 5, "Sat": 6, "Sun": 7}
+# Minutes from Monday 00:00 to the start of each day.
+weekday_minutes := {"Mon": 0, "Tue": 1440, "Wed": 2880, "Thu": 4320, "Fri": 5760, "Sat": 7200, "Sun": 8640}
 
-long_weekday_numbers := {
-	"Monday": 1, "Tuesday": 2, "Wednesday": 3, "Thursday": 4,
-	"Friday": 5, "Saturday": 6, "Sunday": 7,
+long_weekday_minutes := {
+	"Monday": 0, "Tuesday": 1440, "Wednesday": 2880, "Thursday": 4320,
+	"Friday": 5760, "Saturday": 7200, "Sunday": 8640,
 }
 
 month_numbers := {
@@ -25,24 +26,26 @@ yearly_pattern := `^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{1,2
 now_ns := time.parse_rfc3339_ns(input.now)
 
 # freeze_open(w) is true or false once the window has been read and compared
-# with the request time; it is undefined when either cannot be read.
+# with the request time; it is undefined when either cannot be read. The
+# yearly form is only tried when the weekly one does not apply.
+#
+# open says whether now lies in [start, end) on a circle whose period exceeds
+# every value, so a start after the end wraps around (over the weekend or the
+# year's end) and start == end is never open.
 freeze_open(w) := open if {
 	m := regex.find_all_string_submatch_n(weekly_pattern, trim_space(w), 1)[0]
-	start := ((weekday_numbers[m[1]] - 1) * 1440 + to_number(m[2]) * 60) + to_number(m[3])
-	end := ((weekday_numbers[m[4]] - 1) * 1440 + to_number(m[5]) * 60) + to_number(m[6])
-	day := long_weekday_numbers[time.weekday([now_ns, m[7]])]
+	start := (weekday_minutes[m[1]] + to_number(m[2]) * 60) + to_number(m[3])
+	end := (weekday_minutes[m[4]] + to_number(m[5]) * 60) + to_number(m[6])
 	clock := time.clock([now_ns, m[7]])
-	now := ((day - 1) * 1440 + clock[0] * 60) + clock[1]
-	open := within(now, start, end)
-}
-
-freeze_open(w) := open if {
+	now := (long_weekday_minutes[time.weekday([now_ns, m[7]])] + clock[0] * 60) + clock[1]
+	open := ((now - start) + 10080) % 10080 < ((end - start) + 10080) % 10080 # minutes in a week
+} else := open if {
 	m := regex.find_all_string_submatch_n(yearly_pattern, trim_space(w), 1)[0]
 	start := month_numbers[m[1]] * 100 + to_number(m[2])
 	end := (month_numbers[m[3]] * 100 + to_number(m[4])) + 1
 	date := time.date([now_ns, m[5]])
 	now := date[1] * 100 + date[2]
-	open := within(now, start, end)
+	open := ((now - start) + 10000) % 10000 < ((end - start) + 10000) % 10000 # above any month * 100 + day
 }
 
 # freeze_state maps each readable window to whether it is open now, so every
@@ -51,21 +54,9 @@ freeze_state := {w: open | some w in freeze_windows; open := freeze_open(w)}
 
 freeze_readable(w) if freeze_state[w] != null
 
-# within says whether x lies in [start, end), where a start after the end
-# wraps around (over the weekend or the year's end).
-within(x, start, end) := true if {
-	start <= end
-	start <= x
-	x < end
-} else := true if {
-	start > end
-	x >= start
-} else := true if {
-	start > end
-	x < end
-} else := false
+default freeze_windows := []
 
-freeze_windows := object.get(env_config, "freeze", [])
+freeze_windows := input.environment.config.freeze
 
 deny contains msg if {
 	input.action == "deploy"

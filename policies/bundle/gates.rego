@@ -6,8 +6,8 @@ package conveyor
 
 gate_violation contains msg if {
 	some a in input.artifacts
+	a.evidence.metrics.passed == false
 	m := a.evidence.metrics
-	m.passed == false
 	msg := sprintf("%s: %s is %v (minimum %v; serving in production %v, regression %v, allowed %v); the model evaluation did not pass", [
 		a.name, object.get(m, "metric", "metric"), object.get(m, "candidate", 0), object.get(m, "min", 0),
 		object.get(m, "production", 0), object.get(m, "regression", 0), object.get(m, "max_regression", 0),
@@ -16,36 +16,36 @@ gate_violation contains msg if {
 
 gate_violation contains msg if {
 	some a in input.artifacts
-	breaks := object.get(a, ["evidence", "dbt", "contract_breaks"], [])
+	breaks := a.evidence.dbt.contract_breaks
 	count(breaks) > 0
 	msg := sprintf("%s: dbt contract broken (%s); restore the columns and types or version the model", [a.name, concat("; ", breaks)])
 }
 
 gate_violation contains msg if {
 	some a in input.artifacts
-	untested := object.get(a, ["evidence", "dbt", "untested"], [])
+	untested := a.evidence.dbt.untested
 	count(untested) > 0
 	msg := sprintf("%s: modified dbt models without tests: %s; add tests for them", [a.name, concat(", ", untested)])
 }
 
 overriding_teams := sort({t |
-	some o in object.get(conf, ["policies", "override_teams"], [])
-	t := team_name(o)
-	t in actor_teams
+	some o in conf.policies.override_teams
+	t := trim_prefix(o, "@")
+	actor_teams[t]
 })
 
 deny contains msg if {
 	input.action == "deploy"
 	production
-	count(overriding_teams) == 0
 	some msg in gate_violation
+	count(overriding_teams) == 0
 }
 
 warn contains msg if {
 	input.action == "deploy"
 	production
-	count(overriding_teams) > 0
 	some v in gate_violation
+	count(overriding_teams) > 0
 	msg := sprintf("overridden by %s: %s", [overriding_teams[0], v])
 }
 

@@ -7,21 +7,21 @@ privileged_actions := {"deploy", "rollback", "lock"}
 
 action_verb := {"deploy": "deploying", "rollback": "rolling back", "lock": "locking an environment"}
 
-env_approval_teams := [team_name(t) | some t in object.get(env_config, ["approvals", "from"], [])]
+env_approval_teams := [trim_prefix(t, "@") | some t in input.environment.config.approvals.from]
 
 actor_in_env_teams if {
 	some t in env_approval_teams
-	t in actor_teams
+	actor_teams[t]
 }
 
 deny contains msg if {
-	input.action in privileged_actions
+	privileged_actions[input.action]
 	actor_rank < permission_rank.write
 	msg := sprintf("@%s has %s permission on %s; %s needs write", [actor_login, actor_permission, repository, action_verb[input.action]])
 }
 
 deny contains msg if {
-	input.action in privileged_actions
+	privileged_actions[input.action]
 	production
 	actor_rank == permission_rank.write
 	not actor_in_env_teams

@@ -11,7 +11,7 @@ succeeded_at_head(env) if {
 
 deny contains msg if {
 	input.action == "deploy"
-	some env in object.get(env_config, "requires", [])
+	some env in input.environment.config.requires
 	not succeeded_at_head(env)
 	msg := requires_message(env)
 }

@@ -10,38 +10,53 @@ quota_units := {"cpu": "CPU", "memory_gib": "GiB of memory", "gpu": "GPU"}
 # owner_team maps an owner entry to a team; "@acme/ml" is team "acme/ml",
 # "@octocat" is a user and has no quota.
 owner_team(o) := t if {
-	t := team_name(o)
+	t := trim_prefix(o, "@")
 	contains(t, "/")
 }
 
-artifact_teams(a) := {t | some o in object.get(a, "owners", []); t := owner_team(o)}
-
 # quota_limits holds, for each team owning a candidate, its limits in this
-# environment; teams without a quota here are not counted at all.
+# environment; teams without a quota here are not counted at all. The config
+# lookup comes first, so an owner without a quota costs one lookup.
 quota_limits[team] := limits if {
 	some a in input.artifacts
-	some team in artifact_teams(a)
+	some o in a.owners
+	team := trim_prefix(o, "@")
 	limits := conf.teams[team].quota[env_name]
+	contains(team, "/")
 }
 
-# artifact_total is the per-replica request times the replicas (0 counts as 1).
-artifact_total(a, key) := object.get(a, ["resources", key], 0) * max([object.get(a, ["resources", "replicas"], 1), 1])
-
-# quota_requests[team][key] is what the team's candidates ask for in total.
-quota_requests[team] := {key: sum([artifact_total(a, key) | some a in input.artifacts; team in artifact_teams(a)]) |
-	some key, _ in quota_units
-} if {
+# quota_candidates[team] holds [index, resources, replicas] for each candidate
+# the team owns: a set, so an artifact naming its team twice counts once. It is
+# one document, built once per decision.
+quota_candidates := {team: cands |
 	some team, _ in quota_limits
+	cands := {[i, r, replica_count(r)] |
+		some i, a in input.artifacts
+		some o in a.owners
+		trim_prefix(o, "@") == team
+		r := object.get(a, "resources", {})
+	}
 }
 
+# replica_count is the artifact's replicas; a missing or zero count is 1.
+replica_count(r) := n if {
+	n := r.replicas
+	n >= 1
+} else := 1
+
+# A team's request is the per-replica request times the replicas, summed over
+# its candidates; what it runs now comes from input.usage (missing is 0).
 deny contains msg if {
-	input.action in {"check", "deploy"}
-	some team, limits in quota_limits
-	some key, unit in quota_units
-	limit := object.get(limits, key, 0)
+	quota_actions[input.action]
+	some team, cands in quota_candidates
+	usage := object.get(input.usage, [team, env_name], {})
+	some key, limit in quota_limits[team]
 	limit > 0
-	running := object.get(input, ["usage", team, env_name, key], 0)
-	asked := quota_requests[team][key]
+	unit := quota_units[key]
+	asked := sum([x | some c in cands; x := c[1][key] * c[2]])
+	running := object.get(usage, key, 0)
 	running + asked > limit
 	msg := sprintf("team %s would use %v %s in %s (%v running + %v requested), above its quota of %v; lower the request or ask for a larger quota", [team, running + asked, unit, env_name, running, asked, limit])
 }
+
+quota_actions := {"check", "deploy"}

@@ -1,0 +1,15 @@
+// Package checks owns the uniform check suite (DESIGN.md section 3): it
+// classifies a pull request's changed files into artifacts, evaluates each
+// touched app, model and dbt project through the same four stages (Validate,
+// Quality, Policy, Readiness) and writes the `conveyor` gate and one
+// `conveyor / <artifact>` check run per artifact.
+//
+// Evaluation is pure over Facts, an interface created per evaluation that
+// fetches and caches what it is asked for (changed files, configuration,
+// trees, CI results, registry metadata); the GitHub-backed Facts lives at the
+// edge. The webhook Handler never calls GitHub: it records heads and CI
+// results and enqueues a coalesced river job. Governance (environments,
+// approvals) is always read from the base branch, never from the PR head.
+// This package decides nothing itself: thresholds and permissions come from
+// the repository config and the policy.
+package checks

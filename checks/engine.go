@@ -1,0 +1,206 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync"
+
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+)
+
+const configPath = repoconfig.Path
+
+// evaluation is one run of the engine: the result plus what the worker needs
+// to merge a partial run with stored results.
+type evaluation struct {
+	result  *Result
+	touched []*repoconfig.Artifact // in config order
+	unowned []string
+	// problems are configuration problems that fail the gate.
+	problems    []string
+	annotations []Annotation
+}
+
+// run is the state shared by the artifact evaluators of one evaluation.
+type run struct {
+	s        *Suite
+	f        Facts
+	ch       Change
+	base     *repoconfig.Config // governance: environments and approvals
+	cfg      *repoconfig.Config // artifact definitions: the head's when valid
+	problems []string           // configuration problems of the head
+
+	ciOnce sync.Once
+	ci     map[string]CIResult
+	ciErr  error
+}
+
+// Evaluate runs every stage for every artifact the change touches and
+// returns the result, without writing anything. It is the engine behind
+// the check runs and behind `conveyor check` on a local checkout. An error
+// means a fact could not be read at all (the caller may retry).
+func (s *Suite) Evaluate(ctx context.Context, f Facts) (*Result, error) {
+	ev, err := s.evaluate(ctx, f, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]GateRow, 0, len(ev.result.Artifacts))
+	for _, a := range ev.result.Artifacts {
+		rows = append(rows, gateRow(a))
+	}
+	ev.result.Gate = gateFrom(rows, ev.unowned, ev.problems, ev.annotations)
+	return ev.result, nil
+}
+
+// evaluate evaluates the touched artifacts in only (all when only is nil);
+// the caller computes the gate.
+func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*evaluation, error) {
+	ch := f.Change()
+	changed, err := f.ChangedFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("changed files of %s#%d: %w", ch.Repository, ch.Number, err)
+	}
+	base, baseProblems, err := f.BaseConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", configPath, ch.BaseRef, err)
+	}
+	ev := &evaluation{result: &Result{Change: ch}}
+	for _, p := range baseProblems {
+		ev.problems = append(ev.problems, fmt.Sprintf("on the base branch %s: %s (fix it there first: governance is read from the base branch)", ch.BaseRef, p))
+	}
+	r := &run{s: s, f: f, ch: ch, base: base, cfg: base}
+	if slices.Contains(changed, configPath) {
+		head, probs, err := s.headConfig(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range probs {
+			ev.problems = append(ev.problems, p.String())
+			r.problems = append(r.problems, p.String())
+			ev.annotations = append(ev.annotations, Annotation{Path: configPath, Line: max(p.Line, 1), Level: "failure",
+				Title: "Invalid " + configPath, Message: p.Message})
+		}
+		if head != nil && len(probs) == 0 {
+			r.cfg = head // classification and artifact definitions; governance stays on base
+		}
+	}
+	if r.cfg == nil {
+		ev.unowned = changed // no configuration: nothing is an artifact
+		return ev, nil
+	}
+	cl := repoconfig.NewClassifier(r.cfg)
+	touched, unowned := cl.Classify(changed)
+	ev.unowned = unowned
+	for _, a := range r.cfg.Artifacts {
+		if _, ok := touched[a.Name]; ok {
+			ev.touched = append(ev.touched, a)
+		}
+	}
+	results := make([]*ArtifactResult, len(ev.touched))
+	var wg sync.WaitGroup
+	for i, a := range ev.touched {
+		if only != nil && !only[a.Name] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = r.artifact(ctx, a, touched[a.Name])
+		}()
+	}
+	wg.Wait()
+	for _, res := range results {
+		if res != nil {
+			ev.result.Artifacts = append(ev.result.Artifacts, res)
+		}
+	}
+	return ev, ctx.Err()
+}
+
+// headConfig reads and validates the PR head's configuration.
+func (s *Suite) headConfig(ctx context.Context, f Facts) (*repoconfig.Config, []repoconfig.Problem, error) {
+	data, err := f.ReadFile(ctx, Head, configPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, []repoconfig.Problem{{File: configPath, Line: 1,
+			Message: "the pull request deletes " + configPath + "; keep the file (artifacts are read from it)"}}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s at head: %w", configPath, err)
+	}
+	cfg, probs := repoconfig.Parse(data)
+	if cfg == nil {
+		return nil, probs, nil
+	}
+	tree, err := f.Tree(ctx, Head)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tree at head: %w", err)
+	}
+	probs = append(probs, repoconfig.Validate(cfg, fsRepo{tree}, s.drivers)...)
+	return cfg, probs, nil
+}
+
+// artifact evaluates one artifact through the four stages.
+func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []string) *ArtifactResult {
+	res := &ArtifactResult{Name: a.Name, Kind: a.Kind, Files: files, CI: a.CI}
+	var k kindResult
+	switch a.Kind {
+	case repoconfig.KindApp:
+		k = r.app(ctx, a, files)
+	case repoconfig.KindModel:
+		k = r.model(ctx, a)
+	case repoconfig.KindDBT:
+		k = r.dbt(ctx, a)
+	default:
+		k = kindResult{validate: Stage{Result: Fail, Summary: fmt.Sprintf("unknown kind %q; write app, model or dbt", a.Kind)},
+			quality: Stage{Result: Info, Summary: "not evaluated"}}
+	}
+	if len(r.problems) > 0 && k.validate.Result != Fail {
+		k.validate = Stage{Result: Fail, Summary: plural(len(r.problems), "problem") + " in " + configPath + " (see the conveyor check)",
+			Details: r.problems}
+	}
+	k.validate.Name, k.quality.Name = StageValidate, StageQuality
+	policy := r.policy(ctx, a, k.evidence)
+	ready := r.readiness(ctx, a)
+	res.Stages = []Stage{k.validate, k.quality, policy, ready}
+	res.Persona = k.persona
+	res.Annotations = k.annotations
+	res.settle()
+	res.Actions = r.actions(res)
+	return res
+}
+
+// kindResult is what a kind evaluator reports for Validate and Quality.
+type kindResult struct {
+	validate, quality Stage
+	persona           string
+	annotations       []Annotation
+	evidence          evidence
+}
+
+func gateRow(a *ArtifactResult) GateRow {
+	return GateRow{Name: a.Name, Kind: a.Kind, Status: a.Status, Conclusion: a.Conclusion, Title: a.Title}
+}
+
+// ciResults reads the CI results once per evaluation.
+func (r *run) ciResults(ctx context.Context) (map[string]CIResult, error) {
+	r.ciOnce.Do(func() { r.ci, r.ciErr = r.f.CI(ctx) })
+	return r.ci, r.ciErr
+}
+
+// actions renders the buttons the base config's environments allow.
+func (r *run) actions(res *ArtifactResult) []Action {
+	if r.base == nil || res.Conclusion == Failure {
+		return nil
+	}
+	var out []Action
+	if r.base.Environment("staging") != nil && res.Conclusion == Success {
+		out = append(out, Action{Identifier: "deploy-staging", Label: "Deploy to staging", Description: "Deploy this SHA to staging"})
+	}
+	if r.base.Environment("production") != nil {
+		out = append(out, Action{Identifier: "plan-production", Label: "Plan production", Description: "Dry run: what production needs"})
+	}
+	return out
+}

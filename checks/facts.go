@@ -1,0 +1,90 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// Side names one end of a change.
+type Side int
+
+// The two ends of a pull request.
+const (
+	Base Side = iota // the base branch head
+	Head             // the PR head SHA
+)
+
+func (s Side) String() string {
+	if s == Base {
+		return "base"
+	}
+	return "head"
+}
+
+// Change identifies the pull request being evaluated.
+type Change struct {
+	Repository string // owner/name
+	Number     int    // 0 for a local checkout
+	Author     string
+	HeadSHA    string
+	BaseRef    string
+	BaseSHA    string
+}
+
+// CIResult is the state of one CI check (another app's check run or a commit
+// status) on the head SHA.
+type CIResult struct {
+	Status     string // queued, in_progress, completed
+	Conclusion string // success, failure, neutral, skipped, cancelled, timed_out, action_required
+}
+
+// Facts is what an evaluation may ask about a change. An implementation is
+// created per evaluation, fetches lazily, caches for that evaluation and must
+// be safe for concurrent use (artifacts are evaluated in parallel).
+type Facts interface {
+	Change() Change
+	// ChangedFiles lists the paths the change adds, modifies or deletes.
+	ChangedFiles(ctx context.Context) ([]string, error)
+	// BaseConfig is .github/conveyor.yml at the base SHA; (nil, nil, nil)
+	// when the base has none.
+	BaseConfig(ctx context.Context) (*repoconfig.Config, []repoconfig.Problem, error)
+	// ReadFile reads one file at side; a missing file is fs.ErrNotExist.
+	ReadFile(ctx context.Context, side Side, path string) ([]byte, error)
+	// Tree is the whole repository at side.
+	Tree(ctx context.Context, side Side) (fs.FS, error)
+	// CI returns the CI checks recorded on the head SHA by name.
+	CI(ctx context.Context) (map[string]CIResult, error)
+	// Serving returns, for an environment, the SHA each artifact last
+	// deployed successfully there; nil when unknown.
+	Serving(ctx context.Context, env string) (map[string]string, error)
+	// Registry returns the model registry named in the server config.
+	Registry(name string) (Registry, error)
+}
+
+// Registry is the part of a model registry the model evaluator reads;
+// *mlflow.Client satisfies it.
+type Registry interface {
+	GetModelVersion(ctx context.Context, name, version string) (*mlflow.ModelVersion, error)
+	GetModelVersionByAlias(ctx context.Context, name, alias string) (*mlflow.ModelVersion, error)
+	VersionMetrics(ctx context.Context, mv *mlflow.ModelVersion) (map[string]float64, error)
+}
+
+// Deployments answers what each environment serves: for an environment, the
+// SHA each artifact last deployed successfully.
+type Deployments interface {
+	LastSucceeded(ctx context.Context, repo, env string) (map[string]string, error)
+}
+
+// PolicyEvaluator decides over a policy input; *policies.Evaluator satisfies it.
+type PolicyEvaluator interface {
+	Eval(ctx context.Context, in policies.Input) (policies.Decision, policies.Meta, error)
+}
+
+// ErrUnknownRegistry is returned by Facts.Registry for a name the server
+// config does not define.
+var ErrUnknownRegistry = errors.New("registry not defined in the server config")

@@ -1,0 +1,178 @@
+package checks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// Handler turns webhook events into coalesced evaluation jobs. It never
+// calls GitHub: it records the PR head and CI results the events carry and,
+// in the same transaction, adds a request for the SHA and enqueues a
+// checks_evaluate job unless one is already enqueued for it (river's own
+// uniqueness cannot be used: it always counts running jobs, so an event
+// arriving while a job finishes would be lost).
+type Handler struct{ s *Suite }
+
+// Handler returns the suite's webhook handler (it satisfies bot.Handler).
+func (s *Suite) Handler() *Handler { return &Handler{s: s} }
+
+// Handles lists the events that start or refresh an evaluation.
+func (h *Handler) Handles() []string {
+	return []string{"pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review",
+		"check_run.completed", "check_run.rerequested", "check_suite.rerequested", "status"}
+}
+
+type prRef struct {
+	Number int `json:"number"`
+	Head   struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	} `json:"head"`
+	Base struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	} `json:"base"`
+	User struct {
+		Login string `json:"login"`
+	} `json:"user"`
+}
+
+type hookEvent struct {
+	Action       string `json:"action"`
+	Installation *struct {
+		ID int64 `json:"id"`
+	} `json:"installation"`
+	Repository struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	PullRequest *prRef `json:"pull_request"`
+	CheckRun    *struct {
+		Name         string  `json:"name"`
+		HeadSHA      string  `json:"head_sha"`
+		Status       string  `json:"status"`
+		Conclusion   string  `json:"conclusion"`
+		PullRequests []prRef `json:"pull_requests"`
+	} `json:"check_run"`
+	CheckSuite *struct {
+		HeadSHA      string  `json:"head_sha"`
+		PullRequests []prRef `json:"pull_requests"`
+	} `json:"check_suite"`
+	SHA     string `json:"sha"`
+	Context string `json:"context"`
+	State   string `json:"state"`
+}
+
+// IsOwnCheck reports whether a check run name is one Conveyor writes; those
+// are never CI.
+func IsOwnCheck(name string) bool { return name == GateName || strings.HasPrefix(name, GateName+" / ") }
+
+// Handle records what the event says and enqueues an evaluation if one is due.
+func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	if h.s.o.Store == nil || h.s.o.Queue == nil {
+		return errors.New("checks: the handler needs Options.Store and Options.Queue")
+	}
+	var ev hookEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return fmt.Errorf("checks: %s %s: payload: %w", eventType, deliveryID, err)
+	}
+	repo := ev.Repository.FullName
+	if repo == "" {
+		return fmt.Errorf("checks: %s %s: payload has no repository.full_name", eventType, deliveryID)
+	}
+	var inst int64
+	if ev.Installation != nil {
+		inst = ev.Installation.ID
+	}
+	return h.s.o.Store.Tx(ctx, func(tx *sql.Tx) error {
+		switch {
+		case eventType == "pull_request" && ev.PullRequest != nil:
+			p := ev.PullRequest
+			head := store.CheckHead{Repository: repo, PR: p.Number, SHA: p.Head.SHA, BaseRef: p.Base.Ref, BaseSHA: p.Base.SHA,
+				Author: p.User.Login, InstallationID: inst}
+			if err := store.SetCheckHead(ctx, tx, head); err != nil {
+				return err
+			}
+			return h.request(ctx, tx, []store.CheckHead{head}, true, nil)
+		case eventType == "check_run" && ev.CheckRun != nil:
+			cr := ev.CheckRun
+			if ev.Action == "rerequested" {
+				return h.requestAt(ctx, tx, repo, cr.HeadSHA, true, nil)
+			}
+			if IsOwnCheck(cr.Name) {
+				return nil
+			}
+			if err := store.RecordCI(ctx, tx, repo, cr.HeadSHA, store.CIResult{Name: cr.Name, Status: cr.Status, Conclusion: cr.Conclusion}); err != nil {
+				return err
+			}
+			return h.ciCompleted(ctx, tx, repo, cr.HeadSHA, cr.Name)
+		case eventType == "check_suite" && ev.CheckSuite != nil:
+			return h.requestAt(ctx, tx, repo, ev.CheckSuite.HeadSHA, true, nil)
+		case eventType == "status":
+			if ev.SHA == "" || ev.Context == "" || IsOwnCheck(ev.Context) {
+				return nil
+			}
+			r := store.CIResult{Name: ev.Context, Status: StatusInProgress}
+			if ev.State != "pending" {
+				r.Status, r.Conclusion = StatusCompleted, ev.State // success, failure, error
+			}
+			if err := store.RecordCI(ctx, tx, repo, ev.SHA, r); err != nil {
+				return err
+			}
+			if r.Status != StatusCompleted {
+				return nil
+			}
+			return h.ciCompleted(ctx, tx, repo, ev.SHA, ev.Context)
+		}
+		return nil
+	})
+}
+
+// ciCompleted re-evaluates the artifacts whose stored result lists name.
+// Before the first evaluation of the SHA nothing is stored and nothing is
+// due: the pending evaluation reads the recorded result.
+func (h *Handler) ciCompleted(ctx context.Context, tx *sql.Tx, repo, sha, name string) error {
+	stored, err := store.CheckResults(ctx, tx, repo, sha)
+	if err != nil {
+		return err
+	}
+	for _, r := range stored {
+		if r.Artifact != "" && contains(r.CI, name) {
+			return h.requestAt(ctx, tx, repo, sha, false, []string{name})
+		}
+	}
+	return nil
+}
+
+// requestAt requests an evaluation for every open PR whose head is sha.
+func (h *Handler) requestAt(ctx context.Context, tx *sql.Tx, repo, sha string, full bool, ci []string) error {
+	heads, err := store.CheckHeadsAt(ctx, tx, repo, sha)
+	if err != nil {
+		return err
+	}
+	return h.request(ctx, tx, heads, full, ci)
+}
+
+func (h *Handler) request(ctx context.Context, tx *sql.Tx, heads []store.CheckHead, full bool, ci []string) error {
+	for _, hd := range heads {
+		seq, enqueue, err := store.RequestCheck(ctx, tx, hd.Repository, hd.SHA, full, ci, staleJob)
+		if err != nil || !enqueue {
+			return err // !enqueue: the job already enqueued serves this request too
+		}
+		args := EvaluateArgs{Installation: hd.InstallationID, Repo: hd.Repository, PR: hd.PR, SHA: hd.SHA, BaseRef: hd.BaseRef, Seq: seq}
+		if _, err := h.s.o.Queue.InsertTx(ctx, tx, args, nil); err != nil {
+			return fmt.Errorf("enqueue %s for %s#%d: %w", args.Kind(), hd.Repository, hd.PR, err)
+		}
+	}
+	return nil
+}
+
+// staleJob is how long an enqueued evaluation may take before a new event
+// presumes it lost and enqueues another.
+const staleJob = 10 * time.Minute

@@ -1,0 +1,181 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// evidence is what a kind evaluator found out, for the policy input.
+type evidence struct {
+	ci      map[string]string
+	metrics *policies.MetricsEvidence
+	dbt     *policies.DBTEvidence
+}
+
+// policyArtifact builds the policy's view of an artifact: its resources and
+// the monthly cost against the base config's.
+func (r *run) policyArtifact(a *repoconfig.Artifact, ev evidence) policies.Artifact {
+	p := r.s.o.Server.Pricing
+	cost := p.MonthlyUSD(a.Resources)
+	var baseCost float64
+	if r.base != nil {
+		if b := r.base.Artifact(a.Name); b != nil {
+			baseCost = p.MonthlyUSD(b.Resources)
+		}
+	}
+	ci := ev.ci
+	if ci == nil {
+		ci = map[string]string{}
+	}
+	return policies.Artifact{
+		Name: a.Name, Kind: a.Kind, Owners: nonNilStrings(a.Owners),
+		Resources: policies.Resources{CPU: a.Resources.CPU, MemoryGiB: float64(a.Resources.MemoryBytes) / (1 << 30),
+			GPU: a.Resources.GPU, Replicas: a.Resources.Replicas},
+		Cost:     policies.Cost{MonthlyUSD: cost, DeltaUSD: round6(cost - baseCost)},
+		Evidence: policies.Evidence{CI: ci, Metrics: ev.metrics, DBT: ev.dbt},
+	}
+}
+
+// policy asks the policy about action "check" once per environment of the
+// base config and shows its reasons verbatim.
+func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) Stage {
+	st := Stage{Name: StagePolicy}
+	if r.s.o.Policy == nil {
+		st.Result, st.Summary = Info, "no policy configured"
+		return st
+	}
+	art := r.policyArtifact(a, ev)
+	envs := []*repoconfig.Environment{nil}
+	if r.base != nil && len(r.base.Environments) > 0 {
+		envs = r.base.Environments
+	}
+	var deny, warn []string
+	seen := map[string]bool{}
+	add := func(list *[]string, msg string) {
+		if !seen[msg] {
+			seen[msg] = true
+			*list = append(*list, msg)
+		}
+	}
+	for _, e := range envs {
+		in := policies.Input{Action: "check", Actor: policies.Actor{Login: r.ch.Author, Teams: []string{}},
+			Repository:  r.ch.Repository,
+			PullRequest: &policies.PullRequest{Number: r.ch.Number, Author: r.ch.Author, HeadSHA: r.ch.HeadSHA, Base: r.ch.BaseRef},
+			Artifacts:   []policies.Artifact{art}, Deployments: map[string]policies.DeploymentFact{},
+			Approvals: []policies.Approval{}, Now: r.s.o.Now().UTC().Format(time.RFC3339)}
+		if e != nil {
+			in.Environment = policies.Environment{Name: e.Name, Config: envConfig(e)}
+		}
+		d, _, err := r.s.o.Policy.Eval(ctx, in)
+		if err != nil {
+			st.Result, st.Summary, st.Details = Error, "the policy could not be evaluated; retry with Re-run", []string{err.Error()}
+			return st
+		}
+		for _, m := range d.Deny {
+			add(&deny, m)
+		}
+		for _, m := range d.Warn {
+			add(&warn, m)
+		}
+	}
+	switch {
+	case len(deny) > 0:
+		st.Result, st.Summary = Fail, "deny: "+deny[0]
+		for _, m := range deny {
+			st.Details = append(st.Details, "deny: "+m)
+		}
+	case len(warn) > 0:
+		st.Result, st.Summary = Warn, "allow, with warnings: "+warn[0]
+	default:
+		st.Result, st.Summary = Pass, "allow"
+	}
+	for _, m := range warn {
+		st.Details = append(st.Details, "warn: "+m)
+	}
+	return st
+}
+
+func envConfig(e *repoconfig.Environment) policies.EnvironmentConfig {
+	c := policies.EnvironmentConfig{Requires: nonNilStrings(e.Requires), Freeze: nonNilStrings(e.Freeze),
+		Approvals: policies.ApprovalConfig{Count: e.Approvals.Count, From: nonNilStrings(e.Approvals.From)},
+		Rollout:   policies.Rollout{Steps: e.Rollout.Steps}}
+	if c.Rollout.Steps == nil {
+		c.Rollout.Steps = []int{}
+	}
+	if e.Rollout.Pause > 0 {
+		c.Rollout.Pause = e.Rollout.Pause.String()
+	}
+	return c
+}
+
+// readiness says, for each environment of the base config, whether the
+// artifact may go there now or what it still needs.
+func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
+	st := Stage{Name: StageReadiness, Result: Info}
+	if r.base == nil || len(r.base.Environments) == 0 {
+		st.Summary = "no environments configured on the base branch"
+		return st
+	}
+	if a.Deploy.Driver == "" {
+		st.Summary = "not deployable: add deploy: {driver: ...} to it"
+		return st
+	}
+	var now, later []string
+	for _, e := range r.base.Environments {
+		var needs []string
+		for _, req := range e.Requires {
+			serving, err := r.f.Serving(ctx, req)
+			if err != nil {
+				needs = append(needs, fmt.Sprintf("%s first (its deployments could not be read)", req))
+				continue
+			}
+			if serving[a.Name] != r.ch.HeadSHA {
+				needs = append(needs, fmt.Sprintf("%s first at %s", req, short(r.ch.HeadSHA)))
+			}
+		}
+		if ap := e.Approvals; ap.Count > 0 {
+			from := ""
+			if len(ap.From) > 0 {
+				from = " from " + strings.Join(ap.From, " or ")
+			}
+			needs = append(needs, plural(ap.Count, "approval")+from)
+		}
+		for _, f := range e.Freeze {
+			if w, err := repoconfig.ParseFreeze(f); err == nil && w.Contains(r.s.o.Now()) {
+				needs = append(needs, "the end of the freeze "+f)
+			}
+		}
+		if len(needs) == 0 {
+			now = append(now, e.Name)
+		} else {
+			later = append(later, e.Name+" needs "+strings.Join(needs, ", "))
+		}
+		st.Details = append(st.Details, readinessLine(e.Name, needs))
+	}
+	var parts []string
+	if len(now) > 0 {
+		parts = append(parts, "may go to "+strings.Join(now, ", ")+" now")
+	}
+	parts = append(parts, later...)
+	st.Summary = strings.Join(parts, "; ")
+	return st
+}
+
+func readinessLine(env string, needs []string) string {
+	if len(needs) == 0 {
+		return env + ": may deploy now"
+	}
+	return env + ": needs " + strings.Join(needs, ", ")
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

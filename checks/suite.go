@@ -1,0 +1,139 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// Options configure a Suite. Only Server is needed for Evaluate; the
+// webhook Handler and the worker also need Store, Queue and GitHub.
+type Options struct {
+	Server      *serverconfig.Config // registries, drivers, pricing; nil means serverconfig.Default()
+	Policy      PolicyEvaluator      // nil: the Policy stage says "no policy configured"
+	Deployments Deployments          // nil: nothing is known to serve anywhere
+	Store       *store.Store
+	Queue       *store.Queue
+	// GitHub returns a client authenticated as an installation.
+	GitHub func(installationID int64) (*github.Client, error)
+	// Registries overrides how a registry named in the server config is
+	// reached (tests point it at an emulator); nil builds MLflow clients
+	// from Server.Registries.
+	Registries func(name string) (Registry, error)
+	// Debounce is how long a job waits before reading what was requested, so
+	// bursts of events coalesce into one evaluation (default 1s).
+	Debounce time.Duration
+	// DetailsURL is linked from every check run when set.
+	DetailsURL string
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Suite is the check suite: the pure evaluation engine plus the webhook
+// handler and worker that run it on pull requests.
+type Suite struct {
+	o       Options
+	drivers map[string]bool
+
+	regMu sync.Mutex
+	regs  map[string]Registry
+
+	// SHA-addressed content never changes, so it is cached across evaluations.
+	baseConfigs *lru[*parsedConfig]
+	trees       *lru[fs.FS]
+	files       *lru[[]string]
+	blobs       *lru[[]byte]
+
+	writing [64]sync.Mutex // striped by repo@sha: one writer per SHA at a time in this process
+
+	afterEvaluate func() // test hook: runs between evaluating and claiming the write
+}
+
+// New returns a Suite.
+func New(o Options) *Suite {
+	if o.Server == nil {
+		o.Server = serverconfig.Default()
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Suite{o: o, drivers: map[string]bool{}, regs: map[string]Registry{},
+		baseConfigs: newLRU[*parsedConfig](256), trees: newLRU[fs.FS](16),
+		files: newLRU[[]string](256), blobs: newLRU[[]byte](1024)}
+	for name := range o.Server.Drivers {
+		s.drivers[name] = true
+	}
+	return s
+}
+
+// registry returns the client of a registry named in the server config.
+func (s *Suite) registry(name string) (Registry, error) {
+	if s.o.Registries != nil {
+		return s.o.Registries(name)
+	}
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if r, ok := s.regs[name]; ok {
+		return r, nil
+	}
+	rc, ok := s.o.Server.Registries[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownRegistry, name)
+	}
+	var opts []mlflow.Option
+	switch {
+	case rc.Username != "":
+		opts = append(opts, mlflow.WithBasicAuth(rc.Username, os.Getenv(rc.PasswordEnv)))
+	case rc.TokenEnv != "":
+		opts = append(opts, mlflow.WithToken(os.Getenv(rc.TokenEnv)))
+	}
+	c := mlflow.New(rc.URL, opts...)
+	s.regs[name] = c
+	return c, nil
+}
+
+// GateConclusion returns the stored state of the `conveyor` gate on a SHA:
+// its conclusion ("success", "failure") once completed, "in_progress" while
+// it waits, and "" when the SHA was never evaluated.
+func (s *Suite) GateConclusion(ctx context.Context, repo, sha string) (string, error) {
+	if s.o.Store == nil {
+		return "", errors.New("gate conclusion: the check suite has no store")
+	}
+	rs, err := store.CheckResults(ctx, s.o.Store.DB, repo, sha)
+	if err != nil {
+		return "", err
+	}
+	g, ok := rs[GateName]
+	switch {
+	case !ok:
+		return "", nil
+	case g.Status != StatusCompleted:
+		return g.Status, nil
+	}
+	return g.Conclusion, nil
+}
+
+// parsedConfig is a parsed configuration with its problems.
+type parsedConfig struct {
+	cfg      *repoconfig.Config
+	problems []repoconfig.Problem
+	cl       *repoconfig.Classifier
+}

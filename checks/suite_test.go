@@ -1,0 +1,210 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conveyor-dev/conveyor/examples"
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// TestSuiteEndToEnd runs scripted PRs through webhook -> job -> GitHub facts
+// -> evaluators -> check runs written to the emulator.
+func TestSuiteEndToEnd(t *testing.T) {
+	for i, name := range []string{"good", "auc-regression", "contract-break", "missing-tests", "broken-config"} {
+		t.Run(name, func(t *testing.T) {
+			e := newGHEnv(t, 2, 20*time.Millisecond)
+			ch, err := examples.LoadChange(filepath.Join(exampleDir, "changes", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr := e.openChange(fmt.Sprintf("change-%d", i), name)
+			e.postCI(pr.HeadSHA, "build", "completed", "success")
+			e.postCI(pr.HeadSHA, "test", "completed", "success")
+			for _, cr := range e.gh.CheckRuns(testRepo, pr.HeadSHA) {
+				e.send("check_run", e.gh.CheckRunEvent("completed", testRepo, cr.ID, "", ""))
+			}
+			e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+			runs := e.waitSettled(pr.HeadSHA)
+
+			gate := runs[GateName]
+			if gate.Conclusion != ch.Expect.Gate {
+				t.Errorf("gate = %s %q, want %s\n%s", gate.Conclusion, gate.Title, ch.Expect.Gate, gate.Summary)
+			}
+			for art, want := range ch.Expect.Artifacts {
+				cr, ok := runs[CheckName(art)]
+				if !ok || cr.Conclusion != want {
+					t.Errorf("%s = %q %q, want %s\n%s", CheckName(art), cr.Conclusion, cr.Title, want, cr.Summary)
+				}
+				if !strings.Contains(cr.Summary, "| stage | result | details |") {
+					t.Errorf("%s summary lacks the stage table:\n%s", art, cr.Summary)
+				}
+			}
+			for _, p := range ch.Expect.Problems {
+				found := false
+				for _, a := range gate.Annotations {
+					found = found || (a.Path == p.File && a.StartLine == p.Line && strings.Contains(a.Message, p.Contains))
+				}
+				if !found {
+					t.Errorf("gate has no annotation at %s:%d containing %q: %+v", p.File, p.Line, p.Contains, gate.Annotations)
+				}
+			}
+			if got, err := e.suite.GateConclusion(context.Background(), testRepo, pr.HeadSHA); err != nil || got != ch.Expect.Gate {
+				t.Errorf("GateConclusion = %q, %v; want %s", got, err, ch.Expect.Gate)
+			}
+			switch name {
+			case "good":
+				if len(runs) != 4 {
+					t.Errorf("check runs = %d, want the gate and web, fraud-model, analytics", len(runs))
+				}
+				if acts := runs[CheckName("web")].Actions; len(acts) != 2 || acts[0].Identifier != "deploy-staging" || acts[0].Label != "Deploy to staging" {
+					t.Errorf("web actions = %+v", acts)
+				}
+			case "auc-regression":
+				if s := runs[CheckName("fraud-model")].Summary; !strings.Contains(s, "| auc | 0.89 | 0.93 | 0.93 | -0.04 |") {
+					t.Errorf("model summary lacks the metric table:\n%s", s)
+				}
+			case "contract-break", "missing-tests":
+				anns := runs[CheckName("analytics")].Annotations
+				if len(anns) == 0 || !strings.HasPrefix(anns[0].Path, "analytics/") || anns[0].StartLine < 1 {
+					t.Errorf("analytics annotations = %+v, want file:line in analytics/", anns)
+				}
+			}
+		})
+	}
+}
+
+func TestGateConclusionUnknownSHA(t *testing.T) {
+	e := newGHEnv(t, 0, time.Second)
+	if got, err := e.suite.GateConclusion(context.Background(), testRepo, "nope"); err != nil || got != "" {
+		t.Errorf("GateConclusion(unknown) = %q, %v; want empty", got, err)
+	}
+	if _, err := New(Options{}).GateConclusion(context.Background(), testRepo, "x"); err == nil {
+		t.Error("GateConclusion without a store did not fail")
+	}
+}
+
+func TestRegistryUnreachableEndToEnd(t *testing.T) {
+	e := newGHEnv(t, 2, 20*time.Millisecond)
+	pr := e.openPR("model", map[string]*string{"models/fraud.yaml": strp("registry: main\nmodel: fraud-detector\nversion: \"14\"\n")})
+	e.ml.FailNext("/api/2.0/mlflow", 1000, 503)
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	runs := e.waitSettled(pr.HeadSHA)
+	m := runs[CheckName("fraud-model")]
+	if m.Conclusion == Success || runs[GateName].Conclusion == Success {
+		t.Fatalf("registry down, yet model %q gate %q", m.Conclusion, runs[GateName].Conclusion)
+	}
+	if !strings.Contains(m.Summary, "unreachable; retry with Re-run") {
+		t.Errorf("model summary does not say to retry:\n%s", m.Summary)
+	}
+}
+
+func strp(s string) *string { return &s }
+
+// TestStaleSHAIsIgnored: a job whose SHA is no longer the PR's head writes
+// nothing.
+func TestStaleSHAIsIgnored(t *testing.T) {
+	e := newGHEnv(t, 0, time.Hour)
+	ctx := context.Background()
+	pr := e.openPR("feature", map[string]*string{"services/web/app.py": strp("print(1)\n")})
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	old := pr.HeadSHA
+	e.gh.Commit(testRepo, "feature", map[string]*string{"services/web/app.py": strp("print(2)\n")}, "again")
+	pr = e.gh.PR(testRepo, pr.Number)
+	e.send("pull_request", e.gh.PullRequestEvent("synchronize", pr))
+
+	if _, err := e.suite.work(ctx, EvaluateArgs{Installation: testInst, Repo: testRepo, PR: pr.Number, SHA: old}); err != nil {
+		t.Fatal(err)
+	}
+	if runs := e.checkRuns(old); len(runs) != 0 {
+		t.Fatalf("the stale SHA got check runs: %+v", runs)
+	}
+	if _, err := e.suite.work(ctx, EvaluateArgs{Installation: testInst, Repo: testRepo, PR: pr.Number, SHA: pr.HeadSHA}); err != nil {
+		t.Fatal(err)
+	}
+	if runs := e.checkRuns(pr.HeadSHA); len(runs) != 2 {
+		t.Fatalf("head check runs = %+v, want gate and web", runs)
+	}
+}
+
+// TestOlderEvaluationNeverOverwritesNewer: evaluation A reads the facts,
+// then evaluation B (newer request) runs and writes; A must not write.
+func TestOlderEvaluationNeverOverwritesNewer(t *testing.T) {
+	e := newGHEnv(t, 0, time.Hour)
+	ctx := context.Background()
+	pr := e.openPR("feature", map[string]*string{"services/web/app.py": strp("print(1)\n")})
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	args := EvaluateArgs{Installation: testInst, Repo: testRepo, PR: pr.Number, SHA: pr.HeadSHA}
+	ranB := false
+	e.suite.afterEvaluate = func() {
+		if ranB {
+			return
+		}
+		ranB = true
+		// While A holds its (CI pending) result, CI completes and B runs.
+		if err := store.RecordCI(ctx, e.st.DB, testRepo, pr.HeadSHA, store.CIResult{Name: "build", Status: "completed", Conclusion: "success"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordCI(ctx, e.st.DB, testRepo, pr.HeadSHA, store.CIResult{Name: "test", Status: "completed", Conclusion: "success"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := store.RequestCheck(ctx, e.st.DB, testRepo, pr.HeadSHA, true, nil, staleJob); err != nil {
+			t.Fatal(err)
+		}
+		if settled, err := e.suite.work(ctx, args); err != nil || !settled {
+			t.Fatalf("B: settled %v, %v", settled, err)
+		}
+	}
+	settled, err := e.suite.work(ctx, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if settled {
+		t.Fatal("A, refused the write, reported the SHA settled")
+	}
+	// Run again, A finds nothing pending: B's result stands.
+	if settled, err := e.suite.work(ctx, args); err != nil || !settled {
+		t.Fatalf("A again: settled %v, %v", settled, err)
+	}
+	if !ranB {
+		t.Fatal("hook did not run")
+	}
+	runs := e.checkRuns(pr.HeadSHA)
+	if w := runs[CheckName("web")]; w.Conclusion != Success {
+		t.Fatalf("web = %s %q: the older, CI-pending evaluation overwrote the newer one", w.Status, w.Title)
+	}
+	if writes := e.writes(pr.HeadSHA); writes[CheckName("web")] != 1 || writes[GateName] != 1 {
+		t.Fatalf("writes = %v, want one each (only B wrote)", writes)
+	}
+}
+
+// writes counts Conveyor's check run writes (create or update) by name.
+func (e *ghEnv) writes(sha string) map[string]int {
+	names := map[string]string{}
+	for _, cr := range e.gh.CheckRuns(testRepo, sha) {
+		names[fmt.Sprint(cr.ID)] = cr.Name
+	}
+	out := map[string]int{}
+	for _, c := range e.gh.Calls() {
+		if c.InstallationID == 0 || !strings.HasPrefix(c.Path, "/repos/"+testRepo+"/check-runs") {
+			continue
+		}
+		var name string
+		switch c.Method {
+		case "POST":
+			name = jsonName(c.Body)
+		case "PATCH":
+			name = names[c.Path[strings.LastIndex(c.Path, "/")+1:]]
+		default:
+			continue
+		}
+		if IsOwnCheck(name) {
+			out[name]++
+		}
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package checks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+// annotationsPerCall is GitHub's limit on annotations in one request.
+const annotationsPerCall = 50
+
+// checkOutput is everything one check run shows.
+type checkOutput struct {
+	Name        string
+	Status      string
+	Conclusion  string
+	Title       string
+	Summary     string
+	Text        string
+	Annotations []Annotation
+	Actions     []Action
+}
+
+func artifactOutput(a *ArtifactResult) checkOutput {
+	return checkOutput{Name: CheckName(a.Name), Status: a.Status, Conclusion: a.Conclusion, Title: a.Title,
+		Summary: a.summary(), Text: a.text(), Annotations: a.Annotations, Actions: a.Actions}
+}
+
+func gateOutput(g GateResult) checkOutput {
+	return checkOutput{Name: GateName, Status: g.Status, Conclusion: g.Conclusion, Title: g.Title,
+		Summary: g.summary(), Annotations: g.Annotations}
+}
+
+func digestOf(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+// writeCheck creates or updates one check run so that it shows out, and
+// returns the row to store. Unchanged output is not written again. GitHub
+// appends annotations on every update, so output whose annotations changed
+// (or a completed check going back to in progress) gets a new check run,
+// which supersedes the old one of the same name.
+func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo, sha string, out checkOutput, prev store.CheckResult) (store.CheckResult, error) {
+	annDigest := digestOf(out.Annotations)
+	digest := digestOf(out) + ":" + annDigest
+	row := prev
+	row.Repository, row.SHA, row.Name = repo, sha, out.Name
+	row.Status, row.Conclusion, row.Title, row.Digest = out.Status, out.Conclusion, out.Title, digest
+	if prev.CheckRunID != 0 && prev.Digest == digest {
+		return row, nil
+	}
+	owner, name, _ := strings.Cut(repo, "/")
+	title, summary, text := out.Title, truncate(out.Summary), truncate(out.Text)
+	output := func(anns []Annotation) *github.CheckRunOutput {
+		o := &github.CheckRunOutput{Title: &title, Summary: &summary, Annotations: ghAnnotations(anns)}
+		if text != "" {
+			o.Text = &text
+		}
+		return o
+	}
+	var conclusion *string
+	if out.Status == StatusCompleted {
+		conclusion = github.String(out.Conclusion)
+	}
+	actions := ghActions(out.Actions)
+	_, prevAnn, _ := strings.Cut(prev.Digest, ":")
+	sendAnn := out.Annotations
+	create := prev.CheckRunID == 0 ||
+		(prevAnn != annDigest && prevAnn != digestOf([]Annotation(nil))) ||
+		(prev.Status == StatusCompleted && out.Status != StatusCompleted)
+	if !create && prevAnn == annDigest {
+		sendAnn = nil // already on the check run
+	}
+	first, rest := split(sendAnn, annotationsPerCall)
+	if create {
+		opts := github.CreateCheckRunOptions{Name: out.Name, HeadSHA: sha, Status: github.String(out.Status),
+			Conclusion: conclusion, Output: output(first), Actions: actions}
+		if s.o.DetailsURL != "" {
+			opts.DetailsURL = github.String(s.o.DetailsURL)
+		}
+		cr, _, err := gh.Checks.CreateCheckRun(ctx, owner, name, opts)
+		if err != nil {
+			return prev, fmt.Errorf("create check run %q on %s: %w", out.Name, short(sha), err)
+		}
+		row.CheckRunID = cr.GetID()
+	} else {
+		opts := github.UpdateCheckRunOptions{Name: out.Name, Status: github.String(out.Status), Conclusion: conclusion,
+			Output: output(first), Actions: actions}
+		if actions == nil {
+			opts.Actions = []*github.CheckRunAction{}
+		}
+		if _, _, err := gh.Checks.UpdateCheckRun(ctx, owner, name, prev.CheckRunID, opts); err != nil {
+			return prev, fmt.Errorf("update check run %q on %s: %w", out.Name, short(sha), err)
+		}
+	}
+	for len(rest) > 0 {
+		var batch []Annotation
+		batch, rest = split(rest, annotationsPerCall)
+		opts := github.UpdateCheckRunOptions{Name: out.Name, Output: output(batch)}
+		if _, _, err := gh.Checks.UpdateCheckRun(ctx, owner, name, row.CheckRunID, opts); err != nil {
+			// Retrying must create afresh: this check run holds a partial set.
+			row.Digest = ""
+			return row, fmt.Errorf("add annotations to check run %q on %s: %w", out.Name, short(sha), err)
+		}
+	}
+	return row, nil
+}
+
+func split[T any](xs []T, n int) (head, tail []T) {
+	if len(xs) <= n {
+		return xs, nil
+	}
+	return xs[:n], xs[n:]
+}
+
+func ghAnnotations(anns []Annotation) []*github.CheckRunAnnotation {
+	out := make([]*github.CheckRunAnnotation, 0, len(anns))
+	for _, a := range anns {
+		out = append(out, &github.CheckRunAnnotation{Path: github.String(a.Path), StartLine: github.Int(a.Line),
+			EndLine: github.Int(a.Line), AnnotationLevel: github.String(a.Level), Message: github.String(a.Message),
+			Title: optString(a.Title)})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func ghActions(as []Action) []*github.CheckRunAction {
+	var out []*github.CheckRunAction
+	for _, a := range as {
+		out = append(out, &github.CheckRunAction{Label: a.Label, Description: a.Description, Identifier: a.Identifier})
+	}
+	return out
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// truncate keeps text within GitHub's 65,535-character output limit.
+func truncate(s string) string {
+	const limit = 65000
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "\n\n… (truncated)"
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/examples"
+	"github.com/conveyor-dev/conveyor/internal/ghfake"
+	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+	"github.com/conveyor-dev/conveyor/internal/slackfake"
+	"github.com/conveyor-dev/conveyor/internal/store"
+)
+
+func init() { extraCommands = append(extraCommands, newDemoCmd) }
+
+type demoOptions struct {
+	examples string
+	keep     bool
+	timeout  time.Duration
+	verbose  bool
+}
+
+func newDemoCmd() *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Play the whole journey against in-repo GitHub, Slack and MLflow emulators",
+		Long: `demo starts the real server on a fresh embedded SQLite store, wired to the in-repo GitHub, Slack and
+MLflow emulators loaded with examples/monorepo, and plays a scenario: a pull request touching an app,
+a model and a dbt project gets its check suite; /deploy staging runs; /deploy production asks for
+approvals in Slack, two approvers click, the rollout goes 10 -> 50 -> 100 %; a bad pull request
+shows failing checks with reasons; and a failing rollout rolls back. It prints what a person would
+see on the pull request and in Slack, and leaves nothing running unless --keep is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if o.keep {
+				var stop context.CancelFunc
+				ctx, stop = signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+				defer stop()
+			}
+			return runDemo(ctx, cmd.OutOrStdout(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.examples, "examples", "examples", "folder holding monorepo/ and changes/")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the server and emulators running and print their URLs")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 90*time.Second, "give up on the scenario after this long")
+	cmd.Flags().BoolVar(&o.verbose, "verbose", false, "print the server's logs too")
+	return cmd
+}
+
+// demoRepo is the repository the demo plays in.
+const demoRepo = "acme/shop"
+
+// demo holds the emulators and the running server.
+type demo struct {
+	out     io.Writer
+	gh      *ghfake.Server
+	slack   *slackfake.Server
+	mlflow  *mlflowfake.Server
+	srv     *bot.Server
+	app     *wiring
+	url     string
+	dir     string
+	secret  string
+	failing string // a file whose presence makes the web deploy script fail
+	prs     map[int]*ghfake.PR
+}
+
+func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
+	monorepo := filepath.Join(o.examples, "monorepo")
+	if _, err := os.Stat(filepath.Join(monorepo, ".github", "conveyor.yml")); err != nil {
+		return usageErr("--examples: %s has no monorepo/.github/conveyor.yml (run the demo from the Conveyor repository root, or pass --examples)", o.examples)
+	}
+	dir, err := os.MkdirTemp("", "conveyor-demo")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d := &demo{out: out, dir: dir, secret: "demo-webhook-secret", failing: filepath.Join(dir, "fail-web-deploy"), prs: map[int]*ghfake.PR{}}
+	if err := d.start(ctx, o, monorepo); err != nil {
+		return err
+	}
+	defer d.stop()
+	sctx, scancel := context.WithTimeout(ctx, o.timeout)
+	defer scancel()
+	if err := d.scenario(sctx, o.examples); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if o.keep {
+		d.say("\nKept running (Ctrl-C to stop):\n  Conveyor         %s  (/metrics, /healthz, /readyz)\n  GitHub emulator  %s\n  Slack emulator   %s\n  MLflow emulator  %s\n", d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL())
+		<-ctx.Done()
+	}
+	return nil
+}
+
+func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.out, format, a...) }
+
+// start brings up the emulators and the real server on SQLite.
+func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error {
+	d.gh = ghfake.New(ghfake.WithAppSlug("conveyor"))
+	d.gh.SetWebhookSecret(d.secret)
+	d.slack = slackfake.New()
+	d.mlflow = mlflowfake.New()
+	seed, err := os.ReadFile(filepath.Join(monorepo, "mlflow.json"))
+	if err != nil {
+		return err
+	}
+	if err := d.mlflow.LoadSeed(bytes.NewReader(seed)); err != nil {
+		return fmt.Errorf("mlflow seed: %w", err)
+	}
+	files, err := examples.LoadRepo(monorepo)
+	if err != nil {
+		return err
+	}
+	d.gh.AddRepo(demoRepo, "main", 1)
+	d.gh.Commit(demoRepo, "main", ptrs(files), "Initial import of the acme/shop monorepo")
+	for login, perm := range map[string]string{"dev": "maintain", "sre-alice": "write", "ml-bob": "write", "intern": "read"} {
+		d.gh.SetPermission(demoRepo, login, perm)
+	}
+	d.gh.AddTeamMember("acme", "sre", "sre-alice")
+	d.gh.AddTeamMember("acme", "ml-leads", "ml-bob")
+	d.gh.AddTeamMember("acme", "web", "dev")
+	d.gh.AddTeamMember("acme", "ml", "dev")
+	d.slack.AddUser("U0SRE00001", "alice", "alice@acme.example")
+	d.slack.AddUser("U0MLLEAD01", "bob", "bob@acme.example")
+
+	scfg, err := serverconfig.Load(filepath.Join(monorepo, "conveyor.server.yml"))
+	if err != nil {
+		return err
+	}
+	for name, r := range scfg.Registries {
+		r.URL = d.mlflow.URL()
+		scfg.Registries[name] = r
+	}
+	// Driver commands in the example config are relative to the Conveyor
+	// repository (the folder above examples/); drivers run them in checkouts
+	// elsewhere, so make them absolute.
+	root, err := filepath.Abs(filepath.Dir(filepath.Dir(monorepo)))
+	if err != nil {
+		return err
+	}
+	for name, drv := range scfg.Drivers {
+		for i, arg := range drv.Command {
+			if p := filepath.Join(root, arg); !filepath.IsAbs(arg) && fileExists(p) {
+				drv.Command[i] = p
+			}
+		}
+		scfg.Drivers[name] = drv
+	}
+	if drv, ok := scfg.Drivers["web-deploy"]; ok {
+		if drv.Env == nil {
+			drv.Env = map[string]string{}
+		}
+		drv.Env["DEMO_FAIL_FILE"] = d.failing
+		scfg.Drivers["web-deploy"] = drv
+	}
+	cfg := &bot.Config{
+		AppID: d.gh.AppID(), PrivateKey: d.gh.PrivateKeyPEM(), WebhookSecret: d.secret, GitHubAPIURL: d.gh.URL(),
+		SlackBotToken: slackfake.DefaultToken, SlackSigningSecret: "demo-slack-signing-secret", SlackAPIURL: d.slack.URL() + "/api/",
+		DatabaseURL: "sqlite:" + filepath.Join(d.dir, "conveyor.db"), AppSlug: "conveyor",
+	}
+	log := slog.New(slog.DiscardHandler)
+	if o.verbose {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	queue := store.NewQueue(st, store.QueueConfig{Workers: 8, PollInterval: 20 * time.Millisecond, Logger: log})
+	d.srv, err = bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log})
+	if err != nil {
+		return err
+	}
+	d.app, err = wireApp(ctx, d.srv, scfg, os.Getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d.url = "http://" + ln.Addr().String()
+	d.gh.SetHookURL(d.url + "/webhooks/github")
+	go d.srv.Run(ctx, ln, bot.RunOptions{ShutdownTimeout: 5 * time.Second})
+	for i := 0; ; i++ {
+		resp, err := http.Get(d.url + "/readyz")
+		if err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if i > 200 {
+			return fmt.Errorf("server did not become ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.say("Conveyor demo: the real server on SQLite (%s), with GitHub, Slack and MLflow emulators.\n", cfg.DatabaseURL)
+	d.say("Repository %s: artifacts web (app), fraud-model and churn-model (models), analytics (dbt).\n", demoRepo)
+	return nil
+}
+
+func (d *demo) stop() {
+	if d.srv != nil {
+		d.srv.Store.Close()
+	}
+	d.gh.Close()
+	d.slack.Close()
+	d.mlflow.Close()
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+func ptrs(files map[string]string) map[string]*string {
+	out := make(map[string]*string, len(files))
+	for k, v := range files {
+		v := v
+		out[k] = &v
+	}
+	return out
+}
+
+// wait polls cond until it holds or ctx ends, naming what it waited for.
+func wait(ctx context.Context, what string, cond func() bool) error {
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out waiting for %s", what)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The demo is the whole journey; its transcript must show each step's outcome.
+func TestDemoTranscript(t *testing.T) {
+	var out bytes.Buffer
+	err := runDemo(context.Background(), &out, &demoOptions{examples: "../../examples", timeout: 3 * time.Minute})
+	transcript := out.String()
+	if err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, transcript)
+	}
+	want := []string{
+		// 1. checks for the three kinds
+		"✓ conveyor                   success",
+		"✓ conveyor / analytics       success",
+		"✓ conveyor / fraud-model     success",
+		"✓ conveyor / web             success",
+		// 2. staging
+		"reactions: eyes rocket",
+		"deployment succeeded; status comment on the PR:\n     | ### Deploying",
+		"to staging",
+		// 3. production through Slack
+		"*Approvals 0/2*",
+		"@sre-alice presses Approve",
+		"*Approvals 1/2*",
+		"*Approvals 2/2*",
+		"Rollout: 10% ✓ -> 50% ✓ -> 100% ✓",
+		"Rollout succeeded",
+		// 4. the bad PR
+		"✗ conveyor                   failure",
+		"✗ conveyor / fraud-model     failure  Quality: auc 0.89 is below the minimum 0.9",
+		"✗ conveyor / analytics       failure  Quality: 2 contract breaks",
+		"above its quota",
+		"Not deploying: the conveyor check is failure",
+		// 5. the failing rollout
+		"deployment rolled_back",
+		"failed: 5 of 5 probes returned 503",
+		// 6. status
+		"| production | fraud-model | 14 |",
+		"Demo finished",
+	}
+	for _, w := range want {
+		if !strings.Contains(transcript, w) {
+			t.Errorf("transcript lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Log(transcript)
+	}
+}

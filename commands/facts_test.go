@@ -1,0 +1,56 @@
+package commands
+
+import (
+	"testing"
+	"time"
+)
+
+func TestActorFactsAreCachedAndDropped(t *testing.T) {
+	e := newEnv(t)
+	e.gh.SetPermission(testRepo, "dev", "write")
+	e.gh.AddTeamMember("acme", "web", "dev")
+	pr := e.openPR("feature", "dev", webChange())
+	perm := "/repos/acme/shop/collaborators/dev/permission"
+	team := "/orgs/acme/teams/sre/memberships/dev"
+	count := func(prefix string) int { return len(e.gh.CallsMatching("GET", prefix)) }
+
+	e.comment(pr, "dev", "/plan production")
+	e.comment(pr, "dev", "/plan production")
+	if count(perm) != 1 || count(team) != 1 {
+		t.Fatalf("two commands cost %d permission and %d membership calls, want 1 each", count(perm), count(team))
+	}
+
+	// dev joins acme/sre: the membership event drops the cached facts.
+	e.send("membership", e.gh.MembershipEvent("added", "acme", "sre", "dev"))
+	e.comment(pr, "dev", "/plan production")
+	if count(perm) != 2 || count(team) != 2 {
+		t.Fatalf("after a membership event: %d permission and %d membership calls, want 2 each", count(perm), count(team))
+	}
+	last := e.replies(pr)[2]
+	mustContain(t, last, "production requires a successful deployment") // no permission denial any more
+	if contains(last, "needs maintain or membership") {
+		t.Fatalf("dev joined acme/sre but the decision still uses the old facts:\n%s", last)
+	}
+
+	// The facts expire after the TTL.
+	e.clock.Set(e.clock.Now().Add(DefaultFactsTTL + time.Second))
+	e.comment(pr, "dev", "/plan production")
+	if count(perm) != 3 {
+		t.Fatalf("after the TTL: %d permission calls, want 3", count(perm))
+	}
+
+	// A member event (collaborator changed) drops them too.
+	e.send("member", map[string]any{"action": "edited", "member": map[string]any{"login": "dev"}, "installation": map[string]any{"id": testInst}})
+	e.comment(pr, "dev", "/plan production")
+	if count(perm) != 4 {
+		t.Fatalf("after a member event: %d permission calls, want 4", count(perm))
+	}
+}
+
+func TestRelevantTeams(t *testing.T) {
+	got := relevantTeams([]string{"@acme/sre", "octocat"}, []string{"acme/SRE", "acme/ml", ""}, []string{"acme/finance"})
+	want := "acme/finance,acme/ml,acme/sre"
+	if s := join(got); s != want {
+		t.Fatalf("relevantTeams = %s, want %s (users and duplicates left out)", s, want)
+	}
+}

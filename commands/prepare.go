@@ -1,0 +1,252 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/deploy"
+	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// deployPlan is everything /deploy, /plan and /rollback work out before
+// acting: what would deploy where, the preconditions still unmet and the
+// policy's decision.
+type deployPlan struct {
+	pr       *prInfo
+	head     headChoice
+	gov      *governance
+	env      *repoconfig.Environment
+	arts     []*repoconfig.Artifact
+	models   map[string]*driver.ModelRef
+	unmet    []string // preconditions not met, each saying what to do
+	decided  bool
+	decision policies.Decision
+}
+
+// prepare works out a deployment of c for action ("deploy" or "rollback").
+// With stopEarly it stops at the first unmet precondition (as /deploy does);
+// without it, it checks everything and still asks the policy (as /plan does).
+func (s *session) prepare(ctx context.Context, c Command, action string, stopEarly bool) (*deployPlan, error) {
+	g, err := s.governance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hc, _ := s.head(ctx)
+	p := &deployPlan{pr: s.prInfo, head: hc, gov: g, env: g.Base.Environment(c.Env), models: map[string]*driver.ModelRef{}}
+	stop := func() bool { return stopEarly && len(p.unmet) > 0 }
+
+	p.arts, p.unmet = s.selectArtifacts(g, c, action)
+	if stop() {
+		return p, nil
+	}
+	for _, a := range p.arts {
+		if a.Kind != repoconfig.KindModel || action != "deploy" {
+			continue
+		}
+		ref, msg := s.modelRef(ctx, a, hc.SHA)
+		if msg != "" {
+			p.unmet = append(p.unmet, msg)
+			continue
+		}
+		p.models[a.Name] = ref
+	}
+	if stop() {
+		return p, nil
+	}
+	if action == "deploy" {
+		if msg, err := s.gateUnmet(ctx, hc.SHA); err != nil {
+			return nil, err
+		} else if msg != "" {
+			p.unmet = append(p.unmet, msg)
+		}
+		if stop() {
+			return p, nil
+		}
+		if isProduction(p.env) && g.BehindBy > 0 {
+			p.unmet = append(p.unmet, fmt.Sprintf("the branch is %d commit(s) behind %s, and %s deploys only code that contains the base branch head; update the branch (merge or rebase %s) and comment again",
+				g.BehindBy, p.pr.BaseRef, p.env.Name, p.pr.BaseRef))
+		}
+		if stop() {
+			return p, nil
+		}
+	}
+	actor, err := s.loadActor(ctx, p.env, p.arts)
+	if err != nil {
+		return nil, err
+	}
+	in := s.input(action, actor, p.pr, hc.SHA, p.env, p.arts, g.Base)
+	in.Requester = s.actor
+	if in.Deployments, err = s.deploymentFacts(ctx, g.Base, p.arts, hc.SHA); err != nil {
+		return nil, err
+	}
+	p.decision, p.decided = s.decide(ctx, in), true
+	return p, nil
+}
+
+// selectArtifacts picks the named artifacts or, by default, every touched
+// one, and says what is wrong with the choice.
+func (s *session) selectArtifacts(g *governance, c Command, action string) (arts []*repoconfig.Artifact, unmet []string) {
+	touched := map[string]bool{}
+	for _, n := range g.Touched {
+		touched[n] = true
+	}
+	names := c.Artifacts
+	if len(names) == 0 {
+		names = g.Touched
+		if len(names) == 0 {
+			return nil, []string{fmt.Sprintf("this PR touches no artifact defined in .github/conveyor.yml, so there is nothing to %s; name artifacts explicitly only if the PR changes them", action)}
+		}
+	}
+	for _, n := range names {
+		a := g.Defs.Artifact(n)
+		switch {
+		case a == nil:
+			unmet = append(unmet, fmt.Sprintf("artifact %q is not defined in .github/conveyor.yml; use one of: %s", n, artifactNames(g.Defs)))
+		case action == "deploy" && !touched[n]:
+			unmet = append(unmet, fmt.Sprintf("artifact %s is not touched by this PR, so this PR has nothing of it to deploy; leave it out (this PR touches: %s)", n, listOrNone(g.Touched)))
+		case a.Deploy.Driver == "":
+			unmet = append(unmet, fmt.Sprintf("artifact %s has no deploy.driver in .github/conveyor.yml, so it is checked but never deployed; add deploy: {driver: <a server driver>}", n))
+		default:
+			arts = append(arts, a)
+		}
+	}
+	return arts, unmet
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	out := xs[0]
+	for _, x := range xs[1:] {
+		out += ", " + x
+	}
+	return out
+}
+
+// modelRef reads a model artifact's pointer file at sha.
+func (s *session) modelRef(ctx context.Context, a *repoconfig.Artifact, sha string) (*driver.ModelRef, string) {
+	data, err := s.readFile(ctx, a.Pointer, sha)
+	if err != nil {
+		return nil, fmt.Sprintf("the pointer file %s of %s could not be read at %s (%v); commit it and comment again", a.Pointer, a.Name, short(sha), err)
+	}
+	ptr, probs := repoconfig.ParsePointer(data)
+	if ptr == nil || len(probs) > 0 {
+		msg := "it is invalid"
+		if len(probs) > 0 {
+			msg = probs[0].Message
+		}
+		return nil, fmt.Sprintf("the pointer file %s of %s at %s: %s", a.Pointer, a.Name, short(sha), msg)
+	}
+	return &driver.ModelRef{Registry: ptr.Registry, Name: ptr.Model, Version: ptr.Version}, ""
+}
+
+// gateUnmet says what is missing when the conveyor check is not green on sha.
+func (s *session) gateUnmet(ctx context.Context, sha string) (string, error) {
+	if s.h.o.Gate == nil {
+		return "", nil
+	}
+	concl, err := s.h.o.Gate.GateConclusion(ctx, s.repo, sha)
+	if err != nil {
+		return "", fmt.Errorf("read the conveyor check on %s: %w", short(sha), err)
+	}
+	switch concl {
+	case "success":
+		return "", nil
+	case "":
+		return fmt.Sprintf("the conveyor check has not finished on %s; wait until it is green and comment again", short(sha)), nil
+	default:
+		return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", concl, short(sha)), nil
+	}
+}
+
+// deploymentFacts tells the policy what each environment last ran
+// successfully of these artifacts: the head SHA when every artifact ran it,
+// otherwise an older SHA.
+func (s *session) deploymentFacts(ctx context.Context, base *repoconfig.Config, arts []*repoconfig.Artifact, head string) (map[string]policies.DeploymentFact, error) {
+	out := map[string]policies.DeploymentFact{}
+	if s.h.o.Deployer == nil {
+		return out, nil
+	}
+	for _, e := range base.Environments {
+		last, err := s.h.o.Deployer.LastSucceeded(ctx, s.repo, e.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read deployments to %s: %w", e.Name, err)
+		}
+		sha, all := "", len(arts) > 0
+		for _, a := range arts {
+			got := last[a.Name]
+			if got != head {
+				all = false
+			}
+			if got != "" && (sha == "" || got != head) {
+				sha = got
+			}
+		}
+		switch {
+		case all:
+			out[e.Name] = policies.DeploymentFact{SHA: head, State: "succeeded"}
+		case sha != "":
+			out[e.Name] = policies.DeploymentFact{SHA: sha, State: "succeeded"}
+		}
+	}
+	return out, nil
+}
+
+// request turns a plan into the engine's request.
+func (s *session) request(p *deployPlan, sourceKey string) deploy.Request {
+	r := deploy.Request{
+		Repository: s.repo, InstallationID: s.installation, PR: p.pr.Number, PRTitle: p.pr.Title, PRURL: p.pr.URL,
+		HeadSHA: p.head.SHA, HeadRef: p.pr.HeadRef, BaseRef: p.pr.BaseRef,
+		Environment: p.env.Name, Production: isProduction(p.env), Requester: s.actor, SourceKey: sourceKey,
+		Steps: p.env.Rollout.Steps, Pause: p.env.Rollout.Pause,
+		Quorum:   quorum(p.decision.ApprovalsRequired),
+		Decision: decisionText(p.decision),
+	}
+	for _, a := range p.arts {
+		ap := deploy.ArtifactPlan{Name: a.Name, Kind: a.Kind, Driver: a.Deploy.Driver, Summary: summary(a, p.models[a.Name], p.head.SHA)}
+		switch a.Kind {
+		case repoconfig.KindModel:
+			ap.Model = p.models[a.Name]
+		case repoconfig.KindDBT:
+			ap.DBT = &driver.DBTRef{Project: a.Project}
+		}
+		r.Artifacts = append(r.Artifacts, ap)
+	}
+	return r
+}
+
+func quorum(ar policies.ApprovalsRequired) deploy.Quorum {
+	var q deploy.Quorum
+	for _, g := range ar.Groups {
+		q.Groups = append(q.Groups, deploy.Group{Count: g.Count, From: g.From})
+	}
+	if len(q.Groups) == 0 && ar.Count > 0 {
+		q.Groups = []deploy.Group{{Count: ar.Count, From: ar.From}}
+	}
+	return q
+}
+
+// summary is the one line users see for an artifact.
+func summary(a *repoconfig.Artifact, m *driver.ModelRef, sha string) string {
+	switch {
+	case m != nil:
+		return fmt.Sprintf("%s v%s", m.Name, m.Version)
+	case a.Kind == repoconfig.KindDBT:
+		return fmt.Sprintf("dbt project %s/ at %s", a.Project, short(sha))
+	}
+	return fmt.Sprintf("%s at %s", a.Name, short(sha))
+}
+
+func decisionText(d policies.Decision) string {
+	t := "allow"
+	if !d.Allow {
+		t = "deny"
+	}
+	for _, w := range d.Warn {
+		t += "; warn: " + w
+	}
+	return t
+}

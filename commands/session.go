@@ -1,0 +1,174 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+)
+
+// session is one comment (or one button press) being handled: who, where,
+// and the facts loaded for it, each fetched at most once.
+type session struct {
+	h            *Handler
+	gh           *github.Client
+	installation int64
+	repo         string
+	pr           int
+	actor        string
+	written      time.Time // the comment's created_at; zero for buttons
+	fixedSHA     string    // a button's commit; "" for comments
+	commentID    int64     // 0 for buttons
+	source       string    // "comment:<id>" or "action:<check run>:<delivery>"
+	startedOnce  bool      // a command of this session already used source as its SourceKey
+
+	prInfo     *prInfo
+	headChoice *headChoice
+	gov        *governance
+	actorFacts *ActorFacts
+}
+
+// outcome is what one command did: ok false means it was refused or failed;
+// text (markdown) is added to the session's reply when not empty.
+type outcome struct {
+	ok   bool
+	text string
+}
+
+func done(text string) outcome    { return outcome{ok: true, text: text} }
+func refused(text string) outcome { return outcome{text: text} }
+
+// run executes the commands and posts at most one reply. It reports whether
+// every command succeeded.
+func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) bool {
+	if len(perrs) > 0 {
+		s.reply(ctx, renderParseErrors(perrs))
+		return false
+	}
+	if msgs := s.validate(ctx, cmds); len(msgs) > 0 {
+		s.reply(ctx, strings.Join(msgs, "\n\n"))
+		return false
+	}
+	all := true
+	var sections []string
+	for _, c := range cmds {
+		out := s.exec(ctx, c)
+		all = all && out.ok
+		if out.text != "" {
+			sections = append(sections, fmt.Sprintf("**`%s`**\n\n%s", c.Raw, out.text))
+		}
+	}
+	if len(sections) > 0 {
+		s.reply(ctx, strings.Join(sections, "\n\n---\n\n"))
+	}
+	return all
+}
+
+// validate checks environment and artifact names against the repository's
+// configuration before anything runs.
+func (s *session) validate(ctx context.Context, cmds []Command) []string {
+	var msgs []string
+	for _, c := range cmds {
+		if c.Env == "" && len(c.Artifacts) == 0 {
+			continue
+		}
+		spec, _ := LookupSpec(c.Name)
+		g, err := s.governance(ctx)
+		if err != nil {
+			return []string{s.errorText(err)}
+		}
+		if g.Base.Environment(c.Env) == nil {
+			msgs = append(msgs, fmt.Sprintf("`%s`: environment %q is not defined in %s on the base branch; use one of: %s.\n\nUsage: `%s`",
+				c.Raw, c.Env, ".github/conveyor.yml", envNames(g.Base), spec.Usage))
+			continue
+		}
+		for _, a := range c.Artifacts {
+			if g.Defs.Artifact(a) == nil {
+				msgs = append(msgs, fmt.Sprintf("`%s`: artifact %q is not defined in .github/conveyor.yml; use one of: %s.\n\nUsage: `%s`",
+					c.Raw, a, artifactNames(g.Defs), spec.Usage))
+			}
+		}
+	}
+	return msgs
+}
+
+func (s *session) exec(ctx context.Context, c Command) outcome {
+	switch c.Name {
+	case "deploy":
+		return s.deploy(ctx, c)
+	case "plan":
+		return s.plan(ctx, c)
+	case "rollback":
+		return s.rollback(ctx, c)
+	case "approve":
+		return s.approve(ctx, c)
+	case "reject":
+		return s.reject(ctx, c)
+	case "cancel":
+		return s.cancel(ctx)
+	case "lock":
+		return s.lock(ctx, c)
+	case "unlock":
+		return s.unlock(ctx, c)
+	case "status":
+		return s.status(ctx)
+	case "help":
+		return done(Help())
+	}
+	return refused(fmt.Sprintf("/%s is not handled; write /help for the commands", c.Name))
+}
+
+// sourceKey is the deduplication key of a deployment started by c: the first
+// such command of a comment uses the plain source, later ones add their line.
+func (s *session) sourceKey(c Command) string {
+	if !s.startedOnce {
+		s.startedOnce = true
+		return s.source
+	}
+	return fmt.Sprintf("%s:%d", s.source, c.Line)
+}
+
+// errorText turns an error into a reply: user errors verbatim, anything
+// else as a short failure notice (details go to the log).
+func (s *session) errorText(err error) string {
+	var ue *userError
+	if errors.As(err, &ue) {
+		return ue.msg
+	}
+	s.h.log.Error("command failed", "repo", s.repo, "pr", s.pr, "err", err)
+	return fmt.Sprintf("Conveyor could not complete this: %v. Try the command again; if it keeps failing, tell the Conveyor operators.", err)
+}
+
+func (s *session) react(ctx context.Context, content string) {
+	if s.commentID == 0 {
+		return
+	}
+	owner, name := splitRepo(s.repo)
+	if _, _, err := s.gh.Reactions.CreateIssueCommentReaction(ctx, owner, name, s.commentID, content); err != nil {
+		s.h.log.Warn("reaction failed", "repo", s.repo, "comment", s.commentID, "content", content, "err", err)
+	}
+}
+
+func (s *session) reply(ctx context.Context, body string) {
+	owner, name := splitRepo(s.repo)
+	body = fmt.Sprintf("@%s\n\n%s", s.actor, body)
+	if _, _, err := s.gh.Issues.CreateComment(ctx, owner, name, s.pr, &github.IssueComment{Body: &body}); err != nil {
+		s.h.log.Error("reply failed", "repo", s.repo, "pr", s.pr, "err", err)
+	}
+}
+
+func renderParseErrors(perrs []*ParseError) string {
+	var b strings.Builder
+	b.WriteString("Conveyor could not read this comment, so nothing was run:\n\n")
+	for _, e := range perrs {
+		fmt.Fprintf(&b, "- line %d `%s`: %s\n", e.Line, e.Raw, e.Message)
+		if e.Usage != "" {
+			fmt.Fprintf(&b, "  usage: `%s`\n", e.Usage)
+		}
+	}
+	b.WriteString("\nWrite /help for every command.")
+	return b.String()
+}
