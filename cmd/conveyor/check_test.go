@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/conveyor-dev/conveyor/examples"
+	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
+)
+
+// gitRepo builds a checkout of examples/monorepo on main with change applied
+// on the branch "feature".
+func gitRepo(t *testing.T, change string) string {
+	t.Helper()
+	dir := t.TempDir()
+	run := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(files map[string]string) {
+		for p, c := range files {
+			full := filepath.Join(dir, p)
+			os.MkdirAll(filepath.Dir(full), 0o755)
+			if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files, err := examples.LoadRepo("../../examples/monorepo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("init", "-q", "-b", "main")
+	write(files)
+	run("add", "-A")
+	run("commit", "-qm", "init")
+	run("checkout", "-q", "-b", "feature")
+	ch, err := examples.LoadChange("../../examples/changes/" + change)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(ch.Files)
+	for _, p := range ch.Delete {
+		os.Remove(filepath.Join(dir, p))
+	}
+	run("add", "-A")
+	run("commit", "-qm", change)
+	return dir
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestCheckOnLocalCheckout(t *testing.T) {
+	cases := []struct {
+		change string
+		code   int
+		want   []string
+	}{
+		{"contract-break", 1, []string{"FAIL  conveyor / analytics (dbt)", "analytics/models/marts/schema.yml:4", "column customer_id was removed"}},
+		{"missing-tests", 1, []string{"FAIL  conveyor / analytics (dbt)"}},
+		{"broken-config", 1, []string{".github/conveyor.yml:8", "owners"}},
+	}
+	for _, c := range cases {
+		t.Run(c.change, func(t *testing.T) {
+			dir := gitRepo(t, c.change)
+			var out bytes.Buffer
+			err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "text", repo: dir})
+			if got := exitCode(err); got != c.code {
+				t.Fatalf("exit %d (%v), want %d\n%s", got, err, c.code, out.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	// The model change without a registry: a clear line, never green.
+	dir := gitRepo(t, "good")
+	var out bytes.Buffer
+	err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "json", repo: dir})
+	if exitCode(err) != 1 || !strings.Contains(out.String(), `registry \"main\" is not defined in the server config`) {
+		t.Fatalf("good change without a registry: exit %d, output:\n%s", exitCode(err), out.String())
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	dir := gitRepo(t, "good")
+	for _, f := range []*checkFlags{
+		{base: "", head: "HEAD", format: "text", repo: dir},
+		{base: "nope", head: "HEAD", format: "text", repo: dir},
+		{base: "main", head: "HEAD", format: "yaml", repo: dir},
+		{base: "main", head: "HEAD", format: "text", repo: t.TempDir()},
+	} {
+		if err := runCheck(context.Background(), &bytes.Buffer{}, f); exitCode(err) != 2 {
+			t.Errorf("%+v: exit %d (%v), want 2", f, exitCode(err), err)
+		}
+	}
+}
+
+func TestCheckWithRegistry(t *testing.T) {
+	seed, err := os.ReadFile("../../examples/monorepo/mlflow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := mlflowfake.New()
+	defer reg.Close()
+	if err := reg.LoadSeed(bytes.NewReader(seed)); err != nil {
+		t.Fatal(err)
+	}
+	for change, code := range map[string]int{"good": 0, "auc-regression": 1} {
+		dir := gitRepo(t, change)
+		var out bytes.Buffer
+		err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "markdown", repo: dir,
+			config: "../../examples/monorepo/conveyor.server.yml", mlflowURL: reg.URL()})
+		if got := exitCode(err); got != code {
+			t.Fatalf("%s: exit %d (%v), want %d\n%s", change, got, err, code, out.String())
+		}
+		if !strings.Contains(out.String(), "auc") {
+			t.Errorf("%s: no metric table:\n%s", change, out.String())
+		}
+	}
+}
