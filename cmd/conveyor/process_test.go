@@ -119,7 +119,11 @@ func startServe(t *testing.T, dbURL, key string, args ...string) *proc {
 }
 
 func send(t *testing.T, url, id string) int {
-	body := []byte(fmt.Sprintf(`{"action":"opened","number":1,"installation":{"id":7},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"},"n":%q}`, id))
+	body := []byte(fmt.Sprintf(`{"action":"opened","number":1,"installation":{"id":7},
+		"repository":{"id":1,"name":"shop","full_name":"acme/shop","owner":{"login":"acme"},"default_branch":"main"},
+		"pull_request":{"number":1,"title":"t","user":{"login":"dev","type":"User"},"updated_at":"2026-11-27T00:00:00Z",
+		  "head":{"ref":"feature","sha":"0123456789abcdef0123456789abcdef01234567"},"base":{"ref":"main","sha":"89abcdef0123456789abcdef0123456789abcdef"}},
+		"sender":{"login":"dev","type":"User"},"n":%q}`, id))
 	req, _ := http.NewRequest("POST", url+"/webhooks/github", bytes.NewReader(body))
 	req.Header.Set("X-GitHub-Event", "pull_request")
 	req.Header.Set("X-GitHub-Delivery", id)
