@@ -33,6 +33,7 @@ type demoOptions struct {
 	keep     bool
 	timeout  time.Duration
 	verbose  bool
+	pace     bot.PaceLimits // GitHub pacing (benchmarks lift it; default GitHub's limits)
 }
 
 func newDemoCmd() *cobra.Command {
@@ -189,7 +190,12 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 		return err
 	}
 	queue := store.NewQueue(st, store.QueueConfig{Workers: 8, PollInterval: 20 * time.Millisecond, Logger: log})
-	d.srv, err = bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log})
+	metrics := bot.NewMetrics()
+	gh, err := bot.NewGitHubApp(bot.GitHubOptions{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, APIURL: cfg.GitHubAPIURL, Metrics: metrics, Pace: o.pace})
+	if err != nil {
+		return err
+	}
+	d.srv, err = bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log, Metrics: metrics, GitHub: gh})
 	if err != nil {
 		return err
 	}

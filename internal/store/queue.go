@@ -18,7 +18,7 @@ type QueueConfig struct {
 	// Workers is how many jobs this process works at once; 0 makes an
 	// intake-only process that inserts jobs but never works them.
 	Workers int
-	// PollInterval is how often idle workers look for new jobs (default 50ms).
+	// PollInterval is how often idle workers look for new jobs (default 25ms).
 	PollInterval time.Duration
 	// JobTimeout bounds one job's run (default 30 minutes: rollouts wait on
 	// health gates and pauses).
@@ -44,7 +44,7 @@ var ErrQueueNotStarted = errors.New("job queue not started")
 // NewQueue prepares a queue on s. Register workers, then call Start.
 func NewQueue(s *Store, cfg QueueConfig) *Queue {
 	if cfg.PollInterval == 0 {
-		cfg.PollInterval = 50 * time.Millisecond
+		cfg.PollInterval = 25 * time.Millisecond
 	}
 	if cfg.JobTimeout == 0 {
 		cfg.JobTimeout = 30 * time.Minute
