@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -250,4 +251,28 @@ func TestConcurrentDuplicatesAcceptedOnce(t *testing.T) {
 			t.Fatalf("handled %d times", n)
 		}
 	})
+}
+
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "payload has no pull request" }
+func (permanentErr) Permanent() bool { return true }
+
+// A handler error that says retrying cannot help ends the delivery at once.
+func TestPermanentErrorsAreNotRetried(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	ts := newTestServer(t, st, 1)
+	ts.rec.fail = fmt.Errorf("handle: %w", permanentErr{})
+	body := prBody(3)
+	post(t, ts.http.URL, signed("pull_request", "perm-1", body), body)
+	waitFor(t, "marked failed", func() bool {
+		d, err := st.Delivery(context.Background(), "perm-1")
+		return err == nil && d.Outcome == "failed" && d.ProcessedAt != 0
+	})
+	if n := ts.rec.count("perm-1"); n != 1 {
+		t.Fatalf("handled %d times, want 1", n)
+	}
+	if !isPermanent(errors.Join(permanentErr{}, fmt.Errorf("x: %w", permanentErr{}))) || isPermanent(errors.Join(permanentErr{}, errors.New("network"))) {
+		t.Fatal("isPermanent on joined errors")
+	}
 }

@@ -17,7 +17,10 @@ import (
 // Handler handles the webhook events it names. Handles returns event names
 // ("pull_request") or event.action pairs ("pull_request.opened"). Handle gets
 // the raw payload; it parses what it needs with go-github's event types.
-// Handlers must be idempotent: a failed delivery job is retried as a whole.
+// Handlers must be idempotent: a failed delivery is retried. An error that
+// can never succeed on retry (a malformed payload) should implement
+// Permanent() bool returning true: the delivery is then marked failed at once
+// instead of being retried for hours.
 type Handler interface {
 	Handles() []string
 	Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error
@@ -122,7 +125,7 @@ func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArg
 		outcome = "failed"
 		w.Store.RecordFailure(ctx, d.ID, err.Error())
 		w.Log.Warn("delivery failed", "delivery", d.ID, "event", d.Event, "action", d.Action, "attempt", job.Attempt, "err", err)
-		if job.Attempt < job.MaxAttempts {
+		if job.Attempt < job.MaxAttempts && !isPermanent(err) {
 			w.Metrics.JobSeconds.WithLabelValues(job.Kind, "retry").Observe(time.Since(start).Seconds())
 			return err
 		}
@@ -138,4 +141,19 @@ func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArg
 	}
 	w.Log.Info("delivery done", "delivery", d.ID, "event", d.Event, "action", d.Action, "outcome", outcome, "ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// isPermanent reports whether err (or every error joined in it) says a retry
+// cannot help.
+func isPermanent(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !isPermanent(e) {
+				return false
+			}
+		}
+		return true
+	}
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }

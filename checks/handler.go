@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conveyor-dev/conveyor/internal/retry"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
@@ -80,11 +81,11 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 	}
 	var ev hookEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return fmt.Errorf("checks: %s %s: payload: %w", eventType, deliveryID, err)
+		return retry.Permanent(fmt.Errorf("checks: %s %s: payload: %w", eventType, deliveryID, err))
 	}
 	repo := ev.Repository.FullName
 	if repo == "" {
-		return fmt.Errorf("checks: %s %s: payload has no repository.full_name", eventType, deliveryID)
+		return retry.Permanent(fmt.Errorf("checks: %s %s: payload has no repository.full_name", eventType, deliveryID))
 	}
 	var inst int64
 	if ev.Installation != nil {

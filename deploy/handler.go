@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/internal/retry"
 )
 
 // Handler is the engine's webhook handler (bot.Handler): a closed or merged
@@ -31,11 +32,11 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 	case "pull_request":
 		var ev github.PullRequestEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return fmt.Errorf("pull_request delivery %s: %w", deliveryID, err)
+			return retry.Permanent(fmt.Errorf("pull_request delivery %s: %w", deliveryID, err))
 		}
 		repo, pr := ev.GetRepo().GetFullName(), ev.GetPullRequest().GetNumber()
 		if repo == "" || pr == 0 {
-			return fmt.Errorf("pull_request delivery %s: no repository or pull request number in the payload", deliveryID)
+			return retry.Permanent(fmt.Errorf("pull_request delivery %s: no repository or pull request number in the payload", deliveryID))
 		}
 		switch ev.GetAction() {
 		case "closed":
@@ -47,7 +48,7 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 	case "workflow_run":
 		var ev github.WorkflowRunEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
-			return fmt.Errorf("workflow_run delivery %s: %w", deliveryID, err)
+			return retry.Permanent(fmt.Errorf("workflow_run delivery %s: %w", deliveryID, err))
 		}
 		if ev.GetAction() == "completed" {
 			driver.Notify(ev.GetRepo().GetFullName(), ev.GetWorkflowRun().GetID())
