@@ -81,6 +81,8 @@ type demo struct {
 	secret  string
 	failing string // a file whose presence makes the web deploy script fail
 	prs     map[int]*ghfake.PR
+	cancel  context.CancelFunc // stops the server
+	done    chan struct{}      // closed when the server has stopped
 }
 
 func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
@@ -209,7 +211,12 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	}
 	d.url = "http://" + ln.Addr().String()
 	d.gh.SetHookURL(d.url + "/webhooks/github")
-	go d.srv.Run(ctx, ln, bot.RunOptions{ShutdownTimeout: 5 * time.Second})
+	sctx, cancel := context.WithCancel(ctx)
+	d.cancel, d.done = cancel, make(chan struct{})
+	go func() {
+		defer close(d.done)
+		d.srv.Run(sctx, ln, bot.RunOptions{ShutdownTimeout: 5 * time.Second})
+	}()
 	for i := 0; ; i++ {
 		resp, err := http.Get(d.url + "/readyz")
 		if err == nil && resp.StatusCode == 200 {
@@ -226,7 +233,16 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	return nil
 }
 
+// stop shuts the server down (running jobs finish or are released), then
+// closes the store and the emulators: nothing is left running.
 func (d *demo) stop() {
+	if d.cancel != nil {
+		d.cancel()
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	if d.srv != nil {
 		d.srv.Store.Close()
 	}
