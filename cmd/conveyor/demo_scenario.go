@@ -31,6 +31,7 @@ func (d *demo) scenario(ctx context.Context, examplesDir string) error {
 	if err := d.ciAndChecks(ctx, pr); err != nil {
 		return err
 	}
+	d.personas(pr)
 
 	d.say("\n== 2. @dev comments \"/deploy staging\"\n")
 	if err := d.commentAndDeploy(ctx, pr, "dev", "/deploy staging", "staging"); err != nil {
@@ -154,6 +155,22 @@ func (d *demo) ciAndChecks(ctx context.Context, pr *ghfake.PR) error {
 		}
 	}
 	return nil
+}
+
+// personas prints what each artifact check shows its persona: CI and
+// commits for the app, metrics against production for the model, lineage
+// and contracts for dbt.
+func (d *demo) personas(pr *ghfake.PR) {
+	for _, r := range latestRuns(d.gh.CheckRuns(demoRepo, pr.HeadSHA)) {
+		if r.Name == "conveyor" {
+			continue
+		}
+		_, view, ok := strings.Cut(r.Summary, "\n\n")
+		if !ok || strings.TrimSpace(view) == "" {
+			continue
+		}
+		d.say("   %s shows:\n%s\n", r.Name, indent(clip(strings.TrimSpace(view), 10), "     | "))
+	}
 }
 
 // latestRuns keeps the newest run per name, sorted with the gate first.

@@ -22,6 +22,10 @@ func TestDemoTranscript(t *testing.T) {
 		"✓ conveyor / analytics       success",
 		"✓ conveyor / fraud-model     success",
 		"✓ conveyor / web             success",
+		// each persona's view
+		"| modified | `stg_orders` |",
+		"| auc | 0.935 | 0.93 | 0.93 | +0.005 |",
+		"| `build` | ✅ success |",
 		// 2. staging
 		"reactions: eyes rocket",
 		"deployment succeeded; status comment on the PR:\n     | ### Deploying",
