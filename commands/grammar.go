@@ -7,6 +7,8 @@
 package commands
 
 import (
+	lev "github.com/agnivade/levenshtein"
+
 	"fmt"
 	"strings"
 )
@@ -149,26 +151,8 @@ func typoError(word string, line int, raw string) *ParseError {
 	}
 }
 
-// levenshtein is the edit distance between two ASCII strings.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// levenshtein is the edit distance between two strings.
+func levenshtein(a, b string) int { return lev.ComputeDistance(a, b) }
 
 // fenceState tracks CommonMark fenced code blocks (``` or ~~~, three or more,
 // indented at most three spaces); a block closes with a fence of the same

@@ -1,6 +1,8 @@
 package repoconfig
 
 import (
+	"github.com/agnivade/levenshtein"
+
 	"fmt"
 	"math"
 	"regexp"
@@ -260,27 +262,13 @@ func nearest(s string, known []string) string {
 	return ""
 }
 
+// editDistance is the Levenshtein distance, or MaxInt for long strings
+// (suggestions are for short keys only).
 func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return math.MaxInt
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return levenshtein.ComputeDistance(a, b)
 }
 
 func sortProblems(ps []Problem) {
