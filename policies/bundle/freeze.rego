@@ -1,6 +1,6 @@
 # Freeze windows: no deployments while one of the environment's windows is
 # open. Two forms, each in an IANA time zone:
-#   "Fri 15:00-Mon 08:00 Europe/Berlin"  weekly, may wrap over the weekend
+#   "Fri 15:00-Mon 08:00 Europe/Berlin"  weekly, may wrap over the weekend (no zone: UTC)
 #   "Dec 24-Dec 26 UTC"                  yearly, whole days, may wrap over New Year
 # A window that cannot be read, or a request time that is not RFC3339, denies:
 # a freeze that cannot be checked is treated as closed.
@@ -19,7 +19,7 @@ month_numbers := {
 	"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12,
 }
 
-weekly_pattern := `^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9])-(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9]) (\S+)$`
+weekly_pattern := `^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9])-(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9])(?: (\S+))?$`
 
 yearly_pattern := `^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{1,2})-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{1,2}) (\S+)$`
 
@@ -36,8 +36,9 @@ freeze_open(w) := open if {
 	m := regex.find_all_string_submatch_n(weekly_pattern, trim_space(w), 1)[0]
 	start := (weekday_minutes[m[1]] + to_number(m[2]) * 60) + to_number(m[3])
 	end := (weekday_minutes[m[4]] + to_number(m[5]) * 60) + to_number(m[6])
-	clock := time.clock([now_ns, m[7]])
-	now := (long_weekday_minutes[time.weekday([now_ns, m[7]])] + clock[0] * 60) + clock[1]
+	zone := zone_or_utc(m[7])
+	clock := time.clock([now_ns, zone])
+	now := (long_weekday_minutes[time.weekday([now_ns, zone])] + clock[0] * 60) + clock[1]
 	open := ((now - start) + 10080) % 10080 < ((end - start) + 10080) % 10080 # minutes in a week
 } else := open if {
 	m := regex.find_all_string_submatch_n(yearly_pattern, trim_space(w), 1)[0]
@@ -47,6 +48,12 @@ freeze_open(w) := open if {
 	now := date[1] * 100 + date[2]
 	open := ((now - start) + 10000) % 10000 < ((end - start) + 10000) % 10000 # above any month * 100 + day
 }
+
+# zone_or_utc: a weekly window without a zone is in UTC, as the repository
+# config validator reads it.
+zone_or_utc(z) := z if z != ""
+
+else := "UTC"
 
 # freeze_state maps each readable window to whether it is open now, so every
 # window is parsed and compared once per decision.

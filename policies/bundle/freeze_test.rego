@@ -76,3 +76,9 @@ test_rollback_ignores_freeze if {
 	d := conveyor.decision with input as inp with data.conveyor.config as {}
 	d.allow
 }
+
+# A window without a zone is in UTC, as the repository config reads it.
+test_window_without_zone_is_utc if {
+	frozen("2025-06-06T15:00:00Z", ["Fri 15:00-Mon 08:00"])
+	open("2025-06-06T14:59:00Z", ["Fri 15:00-Mon 08:00"])
+}
