@@ -276,3 +276,32 @@ func TestBadPointerAndUnknownVersion(t *testing.T) {
 		t.Errorf("bad pointer: %+v %+v", stage(m, StageValidate), m.Annotations)
 	}
 }
+
+// The quota counts what the team runs in the environment now (the base
+// config's artifacts that last deployed there) plus the candidate.
+func TestQuotaCountsWhatRunsNow(t *testing.T) {
+	cfg := serverConfig(t)
+	ml := cfg.Teams["acme/ml"]
+	q := ml.Quota["production"]
+	q.CPU = 10 // fraud-model asks 4 CPU x 2 replicas; churn-model runs 2 x 2
+	ml.Quota["production"] = q
+	s := New(Options{Server: cfg, Policy: examplePolicyWith(t, cfg)})
+	f := exampleFacts(t, "good", newMLflow(t))
+	res, err := s.Evaluate(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := stage(artifactByName(res, "fraud-model"), StagePolicy); p.Result == Fail {
+		t.Fatalf("nothing runs yet, 8 of 10 CPU denied: %+v", p)
+	}
+	f = exampleFacts(t, "good", newMLflow(t))
+	f.ServingBy = map[string]map[string]string{"production": {"churn-model": strings.Repeat("c", 40)}}
+	res, err = s.Evaluate(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := stage(artifactByName(res, "fraud-model"), StagePolicy)
+	if p.Result != Fail || !strings.Contains(strings.Join(p.Details, "\n"), "team acme/ml would use 12 CPU in production (4 running + 8 requested), above its quota of 10") {
+		t.Fatalf("policy = %+v", p)
+	}
+}

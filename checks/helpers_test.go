@@ -107,3 +107,13 @@ func stage(a *ArtifactResult, name string) Stage {
 	}
 	return Stage{}
 }
+
+// examplePolicyWith compiles the default bundle over a changed server config.
+func examplePolicyWith(t testing.TB, cfg *serverconfig.Config) *policies.Evaluator {
+	t.Helper()
+	ev, err := policies.New(context.Background(), policies.Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}

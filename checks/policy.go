@@ -70,6 +70,12 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) S
 			Approvals: []policies.Approval{}, Now: r.s.o.Now().UTC().Format(time.RFC3339)}
 		if e != nil {
 			in.Environment = policies.Environment{Name: e.Name, Config: envConfig(e)}
+			usage, err := r.usage(ctx, e.Name, a.Name)
+			if err != nil {
+				st.Result, st.Summary, st.Details = Error, "what runs in "+e.Name+" could not be read; retry with Re-run", []string{err.Error()}
+				return st
+			}
+			in.Usage = usage
 		}
 		d, _, err := r.s.o.Policy.Eval(ctx, in)
 		if err != nil {
@@ -98,6 +104,27 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) S
 		st.Details = append(st.Details, "warn: "+m)
 	}
 	return st
+}
+
+// usage is what runs in env now, per owning team, for the quota rules: every
+// artifact of the base config that last deployed successfully there, except
+// the candidate itself.
+func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[string]policies.Usage, error) {
+	if r.base == nil {
+		return map[string]map[string]policies.Usage{}, nil
+	}
+	serving, err := r.f.Serving(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var running []policies.Artifact
+	for _, b := range r.base.Artifacts {
+		if b.Name != candidate && serving[b.Name] != "" {
+			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: policies.Resources{
+				CPU: b.Resources.CPU, MemoryGiB: float64(b.Resources.MemoryBytes) / (1 << 30), GPU: b.Resources.GPU, Replicas: b.Resources.Replicas}})
+		}
+	}
+	return policies.TeamUsage(env, running), nil
 }
 
 func envConfig(e *repoconfig.Environment) policies.EnvironmentConfig {

@@ -81,6 +81,9 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 	if in.Deployments, err = s.deploymentFacts(ctx, g.Base, p.arts, hc.SHA); err != nil {
 		return nil, err
 	}
+	if in.Usage, err = s.usageFacts(ctx, g.Base, p.env, p.arts); err != nil {
+		return nil, err
+	}
 	p.decision, p.decided = s.decide(ctx, in), true
 	return p, nil
 }
@@ -160,6 +163,31 @@ func (s *session) gateUnmet(ctx context.Context, sha string) (string, error) {
 	default:
 		return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", concl, short(sha)), nil
 	}
+}
+
+// usageFacts is what runs in env now, per owning team, for the quota rules:
+// every artifact of the base config that last deployed successfully there,
+// except the candidates.
+func (s *session) usageFacts(ctx context.Context, base *repoconfig.Config, env *repoconfig.Environment, arts []*repoconfig.Artifact) (map[string]map[string]policies.Usage, error) {
+	if s.h.o.Deployer == nil || base == nil || env == nil || env.Name == "" {
+		return map[string]map[string]policies.Usage{}, nil
+	}
+	last, err := s.h.o.Deployer.LastSucceeded(ctx, s.repo, env.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read deployments to %s: %w", env.Name, err)
+	}
+	candidate := map[string]bool{}
+	for _, a := range arts {
+		candidate[a.Name] = true
+	}
+	var running []policies.Artifact
+	for _, b := range base.Artifacts {
+		if !candidate[b.Name] && last[b.Name] != "" {
+			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: policies.Resources{
+				CPU: b.Resources.CPU, MemoryGiB: float64(b.Resources.MemoryBytes) / (1 << 30), GPU: b.Resources.GPU, Replicas: b.Resources.Replicas}})
+		}
+	}
+	return policies.TeamUsage(env.Name, running), nil
 }
 
 // deploymentFacts tells the policy what each environment last ran
