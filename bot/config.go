@@ -34,6 +34,7 @@ type ConfigError struct {
 	Problem string
 }
 
+// Error names the setting and the problem.
 func (e *ConfigError) Error() string { return e.Setting + ": " + e.Problem }
 
 // ConfigFromEnv reads the configuration with getenv (os.Getenv in serve).

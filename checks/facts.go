@@ -19,6 +19,7 @@ const (
 	Head             // the PR head SHA
 )
 
+// String names the side ("base" or "head").
 func (s Side) String() string {
 	if s == Base {
 		return "base"
