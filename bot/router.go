@@ -109,14 +109,21 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 
 func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArgs], id string) error {
 	start := time.Now()
-	d, err := w.Store.Delivery(ctx, id)
+	d, err := w.Store.DeliveryHeader(ctx, id)
 	if err != nil {
 		return err
 	}
 	if d.ProcessedAt != 0 {
 		return nil
 	}
-	err = w.Router.Dispatch(ctx, d)
+	// Most of what GitHub sends nobody handles: skip loading the payload.
+	if len(w.Router.Lookup(d.Event, d.Action)) == 0 {
+		err = ErrIgnored
+	} else if d, err = w.Store.Delivery(ctx, id); err == nil {
+		err = w.Router.Dispatch(ctx, d)
+	} else {
+		return err
+	}
 	outcome := "processed"
 	switch {
 	case errors.Is(err, ErrIgnored):

@@ -114,3 +114,20 @@ func (s *Store) DeliveryCounts(ctx context.Context) (stored, processed int, err 
 	err = s.DB.QueryRowContext(ctx, `SELECT count(*), count(processed_at) FROM deliveries`).Scan(&stored, &processed)
 	return
 }
+
+// DeliveryHeader loads a delivery without its payload: enough to tell whether
+// anyone handles it and whether it was processed.
+func (s *Store) DeliveryHeader(ctx context.Context, id string) (*Delivery, error) {
+	d := &Delivery{}
+	var processed sql.NullInt64
+	err := s.DB.QueryRowContext(ctx, `SELECT id, event, action, installation_id, repository, received_at, processed_at
+		FROM deliveries WHERE id = $1`, id).Scan(&d.ID, &d.Event, &d.Action, &d.InstallationID, &d.Repository, &d.ReceivedAt, &processed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("delivery %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delivery %s: %w", id, err)
+	}
+	d.ProcessedAt = processed.Int64
+	return d, nil
+}

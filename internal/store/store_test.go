@@ -182,3 +182,20 @@ func TestQueueInsertTxCommitsWithTheRow(t *testing.T) {
 		}
 	})
 }
+
+func TestDeliveryHeader(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		d := &store.Delivery{ID: "h-1", Event: "workflow_job", Action: "completed", InstallationID: 3, Repository: "acme/shop", Payload: []byte(`{}`), ReceivedAt: 5}
+		if err := s.Tx(ctx, func(tx *sql.Tx) error { _, err := store.InsertDelivery(ctx, tx, d); return err }); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.DeliveryHeader(ctx, "h-1")
+		if err != nil || h.Event != "workflow_job" || h.Action != "completed" || h.Payload != nil || h.ProcessedAt != 0 || h.ReceivedAt != 5 {
+			t.Fatalf("DeliveryHeader = %+v, %v", h, err)
+		}
+		if _, err := s.DeliveryHeader(ctx, "missing"); err == nil {
+			t.Fatal("missing delivery found")
+		}
+	})
+}
