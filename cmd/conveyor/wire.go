@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -215,12 +216,8 @@ func prCommenter(gh func(int64) (*github.Client, error)) slackapproval.PRComment
 }
 
 func splitFullName(full string) (string, string) {
-	for i := 0; i < len(full); i++ {
-		if full[i] == '/' {
-			return full[:i], full[i+1:]
-		}
-	}
-	return full, ""
+	owner, name, _ := strings.Cut(full, "/")
+	return owner, name
 }
 
 // checkLines lists the gate's state for the Slack approval message.
