@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -274,5 +275,38 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 	}
 	if !isPermanent(errors.Join(permanentErr{}, fmt.Errorf("x: %w", permanentErr{}))) || isPermanent(errors.Join(permanentErr{}, errors.New("network"))) {
 		t.Fatal("isPermanent on joined errors")
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	ts := newTestServer(t, st, 1)
+	body := prBody(4)
+	post(t, ts.http.URL, signed("pull_request", "m-1", body), body)
+	post(t, ts.http.URL, map[string]string{"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "m-2"}, body)
+	waitFor(t, "processed", func() bool { return ts.rec.count("m-1") == 1 })
+	resp, err := http.Get(ts.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`conveyor_deliveries_total{event="pull_request",outcome="accepted"} 1`,
+		`conveyor_webhook_rejected_total{reason="signature"} 1`,
+		"conveyor_queue_depth ",
+		"conveyor_webhook_intake_seconds_bucket",
+		`conveyor_job_seconds_count{kind="github_delivery",outcome="processed"}`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		r, err := http.Get(ts.http.URL + path)
+		if err != nil || r.StatusCode != 200 {
+			t.Errorf("%s: %v %v", path, r.StatusCode, err)
+		}
+		r.Body.Close()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 
@@ -74,6 +75,18 @@ func NewServer(o ServerOptions) (*Server, error) {
 	s.Router.Register(&InstallationHandler{Store: o.Store})
 	river.AddWorker(o.Queue.Workers(), &DeliveryWorker{Store: o.Store, Router: s.Router, Metrics: o.Metrics, Log: o.Log})
 	s.CatchUp = &CatchUp{App: gh, Store: o.Store, Metrics: o.Metrics, Log: o.Log}
+	// Queue depth is read from the database when /metrics is scraped.
+	o.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "conveyor_queue_depth", Help: "Jobs waiting to run (available, scheduled or retryable).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := o.Queue.Depth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 
 	s.mux.Handle("POST /webhooks/github", &Intake{Secret: []byte(o.Config.WebhookSecret), Store: o.Store, Queue: o.Queue, Metrics: o.Metrics, Log: o.Log})
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
