@@ -298,3 +298,27 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// SIGTERM stops accepting, lets running jobs finish and exits 0.
+func TestServeShutsDownGracefullyOnSIGTERM(t *testing.T) {
+	p := startServe(t, storetest.URL(t, store.SQLite), keyPEM(t), "--workers", "2")
+	if code := send(t, p.url, "term-1"); code != 202 {
+		t.Fatalf("delivery: %d", code)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM", code)
+	}
+	logs := strings.Join(p.lines(), "\n")
+	if !strings.Contains(logs, "shutting down") {
+		t.Fatalf("no shutdown line in the log:\n%s", logs)
+	}
+	if _, err := http.Get(p.url + "/healthz"); err == nil {
+		t.Fatal("still accepting connections after shutdown")
+	}
+}
