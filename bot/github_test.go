@@ -3,9 +3,13 @@ package bot
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,4 +210,39 @@ func TestCatchUpRedeliversMissedDeliveries(t *testing.T) {
 	if n, err := srv.CatchUp.Run(context.Background()); err != nil || n != 0 {
 		t.Fatalf("second pass = %d, %v", n, err)
 	}
+}
+
+// A spent primary rate limit is waited out until its reset, then retried;
+// a reset too far away is returned at once instead of hanging the job.
+func TestGitHubWaitsForPrimaryRateLimitReset(t *testing.T) {
+	m := NewMetrics()
+	var calls atomic.Int32
+	resetIn := 1 * time.Second
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(resetIn).Unix(), 10))
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"message":"API rate limit exceeded"}`)
+			return
+		}
+		io.WriteString(w, `{"login":"octocat"}`)
+	}))
+	defer srv.Close()
+	rt := &retryTransport{next: http.DefaultTransport, policy: RetryPolicy{}.withDefaults(), metrics: m, sleep: sleepCtx}
+	resp, err := (&http.Client{Transport: rt}).Get(srv.URL + "/user")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after the reset: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if calls.Load() != 2 || testutil.ToFloat64(m.GitHubRetries.WithLabelValues("primary_rate_limit")) != 1 {
+		t.Fatalf("calls = %d", calls.Load())
+	}
+	calls.Store(0)
+	resetIn = time.Hour
+	resp, err = (&http.Client{Transport: rt}).Get(srv.URL + "/user")
+	if err != nil || resp.StatusCode != http.StatusForbidden || calls.Load() != 1 {
+		t.Fatalf("reset an hour away: status %v, calls %d, err %v", resp.StatusCode, calls.Load(), err)
+	}
+	resp.Body.Close()
 }
