@@ -166,6 +166,9 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	ready := r.readiness(ctx, a)
 	res.Stages = []Stage{k.validate, k.quality, policy, ready}
 	res.Persona = k.persona
+	if k.evidence.dbt != nil {
+		res.Selection = k.evidence.dbt.Modified
+	}
 	res.Annotations = k.annotations
 	res.settle()
 	res.Actions = r.actions(res)

@@ -71,6 +71,9 @@ type ArtifactResult struct {
 	Persona     string       `json:"persona,omitempty"` // kind-specific markdown (CI, metrics, lineage)
 	Annotations []Annotation `json:"annotations,omitempty"`
 	Actions     []Action     `json:"actions,omitempty"`
+	// Selection is what a deploy of the artifact selects: for dbt, the
+	// modified and added models (the driver builds them and downstream).
+	Selection []string `json:"selection,omitempty"`
 }
 
 // GateResult is the `conveyor` check: green only when every touched

@@ -131,6 +131,20 @@ func (s *Suite) GateConclusion(ctx context.Context, repo, sha string) (string, e
 	return g.Conclusion, nil
 }
 
+// Selection returns what a deploy of artifact at sha selects, as the last
+// evaluation of that SHA recorded it (for dbt: the modified and added
+// models); nil when the artifact was not evaluated there.
+func (s *Suite) Selection(ctx context.Context, repo, sha, artifact string) ([]string, error) {
+	if s.o.Store == nil {
+		return nil, errors.New("selection: the check suite has no store")
+	}
+	rs, err := store.CheckResults(ctx, s.o.Store.DB, repo, sha)
+	if err != nil {
+		return nil, err
+	}
+	return rs[CheckName(artifact)].Selection, nil
+}
+
 // parsedConfig is a parsed configuration with its problems.
 type parsedConfig struct {
 	cfg      *repoconfig.Config

@@ -64,6 +64,10 @@ func TestSuiteEndToEnd(t *testing.T) {
 				if acts := runs[CheckName("web")].Actions; len(acts) != 2 || acts[0].Identifier != "deploy-staging" || acts[0].Label != "Deploy to staging" {
 					t.Errorf("web actions = %+v", acts)
 				}
+				// The dbt models a deploy of this SHA builds (and what is downstream).
+				if sel, err := e.suite.Selection(context.Background(), testRepo, pr.HeadSHA, "analytics"); err != nil || strings.Join(sel, ",") != "stg_orders" {
+					t.Errorf("analytics selection = %v, %v; want [stg_orders]", sel, err)
+				}
 			case "auc-regression":
 				if s := runs[CheckName("fraud-model")].Summary; !strings.Contains(s, "| auc | 0.89 | 0.93 | 0.93 | -0.04 |") {
 					t.Errorf("model summary lacks the metric table:\n%s", s)

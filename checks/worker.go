@@ -126,7 +126,7 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 		if err != nil {
 			return false, err
 		}
-		row.Artifact, row.Kind, row.CI, row.Seq = res.Name, res.Kind, res.CI, req.Seq
+		row.Artifact, row.Kind, row.CI, row.Selection, row.Seq = res.Name, res.Kind, res.CI, res.Selection, req.Seq
 		if err := store.SaveCheckResult(ctx, db, row); err != nil {
 			return false, err
 		}

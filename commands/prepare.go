@@ -20,7 +20,8 @@ type deployPlan struct {
 	env      *repoconfig.Environment
 	arts     []*repoconfig.Artifact
 	models   map[string]*driver.ModelRef
-	unmet    []string // preconditions not met, each saying what to do
+	selects  map[string][]string // dbt artifact -> models the check suite found modified or added
+	unmet    []string            // preconditions not met, each saying what to do
 	decided  bool
 	decision policies.Decision
 }
@@ -85,6 +86,9 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 		return nil, err
 	}
 	p.decision, p.decided = s.decide(ctx, in), true
+	if p.selects, err = s.selections(ctx, p.arts, hc.SHA); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -223,6 +227,34 @@ func (s *session) deploymentFacts(ctx context.Context, base *repoconfig.Config, 
 	return out, nil
 }
 
+// Selector tells what a deploy of an artifact at a SHA selects, as the check
+// suite found it (*checks.Suite: for dbt, the modified and added models). A
+// Gate that is also a Selector is asked; otherwise dbt builds everything.
+type Selector interface {
+	Selection(ctx context.Context, repo, sha, artifact string) ([]string, error)
+}
+
+// selections asks the gate, when it can tell, which models each dbt artifact
+// should build at sha.
+func (s *session) selections(ctx context.Context, arts []*repoconfig.Artifact, sha string) (map[string][]string, error) {
+	sel, ok := s.h.o.Gate.(Selector)
+	if !ok {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, a := range arts {
+		if a.Kind != repoconfig.KindDBT {
+			continue
+		}
+		models, err := sel.Selection(ctx, s.repo, sha, a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("models to build for %s: %w", a.Name, err)
+		}
+		out[a.Name] = models
+	}
+	return out, nil
+}
+
 // request turns a plan into the engine's request.
 func (s *session) request(p *deployPlan, sourceKey string) deploy.Request {
 	r := deploy.Request{
@@ -239,7 +271,7 @@ func (s *session) request(p *deployPlan, sourceKey string) deploy.Request {
 		case repoconfig.KindModel:
 			ap.Model = p.models[a.Name]
 		case repoconfig.KindDBT:
-			ap.DBT = &driver.DBTRef{Project: a.Project}
+			ap.DBT = &driver.DBTRef{Project: a.Project, Select: p.selects[a.Name]}
 		}
 		r.Artifacts = append(r.Artifacts, ap)
 	}

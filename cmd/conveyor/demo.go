@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/examples"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
@@ -70,19 +71,20 @@ const demoRepo = "acme/shop"
 
 // demo holds the emulators and the running server.
 type demo struct {
-	out     io.Writer
-	gh      *ghfake.Server
-	slack   *slackfake.Server
-	mlflow  *mlflowfake.Server
-	srv     *bot.Server
-	app     *wiring
-	url     string
-	dir     string
-	secret  string
-	failing string // a file whose presence makes the web deploy script fail
-	prs     map[int]*ghfake.PR
-	cancel  context.CancelFunc // stops the server
-	done    chan struct{}      // closed when the server has stopped
+	out            io.Writer
+	gh             *ghfake.Server
+	slack          *slackfake.Server
+	mlflow         *mlflowfake.Server
+	srv            *bot.Server
+	app            *wiring
+	url            string
+	dir            string
+	secret         string
+	failing        string // a file whose presence makes the web deploy script fail
+	prs            map[int]*ghfake.PR
+	lastDeployment *deploy.Deployment // the one waitDeployment saw finish
+	cancel         context.CancelFunc // stops the server
+	done           chan struct{}      // closed when the server has stopped
 }
 
 func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {

@@ -255,8 +255,25 @@ func (d *demo) commentAndDeploy(ctx context.Context, pr *ghfake.PR, login, body,
 	}
 	d.say("   reactions: %s\n", strings.Join(d.reactions(id), " "))
 	d.say("   deployment %s; status comment on the PR:\n%s\n", state, indent(clip(text, 30), "     | "))
+	d.printDriverLines()
 	d.printGitHubDeployments(pr.HeadSHA, env)
 	return nil
+}
+
+// printDriverLines shows the command each dbt driver ran: only the models
+// the PR modified, and what is downstream of them.
+func (d *demo) printDriverLines() {
+	if d.lastDeployment == nil {
+		return
+	}
+	for _, a := range d.lastDeployment.Artifacts {
+		for _, l := range strings.Split(a.Output, "\n") {
+			if a.Kind == "dbt" && strings.HasPrefix(l, "running ") {
+				d.say("   %s driver: %s\n", a.Name, l)
+				break
+			}
+		}
+	}
 }
 
 func (d *demo) printGitHubDeployments(sha, env string) {

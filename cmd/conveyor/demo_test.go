@@ -30,6 +30,8 @@ func TestDemoTranscript(t *testing.T) {
 		"reactions: eyes rocket",
 		"deployment succeeded; status comment on the PR:\n     | ### Deploying",
 		"to staging",
+		"analytics driver: running sh ",
+		"--select stg_orders+ --target staging in analytics",
 		// 3. production through Slack
 		"*Approvals 0/2*",
 		"@sre-alice presses Approve",

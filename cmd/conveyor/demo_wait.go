@@ -48,6 +48,7 @@ func (d *demo) waitDeployment(ctx context.Context, pr *ghfake.PR, env string, st
 		}
 		return body != "" && strings.Contains(strings.ToLower(body), stateWords[dep.State])
 	})
+	d.lastDeployment = dep
 	return dep.State, body, nil
 }
 
