@@ -122,21 +122,25 @@ func (in *Intake) writer() {
 func (in *Intake) commit(batch []*intakeReq) error {
 	ctx := context.Background()
 	return in.Store.Tx(ctx, func(tx *sql.Tx) error {
+		ds := make([]*store.Delivery, len(batch))
+		for i, r := range batch {
+			ds[i] = r.d
+		}
+		ins, err := store.InsertDeliveries(ctx, tx, ds)
+		if err != nil {
+			return err
+		}
 		ids := make([]string, 0, len(batch))
-		for _, r := range batch {
-			ins, err := store.InsertDelivery(ctx, tx, r.d)
-			if err != nil {
-				return err
-			}
-			r.inserted = ins
-			if ins {
+		for i, r := range batch {
+			r.inserted = ins[i]
+			if ins[i] {
 				ids = append(ids, r.d.ID)
 			}
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		_, err := in.Queue.InsertTx(ctx, tx, DeliveryArgs{DeliveryIDs: ids}, &river.InsertOpts{MaxAttempts: 8})
+		_, err = in.Queue.InsertTx(ctx, tx, DeliveryArgs{DeliveryIDs: ids}, &river.InsertOpts{MaxAttempts: 8})
 		return err
 	})
 }

@@ -24,12 +24,38 @@ type Delivery struct {
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
+const insertDelivery = `INSERT INTO deliveries (id, event, action, installation_id, repository, payload, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`
+
 // InsertDelivery stores d inside tx. It reports false, without error, when a
 // delivery with the same ID is already stored (a redelivery).
 func InsertDelivery(ctx context.Context, tx *sql.Tx, d *Delivery) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event, action, installation_id, repository, payload, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, d.ReceivedAt)
+	ins, err := InsertDeliveries(ctx, tx, []*Delivery{d})
+	if err != nil {
+		return false, err
+	}
+	return ins[0], nil
+}
+
+// InsertDeliveries stores ds inside tx with one prepared statement and
+// reports, for each, whether it was new (false: a redelivery).
+func InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, error) {
+	stmt, err := tx.PrepareContext(ctx, insertDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	defer stmt.Close()
+	out := make([]bool, len(ds))
+	for i, d := range ds {
+		if out[i], err = insertOne(ctx, stmt, d); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func insertOne(ctx context.Context, stmt *sql.Stmt, d *Delivery) (bool, error) {
+	res, err := stmt.ExecContext(ctx, d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, d.ReceivedAt)
 	if err != nil {
 		return false, fmt.Errorf("store delivery %s: %w", d.ID, err)
 	}
