@@ -105,9 +105,8 @@ func (s *Server) getByAlias(w http.ResponseWriter, p map[string]string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.models[p["name"]]
+	m := s.modelOr404(w, p["name"])
 	if m == nil {
-		notFound(w, "Registered Model with name=%s not found", p["name"])
 		return
 	}
 	ver, ok := m.aliases[p["alias"]]
@@ -128,9 +127,8 @@ func (s *Server) setAlias(w http.ResponseWriter, p map[string]string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.models[p["name"]]
+	m := s.modelOr404(w, p["name"])
 	if m == nil {
-		notFound(w, "Registered Model with name=%s not found", p["name"])
 		return
 	}
 	if m.versions[p["version"]] == nil {
@@ -148,9 +146,8 @@ func (s *Server) deleteAlias(w http.ResponseWriter, p map[string]string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.models[p["name"]]
+	m := s.modelOr404(w, p["name"])
 	if m == nil {
-		notFound(w, "Registered Model with name=%s not found", p["name"])
 		return
 	}
 	delete(m.aliases, p["alias"])
@@ -183,4 +180,14 @@ func (s *Server) getRun(w http.ResponseWriter, p map[string]string) {
 			"tags":    []any{},
 		},
 	}})
+}
+
+// modelOr404 returns the registered model called name, or answers MLflow's
+// RESOURCE_DOES_NOT_EXIST and returns nil. Callers hold s.mu.
+func (s *Server) modelOr404(w http.ResponseWriter, name string) *model {
+	m := s.models[name]
+	if m == nil {
+		notFound(w, "Registered Model with name=%s not found", name)
+	}
+	return m
 }
