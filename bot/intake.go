@@ -56,6 +56,11 @@ type Intake struct {
 	Queue   *store.Queue
 	Metrics *Metrics
 	Log     *slog.Logger
+	// Router, when set, lets the intake settle deliveries no handler acts on
+	// (most of what GitHub sends: workflow_job, check runs of other apps...)
+	// in the same transaction: they are stored as processed with outcome
+	// "ignored" and get no job. Handlers are registered before serve listens.
+	Router *Router
 	// Writers is how many goroutines commit deliveries (default 1 for
 	// SQLite, 4 for PostgreSQL). Concurrent requests are grouped into one
 	// transaction per writer turn, so commits and queue inserts are shared.
@@ -133,7 +138,7 @@ func (in *Intake) commit(batch []*intakeReq) error {
 		ids := make([]string, 0, len(batch))
 		for i, r := range batch {
 			r.inserted = ins[i]
-			if ins[i] {
+			if ins[i] && r.d.ProcessedAt == 0 {
 				ids = append(ids, r.d.ID)
 			}
 		}
@@ -229,6 +234,9 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if env.Repository != nil {
 		d.Repository = env.Repository.FullName
 	}
+	if in.Router != nil && len(in.Router.Lookup(event, env.Action)) == 0 {
+		d.ProcessedAt, d.Outcome = d.ReceivedAt, "ignored"
+	}
 	inserted, err := in.store(r.Context(), d)
 	if err != nil {
 		in.Log.Error("webhook not stored", "delivery", id, "event", event, "err", err)
@@ -244,7 +252,13 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Metrics.Deliveries.WithLabelValues(event, "accepted").Inc()
-	in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", env.Action, "repository", d.Repository)
+	if d.Outcome == "ignored" {
+		// Settled here: nobody handles it, so no job was queued.
+		in.Metrics.Deliveries.WithLabelValues(event, "ignored").Inc()
+		in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", env.Action, "repository", d.Repository, "outcome", "ignored")
+	} else {
+		in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", env.Action, "repository", d.Repository)
+	}
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, "accepted\n")
 }

@@ -191,6 +191,52 @@ func TestIntake(t *testing.T) {
 	})
 }
 
+// An event no handler acts on is settled by the intake itself, in the same
+// transaction that stores it: marked ignored, no job queued. A handled event
+// next to it gets its job as usual. No worker runs here, so whatever is
+// processed was processed by the intake.
+func TestIntakeSettlesUnhandledEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ts := newTestServer(t, st, 0)
+		ctx := context.Background()
+		star := []byte(`{"action":"created","installation":{"id":42},"repository":{"full_name":"acme/shop"}}`)
+		if resp := post(t, ts.http.URL, signed("star", "star-1", star), star); resp.StatusCode != 202 {
+			t.Fatalf("unhandled event: %d", resp.StatusCode)
+		}
+		// The action matters: issue_comment.created is handled, .deleted is not.
+		del := []byte(`{"action":"deleted","installation":{"id":42}}`)
+		post(t, ts.http.URL, signed("issue_comment", "del-1", del), del)
+		body := prBody(3)
+		post(t, ts.http.URL, signed("pull_request", "pr-3", body), body)
+
+		for _, id := range []string{"star-1", "del-1"} {
+			d, err := st.Delivery(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Outcome != "ignored" || d.ProcessedAt == 0 || d.ProcessedAt != d.ReceivedAt || len(d.Payload) == 0 {
+				t.Fatalf("%s stored as %+v, want settled as ignored with its payload", id, d)
+			}
+		}
+		if d, _ := st.Delivery(ctx, "pr-3"); d.ProcessedAt != 0 || d.Outcome != "" {
+			t.Fatalf("handled delivery settled by the intake: %+v", d)
+		}
+		if n, err := ts.Queue.Depth(ctx); err != nil || n != 1 {
+			t.Fatalf("queue depth = %d (%v), want 1: only the handled delivery gets a job", n, err)
+		}
+		if got := testutil.ToFloat64(ts.Metrics.Deliveries.WithLabelValues("star", "ignored")); got != 1 {
+			t.Errorf("ignored star deliveries metric = %v, want 1", got)
+		}
+		// A redelivery of a settled delivery is still a duplicate.
+		if resp := post(t, ts.http.URL, signed("star", "star-1", star), star); resp.StatusCode != 200 {
+			t.Fatalf("redelivery of a settled delivery: %d", resp.StatusCode)
+		}
+		if n, _ := ts.Queue.Depth(ctx); n != 1 {
+			t.Fatalf("queue depth after redelivery = %d, want 1", n)
+		}
+	})
+}
+
 func TestHandlerFailureIsRetried(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	ts := newTestServer(t, st, 1)

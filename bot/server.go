@@ -88,7 +88,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 		return float64(n)
 	}))
 
-	s.mux.Handle("POST /webhooks/github", &Intake{Secret: []byte(o.Config.WebhookSecret), Store: o.Store, Queue: o.Queue, Metrics: o.Metrics, Log: o.Log})
+	s.mux.Handle("POST /webhooks/github", &Intake{Secret: []byte(o.Config.WebhookSecret), Store: o.Store, Queue: o.Queue, Router: s.Router, Metrics: o.Metrics, Log: o.Log})
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{}))

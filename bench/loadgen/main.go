@@ -42,14 +42,19 @@ func main() {
 	conc := flag.Int("concurrency", 64, "most requests in flight")
 	size := flag.Int("size", 12000, "payload bytes (a pull_request event is 10-30 KB)")
 	workers := flag.Int("workers", 8, "serve --workers")
+	handled := flag.Float64("handled", 0.2, "share of deliveries a handler acts on (issue_comment on a pull request); the rest are workflow_job, which no handler wants")
 	flag.Parse()
-	if err := run(*binary, *db, *pgURL, *rate, *dur, *conc, *size, *workers); err != nil {
+	if *handled < 0 || *handled > 1 {
+		fmt.Fprintln(os.Stderr, "loadgen: -handled is a share between 0 and 1")
+		os.Exit(2)
+	}
+	if err := run(*binary, *db, *pgURL, *rate, *dur, *conc, *size, *workers, *handled); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, workers int) error {
+func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, workers int, handled float64) error {
 	tmp, err := os.MkdirTemp("", "loadgen")
 	if err != nil {
 		return err
@@ -109,6 +114,7 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	ctx, stopRSS := context.WithCancel(context.Background())
 	go sampleRSS(ctx, cmd.Process.Pid, &peak)
 	interval := time.Second / time.Duration(rate)
+	cpu0 := cpuTime(cmd.Process.Pid)
 	start := time.Now()
 	late := 0
 	for i := 0; i < total; i++ {
@@ -125,11 +131,18 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 		wg.Add(1)
 		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
-			// workflow_job: a large, frequent event no handler acts on, so the
-			// workers' share is the router's own cost, not GitHub calls.
+			// workflow_job: a large, frequent event no handler acts on (the
+			// intake settles it). issue_comment on a pull request: the command
+			// handler loads, parses and drops a review comment that holds no
+			// command, so the worker path runs end to end without GitHub calls.
+			event := "workflow_job"
 			body := []byte(fmt.Sprintf(`{"action":"completed","workflow_job":{"id":%d,"run_id":%d,"name":"build","status":"completed","conclusion":"success","steps":%s},"installation":{"id":7},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"}}`, i, i, quoted))
+			if int(float64(i+1)*handled) > int(float64(i)*handled) {
+				event = "issue_comment"
+				body = []byte(fmt.Sprintf(`{"action":"created","issue":{"number":%d,"pull_request":{"url":"https://api.github.com/repos/acme/shop/pulls/%d"}},"comment":{"id":%d,"body":"Looks good to me, one nit: %s","user":{"login":"dev","type":"User"}},"installation":{"id":7},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"}}`, i%500+1, i%500+1, i, pad))
+			}
 			req, _ := http.NewRequest("POST", base+"/webhooks/github", bytes.NewReader(body))
-			req.Header.Set("X-GitHub-Event", "workflow_job")
+			req.Header.Set("X-GitHub-Event", event)
 			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("load-%d-%d", start.UnixNano(), i))
 			req.Header.Set("X-Hub-Signature-256", bot.Sign([]byte(secret), body))
 			t0 := time.Now()
@@ -148,14 +161,16 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime(cmd.Process.Pid) - cpu0
 	stopRSS()
 	sampleOnce(cmd.Process.Pid, &peak)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
-	fmt.Printf("db=%s rate=%d/s duration=%s payload=%dB concurrency=%d workers=%d\n", db, rate, dur, size, conc, workers)
+	fmt.Printf("db=%s rate=%d/s duration=%s payload=%dB concurrency=%d workers=%d handled=%.2f\n", db, rate, dur, size, conc, workers, handled)
 	fmt.Printf("sent=%d failed=%d throughput=%.0f/s p50=%s p99=%s max=%s saturated_sends=%d peak_rss=%.1fMB\n",
 		total, failed.Load(), float64(total)/elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond),
 		lat[len(lat)-1].Round(10*time.Microsecond), late, float64(peak.Load())/1e6)
+	fmt.Printf("server_cpu=%.2fs (%.0f%% of one core, %.0fµs per delivery)\n", cpu.Seconds(), 100*cpu.Seconds()/elapsed.Seconds(), float64(cpu.Microseconds())/float64(total))
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d deliveries were not accepted", failed.Load())
 	}
@@ -171,6 +186,22 @@ func sampleRSS(ctx context.Context, pid int, peak *atomic.Int64) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// cpuTime is the user plus system CPU time the process has used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 // sampleOnce reads the kernel's high-water mark of resident memory (VmHWM).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Delivery is one stored GitHub webhook delivery.
@@ -24,8 +25,8 @@ type Delivery struct {
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
-const insertDelivery = `INSERT INTO deliveries (id, event, action, installation_id, repository, payload, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`
+const insertDelivery = `INSERT INTO deliveries (id, event, action, installation_id, repository, payload, received_at, processed_at, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`
 
 // InsertDelivery stores d inside tx. It reports false, without error, when a
 // delivery with the same ID is already stored (a redelivery).
@@ -38,7 +39,9 @@ func InsertDelivery(ctx context.Context, tx *sql.Tx, d *Delivery) (bool, error) 
 }
 
 // InsertDeliveries stores ds inside tx with one prepared statement and
-// reports, for each, whether it was new (false: a redelivery).
+// reports, for each, whether it was new (false: a redelivery). A delivery
+// with ProcessedAt set is stored as already processed with its Outcome (the
+// intake does this for events no handler acts on).
 func InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, insertDelivery)
 	if err != nil {
@@ -55,7 +58,8 @@ func InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, 
 }
 
 func insertOne(ctx context.Context, stmt *sql.Stmt, d *Delivery) (bool, error) {
-	res, err := stmt.ExecContext(ctx, d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, d.ReceivedAt)
+	processed := sql.NullInt64{Int64: d.ProcessedAt, Valid: d.ProcessedAt != 0}
+	res, err := stmt.ExecContext(ctx, d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, d.ReceivedAt, processed, d.Outcome)
 	if err != nil {
 		return false, fmt.Errorf("store delivery %s: %w", d.ID, err)
 	}
@@ -141,19 +145,75 @@ func (s *Store) DeliveryCounts(ctx context.Context) (stored, processed int, err 
 	return
 }
 
-// DeliveryHeader loads a delivery without its payload: enough to tell whether
-// anyone handles it and whether it was processed.
-func (s *Store) DeliveryHeader(ctx context.Context, id string) (*Delivery, error) {
-	d := &Delivery{}
-	var processed sql.NullInt64
-	err := s.DB.QueryRowContext(ctx, `SELECT id, event, action, installation_id, repository, received_at, processed_at
-		FROM deliveries WHERE id = $1`, id).Scan(&d.ID, &d.Event, &d.Action, &d.InstallationID, &d.Repository, &d.ReceivedAt, &processed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("delivery %s: %w", id, ErrNotFound)
+// PendingDeliveries loads, in one query, those of ids that are stored and
+// not yet processed, in the order of ids.
+func (s *Store) PendingDeliveries(ctx context.Context, ids []string) ([]*Delivery, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
+	var q strings.Builder
+	q.WriteString(`SELECT id, event, action, installation_id, repository, payload, received_at, outcome, error
+		FROM deliveries WHERE processed_at IS NULL AND id IN (`)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		fmt.Fprintf(&q, "$%d", i+1)
+		args[i] = id
+	}
+	q.WriteByte(')')
+	rows, err := s.DB.QueryContext(ctx, q.String(), args...)
 	if err != nil {
-		return nil, fmt.Errorf("delivery %s: %w", id, err)
+		return nil, fmt.Errorf("load deliveries: %w", err)
 	}
-	d.ProcessedAt = processed.Int64
-	return d, nil
+	defer rows.Close()
+	byID := make(map[string]*Delivery, len(ids))
+	for rows.Next() {
+		d := &Delivery{}
+		if err := rows.Scan(&d.ID, &d.Event, &d.Action, &d.InstallationID, &d.Repository, &d.Payload, &d.ReceivedAt, &d.Outcome, &d.Error); err != nil {
+			return nil, fmt.Errorf("load deliveries: %w", err)
+		}
+		byID[d.ID] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load deliveries: %w", err)
+	}
+	out := make([]*Delivery, 0, len(byID))
+	for _, id := range ids {
+		if d, ok := byID[id]; ok {
+			out = append(out, d)
+			delete(byID, id) // a repeated id is returned once
+		}
+	}
+	return out, nil
+}
+
+// Mark is the outcome of processing one delivery.
+type Mark struct {
+	ID      string
+	Outcome string
+	Error   string
+}
+
+// MarkProcessedMany records several outcomes in one transaction. A delivery
+// already marked processed keeps its first outcome.
+func (s *Store) MarkProcessedMany(ctx context.Context, marks []Mark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	at := now()
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET processed_at = $1, outcome = $2, error = $3 WHERE id = $4 AND processed_at IS NULL`)
+		if err != nil {
+			return fmt.Errorf("mark deliveries: %w", err)
+		}
+		defer stmt.Close()
+		for _, m := range marks {
+			if _, err := stmt.ExecContext(ctx, at, m.Outcome, m.Error, m.ID); err != nil {
+				return fmt.Errorf("mark delivery %s: %w", m.ID, err)
+			}
+		}
+		return nil
+	})
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL database behind a Store.
@@ -77,10 +77,12 @@ func openSQLite(ctx context.Context, p string) (*Store, error) {
 	if q == ":memory:" {
 		return nil, errors.New("DATABASE_URL: an in-memory SQLite database cannot be shared by the queue; name a file")
 	}
-	db, err := sql.Open("sqlite", dsn)
+	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", q, err)
 	}
+	// Statements are compiled once per connection (stmtcache.go).
+	db := sql.OpenDB(&cachingConnector{base: base, size: stmtCacheSize})
 	// SQLite allows one writer at a time; one connection avoids SQLITE_BUSY
 	// between the queue and the store (the river driver's own advice).
 	db.SetMaxOpenConns(1)

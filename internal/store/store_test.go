@@ -183,19 +183,42 @@ func TestQueueInsertTxCommitsWithTheRow(t *testing.T) {
 	})
 }
 
-func TestDeliveryHeader(t *testing.T) {
+func TestPendingDeliveriesAndMarks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		d := &store.Delivery{ID: "h-1", Event: "workflow_job", Action: "completed", InstallationID: 3, Repository: "acme/shop", Payload: []byte(`{}`), ReceivedAt: 5}
-		if err := s.Tx(ctx, func(tx *sql.Tx) error { _, err := store.InsertDelivery(ctx, tx, d); return err }); err != nil {
+		ds := []*store.Delivery{
+			{ID: "p-1", Event: "pull_request", Action: "opened", InstallationID: 3, Repository: "acme/shop", Payload: []byte(`{"n":1}`), ReceivedAt: 5},
+			{ID: "p-2", Event: "issue_comment", Action: "created", Payload: []byte(`{"n":2}`), ReceivedAt: 6},
+			{ID: "p-3", Event: "workflow_job", Payload: []byte(`{"n":3}`), ReceivedAt: 7, ProcessedAt: 7, Outcome: "ignored"},
+		}
+		if err := s.Tx(ctx, func(tx *sql.Tx) error { _, err := store.InsertDeliveries(ctx, tx, ds); return err }); err != nil {
 			t.Fatal(err)
 		}
-		h, err := s.DeliveryHeader(ctx, "h-1")
-		if err != nil || h.Event != "workflow_job" || h.Action != "completed" || h.Payload != nil || h.ProcessedAt != 0 || h.ReceivedAt != 5 {
-			t.Fatalf("DeliveryHeader = %+v, %v", h, err)
+		// Settled at insert: processed with its outcome.
+		if d, err := s.Delivery(ctx, "p-3"); err != nil || d.ProcessedAt != 7 || d.Outcome != "ignored" {
+			t.Fatalf("settled delivery = %+v, %v", d, err)
 		}
-		if _, err := s.DeliveryHeader(ctx, "missing"); err == nil {
-			t.Fatal("missing delivery found")
+		got, err := s.PendingDeliveries(ctx, []string{"p-2", "missing", "p-3", "p-1", "p-2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].ID != "p-2" || got[1].ID != "p-1" {
+			t.Fatalf("pending = %+v, want p-2 then p-1 (p-3 is processed, missing is absent)", got)
+		}
+		if p := got[1]; p.Event != "pull_request" || p.Action != "opened" || p.InstallationID != 3 || p.Repository != "acme/shop" || string(p.Payload) != `{"n":1}` || p.ReceivedAt != 5 {
+			t.Fatalf("loaded %+v", p)
+		}
+		if err := s.MarkProcessedMany(ctx, []store.Mark{{ID: "p-1", Outcome: "processed"}, {ID: "p-2", Outcome: "failed", Error: "boom"}, {ID: "p-3", Outcome: "processed"}}); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := s.Delivery(ctx, "p-2"); d.Outcome != "failed" || d.Error != "boom" || d.ProcessedAt == 0 {
+			t.Fatalf("p-2 = %+v", d)
+		}
+		if d, _ := s.Delivery(ctx, "p-3"); d.Outcome != "ignored" || d.ProcessedAt != 7 {
+			t.Fatalf("an already processed delivery was re-marked: %+v", d)
+		}
+		if got, err := s.PendingDeliveries(ctx, []string{"p-1", "p-2", "p-3"}); err != nil || len(got) != 0 {
+			t.Fatalf("pending after marking = %+v, %v", got, err)
 		}
 	})
 }
