@@ -131,7 +131,7 @@ func (in *Intake) commit(batch []*intakeReq) error {
 		for i, r := range batch {
 			ds[i] = r.d
 		}
-		ins, err := store.InsertDeliveries(ctx, tx, ds)
+		ins, err := in.Store.InsertDeliveries(ctx, tx, ds)
 		if err != nil {
 			return err
 		}

@@ -30,19 +30,24 @@ const insertDelivery = `INSERT INTO deliveries (id, event, action, installation_
 
 // InsertDelivery stores d inside tx. It reports false, without error, when a
 // delivery with the same ID is already stored (a redelivery).
-func InsertDelivery(ctx context.Context, tx *sql.Tx, d *Delivery) (bool, error) {
-	ins, err := InsertDeliveries(ctx, tx, []*Delivery{d})
+func (s *Store) InsertDelivery(ctx context.Context, tx *sql.Tx, d *Delivery) (bool, error) {
+	ins, err := s.InsertDeliveries(ctx, tx, []*Delivery{d})
 	if err != nil {
 		return false, err
 	}
 	return ins[0], nil
 }
 
-// InsertDeliveries stores ds inside tx with one prepared statement and
-// reports, for each, whether it was new (false: a redelivery). A delivery
+// InsertDeliveries stores ds inside tx and reports, for each, whether it was
+// new (false: a redelivery, or an ID repeated earlier in ds). A delivery
 // with ProcessedAt set is stored as already processed with its Outcome (the
-// intake does this for events no handler acts on).
-func InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, error) {
+// intake does this for events no handler acts on). SQLite runs one prepared
+// statement per row in process; PostgreSQL gets the whole batch in one
+// statement, one round trip.
+func (s *Store) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, error) {
+	if s.Dialect == Postgres {
+		return insertDeliveriesPostgres(ctx, tx, ds)
+	}
 	stmt, err := tx.PrepareContext(ctx, insertDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("store deliveries: %w", err)
@@ -53,6 +58,48 @@ func InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, 
 		if out[i], err = insertOne(ctx, stmt, d); err != nil {
 			return nil, err
 		}
+	}
+	return out, nil
+}
+
+const insertDeliveriesUnnest = `INSERT INTO deliveries (id, event, action, installation_id, repository, payload, received_at, processed_at, outcome)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::bigint[], $9::text[])
+	ON CONFLICT (id) DO NOTHING RETURNING id`
+
+func insertDeliveriesPostgres(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, error) {
+	n := len(ds)
+	ids, events, actions, repos, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	insts, received := make([]int64, n), make([]int64, n)
+	processed := make([]*int64, n)
+	payloads := make([][]byte, n)
+	for i, d := range ds {
+		ids[i], events[i], actions[i], repos[i], outcomes[i] = d.ID, d.Event, d.Action, d.Repository, d.Outcome
+		insts[i], received[i], payloads[i] = d.InstallationID, d.ReceivedAt, d.Payload
+		if d.ProcessedAt != 0 {
+			processed[i] = &d.ProcessedAt
+		}
+	}
+	rows, err := tx.QueryContext(ctx, insertDeliveriesUnnest, ids, events, actions, insts, repos, payloads, received, processed, outcomes)
+	if err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]bool, n)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store deliveries: %w", err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	out := make([]bool, n)
+	for i, d := range ds {
+		// The first of repeated IDs is the one that was stored.
+		out[i] = inserted[d.ID]
+		delete(inserted, d.ID)
 	}
 	return out, nil
 }
@@ -196,13 +243,27 @@ type Mark struct {
 	Error   string
 }
 
-// MarkProcessedMany records several outcomes in one transaction. A delivery
-// already marked processed keeps its first outcome.
+// MarkProcessedMany records several outcomes in one transaction (one
+// statement on PostgreSQL). A delivery already marked processed keeps its
+// first outcome.
 func (s *Store) MarkProcessedMany(ctx context.Context, marks []Mark) error {
 	if len(marks) == 0 {
 		return nil
 	}
 	at := now()
+	if s.Dialect == Postgres {
+		ids, outcomes, errs := make([]string, len(marks)), make([]string, len(marks)), make([]string, len(marks))
+		for i, m := range marks {
+			ids[i], outcomes[i], errs[i] = m.ID, m.Outcome, m.Error
+		}
+		_, err := s.DB.ExecContext(ctx, `UPDATE deliveries AS d SET processed_at = $1, outcome = m.outcome, error = m.error
+			FROM unnest($2::text[], $3::text[], $4::text[]) AS m(id, outcome, error)
+			WHERE d.id = m.id AND d.processed_at IS NULL`, at, ids, outcomes, errs)
+		if err != nil {
+			return fmt.Errorf("mark deliveries: %w", err)
+		}
+		return nil
+	}
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET processed_at = $1, outcome = $2, error = $3 WHERE id = $4 AND processed_at IS NULL`)
 		if err != nil {

@@ -52,7 +52,7 @@ func TestDeliveriesStoredOnce(t *testing.T) {
 			var inserted bool
 			err := s.Tx(ctx, func(tx *sql.Tx) error {
 				var err error
-				inserted, err = store.InsertDelivery(ctx, tx, d)
+				inserted, err = s.InsertDelivery(ctx, tx, d)
 				return err
 			})
 			if err != nil || inserted != want {
@@ -191,8 +191,27 @@ func TestPendingDeliveriesAndMarks(t *testing.T) {
 			{ID: "p-2", Event: "issue_comment", Action: "created", Payload: []byte(`{"n":2}`), ReceivedAt: 6},
 			{ID: "p-3", Event: "workflow_job", Payload: []byte(`{"n":3}`), ReceivedAt: 7, ProcessedAt: 7, Outcome: "ignored"},
 		}
-		if err := s.Tx(ctx, func(tx *sql.Tx) error { _, err := store.InsertDeliveries(ctx, tx, ds); return err }); err != nil {
+		if err := s.Tx(ctx, func(tx *sql.Tx) error { _, err := s.InsertDeliveries(ctx, tx, ds); return err }); err != nil {
 			t.Fatal(err)
+		}
+		// A batch holding a stored ID and an ID twice: only the first new one counts.
+		var ins []bool
+		again := []*store.Delivery{
+			{ID: "p-4", Event: "push", Payload: []byte(`{"n":4}`), ReceivedAt: 8},
+			{ID: "p-1", Event: "pull_request", Payload: []byte(`{"other":1}`), ReceivedAt: 9},
+			{ID: "p-4", Event: "push", Payload: []byte(`{"n":"4 again"}`), ReceivedAt: 10},
+		}
+		if err := s.Tx(ctx, func(tx *sql.Tx) (err error) { ins, err = s.InsertDeliveries(ctx, tx, again); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ins) != "[true false false]" {
+			t.Fatalf("inserted = %v, want [true false false]", ins)
+		}
+		if d, _ := s.Delivery(ctx, "p-1"); string(d.Payload) != `{"n":1}` {
+			t.Fatalf("a redelivery overwrote the stored payload: %s", d.Payload)
+		}
+		if d, _ := s.Delivery(ctx, "p-4"); string(d.Payload) != `{"n":4}` || d.ReceivedAt != 8 {
+			t.Fatalf("p-4 = %+v, want the first of the repeated rows", d)
 		}
 		// Settled at insert: processed with its outcome.
 		if d, err := s.Delivery(ctx, "p-3"); err != nil || d.ProcessedAt != 7 || d.Outcome != "ignored" {
