@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/tidwall/gjson"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
@@ -35,17 +35,26 @@ func (DeliveryArgs) Kind() string { return "github_delivery" }
 
 // envelope is the part of every payload the intake and router need.
 type envelope struct {
-	Action       string `json:"action"`
-	Installation *struct {
-		ID int64 `json:"id"`
-	} `json:"installation"`
-	Repository *struct {
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	Sender *struct {
-		Login string `json:"login"`
-		Type  string `json:"type"`
-	} `json:"sender"`
+	Action         string
+	InstallationID int64
+	Repository     string
+	SenderLogin    string
+}
+
+// parseEnvelope checks that body is JSON and reads the envelope fields. It
+// reads only those fields, without decoding the rest of a payload that can
+// be megabytes: under load this was a tenth of the intake's CPU with
+// encoding/json.
+func parseEnvelope(body []byte) (envelope, error) {
+	if !gjson.ValidBytes(body) {
+		return envelope{}, errors.New("not valid JSON")
+	}
+	r := gjson.ParseBytes(body)
+	if !r.IsObject() {
+		return envelope{}, errors.New("not a JSON object")
+	}
+	f := gjson.GetManyBytes(body, "action", "installation.id", "repository.full_name", "sender.login")
+	return envelope{Action: f[0].String(), InstallationID: f[1].Int(), Repository: f[2].String(), SenderLogin: f[3].String()}, nil
 }
 
 // Intake is the /webhooks/github handler: verify, store with its job in one
@@ -222,18 +231,13 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.reject(w, http.StatusBadRequest, "headers", "X-GitHub-Event and X-GitHub-Delivery are required")
 		return
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		in.reject(w, http.StatusBadRequest, "json", "body is not JSON")
+	env, err := parseEnvelope(body)
+	if err != nil {
+		in.reject(w, http.StatusBadRequest, "json", "body is "+err.Error())
 		return
 	}
-	d := &store.Delivery{ID: id, Event: event, Action: env.Action, Payload: body, ReceivedAt: time.Now().UnixMilli()}
-	if env.Installation != nil {
-		d.InstallationID = env.Installation.ID
-	}
-	if env.Repository != nil {
-		d.Repository = env.Repository.FullName
-	}
+	d := &store.Delivery{ID: id, Event: event, Action: env.Action, InstallationID: env.InstallationID, Repository: env.Repository,
+		Payload: body, ReceivedAt: time.Now().UnixMilli()}
 	if in.Router != nil && len(in.Router.Lookup(event, env.Action)) == 0 {
 		d.ProcessedAt, d.Outcome = d.ReceivedAt, "ignored"
 	}

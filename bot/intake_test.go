@@ -139,6 +139,8 @@ func TestIntake(t *testing.T) {
 			{"missing event", map[string]string{"X-GitHub-Delivery": "a", "X-Hub-Signature-256": Sign([]byte(testSecret), body)}, body, 400, "headers"},
 			{"missing delivery", map[string]string{"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": Sign([]byte(testSecret), body)}, body, 400, "headers"},
 			{"malformed json", signed("pull_request", "bad-json", []byte(`{"action":`)), []byte(`{"action":`), 400, "json"},
+			{"json but not an object", signed("pull_request", "array", []byte(`[{"action":"opened"}]`)), []byte(`[{"action":"opened"}]`), 400, "json"},
+			{"trailing garbage", signed("pull_request", "trailing", []byte(`{"action":"opened"} x`)), []byte(`{"action":"opened"} x`), 400, "json"},
 		}
 		for _, c := range cases {
 			resp := post(t, ts.http.URL, c.headers, c.body)

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,11 +64,11 @@ var ErrIgnored = errors.New("ignored")
 
 // Dispatch runs every handler for the delivery and joins their errors.
 func (r *Router) Dispatch(ctx context.Context, d *store.Delivery) error {
-	var env envelope
-	if err := json.Unmarshal(d.Payload, &env); err != nil {
-		return fmt.Errorf("payload: %w", err)
+	env, err := parseEnvelope(d.Payload)
+	if err != nil {
+		return permanent{fmt.Errorf("payload: %w", err)}
 	}
-	if env.Sender != nil && r.Self != nil && r.Self(ctx, env.Sender.Login) {
+	if env.SenderLogin != "" && r.Self != nil && r.Self(ctx, env.SenderLogin) {
 		return ErrIgnored
 	}
 	hs := r.Lookup(d.Event, env.Action)
@@ -156,6 +155,12 @@ func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArg
 	}
 	return m, nil
 }
+
+// permanent marks an error no retry can fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error   { return p.error }
+func (p permanent) Permanent() bool { return true }
 
 // isPermanent reports whether err (or every error joined in it) says a retry
 // cannot help.

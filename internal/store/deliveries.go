@@ -48,16 +48,19 @@ func (s *Store) InsertDeliveries(ctx context.Context, tx *sql.Tx, ds []*Delivery
 	if s.Dialect == Postgres {
 		return insertDeliveriesPostgres(ctx, tx, ds)
 	}
-	stmt, err := tx.PrepareContext(ctx, insertDelivery)
-	if err != nil {
-		return nil, fmt.Errorf("store deliveries: %w", err)
-	}
-	defer stmt.Close()
+	// The connection's statement cache compiles the insert once.
 	out := make([]bool, len(ds))
 	for i, d := range ds {
-		if out[i], err = insertOne(ctx, stmt, d); err != nil {
+		processed := sql.NullInt64{Int64: d.ProcessedAt, Valid: d.ProcessedAt != 0}
+		res, err := tx.ExecContext(ctx, insertDelivery, d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, d.ReceivedAt, processed, d.Outcome)
+		if err != nil {
+			return nil, fmt.Errorf("store delivery %s: %w", d.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
 			return nil, err
 		}
+		out[i] = n == 1
 	}
 	return out, nil
 }
@@ -102,19 +105,6 @@ func insertDeliveriesPostgres(ctx context.Context, tx *sql.Tx, ds []*Delivery) (
 		delete(inserted, d.ID)
 	}
 	return out, nil
-}
-
-func insertOne(ctx context.Context, stmt *sql.Stmt, d *Delivery) (bool, error) {
-	processed := sql.NullInt64{Int64: d.ProcessedAt, Valid: d.ProcessedAt != 0}
-	res, err := stmt.ExecContext(ctx, d.ID, d.Event, d.Action, d.InstallationID, d.Repository, d.Payload, d.ReceivedAt, processed, d.Outcome)
-	if err != nil {
-		return false, fmt.Errorf("store delivery %s: %w", d.ID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, err
-	}
-	return n == 1, nil
 }
 
 // Delivery loads a stored delivery.
@@ -265,13 +255,8 @@ func (s *Store) MarkProcessedMany(ctx context.Context, marks []Mark) error {
 		return nil
 	}
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET processed_at = $1, outcome = $2, error = $3 WHERE id = $4 AND processed_at IS NULL`)
-		if err != nil {
-			return fmt.Errorf("mark deliveries: %w", err)
-		}
-		defer stmt.Close()
 		for _, m := range marks {
-			if _, err := stmt.ExecContext(ctx, at, m.Outcome, m.Error, m.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET processed_at = $1, outcome = $2, error = $3 WHERE id = $4 AND processed_at IS NULL`, at, m.Outcome, m.Error, m.ID); err != nil {
 				return fmt.Errorf("mark delivery %s: %w", m.ID, err)
 			}
 		}
