@@ -169,8 +169,10 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	if k.evidence.dbt != nil {
 		res.Selection = k.evidence.dbt.Modified
 	}
+	res.Evidence = r.policyArtifact(a, k.evidence).Evidence
 	res.Annotations = k.annotations
 	res.settle()
+	res.Overridable = res.overridable()
 	res.Actions = r.actions(res)
 	return res
 }

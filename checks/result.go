@@ -1,5 +1,7 @@
 package checks
 
+import "github.com/conveyor-dev/conveyor/policies"
+
 // Stage outcomes. Pass and Info never block; Wait keeps the check in
 // progress; Fail and Error fail it (an Error is a fact that could not be
 // read: the check is never green while one stands).
@@ -74,6 +76,30 @@ type ArtifactResult struct {
 	// Selection is what a deploy of the artifact selects: for dbt, the
 	// modified and added models (the driver builds them and downstream).
 	Selection []string `json:"selection,omitempty"`
+	// Evidence is what the evaluation found (CI results, model metrics, dbt
+	// impact), as the deploy policy reads it.
+	Evidence policies.Evidence `json:"evidence"`
+	// Overridable is set on a failed artifact whose only failing stage is
+	// Quality, for findings the policy's quality gates judge (a model metric
+	// that did not pass, a dbt contract break or untested models): /deploy
+	// then lets the policy decide instead of refusing outright, and a listed
+	// override team can take it to production.
+	Overridable bool `json:"overridable,omitempty"`
+}
+
+// overridable reports whether a settled result failed only on quality-gate
+// findings.
+func (a *ArtifactResult) overridable() bool {
+	if a.Conclusion != Failure {
+		return false
+	}
+	for _, s := range a.Stages {
+		if (s.Result == Fail || s.Result == Error) && s.Name != StageQuality {
+			return false
+		}
+	}
+	e := a.Evidence
+	return (e.Metrics != nil && !e.Metrics.Passed) || (e.DBT != nil && (len(e.DBT.ContractBreaks) > 0 || len(e.DBT.Untested) > 0))
 }
 
 // GateResult is the `conveyor` check: green only when every touched

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // Options configure a Suite. Only Server is needed for Evaluate; the
@@ -143,6 +145,47 @@ func (s *Suite) Selection(ctx context.Context, repo, sha, artifact string) ([]st
 		return nil, err
 	}
 	return rs[CheckName(artifact)].Selection, nil
+}
+
+// Evidence returns what the last evaluation of sha found per artifact (the
+// policy input's evidence), and whether a failed gate failed only because of
+// findings the policy's quality gates judge: every failed artifact check
+// failed on its Quality stage alone, for a model metric, a dbt contract break
+// or untested models. /deploy then lets the policy decide (production is
+// denied unless an override team asks) instead of refusing outright.
+func (s *Suite) Evidence(ctx context.Context, repo, sha string) (map[string]policies.Evidence, bool, error) {
+	if s.o.Store == nil {
+		return nil, false, errors.New("evidence: the check suite has no store")
+	}
+	rs, err := store.CheckResults(ctx, s.o.Store.DB, repo, sha)
+	if err != nil {
+		return nil, false, err
+	}
+	out := map[string]policies.Evidence{}
+	failed, overridable := 0, true
+	for _, r := range rs {
+		if r.Artifact == "" {
+			continue
+		}
+		switch {
+		case r.Status != StatusCompleted:
+			overridable = false // still evaluating: the gate is not settled
+		case r.Conclusion == Failure:
+			failed++
+			overridable = overridable && r.Overridable
+		}
+		if r.Evidence == "" {
+			continue
+		}
+		var ev policies.Evidence
+		if err := json.Unmarshal([]byte(r.Evidence), &ev); err != nil {
+			return nil, false, fmt.Errorf("evidence of %s on %s@%s: %w", r.Artifact, repo, sha, err)
+		}
+		out[r.Artifact] = ev
+	}
+	g, ok := rs[GateName]
+	gateFailed := ok && g.Status == StatusCompleted && g.Conclusion == Failure
+	return out, gateFailed && failed > 0 && overridable, nil
 }
 
 // parsedConfig is a parsed configuration with its problems.

@@ -56,6 +56,36 @@ func TestSuiteEndToEnd(t *testing.T) {
 			if got, err := e.suite.GateConclusion(context.Background(), testRepo, pr.HeadSHA); err != nil || got != ch.Expect.Gate {
 				t.Errorf("GateConclusion = %q, %v; want %s", got, err, ch.Expect.Gate)
 			}
+			// What /deploy reads: the evidence per artifact, and whether the
+			// red gate is red only on findings the policy's gates judge.
+			evs, overridable, err := e.suite.Evidence(context.Background(), testRepo, pr.HeadSHA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := name == "auc-regression" || name == "contract-break" || name == "missing-tests"; overridable != want {
+				t.Errorf("overridable = %v, want %v", overridable, want)
+			}
+			switch name {
+			case "auc-regression":
+				if m := evs["fraud-model"].Metrics; m == nil || m.Passed || m.Metric != "auc" || m.Candidate != 0.89 {
+					t.Errorf("fraud-model metrics evidence = %+v", m)
+				}
+			case "contract-break":
+				if d := evs["analytics"].DBT; d == nil || len(d.ContractBreaks) == 0 {
+					t.Errorf("analytics dbt evidence = %+v, want contract breaks", d)
+				}
+			case "missing-tests":
+				if d := evs["analytics"].DBT; d == nil || len(d.Untested) == 0 {
+					t.Errorf("analytics dbt evidence = %+v, want untested models", d)
+				}
+			case "good":
+				if m := evs["fraud-model"].Metrics; m == nil || !m.Passed {
+					t.Errorf("fraud-model metrics evidence = %+v, want passed", m)
+				}
+				if ci := evs["web"].CI; ci["build"] != "success" {
+					t.Errorf("web CI evidence = %v", ci)
+				}
+			}
 			switch name {
 			case "good":
 				if len(runs) != 4 {

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -127,6 +128,11 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 			return false, err
 		}
 		row.Artifact, row.Kind, row.CI, row.Selection, row.Seq = res.Name, res.Kind, res.CI, res.Selection, req.Seq
+		evJSON, err := json.Marshal(res.Evidence)
+		if err != nil {
+			return false, fmt.Errorf("evidence of %s: %w", res.Name, err)
+		}
+		row.Evidence, row.Overridable = string(evJSON), res.Overridable
 		if err := store.SaveCheckResult(ctx, db, row); err != nil {
 			return false, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // Options configure a Handler.
@@ -42,6 +43,16 @@ type Options struct {
 // ("success", "failure", ... or "" when there is none yet).
 type Gate interface {
 	GateConclusion(ctx context.Context, repo, sha string) (string, error)
+}
+
+// EvidenceSource is a Gate that also tells what the check suite found per
+// artifact on a SHA (the policy input's evidence), and whether a failed gate
+// failed only on findings the policy's quality gates judge (a model metric,
+// a dbt contract break, untested models). For such a gate /deploy asks the
+// policy instead of refusing: production is denied unless an override team
+// asks, other environments get a warning (the default bundle's gates.rego).
+type EvidenceSource interface {
+	Evidence(ctx context.Context, repo, sha string) (evidence map[string]policies.Evidence, overridable bool, err error)
 }
 
 // Handler runs the ChatOps commands of PR comments and check run buttons,

@@ -60,8 +60,31 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // fakeGate is the conveyor check conclusion per SHA.
 type fakeGate struct {
-	mu sync.Mutex
-	m  map[string]string
+	mu       sync.Mutex
+	m        map[string]string
+	evidence map[string]gateEvidence
+}
+
+// gateEvidence is what fakeGate's Evidence answers for a SHA.
+type gateEvidence struct {
+	ev          map[string]policies.Evidence
+	overridable bool
+}
+
+func (g *fakeGate) setEvidence(sha string, ev map[string]policies.Evidence, overridable bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.evidence == nil {
+		g.evidence = map[string]gateEvidence{}
+	}
+	g.evidence[sha] = gateEvidence{ev, overridable}
+}
+
+func (g *fakeGate) Evidence(_ context.Context, _, sha string) (map[string]policies.Evidence, bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ge := g.evidence[sha]
+	return ge.ev, ge.overridable, nil
 }
 
 func (g *fakeGate) set(sha, c string) { g.mu.Lock(); defer g.mu.Unlock(); g.m[sha] = c }
@@ -178,6 +201,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvConfig(t, serverconfig.Default())
+}
+
+// newEnvConfig is newEnv with a server config of the test's own.
+func newEnvConfig(t *testing.T, scfg *serverconfig.Config) *env {
+	t.Helper()
 	ctx := context.Background()
 	gh := ghfake.New()
 	t.Cleanup(gh.Close)
@@ -188,7 +217,6 @@ func newEnv(t *testing.T) *env {
 		"models/fraud.yaml":    strp("registry: main\nmodel: fraud-detector\nversion: \"13\"\n"),
 		"README.md":            strp("shop\n"),
 	}, "config")
-	scfg := serverconfig.Default()
 	pol, err := policies.New(ctx, policies.Options{Config: scfg})
 	if err != nil {
 		t.Fatalf("policy: %v", err)

@@ -56,8 +56,12 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 	if stop() {
 		return p, nil
 	}
+	evidence, overridable, err := s.evidence(ctx, hc.SHA)
+	if err != nil {
+		return nil, err
+	}
 	if action == "deploy" {
-		if msg, err := s.gateUnmet(ctx, hc.SHA); err != nil {
+		if msg, err := s.gateUnmet(ctx, hc.SHA, overridable); err != nil {
 			return nil, err
 		} else if msg != "" {
 			p.unmet = append(p.unmet, msg)
@@ -79,6 +83,14 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 	}
 	in := s.input(action, actor, p.pr, hc.SHA, p.env, p.arts, g.Base)
 	in.Requester = s.actor
+	for i, a := range in.Artifacts {
+		if ev, ok := evidence[a.Name]; ok {
+			if ev.CI == nil {
+				ev.CI = map[string]string{}
+			}
+			in.Artifacts[i].Evidence = ev
+		}
+	}
 	if in.Deployments, err = s.deploymentFacts(ctx, g.Base, p.arts, hc.SHA); err != nil {
 		return nil, err
 	}
@@ -150,8 +162,25 @@ func (s *session) modelRef(ctx context.Context, a *repoconfig.Artifact, sha stri
 	return &driver.ModelRef{Registry: ptr.Registry, Name: ptr.Model, Version: ptr.Version}, ""
 }
 
-// gateUnmet says what is missing when the conveyor check is not green on sha.
-func (s *session) gateUnmet(ctx context.Context, sha string) (string, error) {
+// evidence is what the check suite found per artifact on sha, and whether a
+// failed gate failed only on findings the policy judges; nothing when the
+// gate cannot tell.
+func (s *session) evidence(ctx context.Context, sha string) (map[string]policies.Evidence, bool, error) {
+	src, ok := s.h.o.Gate.(EvidenceSource)
+	if !ok || sha == "" {
+		return nil, false, nil
+	}
+	ev, overridable, err := src.Evidence(ctx, s.repo, sha)
+	if err != nil {
+		return nil, false, fmt.Errorf("read what the conveyor check found on %s: %w", short(sha), err)
+	}
+	return ev, overridable, nil
+}
+
+// gateUnmet says what is missing when the conveyor check is not green on
+// sha. A gate that failed only on quality-gate findings (overridable) is
+// left to the policy, which sees the findings as evidence.
+func (s *session) gateUnmet(ctx context.Context, sha string, overridable bool) (string, error) {
 	if s.h.o.Gate == nil {
 		return "", nil
 	}
@@ -162,6 +191,11 @@ func (s *session) gateUnmet(ctx context.Context, sha string) (string, error) {
 	switch concl {
 	case "success":
 		return "", nil
+	case "failure":
+		if overridable {
+			return "", nil
+		}
+		return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", concl, short(sha)), nil
 	case "":
 		return fmt.Sprintf("the conveyor check has not finished on %s; wait until it is green and comment again", short(sha)), nil
 	default:

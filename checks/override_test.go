@@ -1,0 +1,102 @@
+package checks
+
+import (
+	"context"
+	"testing"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+func TestOverridableOnlyForQualityGateFindings(t *testing.T) {
+	regression := policies.Evidence{Metrics: &policies.MetricsEvidence{Metric: "auc", Candidate: 0.89, Passed: false}}
+	breaks := policies.Evidence{DBT: &policies.DBTEvidence{ContractBreaks: []string{"customer_id: type changed"}}}
+	untested := policies.Evidence{DBT: &policies.DBTEvidence{Untested: []string{"stg_orders"}}}
+	ciFailed := policies.Evidence{CI: map[string]string{"build": "failure"}}
+	stages := func(failing ...string) []Stage {
+		var out []Stage
+		for _, n := range []string{StageValidate, StageQuality, StagePolicy, StageReadiness} {
+			r := Pass
+			for _, f := range failing {
+				if f == n {
+					r = Fail
+				}
+			}
+			out = append(out, Stage{Name: n, Result: r})
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		ev      policies.Evidence
+		failing []string
+		want    bool
+	}{
+		{"metric regression", regression, []string{StageQuality}, true},
+		{"contract break", breaks, []string{StageQuality}, true},
+		{"untested models", untested, []string{StageQuality}, true},
+		{"CI failed: not a policy gate", ciFailed, []string{StageQuality}, false},
+		{"regression and a config problem", regression, []string{StageValidate, StageQuality}, false},
+		{"regression and a policy denial", regression, []string{StageQuality, StagePolicy}, false},
+		{"contract break and not ready", breaks, []string{StageQuality, StageReadiness}, false},
+		{"green", regression, nil, false},
+	}
+	for _, c := range cases {
+		a := &ArtifactResult{Name: "x", Stages: stages(c.failing...), Evidence: c.ev}
+		a.settle()
+		if got := a.overridable(); got != c.want {
+			t.Errorf("%s: overridable = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// A failed gate is left to the policy only when every failed artifact is
+// overridable and nothing is still being evaluated.
+func TestEvidenceOverridableGate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		s := New(Options{Store: st})
+		save := func(sha, name, artifact, status, concl string, overridable bool, ev string) {
+			t.Helper()
+			if err := store.SaveCheckResult(ctx, st.DB, store.CheckResult{Repository: testRepo, SHA: sha, Name: name, Artifact: artifact,
+				Status: status, Conclusion: concl, Overridable: overridable, Evidence: ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const regression = `{"ci":{},"metrics":{"metric":"auc","candidate":0.89,"passed":false}}`
+		// a: one overridable failure, one green artifact.
+		save("a", GateName, "", StatusCompleted, Failure, false, "")
+		save("a", CheckName("model"), "model", StatusCompleted, Failure, true, regression)
+		save("a", CheckName("web"), "web", StatusCompleted, Success, false, `{"ci":{"build":"success"}}`)
+		// b: the same, plus an artifact still in progress.
+		save("b", GateName, "", StatusCompleted, Failure, false, "")
+		save("b", CheckName("model"), "model", StatusCompleted, Failure, true, regression)
+		save("b", CheckName("data"), "data", StatusInProgress, "", false, "")
+		// c: an overridable failure next to one that is not.
+		save("c", GateName, "", StatusCompleted, Failure, false, "")
+		save("c", CheckName("model"), "model", StatusCompleted, Failure, true, regression)
+		save("c", CheckName("web"), "web", StatusCompleted, Failure, false, `{"ci":{"build":"failure"}}`)
+		// d: a green gate.
+		save("d", GateName, "", StatusCompleted, Success, false, "")
+		save("d", CheckName("web"), "web", StatusCompleted, Success, false, `{"ci":{"build":"success"}}`)
+		// e: a stored evidence that is not JSON.
+		save("e", CheckName("web"), "web", StatusCompleted, Success, false, `{"ci":`)
+
+		for sha, want := range map[string]bool{"a": true, "b": false, "c": false, "d": false, "unknown": false} {
+			evs, got, err := s.Evidence(ctx, testRepo, sha)
+			if err != nil || got != want {
+				t.Errorf("%s: overridable = %v, %v; want %v", sha, got, err, want)
+			}
+			if sha == "a" && (evs["model"].Metrics == nil || evs["model"].Metrics.Passed || evs["web"].CI["build"] != "success") {
+				t.Errorf("evidence of a = %+v", evs)
+			}
+		}
+		if _, _, err := s.Evidence(ctx, testRepo, "e"); err == nil {
+			t.Error("malformed stored evidence was not reported")
+		}
+		if _, _, err := New(Options{}).Evidence(ctx, testRepo, "a"); err == nil {
+			t.Error("Evidence without a store did not fail")
+		}
+	})
+}
