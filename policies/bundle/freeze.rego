@@ -26,25 +26,33 @@ yearly_pattern := `^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{1,2
 now_ns := time.parse_rfc3339_ns(input.now)
 
 # freeze_open(w) is true or false once the window has been read and compared
-# with the request time; it is undefined when either cannot be read. The
-# yearly form is only tried when the weekly one does not apply.
+# with the request time; it is undefined when either cannot be read.
+#
+# parse_freeze_window(w) reads w (trimmed) with weekly_pattern, then
+# yearly_pattern, into [form, start, end, zone]: weekly bounds in minutes from
+# Monday 00:00 (weekday_minutes plus the clock; no zone is UTC, see
+# zone_or_utc), yearly bounds as month_numbers[month] * 100 + day. It only
+# parses, and caches what it parsed; a string of neither form is undefined.
 #
 # open says whether now lies in [start, end) on a circle whose period exceeds
 # every value, so a start after the end wraps around (over the weekend or the
-# year's end) and start == end is never open.
+# year's end) and start == end is never open. A yearly window's end day is
+# included.
 freeze_open(w) := open if {
-	m := regex.find_all_string_submatch_n(weekly_pattern, trim_space(w), 1)[0]
-	start := (weekday_minutes[m[1]] + to_number(m[2]) * 60) + to_number(m[3])
-	end := (weekday_minutes[m[4]] + to_number(m[5]) * 60) + to_number(m[6])
-	zone := zone_or_utc(m[7])
-	clock := time.clock([now_ns, zone])
-	now := (long_weekday_minutes[time.weekday([now_ns, zone])] + clock[0] * 60) + clock[1]
+	some start, end, zone
+	["weekly", start, end, zone] = parse_freeze_window(w)
+	ns := time.parse_rfc3339_ns(input.now) # now_ns
+	clock := time.clock([ns, zone])
+	now := ({
+		"Monday": 0, "Tuesday": 1440, "Wednesday": 2880, "Thursday": 4320,
+		"Friday": 5760, "Saturday": 7200, "Sunday": 8640,
+	}[time.weekday([ns, zone])] + clock[0] * 60) + clock[1] # long_weekday_minutes
 	open := ((now - start) + 10080) % 10080 < ((end - start) + 10080) % 10080 # minutes in a week
 } else := open if {
-	m := regex.find_all_string_submatch_n(yearly_pattern, trim_space(w), 1)[0]
-	start := month_numbers[m[1]] * 100 + to_number(m[2])
-	end := (month_numbers[m[3]] * 100 + to_number(m[4])) + 1
-	date := time.date([now_ns, m[5]])
+	some start, last, zone
+	["yearly", start, last, zone] = parse_freeze_window(w)
+	end := last + 1
+	date := time.date([time.parse_rfc3339_ns(input.now), zone]) # now_ns
 	now := date[1] * 100 + date[2]
 	open := ((now - start) + 10000) % 10000 < ((end - start) + 10000) % 10000 # above any month * 100 + day
 }
@@ -57,7 +65,7 @@ else := "UTC"
 
 # freeze_state maps each readable window to whether it is open now, so every
 # window is parsed and compared once per decision.
-freeze_state := {w: open | some w in freeze_windows; open := freeze_open(w)}
+freeze_state := {w: open | some w in input.environment.config.freeze; open := freeze_open(w)} # freeze_windows
 
 freeze_readable(w) if freeze_state[w] != null
 
@@ -74,7 +82,7 @@ deny contains msg if {
 
 deny contains msg if {
 	input.action == "deploy"
-	some w in freeze_windows
-	not freeze_readable(w)
+	some w in input.environment.config.freeze # freeze_windows
+	not object.get(freeze_state, [w], null) != null # freeze_readable(w)
 	msg := sprintf("freeze window %q could not be checked against the request time %q; write windows like \"Fri 15:00-Mon 08:00 Europe/Berlin\" or \"Dec 24-Dec 26 UTC\"", [w, object.get(input, "now", "")])
 }

@@ -82,3 +82,20 @@ test_window_without_zone_is_utc if {
 	frozen("2025-06-06T15:00:00Z", ["Fri 15:00-Mon 08:00"])
 	open("2025-06-06T14:59:00Z", ["Fri 15:00-Mon 08:00"])
 }
+
+# parse_freeze_window only reads a window: minutes from Monday 00:00 for
+# the weekly form (UTC when no zone is given), month * 100 + day for the
+# yearly one, undefined for anything else.
+test_freeze_window_reads_both_forms if {
+	parse_freeze_window("Fri 15:00-Mon 08:00 Europe/Berlin") == ["weekly", 6660, 480, "Europe/Berlin"]
+	parse_freeze_window("  Tue 09:00-Thu 17:00  ") == ["weekly", 1980, 5340, "UTC"]
+	parse_freeze_window("Dec 28-Jan 02 UTC") == ["yearly", 1228, 102, "UTC"]
+	not parse_freeze_window("weekends")
+	not parse_freeze_window("Fri 24:00-Mon 08:00")
+	not parse_freeze_window("Dec 24-Dec 26")
+}
+
+test_window_of_either_form_reports_open_and_closed if {
+	conveyor.freeze_state == {"Fri 15:00-Mon 08:00 Europe/Berlin": false, "Jun 10-Jun 12 UTC": true}
+		with input as freeze_input("2025-06-11T10:00:00Z", ["Fri 15:00-Mon 08:00 Europe/Berlin", "Jun 10-Jun 12 UTC", "weekends"])
+}

@@ -26,8 +26,7 @@ quota_limits[team] := limits if {
 }
 
 # quota_candidates[team] holds [index, resources, replicas] for each candidate
-# the team owns: a set, so an artifact naming its team twice counts once. It is
-# one document, built once per decision.
+# the team owns: a set, so an artifact naming its team twice counts once.
 quota_candidates := {team: cands |
 	some team, _ in quota_limits
 	cands := {[i, r, replica_count(r)] |
@@ -46,17 +45,33 @@ replica_count(r) := n if {
 
 # A team's request is the per-replica request times the replicas, summed over
 # its candidates; what it runs now comes from input.usage (missing is 0).
+#
+# The rule builds each team's candidates as quota_candidates[team] holds them
+# (the same set, summed in the same order) rather than reading that document,
+# and leaves the message to quota_message: every value a rule body binds costs
+# time on every decision, and most decisions are within quota.
 deny contains msg if {
-	quota_actions[input.action]
-	some team, cands in quota_candidates
+	input.action in {"check", "deploy"} # quota_actions
+	some team, limits in quota_limits
+	cands := {[i, r, replica_count(r)] |
+		some i, a in input.artifacts
+		some o in a.owners
+		trim_prefix(o, "@") == team
+		r := object.get(a, "resources", {})
+	}
 	usage := object.get(input.usage, [team, env_name], {})
-	some key, limit in quota_limits[team]
+	some key, limit in limits
 	limit > 0
+	object.get(usage, key, 0) + sum([x | some c in cands; x := c[1][key] * c[2]]) > limit
+	msg := quota_message(team, key, limit, cands)
+}
+
+# quota_message is the denial for a team whose candidates take key above its
+# limit.
+quota_message(team, key, limit, cands) := sprintf("team %s would use %v %s in %s (%v running + %v requested), above its quota of %v; lower the request or ask for a larger quota", [team, running + asked, unit, env_name, running, asked, limit]) if {
 	unit := quota_units[key]
 	asked := sum([x | some c in cands; x := c[1][key] * c[2]])
-	running := object.get(usage, key, 0)
-	running + asked > limit
-	msg := sprintf("team %s would use %v %s in %s (%v running + %v requested), above its quota of %v; lower the request or ask for a larger quota", [team, running + asked, unit, env_name, running, asked, limit])
+	running := object.get(object.get(input.usage, [team, env_name], {}), key, 0)
 }
 
 quota_actions := {"check", "deploy"}

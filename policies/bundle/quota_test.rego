@@ -54,3 +54,21 @@ test_zero_limit_is_no_limit if {
 	d := conveyor.decision with input as quota_input("check", [model_artifact(50, 1)], {}) with data.conveyor.config as cfg
 	d.allow
 }
+
+test_artifact_naming_its_team_twice_counts_once if {
+	art := object.union(model_artifact(3, 1), {"owners": ["@acme/ml", "acme/ml"]})
+	d := conveyor.decision with input as quota_input("check", [art], {"acme/ml": {"production": {"gpu": 6}}})
+		with data.conveyor.config as quota_config
+	d.deny == ["team acme/ml would use 9 GPU in production (6 running + 3 requested), above its quota of 8; lower the request or ask for a larger quota"]
+}
+
+test_each_team_is_held_to_its_own_quota if {
+	cfg := {"teams": {
+		"acme/ml": {"quota": {"production": {"cpu": 64, "memory_gib": 256, "gpu": 8}}},
+		"acme/web": {"quota": {"production": {"cpu": 10}}},
+	}}
+	web := {"name": "web", "owners": ["@acme/web"], "resources": {"cpu": 4, "memory_gib": 1, "gpu": 0, "replicas": 3}}
+	d := conveyor.decision with input as quota_input("deploy", [model_artifact(1, 1), web], {"acme/ml": {"production": {"gpu": 7}}})
+		with data.conveyor.config as cfg
+	d.deny == ["team acme/web would use 12 CPU in production (0 running + 12 requested), above its quota of 10; lower the request or ask for a larger quota"]
+}
