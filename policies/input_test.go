@@ -20,14 +20,21 @@ func TestValueMatchesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := inputValue(in); got.Compare(want) != 0 {
+	full := inputValue(in)
+	if got := withoutKey(full, "requested"); got.Compare(want) != 0 {
 		t.Fatalf("ast input differs from its JSON form:\n got %v\nwant %v", got, want)
+	}
+	// input.requested is derived: per owning team, the candidates' resources
+	// times replicas (web 2 CPU x 3, fraud-model 4 CPU / 16 GiB / 1 GPU x 2).
+	wantReq := ast.MustParseTerm(`{"acme/data": {"cpu": 0, "gpu": 0, "memory_gib": 0}, "acme/ml": {"cpu": 8, "gpu": 2, "memory_gib": 32}, "acme/web": {"cpu": 6, "gpu": 0, "memory_gib": 12}}`)
+	if got := full.(ast.Object).Get(ast.StringTerm("requested")); got == nil || got.Value.Compare(wantReq.Value) != 0 {
+		t.Fatalf("requested = %v, want %v", got, wantReq)
 	}
 	// Without a PR, requester or evidence the optional keys are left out.
 	in.PullRequest, in.Requester, in.Artifacts[1].Evidence.Metrics = nil, "", nil
 	b, _ = json.Marshal(in)
 	want, _ = ast.ValueFromReader(bytes.NewReader(b))
-	if got := inputValue(in); got.Compare(want) != 0 {
+	if got := withoutKey(inputValue(in), "requested"); got.Compare(want) != 0 {
 		t.Fatalf("optional keys differ:\n got %v\nwant %v", got, want)
 	}
 }

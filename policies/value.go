@@ -37,6 +37,7 @@ func inputValue(in Input) ast.Value {
 	}
 	items = append(items,
 		item("usage", ast.NewTerm(usageValue(in.Usage))),
+		item("requested", ast.NewTerm(requestedValue(in))),
 		item("now", str(in.Now)),
 	)
 	return ast.NewObject(items...)
@@ -217,6 +218,23 @@ func approvalsValue(as []Approval) ast.Value {
 		)
 	}
 	return ast.NewArray(terms...)
+}
+
+// requestedValue is input.requested: per owning team, what the candidates ask
+// for in the environment (TeamUsage over the artifacts), derived from the
+// input so the quota rule compares instead of summing in Rego.
+func requestedValue(in Input) ast.Value {
+	by := TeamUsage(in.Environment.Name, in.Artifacts)
+	teams := make([][2]*ast.Term, 0, len(by))
+	for _, team := range sortedKeys(by) {
+		u := by[team][in.Environment.Name]
+		teams = append(teams, item(team, ast.ObjectTerm(
+			item("cpu", num(u.CPU)),
+			item("memory_gib", num(u.MemoryGiB)),
+			item("gpu", num(u.GPU)),
+		)))
+	}
+	return ast.NewObject(teams...)
 }
 
 func usageValue(m map[string]map[string]Usage) ast.Value {

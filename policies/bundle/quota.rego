@@ -14,26 +14,17 @@ owner_team(o) := t if {
 	contains(t, "/")
 }
 
-# quota_limits holds, for each team owning a candidate, its limits in this
-# environment; teams without a quota here are not counted at all. The config
-# lookup comes first, so an owner without a quota costs one lookup.
-quota_limits[team] := limits if {
-	some a in input.artifacts
-	some o in a.owners
-	team := trim_prefix(o, "@")
-	limits := conf.teams[team].quota[env_name]
-	contains(team, "/")
-}
-
 # quota_candidates[team] holds [index, resources, replicas] for each candidate
 # the team owns: a set, so an artifact naming its team twice counts once.
 quota_candidates := {team: cands |
-	some team, _ in quota_limits
+	some a in input.artifacts
+	some o in a.owners
+	team := owner_team(o)
 	cands := {[i, r, replica_count(r)] |
-		some i, a in input.artifacts
-		some o in a.owners
-		trim_prefix(o, "@") == team
-		r := object.get(a, "resources", {})
+		some i, b in input.artifacts
+		some p in b.owners
+		trim_prefix(p, "@") == team
+		r := object.get(b, "resources", {})
 	}
 }
 
@@ -45,33 +36,33 @@ replica_count(r) := n if {
 
 # A team's request is the per-replica request times the replicas, summed over
 # its candidates; what it runs now comes from input.usage (missing is 0).
-#
-# The rule builds each team's candidates as quota_candidates[team] holds them
-# (the same set, summed in the same order) rather than reading that document,
-# and leaves the message to quota_message: every value a rule body binds costs
-# time on every decision, and most decisions are within quota.
+# Teams without a quota in this environment are not counted at all.
 deny contains msg if {
 	input.action in {"check", "deploy"} # quota_actions
-	some team, limits in quota_limits
-	cands := {[i, r, replica_count(r)] |
-		some i, a in input.artifacts
-		some o in a.owners
-		trim_prefix(o, "@") == team
-		r := object.get(a, "resources", {})
-	}
+	some team, asked in quota_requests
+	limits := conf.teams[team].quota[env_name]
 	usage := object.get(input.usage, [team, env_name], {})
 	some key, limit in limits
 	limit > 0
-	object.get(usage, key, 0) + sum([x | some c in cands; x := c[1][key] * c[2]]) > limit
-	msg := quota_message(team, key, limit, cands)
+	running := object.get(usage, key, 0)
+	running + object.get(asked, key, 0) > limit
+	msg := sprintf("team %s would use %v %s in %s (%v running + %v requested), above its quota of %v; lower the request or ask for a larger quota", [team, running + asked[key], quota_units[key], env_name, running, asked[key], limit])
 }
 
-# quota_message is the denial for a team whose candidates take key above its
-# limit.
-quota_message(team, key, limit, cands) := sprintf("team %s would use %v %s in %s (%v running + %v requested), above its quota of %v; lower the request or ask for a larger quota", [team, running + asked, unit, env_name, running, asked, limit]) if {
-	unit := quota_units[key]
-	asked := sum([x | some c in cands; x := c[1][key] * c[2]])
-	running := object.get(object.get(input.usage, [team, env_name], {}), key, 0)
+# quota_requests is, per team owning a candidate, what the candidates it owns
+# ask for in this environment ({cpu, memory_gib, gpu}: per replica times
+# replicas, summed). Conveyor sends it as input.requested, worked out in Go
+# from the artifacts above like input.usage (policies.TeamUsage over the
+# candidates); an input without it (a Rego test, a hand-written `policy eval`
+# document) is summed here the same way.
+quota_requests := input.requested if {
+	is_object(input.requested)
+} else := {team: asked |
+	some team, cands in quota_candidates
+	asked := {key: total |
+		some key in ["cpu", "memory_gib", "gpu"]
+		total := sum([x | some c in cands; x := object.get(c[1], key, 0) * c[2]])
+	}
 }
 
 quota_actions := {"check", "deploy"}
