@@ -174,7 +174,6 @@ func (e *Engine) Reject(ctx context.Context, id int64, login, via, reason string
 	}
 	e.postStatuses(ctx, id, "inactive", msg)
 	d := e.changed(ctx, id, "rejected", msg)
-	e.forgetLock(id)
 	if d == nil {
 		return e.Get(ctx, id)
 	}
@@ -214,7 +213,6 @@ func (e *Engine) VoidApprovals(ctx context.Context, repo string, pr int, newSHA 
 			if d := e.changed(ctx, r.ID, "voided", msg); d != nil {
 				out = append(out, d)
 			}
-			e.forgetLock(r.ID)
 		}
 	}
 	return out, nil
@@ -267,7 +265,6 @@ func (w *expireWorker) Work(ctx context.Context, job *river.Job[expireArgs]) err
 	}
 	e.postStatuses(ctx, id, "inactive", msg)
 	e.changed(ctx, id, "expired", msg)
-	e.forgetLock(id)
 	return nil
 }
 

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/go-github/v66/github"
@@ -54,9 +53,11 @@ type Options struct {
 type Engine struct {
 	o         Options
 	pollEvery time.Duration // how often a running step looks for a cancel
-
-	mu    sync.Mutex
-	locks map[int64]*sync.Mutex // per deployment: one GitHub writer at a time
+	// writers lets one writer at a time, across replicas, create a
+	// deployment's GitHub Deployments and create or edit its comment, so an
+	// older rendering never overwrites a newer one and nothing is created
+	// twice.
+	writers *store.KeyLocks
 }
 
 // NewEngine returns an engine; call Register before the queue starts.
@@ -73,7 +74,7 @@ func NewEngine(o Options) *Engine {
 	if o.Parallel <= 0 {
 		o.Parallel = 4
 	}
-	return &Engine{o: o, pollEvery: time.Second, locks: map[int64]*sync.Mutex{}}
+	return &Engine{o: o, pollEvery: time.Second, writers: o.Store.KeyLocks(githubWriterLocks)}
 }
 
 // Register adds the engine's river workers; call it before Queue.Start.
@@ -232,23 +233,7 @@ func (e *Engine) changed(ctx context.Context, id int64, event, detail string) *D
 	return d
 }
 
-// deploymentLock serializes, within this process, the GitHub writes of one
-// deployment (creating its GitHub Deployments, creating its comment).
-func (e *Engine) deploymentLock(id int64) *sync.Mutex {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	m := e.locks[id]
-	if m == nil {
-		m = &sync.Mutex{}
-		e.locks[id] = m
-	}
-	return m
-}
-
-func (e *Engine) forgetLock(id int64) {
-	e.mu.Lock()
-	delete(e.locks, id)
-	e.mu.Unlock()
-}
+// githubWriterLocks is the KeyLocks space of the engine's GitHub writers.
+const githubWriterLocks = 1
 
 func fmtID(id int64) string { return fmt.Sprintf("deployment %d", id) }

@@ -30,9 +30,12 @@ func (e *Engine) gitHub(d *Deployment) (*github.Client, string, string) {
 // deployment id that has none yet, with its first status. Conveyor checks
 // its own gate, so required_contexts is empty.
 func (e *Engine) createGitHubDeployments(ctx context.Context, id int64) {
-	m := e.deploymentLock(id) // the starter and the first step job may both try
-	m.Lock()
-	defer m.Unlock()
+	unlock, err := e.writers.Lock(ctx, id) // the starter and the first step job may both try, in any replica
+	if err != nil {
+		e.o.Log.Warn("create github deployments", "deployment", id, "err", err)
+		return
+	}
+	defer unlock()
 	d, err := e.Get(ctx, id)
 	if err != nil {
 		return
@@ -146,9 +149,11 @@ func (e *Engine) syncComment(ctx context.Context, d *Deployment) error {
 	if d.PR == 0 {
 		return nil
 	}
-	m := e.deploymentLock(d.ID)
-	m.Lock()
-	defer m.Unlock()
+	unlock, err := e.writers.Lock(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	fresh, err := e.Get(ctx, d.ID) // the newest state, read under the lock
 	if err != nil {
 		return err

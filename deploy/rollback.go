@@ -96,7 +96,6 @@ func (e *Engine) rollbackAll(ctx context.Context, id int64, retry bool) error {
 		e.postStatuses(ctx, id, "failure", firstLine(detail))
 		e.changed(ctx, id, event, detail)
 	}
-	e.forgetLock(id)
 	return nil
 }
 

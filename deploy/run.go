@@ -272,7 +272,6 @@ func (e *Engine) succeed(ctx context.Context, id int64) error {
 	e.postStatuses(ctx, id, "success", "deployed")
 	e.retirePrevious(ctx, id)
 	e.changed(ctx, id, "succeeded", "")
-	e.forgetLock(id)
 	return nil
 }
 

@@ -145,7 +145,8 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 			Author:  prAuthor(srv.GitHub.Installation),
 			Comment: prCommenter(srv.GitHub.Installation),
 			Checks:  checkLines(w.Suite),
-			Queue:   srv.Queue, Log: srv.Log.With("component", "slack"),
+			Queue:   srv.Queue, Locks: srv.Store.KeyLocks(slackapproval.SlackWriterLocks),
+			Log: srv.Log.With("component", "slack"),
 		})
 		w.Slack.Register(srv.Queue.Workers())
 		notifier.mu.Lock()

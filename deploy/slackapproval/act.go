@@ -39,7 +39,11 @@ func (w *interactionWorker) Work(ctx context.Context, job *river.Job[Interaction
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	defer s.lock(id)()
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return err // retried: the lock could not be taken now
+	}
+	defer unlock()
 	d, err := s.o.Approvals.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		s.reply(ctx, a, nil, fmt.Sprintf("Conveyor deployment %d no longer exists.", id))

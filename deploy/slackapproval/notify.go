@@ -62,7 +62,11 @@ var errNotPostedYet = errors.New("the approval message is not posted yet")
 // works meanwhile.
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	s, a := w.s, job.Args
-	defer s.lock(a.DeploymentID)()
+	unlock, err := s.lock(ctx, a.DeploymentID)
+	if err != nil {
+		return err // retried: the lock could not be taken now
+	}
+	defer unlock()
 	d, err := s.o.Approvals.Get(ctx, a.DeploymentID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("deployment %d no longer exists", a.DeploymentID))

@@ -10,7 +10,6 @@ package slackapproval
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -80,8 +79,12 @@ type Options struct {
 	// ("conveyor: success"); nil shows a link to the PR's checks.
 	Checks func(ctx context.Context, installationID int64, repo, sha string) ([]string, error)
 	Queue  *store.Queue
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Locks serialises the Slack writes and interactions of one deployment
+	// across every replica on the database (Store.KeyLocks); nil serialises
+	// them within this process only.
+	Locks *store.KeyLocks
+	Log   *slog.Logger
+	Now   func() time.Time
 	// Backoff is the wait before retry attempt n (n >= 1) of a Slack job
 	// after a transient failure; default 2^n seconds, at most 10 minutes.
 	Backoff func(attempt int) time.Duration
@@ -90,10 +93,10 @@ type Options struct {
 // Service posts and updates approval messages and handles interactions.
 type Service struct {
 	o Options
-
-	mu    sync.Mutex
-	locks map[int64]*sync.Mutex // per deployment: one Slack writer at a time
 }
+
+// SlackWriterLocks is the Store.KeyLocks space of the Slack writers.
+const SlackWriterLocks = 2
 
 // New returns a Service; call Register before the queue starts.
 func New(o Options) *Service {
@@ -114,7 +117,10 @@ func New(o Options) *Service {
 			return min(time.Duration(1<<min(n, 10))*time.Second, 10*time.Minute)
 		}
 	}
-	return &Service{o: o, locks: map[int64]*sync.Mutex{}}
+	if o.Locks == nil {
+		o.Locks = (*store.Store)(nil).KeyLocks(SlackWriterLocks)
+	}
+	return &Service{o: o}
 }
 
 // Register adds the slack_notify and slack_interaction workers.
@@ -126,19 +132,11 @@ func (s *Service) Register(workers *river.Workers) {
 // Notifier is the engine's Notifier: each change becomes a durable job.
 func (s *Service) Notifier() deploy.Notifier { return notifier{s: s} }
 
-// lock serialises Slack writes and interactions of one deployment in this
-// process, so an older rendering never overwrites a newer one and a double
-// click is seen as such.
-func (s *Service) lock(id int64) func() {
-	s.mu.Lock()
-	m := s.locks[id]
-	if m == nil {
-		m = &sync.Mutex{}
-		s.locks[id] = m
-	}
-	s.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+// lock serialises Slack writes and interactions of one deployment, across
+// replicas when Options.Locks is the store's, so an older rendering never
+// overwrites a newer one and a double click is seen as such.
+func (s *Service) lock(ctx context.Context, id int64) (func(), error) {
+	return s.o.Locks.Lock(ctx, id)
 }
 
 // channelFor is the Slack channel of environment env, or "".
