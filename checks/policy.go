@@ -34,10 +34,9 @@ func (r *run) policyArtifact(a *repoconfig.Artifact, ev evidence) policies.Artif
 	}
 	return policies.Artifact{
 		Name: a.Name, Kind: a.Kind, Owners: nonNilStrings(a.Owners),
-		Resources: policies.Resources{CPU: a.Resources.CPU, MemoryGiB: float64(a.Resources.MemoryBytes) / (1 << 30),
-			GPU: a.Resources.GPU, Replicas: a.Resources.Replicas},
-		Cost:     policies.Cost{MonthlyUSD: cost, DeltaUSD: round6(cost - baseCost)},
-		Evidence: policies.Evidence{CI: ci, Metrics: ev.metrics, DBT: ev.dbt},
+		Resources: a.PolicyResources(),
+		Cost:      policies.Cost{MonthlyUSD: cost, DeltaUSD: round6(cost - baseCost)},
+		Evidence:  policies.Evidence{CI: ci, Metrics: ev.metrics, DBT: ev.dbt},
 	}
 }
 
@@ -69,7 +68,7 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) S
 			Artifacts:   []policies.Artifact{art}, Deployments: map[string]policies.DeploymentFact{},
 			Approvals: []policies.Approval{}, Now: r.s.o.Now().UTC().Format(time.RFC3339)}
 		if e != nil {
-			in.Environment = policies.Environment{Name: e.Name, Config: envConfig(e)}
+			in.Environment = policies.Environment{Name: e.Name, Config: e.PolicyConfig()}
 			usage, err := r.usage(ctx, e.Name, a.Name)
 			if err != nil {
 				st.Result, st.Summary, st.Details = Error, "what runs in "+e.Name+" could not be read; retry with Re-run", []string{err.Error()}
@@ -120,24 +119,10 @@ func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[
 	var running []policies.Artifact
 	for _, b := range r.base.Artifacts {
 		if b.Name != candidate && serving[b.Name] != "" {
-			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: policies.Resources{
-				CPU: b.Resources.CPU, MemoryGiB: float64(b.Resources.MemoryBytes) / (1 << 30), GPU: b.Resources.GPU, Replicas: b.Resources.Replicas}})
+			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: b.PolicyResources()})
 		}
 	}
 	return policies.TeamUsage(env, running), nil
-}
-
-func envConfig(e *repoconfig.Environment) policies.EnvironmentConfig {
-	c := policies.EnvironmentConfig{Requires: nonNilStrings(e.Requires), Freeze: nonNilStrings(e.Freeze),
-		Approvals: policies.ApprovalConfig{Count: e.Approvals.Count, From: nonNilStrings(e.Approvals.From)},
-		Rollout:   policies.Rollout{Steps: e.Rollout.Steps}}
-	if c.Rollout.Steps == nil {
-		c.Rollout.Steps = []int{}
-	}
-	if e.Rollout.Pause > 0 {
-		c.Rollout.Pause = e.Rollout.Pause.String()
-	}
-	return c
 }
 
 // readiness says, for each environment of the base config, whether the

@@ -55,10 +55,9 @@ func (s *session) input(action string, actor ActorFacts, pr *prInfo, sha string,
 	if env == nil {
 		env = &repoconfig.Environment{}
 	}
-	in.Environment = policies.Environment{Name: env.Name, Config: envConfig(env)}
+	in.Environment = policies.Environment{Name: env.Name, Config: env.PolicyConfig()}
 	pricing := s.h.o.ServerConfig.Pricing
 	for _, a := range arts {
-		cpu, mem, gpu := a.Resources.CPU, float64(a.Resources.MemoryBytes)/(1<<30), a.Resources.GPU
 		monthly := pricing.MonthlyUSD(a.Resources)
 		delta := monthly
 		if base != nil {
@@ -68,28 +67,12 @@ func (s *session) input(action string, actor ActorFacts, pr *prInfo, sha string,
 		}
 		in.Artifacts = append(in.Artifacts, policies.Artifact{
 			Name: a.Name, Kind: a.Kind, Owners: nonNil(a.Owners),
-			Resources: policies.Resources{CPU: cpu, MemoryGiB: mem, GPU: gpu, Replicas: a.Resources.Replicas},
+			Resources: a.PolicyResources(),
 			Cost:      policies.Cost{MonthlyUSD: monthly, DeltaUSD: delta},
 			Evidence:  policies.Evidence{CI: map[string]string{}},
 		})
 	}
 	return in
-}
-
-func envConfig(e *repoconfig.Environment) policies.EnvironmentConfig {
-	c := policies.EnvironmentConfig{
-		Requires:  nonNil(e.Requires),
-		Approvals: policies.ApprovalConfig{Count: e.Approvals.Count, From: nonNil(e.Approvals.From)},
-		Rollout:   policies.Rollout{Steps: e.Rollout.Steps, Pause: ""},
-		Freeze:    nonNil(e.Freeze),
-	}
-	if c.Rollout.Steps == nil {
-		c.Rollout.Steps = []int{}
-	}
-	if e.Rollout.Pause > 0 {
-		c.Rollout.Pause = e.Rollout.Pause.String()
-	}
-	return c
 }
 
 func nonNil(s []string) []string {

@@ -221,8 +221,7 @@ func (s *session) usageFacts(ctx context.Context, base *repoconfig.Config, env *
 	var running []policies.Artifact
 	for _, b := range base.Artifacts {
 		if !candidate[b.Name] && last[b.Name] != "" {
-			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: policies.Resources{
-				CPU: b.Resources.CPU, MemoryGiB: float64(b.Resources.MemoryBytes) / (1 << 30), GPU: b.Resources.GPU, Replicas: b.Resources.Replicas}})
+			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: b.PolicyResources()})
 		}
 	}
 	return policies.TeamUsage(env.Name, running), nil
