@@ -179,6 +179,16 @@ func TestStatementCacheSchemaChange(t *testing.T) {
 	if n := cols(); n != 3 {
 		t.Fatalf("columns after ALTER = %d, want 3", n)
 	}
+	// Column types come through the cached statement's rows.
+	rows, err := db.Query(`SELECT k, v FROM kv`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil || len(types) != 2 || types[0].DatabaseTypeName() != "TEXT" || types[1].DatabaseTypeName() != "INTEGER" {
+		t.Fatalf("column types = %v, %v", types, err)
+	}
 }
 
 // A rolled back transaction leaves nothing behind and the statements it used
