@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/examples"
@@ -65,7 +62,7 @@ func newGHEnv(t testing.TB, workers int, debounce time.Duration) *ghEnv {
 			if c, ok := clients[id]; ok {
 				return c, nil
 			}
-			c, err := installationClient(e.gh, id)
+			c, err := e.gh.InstallationClient(id)
 			clients[id] = c
 			return c, err
 		}})
@@ -78,27 +75,12 @@ func newGHEnv(t testing.TB, workers int, debounce time.Duration) *ghEnv {
 		defer cancel()
 		e.q.Stop(ctx)
 	})
-	ci, err := installationClient(e.gh, testInst)
+	ci, err := e.gh.InstallationClient(testInst)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.ci = ci
 	return e
-}
-
-func installationClient(s *ghfake.Server, id int64) (*github.Client, error) {
-	itr, err := ghinstallation.New(http.DefaultTransport, s.AppID(), id, s.PrivateKeyPEM())
-	if err != nil {
-		return nil, err
-	}
-	itr.BaseURL = s.URL()
-	c := github.NewClient(&http.Client{Transport: itr})
-	u, err := url.Parse(s.URL() + "/")
-	if err != nil {
-		return nil, err
-	}
-	c.BaseURL = u
-	return c, nil
 }
 
 func ptrs(files map[string]string) map[string]*string {

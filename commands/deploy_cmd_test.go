@@ -245,7 +245,7 @@ func TestCheckRunButtonTakesTheSamePath(t *testing.T) {
 	e := newEnv(t)
 	e.gh.SetPermission(testRepo, "dev", "write")
 	pr := e.openPR("feature", "dev", webChange())
-	gh, err := installationClient(e.gh, testInst)
+	gh, err := e.gh.InstallationClient(testInst)
 	if err != nil {
 		t.Fatal(err)
 	}

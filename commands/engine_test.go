@@ -21,7 +21,7 @@ func withRealEngine(t *testing.T, e *env) *deploy.Engine {
 	q := store.NewQueue(e.store, store.QueueConfig{Workers: 0})
 	eng := deploy.NewEngine(deploy.Options{
 		Store: e.store, Queue: q,
-		GitHub:  func(id int64) (*github.Client, error) { return installationClient(e.gh, id) },
+		GitHub:  func(id int64) (*github.Client, error) { return e.gh.InstallationClient(id) },
 		Drivers: func(name string) (driver.Driver, error) { return nil, errors.New("no drivers in this test") },
 		Now:     e.clock.Now,
 	})

@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/deploy"
@@ -224,25 +221,10 @@ func newEnvConfig(t *testing.T, scfg *serverconfig.Config) *env {
 	e := &env{t: t, gh: gh, dep: newFakeDeployer(), gate: &fakeGate{m: map[string]string{}},
 		clock: &clock{t: time.Now().Add(-time.Hour)}, store: storetest.Open(t, store.SQLite)}
 	e.h = New(Options{
-		GitHub:   func(id int64) (*github.Client, error) { return installationClient(gh, id) },
+		GitHub:   func(id int64) (*github.Client, error) { return gh.InstallationClient(id) },
 		Deployer: e.dep, Gate: e.gate, Policy: pol, ServerConfig: scfg, Store: e.store, Now: e.clock.Now,
 	})
 	return e
-}
-
-func installationClient(s *ghfake.Server, id int64) (*github.Client, error) {
-	itr, err := ghinstallation.New(http.DefaultTransport, s.AppID(), id, s.PrivateKeyPEM())
-	if err != nil {
-		return nil, err
-	}
-	itr.BaseURL = s.URL()
-	c := github.NewClient(&http.Client{Transport: itr})
-	u, err := url.Parse(s.URL() + "/")
-	if err != nil {
-		return nil, err
-	}
-	c.BaseURL = u
-	return c, nil
 }
 
 // openPR commits files on a new branch, opens a PR by author and delivers

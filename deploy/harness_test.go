@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/deploy/driver"
@@ -216,23 +213,12 @@ func cachedClients(gh *ghfake.Server) func(int64) (*github.Client, error) {
 		if c := clients[id]; c != nil {
 			return c, nil
 		}
-		c, err := ghClient(gh, id)
+		c, err := gh.InstallationClient(id)
 		if err == nil {
 			clients[id] = c
 		}
 		return c, err
 	}
-}
-
-func ghClient(gh *ghfake.Server, id int64) (*github.Client, error) {
-	itr, err := ghinstallation.New(http.DefaultTransport, gh.AppID(), id, gh.PrivateKeyPEM())
-	if err != nil {
-		return nil, err
-	}
-	itr.BaseURL = gh.URL()
-	c := github.NewClient(&http.Client{Transport: itr})
-	c.BaseURL, _ = url.Parse(gh.URL() + "/")
-	return c, nil
 }
 
 // openPR opens a PR on branch with one commit and returns it.

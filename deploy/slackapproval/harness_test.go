@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v66/github"
 	"github.com/slack-go/slack"
 
@@ -126,7 +124,7 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 			"octocat": {Login: "octocat", Permission: "admin", Teams: []string{"acme/sre"}},
 		},
 		Author: func(ctx context.Context, id int64, repo string, pr int) (string, error) {
-			c, err := ghClient(w.gh, id)
+			c, err := w.gh.InstallationClient(id)
 			if err != nil {
 				return "", err
 			}
@@ -138,7 +136,7 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 			return p.GetUser().GetLogin(), nil
 		},
 		Comment: func(ctx context.Context, id int64, repo string, pr int, body string) error {
-			c, err := ghClient(w.gh, id)
+			c, err := w.gh.InstallationClient(id)
 			if err != nil {
 				return err
 			}
@@ -154,7 +152,7 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 	})
 	w.engine = deploy.NewEngine(deploy.Options{
 		Store: st, Queue: q,
-		GitHub:      func(id int64) (*github.Client, error) { return ghClient(w.gh, id) },
+		GitHub:      func(id int64) (*github.Client, error) { return w.gh.InstallationClient(id) },
 		Drivers:     func(string) (driver.Driver, error) { return w.drv, nil },
 		Notifier:    w.svc.Notifier(),
 		ApprovalTTL: ttl,
@@ -177,17 +175,6 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 	w.app = httptest.NewServer(mux)
 	t.Cleanup(w.app.Close)
 	return w
-}
-
-func ghClient(gh *ghfake.Server, id int64) (*github.Client, error) {
-	itr, err := ghinstallation.New(http.DefaultTransport, gh.AppID(), id, gh.PrivateKeyPEM())
-	if err != nil {
-		return nil, err
-	}
-	itr.BaseURL = gh.URL()
-	c := github.NewClient(&http.Client{Transport: itr})
-	c.BaseURL, _ = url.Parse(gh.URL() + "/")
-	return c, nil
 }
 
 // start asks for a production deployment needing two approvals from acme/sre,
