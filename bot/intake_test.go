@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -323,6 +324,31 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 	}
 	if !isPermanent(errors.Join(permanentErr{}, fmt.Errorf("x: %w", permanentErr{}))) || isPermanent(errors.Join(permanentErr{}, errors.New("network"))) {
 		t.Fatal("isPermanent on joined errors")
+	}
+}
+
+// A stored payload that is not JSON (written before the intake checked, or
+// by hand) fails at once instead of being retried for hours.
+func TestUnreadableStoredPayloadIsNotRetried(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	ts := newTestServer(t, st, 1)
+	ctx := context.Background()
+	err := st.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := st.InsertDelivery(ctx, tx, &store.Delivery{ID: "garbled", Event: "pull_request", Action: "opened", Payload: []byte(`{"action":`), ReceivedAt: 1}); err != nil {
+			return err
+		}
+		_, err := ts.Queue.InsertTx(ctx, tx, DeliveryArgs{DeliveryIDs: []string{"garbled"}}, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "marked failed", func() bool {
+		d, err := st.Delivery(ctx, "garbled")
+		return err == nil && d.Outcome == "failed" && d.ProcessedAt != 0 && strings.Contains(d.Error, "payload")
+	})
+	if n := ts.rec.count("garbled"); n != 0 {
+		t.Fatalf("a handler saw an unreadable payload %d times", n)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/conveyor-dev/conveyor/internal/retry"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
@@ -66,7 +67,7 @@ var ErrIgnored = errors.New("ignored")
 func (r *Router) Dispatch(ctx context.Context, d *store.Delivery) error {
 	env, err := parseEnvelope(d.Payload)
 	if err != nil {
-		return permanent{fmt.Errorf("payload: %w", err)}
+		return retry.Permanent(fmt.Errorf("payload: %w", err))
 	}
 	if env.SenderLogin != "" && r.Self != nil && r.Self(ctx, env.SenderLogin) {
 		return ErrIgnored
@@ -106,8 +107,7 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 	}
 	var errs []error
 	marks := make([]store.Mark, 0, len(ds))
-	done := make([]*store.Delivery, 0, len(ds))
-	took := make([]time.Duration, 0, len(ds))
+	logs := make([][]any, 0, len(ds)) // "delivery done" lines, written once the marks are committed
 	for _, d := range ds {
 		start := time.Now()
 		m, err := w.process(ctx, job, d)
@@ -115,13 +115,14 @@ func (w *DeliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs])
 			errs = append(errs, err)
 			continue
 		}
-		marks, done, took = append(marks, m), append(done, d), append(took, time.Since(start))
+		marks = append(marks, m)
+		logs = append(logs, []any{"delivery", d.ID, "event", d.Event, "action", d.Action, "outcome", m.Outcome, "ms", time.Since(start).Milliseconds()})
 	}
 	if err := w.Store.MarkProcessedMany(ctx, marks); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	for i, m := range marks {
-		w.Log.Info("delivery done", "delivery", m.ID, "event", done[i].Event, "action", done[i].Action, "outcome", m.Outcome, "ms", took[i].Milliseconds())
+	for _, l := range logs {
+		w.Log.Info("delivery done", l...)
 	}
 	return errors.Join(errs...)
 }
@@ -155,12 +156,6 @@ func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArg
 	}
 	return m, nil
 }
-
-// permanent marks an error no retry can fix.
-type permanent struct{ error }
-
-func (p permanent) Unwrap() error   { return p.error }
-func (p permanent) Permanent() bool { return true }
 
 // isPermanent reports whether err (or every error joined in it) says a retry
 // cannot help.
