@@ -82,11 +82,16 @@ type Options struct {
 	Dir      string               // extra policies (package conveyor), may be empty
 	Config   *serverconfig.Config // exposed as data.conveyor.config; nil means serverconfig.Default()
 	Recorder Recorder             // may be nil
+	// Topdown runs every decision on OPA's topdown evaluator even when the
+	// policy can run as a plan (see Engine); for comparing the two.
+	Topdown bool
 }
 
 // Evaluator evaluates the compiled policy. It is safe for concurrent use.
 type Evaluator struct {
 	query    rego.PreparedEvalQuery
+	plan     *program // nil: decisions run on topdown (query)
+	engine   string
 	revision string
 	recorder Recorder
 	now      func() time.Time
@@ -134,8 +139,22 @@ func newEvaluator(ctx context.Context, srcs []source, opts Options) (*Evaluator,
 	if err != nil {
 		return nil, fmt.Errorf("policies: prepare %s: %w", DecisionQuery, err)
 	}
-	return &Evaluator{query: pq, revision: revision(srcs), recorder: opts.Recorder, now: time.Now}, nil
+	e := &Evaluator{query: pq, revision: revision(srcs), recorder: opts.Recorder, now: time.Now}
+	switch prog, err := newProgram(ctx, DecisionQuery, compiler, store); {
+	case opts.Topdown:
+		e.engine = "topdown (asked for)"
+	case err != nil:
+		e.engine = "topdown (the policy cannot run as a plan: " + err.Error() + ")"
+	default:
+		e.plan, e.engine = prog, "plan"
+	}
+	return e, nil
 }
+
+// Engine says how decisions are evaluated: "plan" (the policy planned once
+// into OPA's intermediate representation and run by this package's
+// interpreter), or "topdown (...)" with the reason the plan was not used.
+func (e *Evaluator) Engine() string { return e.engine }
 
 func newStore(data map[string]any) (storage.Store, error) {
 	v, err := ast.InterfaceToValue(map[string]any{"conveyor": map[string]any{"config": data}})
@@ -191,6 +210,22 @@ func (e *Evaluator) decide(ctx context.Context, in Input, meta *Meta) (Decision,
 	// goroutine per query, and metrics are off: nothing reads them.
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
+	if e.plan != nil {
+		v, err := e.plan.eval(ctx, inputValue(in), cancel)
+		stop()
+		if err == nil {
+			// A decision finished after its request was cancelled is not
+			// handed out: topdown would have stopped with an error too.
+			err = ctx.Err()
+		}
+		if err != nil {
+			return Decision{}, err
+		}
+		if v == nil {
+			return Decision{}, fmt.Errorf("%s is undefined", DecisionQuery)
+		}
+		return decodeDecision(v)
+	}
 	rs, err := e.query.Eval(ctx,
 		rego.EvalParsedInput(inputValue(in)),
 		rego.EvalExternalCancel(cancel),
