@@ -32,6 +32,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchemaYAML$$' -fuzztime $(FUZZTIME) ./checks/dbt
 	$(GO) test -run '^$$' -fuzz '^FuzzParseComment$$' -fuzztime $(FUZZTIME) ./commands
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./bot
+	$(GO) test -run '^$$' -fuzz '^FuzzPlanMatchesTopdown$$' -fuzztime $(FUZZTIME) ./policies
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -9,7 +9,6 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/topdown"
-	"github.com/open-policy-agent/opa/v1/topdown/builtins"
 )
 
 // Branch signals of run. A block that runs to its end returns fellThrough;
@@ -87,12 +86,9 @@ func (p *program) eval(ctx context.Context, input ast.Value, cancel topdown.Canc
 		r.release()
 	}()
 	r.cancel = cancel
-	r.bctx = topdown.BuiltinContext{
-		Context: ctx,
-		Metrics: noMetrics,
-		Cancel:  cancel,
-		Cache:   builtins.Cache{},
-	}
+	// No Cache, Seed or Time: only the non-deterministic built-ins, which a
+	// plan never calls (see unplannable), use them.
+	r.bctx = topdown.BuiltinContext{Context: ctx, Metrics: noMetrics, Cancel: cancel}
 	locals := r.frame(p.mainLocals)
 	locals[0] = ast.NewTerm(input)
 	locals[1] = p.data
@@ -358,41 +354,47 @@ func (r *planRun) scan(o *op, l []*ast.Term) int {
 	if src == nil {
 		return fellThrough
 	}
-	body := o.blocks[0]
 	out := fellThrough
-	step := func(k, v *ast.Term) bool {
-		if r.cancel != nil && r.cancel.Cancelled() {
-			out = r.abort(errors.New("policy evaluation cancelled"))
-			return true
-		}
-		l[o.target], l[o.value] = k, v
-		x := r.run(body, l)
-		switch {
-		case x == fellThrough || x == 0:
-			return false
-		case x == 1:
-			return true
-		case x < fellThrough:
-			out = x
-			return true
-		default:
-			out = x - 2
-			return true
-		}
-	}
 	switch v := src.Value.(type) {
 	case *ast.Array:
 		for i := 0; i < v.Len(); i++ {
-			if step(ast.InternedTerm(i), v.Elem(i)) {
-				break
+			if stop, x := r.scanStep(o, l, ast.InternedTerm(i), v.Elem(i)); stop {
+				return x
 			}
 		}
 	case ast.Object:
-		v.Until(step)
+		v.Until(func(k, e *ast.Term) bool {
+			stop, x := r.scanStep(o, l, k, e)
+			out = x
+			return stop
+		})
 	case ast.Set:
-		v.Until(func(e *ast.Term) bool { return step(e, e) })
+		v.Until(func(e *ast.Term) bool {
+			stop, x := r.scanStep(o, l, e, e)
+			out = x
+			return stop
+		})
 	}
 	return out
+}
+
+// scanStep runs the scan's body for one element: stop ends the scan, with x
+// the signal the scan passes on.
+func (r *planRun) scanStep(o *op, l []*ast.Term, k, v *ast.Term) (stop bool, x int) {
+	if r.cancel != nil && r.cancel.Cancelled() {
+		return true, r.abort(errors.New("policy evaluation cancelled"))
+	}
+	l[o.target], l[o.value] = k, v
+	switch x := r.run(o.blocks[0], l); {
+	case x == fellThrough || x == 0:
+		return false, fellThrough
+	case x == 1:
+		return true, fellThrough
+	case x < fellThrough:
+		return true, x
+	default:
+		return true, x - 2
+	}
 }
 
 // dot is src[key] for objects, arrays and sets; nil is undefined.

@@ -1,5 +1,10 @@
 package policies
 
+import (
+	"slices"
+	"strings"
+)
+
 // TeamUsage sums, per owning team, what runs in environment env now: the
 // resources (per replica, times replicas) of every artifact in running. It is
 // a fact for the quota rules (input.usage), not a decision: the caller passes
@@ -7,31 +12,43 @@ package policies
 // Owners that are users ("@octocat"), not teams ("@acme/ml"), have no quota.
 func TeamUsage(env string, running []Artifact) map[string]map[string]Usage {
 	out := map[string]map[string]Usage{}
+	for _, t := range teamSums(running) {
+		out[t.team] = map[string]Usage{env: t.usage}
+	}
+	return out
+}
+
+// teamUsage is one team's sum in teamSums.
+type teamUsage struct {
+	team  string
+	usage Usage
+}
+
+// teamSums is TeamUsage's sum for one environment, as a list sorted by team.
+func teamSums(running []Artifact) []teamUsage {
+	var out []teamUsage
 	for _, a := range running {
 		r := float64(a.Resources.Replicas)
 		if r < 1 {
 			r = 1
 		}
-		seen := map[string]bool{}
-		for _, o := range a.Owners {
-			team := o
-			if len(team) > 0 && team[0] == '@' {
-				team = team[1:]
+		for i, o := range a.Owners {
+			team := strings.TrimPrefix(o, "@")
+			if !isTeam(team) || slices.ContainsFunc(a.Owners[:i], func(p string) bool { return strings.TrimPrefix(p, "@") == team }) {
+				continue // a user, or the team named twice: counted once
 			}
-			if seen[team] || !isTeam(team) {
-				continue
+			j := slices.IndexFunc(out, func(t teamUsage) bool { return t.team == team })
+			if j < 0 {
+				j = len(out)
+				out = append(out, teamUsage{team: team})
 			}
-			seen[team] = true
-			if out[team] == nil {
-				out[team] = map[string]Usage{}
-			}
-			u := out[team][env]
+			u := &out[j].usage
 			u.CPU += a.Resources.CPU * r
 			u.MemoryGiB += a.Resources.MemoryGiB * r
 			u.GPU += a.Resources.GPU * r
-			out[team][env] = u
 		}
 	}
+	slices.SortFunc(out, func(a, b teamUsage) int { return strings.Compare(a.team, b.team) })
 	return out
 }
 

@@ -224,11 +224,11 @@ func approvalsValue(as []Approval) ast.Value {
 // for in the environment (TeamUsage over the artifacts), derived from the
 // input so the quota rule compares instead of summing in Rego.
 func requestedValue(in Input) ast.Value {
-	by := TeamUsage(in.Environment.Name, in.Artifacts)
-	teams := make([][2]*ast.Term, 0, len(by))
-	for _, team := range sortedKeys(by) {
-		u := by[team][in.Environment.Name]
-		teams = append(teams, item(team, ast.ObjectTerm(
+	sums := teamSums(in.Artifacts)
+	teams := make([][2]*ast.Term, 0, len(sums))
+	for _, t := range sums {
+		u := t.usage
+		teams = append(teams, item(t.team, ast.ObjectTerm(
 			item("cpu", num(u.CPU)),
 			item("memory_gib", num(u.MemoryGiB)),
 			item("gpu", num(u.GPU)),

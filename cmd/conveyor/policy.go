@@ -40,6 +40,7 @@ func newPolicyCmd() *cobra.Command {
 	}
 	test.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
 	var input, action, dir, config string
+	var topdown bool
 	eval := &cobra.Command{
 		Use:   "eval --input input.json",
 		Short: "Print the policy decision for an input document",
@@ -77,7 +78,7 @@ func newPolicyCmd() *cobra.Command {
 			if dir == "" {
 				dir = scfg.Policies.Dir
 			}
-			ev, err := policies.New(cmd.Context(), policies.Options{Dir: dir, Config: scfg})
+			ev, err := policies.New(cmd.Context(), policies.Options{Dir: dir, Config: scfg, Topdown: topdown})
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -85,7 +86,7 @@ func newPolicyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"decision": d, "input_digest": meta.InputDigest, "revision": meta.Revision}
+			out := map[string]any{"decision": d, "input_digest": meta.InputDigest, "revision": meta.Revision, "engine": ev.Engine()}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(out)
@@ -95,6 +96,7 @@ func newPolicyCmd() *cobra.Command {
 	eval.Flags().StringVar(&action, "action", "", "override the input's action (check, deploy, approve, rollback, lock)")
 	eval.Flags().StringVar(&dir, "dir", "", "extra policy directory (default: the server config's policies.dir)")
 	eval.Flags().StringVar(&config, "config", "", "server config file for teams, quotas and pricing")
+	eval.Flags().BoolVar(&topdown, "topdown", false, "evaluate with OPA's topdown evaluator instead of the planned policy (to compare the two)")
 	cmd.AddCommand(test, eval)
 	return cmd
 }

@@ -48,8 +48,15 @@ func TestPolicyEvalCommand(t *testing.T) {
 		"repository":"acme/shop","pull_request":{"number":7,"author":"dev","head_sha":"abc","base":"main"},
 		"environment":{"name":"staging","config":{}},"artifacts":[],"deployments":{},"approvals":[],"now":"2026-11-26T10:00:00Z"}`), 0o644)
 	out, err := runCLI(t, "policy", "eval", "--input", input)
-	if err != nil || !strings.Contains(out, `"allow": false`) || !strings.Contains(out, "write") || !strings.Contains(out, "input_digest") {
+	if err != nil || !strings.Contains(out, `"allow": false`) || !strings.Contains(out, "write") || !strings.Contains(out, "input_digest") ||
+		!strings.Contains(out, `"engine": "plan"`) {
 		t.Fatalf("eval: %v\n%s", err, out)
+	}
+	// The same decision from OPA's topdown evaluator, asked for by flag.
+	td, err := runCLI(t, "policy", "eval", "--input", input, "--topdown")
+	if err != nil || !strings.Contains(td, `"engine": "topdown (asked for)"`) ||
+		strings.Replace(td, `"engine": "topdown (asked for)"`, `"engine": "plan"`, 1) != out {
+		t.Fatalf("eval --topdown: %v\n%s\nplan:\n%s", err, td, out)
 	}
 	if _, err := runCLI(t, "policy", "eval"); exitCode(err) != 2 {
 		t.Fatalf("missing --input: %v", err)

@@ -68,6 +68,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	if err != nil {
 		return nil, err
 	}
+	srv.Log.Info("policy loaded", "revision", w.Policy.Revision(), "engine", w.Policy.Engine())
 	registry := registries(scfg, getenv)
 	deps := driver.Deps{
 		MLflow:  func(name string) (driver.ModelRegistry, error) { return registry(name) },

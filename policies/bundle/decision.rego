@@ -25,14 +25,8 @@ default action := ""
 
 action := input.action
 
-# Reading a rule costs a decision more than most tests do, so rules that run
-# on every decision spell out the bundle's constant sets (known_actions here)
-# and documents only they use, and say in a comment which rule they stand for.
-# They do read the helpers docs/policies.md lists (env_name, production,
-# actor_rank, conf, needs_approvals, ...): rules of your own that extend or
-# redefine one of those affect the bundle as they always have.
 deny contains msg if {
-	not {"check", "deploy", "approve", "rollback", "lock"}[action] # known_actions
+	not known_actions[action]
 	msg := sprintf("action %q is not one of check, deploy, approve, rollback, lock", [action])
 }
 

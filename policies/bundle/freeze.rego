@@ -41,18 +41,14 @@ now_ns := time.parse_rfc3339_ns(input.now)
 freeze_open(w) := open if {
 	some start, end, zone
 	["weekly", start, end, zone] = parse_freeze_window(w)
-	ns := time.parse_rfc3339_ns(input.now) # now_ns
-	clock := time.clock([ns, zone])
-	now := ({
-		"Monday": 0, "Tuesday": 1440, "Wednesday": 2880, "Thursday": 4320,
-		"Friday": 5760, "Saturday": 7200, "Sunday": 8640,
-	}[time.weekday([ns, zone])] + clock[0] * 60) + clock[1] # long_weekday_minutes
+	clock := time.clock([now_ns, zone])
+	now := (long_weekday_minutes[time.weekday([now_ns, zone])] + clock[0] * 60) + clock[1]
 	open := ((now - start) + 10080) % 10080 < ((end - start) + 10080) % 10080 # minutes in a week
 } else := open if {
 	some start, last, zone
 	["yearly", start, last, zone] = parse_freeze_window(w)
 	end := last + 1
-	date := time.date([time.parse_rfc3339_ns(input.now), zone]) # now_ns
+	date := time.date([now_ns, zone])
 	now := date[1] * 100 + date[2]
 	open := ((now - start) + 10000) % 10000 < ((end - start) + 10000) % 10000 # above any month * 100 + day
 }
@@ -65,7 +61,7 @@ else := "UTC"
 
 # freeze_state maps each readable window to whether it is open now, so every
 # window is parsed and compared once per decision.
-freeze_state := {w: open | some w in input.environment.config.freeze; open := freeze_open(w)} # freeze_windows
+freeze_state := {w: open | some w in freeze_windows; open := freeze_open(w)}
 
 freeze_readable(w) if freeze_state[w] != null
 
@@ -82,7 +78,7 @@ deny contains msg if {
 
 deny contains msg if {
 	input.action == "deploy"
-	some w in input.environment.config.freeze # freeze_windows
-	not object.get(freeze_state, [w], null) != null # freeze_readable(w)
+	some w in freeze_windows
+	not freeze_readable(w)
 	msg := sprintf("freeze window %q could not be checked against the request time %q; write windows like \"Fri 15:00-Mon 08:00 Europe/Berlin\" or \"Dec 24-Dec 26 UTC\"", [w, object.get(input, "now", "")])
 }

@@ -15,13 +15,13 @@ actor_in_env_teams if {
 }
 
 deny contains msg if {
-	{"deploy", "rollback", "lock"}[input.action] # privileged_actions
+	privileged_actions[input.action]
 	actor_rank < permission_rank.write
 	msg := sprintf("@%s has %s permission on %s; %s needs write", [actor_login, actor_permission, repository, action_verb[input.action]])
 }
 
 deny contains msg if {
-	{"deploy", "rollback", "lock"}[input.action] # privileged_actions
+	privileged_actions[input.action]
 	production
 	actor_rank == permission_rank.write
 	not actor_in_env_teams

@@ -38,7 +38,7 @@ replica_count(r) := n if {
 # its candidates; what it runs now comes from input.usage (missing is 0).
 # Teams without a quota in this environment are not counted at all.
 deny contains msg if {
-	input.action in {"check", "deploy"} # quota_actions
+	quota_actions[input.action]
 	some team, asked in quota_requests
 	limits := conf.teams[team].quota[env_name]
 	usage := object.get(input.usage, [team, env_name], {})
