@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -287,4 +288,46 @@ func FuzzPlanMatchesTopdown(f *testing.F) {
 			t.Fatalf("engines differ on input %v:\ntopdown %s\nplan    %s", in, td, pl)
 		}
 	})
+}
+
+// TestPlanConcurrent shares one Evaluator between goroutines (go test -race
+// checks the pooled runs and the shared data); every decision must match
+// the one made alone.
+func TestPlanConcurrent(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Options{Config: testConfig(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(5))
+	ins := make([]Input, 40)
+	want := make([]Decision, len(ins))
+	for i := range ins {
+		ins[i] = generatedInput(r)
+		if want[i], _, err = e.Eval(ctx, ins[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for n := range 100 {
+				i := (g*7 + n) % len(ins)
+				got, _, err := e.Eval(ctx, ins[i])
+				if err == nil && !reflect.DeepEqual(got, want[i]) {
+					err = fmt.Errorf("input %d: got %+v, want %+v", i, got, want[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
