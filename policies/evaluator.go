@@ -2,7 +2,9 @@
 // approve, roll back and lock, and what a deployment needs (DESIGN.md
 // section 5). It ships the default bundle (bundle/*.rego), compiles it once
 // with the server's extra policies, and evaluates data.conveyor.decision over
-// an Input. The policy decides and Go obeys: this package holds no permission
+// an Input: as OPA's plan of the query, run by this package's interpreter
+// (plan.go), or on OPA's topdown evaluator when the policy uses what the
+// interpreter does not run. The policy decides and Go obeys: this package holds no permission
 // or threshold logic of its own, and it fails closed — any error, undefined
 // or malformed result is a denial that says so.
 package policies
