@@ -125,6 +125,14 @@ func TestPlanMatchesTopdownOnOperatorPolicies(t *testing.T) {
 		"every and not": "package conveyor\n\nwarn contains \"all owned\" if every a in input.artifacts { count(a.owners) > 0 }\n\n" +
 			"warn contains \"someone is missing\" if not input.requester\n",
 		"functions": "package conveyor\n\nshout(s) := upper(s)\n\nshout(s) := s if false\n\nwarn contains shout(input.actor.login)\n",
+		"destructuring": "package conveyor\n\nwarn contains x if { some a in input.artifacts; {\"name\": x, \"kind\": \"app\"} = a }\n\n" +
+			"warn contains sprintf(\"first step %v\", [a]) if [a, _, _] = input.environment.config.rollout.steps\n",
+		"sets and strings": "package conveyor\n\nteams := {x | some x in input.actor.teams}\n\n" +
+			"warn contains t if { some t in teams; startswith(t, \"acme/\") }\n\n" +
+			"warn contains \"sre\" if teams[\"acme/sre\"]\n\n" +
+			"warn contains \"long login\" if count(input.actor.login) > 3\n\n" +
+			"warn contains sprintf(\"%v\", [sum([s | some s in input.environment.config.rollout.steps]) / 3])\n\n" +
+			"warn contains sprintf(\"%v=%v\", [k, v]) if { some k, v in input.deployments; v.state == \"failed\" }\n",
 	}
 	r := rand.New(rand.NewSource(7))
 	for name, text := range policies {
