@@ -67,27 +67,10 @@ func TestDecisionsUnchanged(t *testing.T) {
 // its config and input number and the digest of the decision document, and
 // the input and decision themselves for reporting.
 func decisionLines(t testing.TB, srcs []source) (lines, docs []string) {
-	mods, err := parseSources(srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	r := rand.New(rand.NewSource(20250611))
 	for ci, cfg := range decisionConfigs(t) {
-		compiler, err := compileModules(mods)
-		if err != nil {
-			t.Fatal(err)
-		}
-		store, err := newStore(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pq, err := rego.New(rego.ParsedQuery(ast.MustParseBody(DecisionQuery)), rego.Compiler(compiler), rego.Store(store),
-			rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
-		).PrepareForEval(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pq := newEngines(t, srcs, cfg).topdown
 		for i := 0; i < 250; i++ {
 			in := inputValue(generatedInput(r))
 			if r.Intn(3) == 0 {

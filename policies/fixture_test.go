@@ -3,6 +3,8 @@ package policies
 import (
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
@@ -72,4 +74,18 @@ func productionDeploy() Input {
 		},
 		Now: "2025-06-11T10:00:00Z", // a Wednesday
 	}
+}
+
+// mustCompile parses and compiles srcs as the evaluator does.
+func mustCompile(t testing.TB, srcs []source) *ast.Compiler {
+	t.Helper()
+	mods, err := parseSources(srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiler, err := compileModules(mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compiler
 }

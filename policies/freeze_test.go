@@ -105,15 +105,7 @@ func TestFreezeWindowPatternsMatchRego(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mods, err := parseSources(srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compiler, err := compileModules(mods)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := rego.New(rego.Query("w := data.conveyor.weekly_pattern; y := data.conveyor.yearly_pattern"), rego.Compiler(compiler)).Eval(context.Background())
+	rs, err := rego.New(rego.Query("w := data.conveyor.weekly_pattern; y := data.conveyor.yearly_pattern"), rego.Compiler(mustCompile(t, srcs))).Eval(context.Background())
 	if err != nil || len(rs) != 1 {
 		t.Fatal(rs, err)
 	}

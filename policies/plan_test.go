@@ -25,14 +25,7 @@ type engines struct {
 
 func newEngines(t testing.TB, srcs []source, cfg map[string]any) engines {
 	t.Helper()
-	mods, err := parseSources(srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	compiler, err := compileModules(mods)
-	if err != nil {
-		t.Fatal(err)
-	}
+	compiler := mustCompile(t, srcs)
 	store, err := newStore(cfg)
 	if err != nil {
 		t.Fatal(err)
