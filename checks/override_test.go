@@ -84,19 +84,20 @@ func TestEvidenceOverridableGate(t *testing.T) {
 		save("e", CheckName("web"), "web", StatusCompleted, Success, false, `{"ci":`)
 
 		for sha, want := range map[string]bool{"a": true, "b": false, "c": false, "d": false, "unknown": false} {
-			evs, got, err := s.Evidence(ctx, testRepo, sha)
-			if err != nil || got != want {
-				t.Errorf("%s: overridable = %v, %v; want %v", sha, got, err, want)
+			st, err := s.GateStatus(ctx, testRepo, sha)
+			if err != nil || st.Overridable != want {
+				t.Errorf("%s: overridable = %v, %v; want %v", sha, st.Overridable, err, want)
 			}
+			evs := st.Evidence
 			if sha == "a" && (evs["model"].Metrics == nil || evs["model"].Metrics.Passed || evs["web"].CI["build"] != "success") {
 				t.Errorf("evidence of a = %+v", evs)
 			}
 		}
-		if _, _, err := s.Evidence(ctx, testRepo, "e"); err == nil {
+		if _, err := s.GateStatus(ctx, testRepo, "e"); err == nil {
 			t.Error("malformed stored evidence was not reported")
 		}
-		if _, _, err := New(Options{}).Evidence(ctx, testRepo, "a"); err == nil {
-			t.Error("Evidence without a store did not fail")
+		if _, err := New(Options{}).GateStatus(ctx, testRepo, "a"); err == nil {
+			t.Error("GateStatus without a store did not fail")
 		}
 	})
 }

@@ -133,35 +133,45 @@ func (s *Suite) GateConclusion(ctx context.Context, repo, sha string) (string, e
 	return g.Conclusion, nil
 }
 
-// Selection returns what a deploy of artifact at sha selects, as the last
-// evaluation of that SHA recorded it (for dbt: the modified and added
-// models); nil when the artifact was not evaluated there.
-func (s *Suite) Selection(ctx context.Context, repo, sha, artifact string) ([]string, error) {
-	if s.o.Store == nil {
-		return nil, errors.New("selection: the check suite has no store")
-	}
-	rs, err := store.CheckResults(ctx, s.o.Store.DB, repo, sha)
-	if err != nil {
-		return nil, err
-	}
-	return rs[CheckName(artifact)].Selection, nil
+// GateStatus is what the last evaluation of a SHA recorded, read at once
+// for a command: the gate's state, what each artifact's evaluation found and
+// what a deploy of it selects.
+type GateStatus struct {
+	// Conclusion is the gate's conclusion once completed ("success",
+	// "failure"), its status while it waits ("in_progress"), and "" when the
+	// SHA was never evaluated.
+	Conclusion string
+	// Evidence is what each artifact's evaluation found: the policy input's
+	// evidence, by artifact name.
+	Evidence map[string]policies.Evidence
+	// Overridable is true when a failed gate failed only on findings the
+	// policy's quality gates judge: every failed artifact check failed on its
+	// Quality stage alone (a model metric, a dbt contract break, untested
+	// models). /deploy then lets the policy decide (production is denied
+	// unless an override team asks) instead of refusing outright.
+	Overridable bool
+	// Selections is what a deploy of each artifact selects (for dbt: the
+	// modified and added models); an artifact without an entry builds
+	// everything.
+	Selections map[string][]string
 }
 
-// Evidence returns what the last evaluation of sha found per artifact (the
-// policy input's evidence), and whether a failed gate failed only because of
-// findings the policy's quality gates judge: every failed artifact check
-// failed on its Quality stage alone, for a model metric, a dbt contract break
-// or untested models. /deploy then lets the policy decide (production is
-// denied unless an override team asks) instead of refusing outright.
-func (s *Suite) Evidence(ctx context.Context, repo, sha string) (map[string]policies.Evidence, bool, error) {
+// GateStatus reads what the last evaluation of sha recorded, in one query.
+func (s *Suite) GateStatus(ctx context.Context, repo, sha string) (GateStatus, error) {
 	if s.o.Store == nil {
-		return nil, false, errors.New("evidence: the check suite has no store")
+		return GateStatus{}, errors.New("gate status: the check suite has no store")
 	}
 	rs, err := store.CheckResults(ctx, s.o.Store.DB, repo, sha)
 	if err != nil {
-		return nil, false, err
+		return GateStatus{}, err
 	}
-	out := map[string]policies.Evidence{}
+	st := GateStatus{Evidence: map[string]policies.Evidence{}, Selections: map[string][]string{}}
+	if g, ok := rs[GateName]; ok {
+		st.Conclusion = g.Status
+		if g.Status == StatusCompleted {
+			st.Conclusion = g.Conclusion
+		}
+	}
 	failed, overridable := 0, true
 	for _, r := range rs {
 		if r.Artifact == "" {
@@ -174,18 +184,20 @@ func (s *Suite) Evidence(ctx context.Context, repo, sha string) (map[string]poli
 			failed++
 			overridable = overridable && r.Overridable
 		}
+		if r.Selection != nil {
+			st.Selections[r.Artifact] = r.Selection
+		}
 		if r.Evidence == "" {
 			continue
 		}
 		var ev policies.Evidence
 		if err := json.Unmarshal([]byte(r.Evidence), &ev); err != nil {
-			return nil, false, fmt.Errorf("evidence of %s on %s@%s: %w", r.Artifact, repo, sha, err)
+			return GateStatus{}, fmt.Errorf("evidence of %s on %s@%s: %w", r.Artifact, repo, sha, err)
 		}
-		out[r.Artifact] = ev
+		st.Evidence[r.Artifact] = ev
 	}
-	g, ok := rs[GateName]
-	gateFailed := ok && g.Status == StatusCompleted && g.Conclusion == Failure
-	return out, gateFailed && failed > 0 && overridable, nil
+	st.Overridable = st.Conclusion == Failure && failed > 0 && overridable
+	return st, nil
 }
 
 // parsedConfig is a parsed configuration with its problems.

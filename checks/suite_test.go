@@ -56,12 +56,14 @@ func TestSuiteEndToEnd(t *testing.T) {
 			if got, err := e.suite.GateConclusion(context.Background(), testRepo, pr.HeadSHA); err != nil || got != ch.Expect.Gate {
 				t.Errorf("GateConclusion = %q, %v; want %s", got, err, ch.Expect.Gate)
 			}
-			// What /deploy reads: the evidence per artifact, and whether the
-			// red gate is red only on findings the policy's gates judge.
-			evs, overridable, err := e.suite.Evidence(context.Background(), testRepo, pr.HeadSHA)
-			if err != nil {
-				t.Fatal(err)
+			// What /deploy reads: the gate, the evidence per artifact, and
+			// whether the red gate is red only on findings the policy's gates
+			// judge.
+			st, err := e.suite.GateStatus(context.Background(), testRepo, pr.HeadSHA)
+			if err != nil || st.Conclusion != ch.Expect.Gate {
+				t.Fatalf("GateStatus = %+v, %v; want gate %s", st, err, ch.Expect.Gate)
 			}
+			evs, overridable := st.Evidence, st.Overridable
 			if want := name == "auc-regression" || name == "contract-break" || name == "missing-tests"; overridable != want {
 				t.Errorf("overridable = %v, want %v", overridable, want)
 			}
@@ -95,8 +97,11 @@ func TestSuiteEndToEnd(t *testing.T) {
 					t.Errorf("web actions = %+v", acts)
 				}
 				// The dbt models a deploy of this SHA builds (and what is downstream).
-				if sel, err := e.suite.Selection(context.Background(), testRepo, pr.HeadSHA, "analytics"); err != nil || strings.Join(sel, ",") != "stg_orders" {
-					t.Errorf("analytics selection = %v, %v; want [stg_orders]", sel, err)
+				if sel := st.Selections["analytics"]; strings.Join(sel, ",") != "stg_orders" {
+					t.Errorf("analytics selection = %v; want [stg_orders]", sel)
+				}
+				if sel := st.Selections["web"]; len(sel) > 0 {
+					t.Errorf("web has a selection %v; only dbt artifacts select", sel)
 				}
 			case "auc-regression":
 				if s := runs[CheckName("fraud-model")].Summary; !strings.Contains(s, "| auc | 0.89 | 0.93 | 0.93 | -0.04 |") {

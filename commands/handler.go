@@ -10,9 +10,9 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
-	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // Options configure a Handler.
@@ -39,20 +39,15 @@ type Options struct {
 	FactsTTL time.Duration
 }
 
-// Gate reports the conclusion of the conveyor check run on a commit
-// ("success", "failure", ... or "" when there is none yet).
+// Gate tells what the check suite recorded on a commit (*checks.Suite): the
+// conveyor gate's conclusion, what each artifact's evaluation found (the
+// policy input's evidence), whether a failed gate failed only on findings the
+// policy's quality gates judge, and what a deploy of each artifact selects.
+// For such an overridable failure /deploy asks the policy instead of
+// refusing: production is denied unless an override team asks, other
+// environments get a warning (the default bundle's gates.rego).
 type Gate interface {
-	GateConclusion(ctx context.Context, repo, sha string) (string, error)
-}
-
-// EvidenceSource is a Gate that also tells what the check suite found per
-// artifact on a SHA (the policy input's evidence), and whether a failed gate
-// failed only on findings the policy's quality gates judge (a model metric,
-// a dbt contract break, untested models). For such a gate /deploy asks the
-// policy instead of refusing: production is denied unless an override team
-// asks, other environments get a warning (the default bundle's gates.rego).
-type EvidenceSource interface {
-	Evidence(ctx context.Context, repo, sha string) (evidence map[string]policies.Evidence, overridable bool, err error)
+	GateStatus(ctx context.Context, repo, sha string) (checks.GateStatus, error)
 }
 
 // Handler runs the ChatOps commands of PR comments and check run buttons,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
@@ -77,18 +78,15 @@ func (g *fakeGate) setEvidence(sha string, ev map[string]policies.Evidence, over
 	g.evidence[sha] = gateEvidence{ev, overridable}
 }
 
-func (g *fakeGate) Evidence(_ context.Context, _, sha string) (map[string]policies.Evidence, bool, error) {
+func (g *fakeGate) set(sha, c string) { g.mu.Lock(); defer g.mu.Unlock(); g.m[sha] = c }
+
+// GateStatus answers what set and setEvidence recorded for sha; every SHA
+// it knows selects models for no artifact (dbt builds everything).
+func (g *fakeGate) GateStatus(_ context.Context, _, sha string) (checks.GateStatus, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ge := g.evidence[sha]
-	return ge.ev, ge.overridable, nil
-}
-
-func (g *fakeGate) set(sha, c string) { g.mu.Lock(); defer g.mu.Unlock(); g.m[sha] = c }
-func (g *fakeGate) GateConclusion(_ context.Context, _, sha string) (string, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.m[sha], nil
+	return checks.GateStatus{Conclusion: g.m[sha], Evidence: ge.ev, Overridable: ge.overridable}, nil
 }
 
 // fakeDeployer records what the commands ask of the engine. Start and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/deploy/driver"
@@ -56,14 +57,12 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 	if stop() {
 		return p, nil
 	}
-	evidence, overridable, err := s.evidence(ctx, hc.SHA)
+	gate, err := s.gateStatus(ctx, hc.SHA)
 	if err != nil {
 		return nil, err
 	}
 	if action == "deploy" {
-		if msg, err := s.gateUnmet(ctx, hc.SHA, overridable); err != nil {
-			return nil, err
-		} else if msg != "" {
+		if msg := s.gateUnmet(gate, hc.SHA); msg != "" {
 			p.unmet = append(p.unmet, msg)
 		}
 		if stop() {
@@ -84,7 +83,7 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 	in := s.input(action, actor, p.pr, hc.SHA, p.env, p.arts, g.Base)
 	in.Requester = s.actor
 	for i, a := range in.Artifacts {
-		if ev, ok := evidence[a.Name]; ok {
+		if ev, ok := gate.Evidence[a.Name]; ok {
 			if ev.CI == nil {
 				ev.CI = map[string]string{}
 			}
@@ -98,9 +97,7 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 		return nil, err
 	}
 	p.decision, p.decided = s.decide(ctx, in), true
-	if p.selects, err = s.selections(ctx, p.arts, hc.SHA); err != nil {
-		return nil, err
-	}
+	p.selects = selections(gate, p.arts)
 	return p, nil
 }
 
@@ -162,45 +159,37 @@ func (s *session) modelRef(ctx context.Context, a *repoconfig.Artifact, sha stri
 	return &driver.ModelRef{Registry: ptr.Registry, Name: ptr.Model, Version: ptr.Version}, ""
 }
 
-// evidence is what the check suite found per artifact on sha, and whether a
-// failed gate failed only on findings the policy judges; nothing when the
-// gate cannot tell.
-func (s *session) evidence(ctx context.Context, sha string) (map[string]policies.Evidence, bool, error) {
-	src, ok := s.h.o.Gate.(EvidenceSource)
-	if !ok || sha == "" {
-		return nil, false, nil
+// gateStatus is what the check suite recorded on sha, read once for the
+// command; nothing when there is no gate or no SHA.
+func (s *session) gateStatus(ctx context.Context, sha string) (checks.GateStatus, error) {
+	if s.h.o.Gate == nil || sha == "" {
+		return checks.GateStatus{}, nil
 	}
-	ev, overridable, err := src.Evidence(ctx, s.repo, sha)
+	st, err := s.h.o.Gate.GateStatus(ctx, s.repo, sha)
 	if err != nil {
-		return nil, false, fmt.Errorf("read what the conveyor check found on %s: %w", short(sha), err)
+		return checks.GateStatus{}, fmt.Errorf("read the conveyor check on %s: %w", short(sha), err)
 	}
-	return ev, overridable, nil
+	return st, nil
 }
 
 // gateUnmet says what is missing when the conveyor check is not green on
 // sha. A gate that failed only on quality-gate findings (overridable) is
 // left to the policy, which sees the findings as evidence.
-func (s *session) gateUnmet(ctx context.Context, sha string, overridable bool) (string, error) {
+func (s *session) gateUnmet(st checks.GateStatus, sha string) string {
 	if s.h.o.Gate == nil {
-		return "", nil
+		return ""
 	}
-	concl, err := s.h.o.Gate.GateConclusion(ctx, s.repo, sha)
-	if err != nil {
-		return "", fmt.Errorf("read the conveyor check on %s: %w", short(sha), err)
-	}
-	switch concl {
+	switch st.Conclusion {
 	case "success":
-		return "", nil
+		return ""
 	case "failure":
-		if overridable {
-			return "", nil
+		if st.Overridable {
+			return ""
 		}
-		return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", concl, short(sha)), nil
 	case "":
-		return fmt.Sprintf("the conveyor check has not finished on %s; wait until it is green and comment again", short(sha)), nil
-	default:
-		return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", concl, short(sha)), nil
+		return fmt.Sprintf("the conveyor check has not finished on %s; wait until it is green and comment again", short(sha))
 	}
+	return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", st.Conclusion, short(sha))
 }
 
 // usageFacts is what runs in env now, per owning team, for the quota rules:
@@ -260,32 +249,19 @@ func (s *session) deploymentFacts(ctx context.Context, base *repoconfig.Config, 
 	return out, nil
 }
 
-// Selector tells what a deploy of an artifact at a SHA selects, as the check
-// suite found it (*checks.Suite: for dbt, the modified and added models). A
-// Gate that is also a Selector is asked; otherwise dbt builds everything.
-type Selector interface {
-	Selection(ctx context.Context, repo, sha, artifact string) ([]string, error)
-}
-
-// selections asks the gate, when it can tell, which models each dbt artifact
-// should build at sha.
-func (s *session) selections(ctx context.Context, arts []*repoconfig.Artifact, sha string) (map[string][]string, error) {
-	sel, ok := s.h.o.Gate.(Selector)
-	if !ok {
-		return nil, nil
+// selections is which models each dbt artifact should build, as the check
+// suite found them; an artifact it did not evaluate builds everything.
+func selections(st checks.GateStatus, arts []*repoconfig.Artifact) map[string][]string {
+	if st.Selections == nil {
+		return nil
 	}
 	out := map[string][]string{}
 	for _, a := range arts {
-		if a.Kind != repoconfig.KindDBT {
-			continue
+		if a.Kind == repoconfig.KindDBT {
+			out[a.Name] = st.Selections[a.Name]
 		}
-		models, err := sel.Selection(ctx, s.repo, sha, a.Name)
-		if err != nil {
-			return nil, fmt.Errorf("models to build for %s: %w", a.Name, err)
-		}
-		out[a.Name] = models
 	}
-	return out, nil
+	return out
 }
 
 // request turns a plan into the engine's request.
