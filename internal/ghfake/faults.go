@@ -18,10 +18,10 @@ const secondaryRateLimitMessage = "You have exceeded a secondary rate limit. Ple
 
 const secondaryRateLimitDocs = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 
+// fault is one planned failure; fakeapi.Faults counts how many requests it has left.
 type fault struct {
 	method     string
 	pattern    string
-	remaining  int
 	status     int
 	retryAfter time.Duration
 	secondary  bool
@@ -37,31 +37,25 @@ type rateState struct {
 // match pathPattern fail with status. The pattern is a doublestar glob: "*" matches one path
 // segment, "**" any number, so "/repos/acme/web/check-runs/*" or "/repos/**".
 func (s *Server) FailNext(method, pathPattern string, n int, status int) {
-	s.addFault(&fault{method: method, pattern: pathPattern, remaining: n, status: status})
+	s.addFault(fault{method: method, pattern: pathPattern, status: status}, n)
 }
 
 // SecondaryRateLimitNext makes the next n requests matching pathPattern fail the way GitHub's
 // secondary rate limit does: 403, a Retry-After header in seconds and GitHub's message.
 func (s *Server) SecondaryRateLimitNext(pathPattern string, n int, retryAfter time.Duration) {
-	s.addFault(&fault{pattern: pathPattern, remaining: n, status: http.StatusForbidden,
-		retryAfter: retryAfter, secondary: true})
+	s.addFault(fault{pattern: pathPattern, status: http.StatusForbidden,
+		retryAfter: retryAfter, secondary: true}, n)
 }
 
-func (s *Server) addFault(f *fault) {
+func (s *Server) addFault(f fault, n int) {
 	if _, err := doublestar.Match(f.pattern, "/"); err != nil {
 		panic(fmt.Sprintf("ghfake: bad path pattern %q: %v; write a glob like /repos/*/*/check-runs/**", f.pattern, err))
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
+	s.faults.Add(f, n)
 }
 
 // SetLatency delays every response by d (0 to turn it off).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // SetRateLimitRemaining sets how many primary rate limit calls are left this hour.
 func (s *Server) SetRateLimitRemaining(remaining int) {
@@ -70,32 +64,16 @@ func (s *Server) SetRateLimitRemaining(remaining int) {
 	s.rate.used = max(s.rate.limit-remaining, 0)
 }
 
-func (s *Server) currentLatency() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.latency
-}
-
 // injectFault writes a planned failure if one matches and reports whether it did.
 func (s *Server) injectFault(w http.ResponseWriter, method, path string) bool {
-	s.mu.Lock()
-	var hit *fault
-	for i, f := range s.faults {
+	hit, ok := s.faults.Take(func(f fault) bool {
 		if f.method != "" && !strings.EqualFold(f.method, method) {
-			continue
+			return false
 		}
-		if ok, _ := doublestar.Match(f.pattern, path); !ok {
-			continue
-		}
-		hit = f
-		f.remaining--
-		if f.remaining <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		break
-	}
-	s.mu.Unlock()
-	if hit == nil {
+		ok, _ := doublestar.Match(f.pattern, path)
+		return ok
+	})
+	if !ok {
 		return false
 	}
 	if hit.secondary {

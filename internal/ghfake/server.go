@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/fakeapi"
 )
 
 // Option configures a Server at construction.
@@ -60,10 +62,11 @@ type Server struct {
 	teams         map[string]map[string]string
 	manifests     map[string]*manifestState
 	deliveries    []*Delivery
-	calls         []Call
 
-	faults  []*fault
-	latency time.Duration
+	// calls, faults and latency carry their own locks; s.mu does not guard them.
+	calls   fakeapi.Log[Call]
+	faults  fakeapi.Faults[fault]
+	latency fakeapi.Latency
 	rate    rateState
 	hookCli *http.Client
 }
@@ -158,18 +161,10 @@ func (s *Server) SetHookURL(url string) {
 }
 
 // Calls returns every recorded call, oldest first.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.calls.Calls() }
 
 // ResetCalls forgets the recorded calls.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // CallsMatching returns recorded calls with the method ("" for any) whose path starts with pathPrefix.
 func (s *Server) CallsMatching(method, pathPrefix string) []Call {
@@ -196,14 +191,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
 	r2.Body = io.NopCloser(bytes.NewReader(body))
 
-	if d := s.currentLatency(); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !s.latency.Wait(r.Context()) {
+		return // the client went away; nothing is answered or recorded
 	}
 
 	rec := httptest.NewRecorder()
@@ -239,9 +228,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 
 	call.Status = rec.Code
-	s.mu.Lock()
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
+	s.calls.Record(call)
 }
 
 // newID hands out a fresh numeric ID; callers hold s.mu.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/fakeapi"
 )
 
 // Call is one request the server received.
@@ -28,10 +30,9 @@ type Call struct {
 	Status int
 }
 
-// fault makes the next N requests under a path prefix fail with Status.
+// fault makes requests under a path prefix fail with status; fakeapi.Faults counts how many.
 type fault struct {
 	prefix string
-	n      int
 	status int
 }
 
@@ -48,10 +49,12 @@ type Server struct {
 	models       map[string]*model
 	runs         map[string]*run
 	metricsOnVer bool
-	calls        []Call
-	faults       []*fault
-	latency      time.Duration
 	clock        int64
+
+	// calls, faults and latency carry their own locks; mu does not guard them.
+	calls   fakeapi.Log[Call]
+	faults  fakeapi.Faults[fault]
+	latency fakeapi.Latency
 }
 
 // Option configures a Server.
@@ -88,54 +91,31 @@ func (s *Server) URL() string { return s.srv.URL }
 func (s *Server) Close() { s.srv.Close() }
 
 // Calls returns a copy of the request log, oldest first.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.calls.Calls() }
 
 // ResetCalls empties the request log.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // FailNext makes the next n requests whose path starts with pathPrefix answer
 // the HTTP status (for example 503) with an MLflow error document.
 func (s *Server) FailNext(pathPrefix string, n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{prefix: pathPrefix, n: n, status: status})
+	s.faults.Add(fault{prefix: pathPrefix, status: status}, n)
 }
 
 // SetLatency delays every answer by d (0 turns it off).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 // serveHTTP applies latency, auth and faults, routes, and logs the call.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
-		s.mu.Lock()
-		s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: rec.status})
-		s.mu.Unlock()
+		s.calls.Record(Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: rec.status})
 	}()
 
-	s.mu.Lock()
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			rec.status = 499 // client went away, as nginx logs it
-			return
-		}
+	if !s.latency.Wait(r.Context()) {
+		rec.status = 499 // client went away, as nginx logs it
+		return
 	}
 
 	if !s.authorized(r) {
@@ -143,8 +123,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, http.StatusUnauthorized, "UNAUTHENTICATED", "You are not authenticated. Please provide valid credentials.")
 		return
 	}
-	if status, ok := s.takeFault(r.URL.Path); ok {
-		writeError(rec, status, faultCode(status), fmt.Sprintf("injected fault: HTTP %d", status))
+	if f, ok := s.faults.Take(func(f fault) bool { return strings.HasPrefix(r.URL.Path, f.prefix) }); ok {
+		writeError(rec, f.status, faultCode(f.status), fmt.Sprintf("injected fault: HTTP %d", f.status))
 		return
 	}
 	s.route(rec, r, body)
@@ -163,21 +143,6 @@ func (s *Server) authorized(r *http.Request) bool {
 }
 
 func constEq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
-
-func (s *Server) takeFault(path string) (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if strings.HasPrefix(path, f.prefix) {
-			f.n--
-			if f.n <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return f.status, true
-		}
-	}
-	return 0, false
-}
 
 func faultCode(status int) string {
 	switch {

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/fakeapi"
 )
 
 // DefaultToken is the bot token the server accepts unless WithToken is given.
@@ -53,9 +55,11 @@ type Server struct {
 	views      []*View
 	users      map[string]User
 	responses  map[string]responseTarget // response_url id -> message
-	calls      []Call
-	faults     []*fault
-	latency    time.Duration
+
+	// calls, faults and latency carry their own locks; mu does not guard them.
+	calls   fakeapi.Log[Call]
+	faults  fakeapi.Faults[fault]
+	latency fakeapi.Latency
 }
 
 // Option configures a Server.
@@ -95,25 +99,13 @@ func (s *Server) Token() string { return s.token }
 func (s *Server) Close() { s.srv.Close() }
 
 // Calls returns a copy of the Web API request log, oldest first.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.calls.Calls() }
 
 // ResetCalls empties the request log.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // SetLatency delays every Web API answer by d (0 turns it off).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
 type faultKind int
 
@@ -123,10 +115,9 @@ const (
 	faultRateLimit
 )
 
-// fault makes the next n calls of a method fail in one way.
+// fault makes calls of a method fail in one way; fakeapi.Faults counts how many.
 type fault struct {
 	method     string // "*" matches every method
-	n          int
 	kind       faultKind
 	status     int
 	slackError string
@@ -136,40 +127,19 @@ type fault struct {
 // FailNext makes the next n calls of method (or "*" for any) answer the HTTP
 // status, e.g. 500 or 503, with an HTML body as Slack's edge does.
 func (s *Server) FailNext(method string, n, status int) {
-	s.addFault(&fault{method: method, n: n, kind: faultHTTP, status: status})
+	s.faults.Add(fault{method: method, kind: faultHTTP, status: status}, n)
 }
 
 // ErrorNext makes the next n calls of method (or "*") answer
 // {"ok":false,"error":slackError}, e.g. "channel_not_found".
 func (s *Server) ErrorNext(method, slackError string, n int) {
-	s.addFault(&fault{method: method, n: n, kind: faultSlackError, slackError: slackError})
+	s.faults.Add(fault{method: method, kind: faultSlackError, slackError: slackError}, n)
 }
 
 // RateLimitNext makes the next n calls of method (or "*") answer HTTP 429
 // with Retry-After in whole seconds (at least 1), as Slack does.
 func (s *Server) RateLimitNext(method string, n int, retryAfter time.Duration) {
-	s.addFault(&fault{method: method, n: n, kind: faultRateLimit, retryAfter: retryAfter})
-}
-
-func (s *Server) addFault(f *fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, f)
-}
-
-func (s *Server) takeFault(method string) *fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.method == method || f.method == "*" {
-			f.n--
-			if f.n <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			return f
-		}
-	}
-	return nil
+	s.faults.Add(fault{method: method, kind: faultRateLimit, retryAfter: retryAfter}, n)
 }
 
 // serveAPI handles /api/<method>: latency, auth, faults, then the method.
@@ -177,22 +147,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	req, parseErr := parseRequest(r)
 	call := Call{Method: method, Params: req.params(), Body: string(req.body), Status: http.StatusOK}
-	defer func() {
-		s.mu.Lock()
-		s.calls = append(s.calls, call)
-		s.mu.Unlock()
-	}()
+	defer func() { s.calls.Record(call) }()
 
-	s.mu.Lock()
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			call.Status = 499
-			return
-		}
+	if !s.latency.Wait(r.Context()) {
+		call.Status = 499 // the client went away
+		return
 	}
 
 	fail := func(e string) {
@@ -207,7 +166,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_auth")
 		return
 	}
-	if f := s.takeFault(method); f != nil {
+	if f, ok := s.faults.Take(func(f fault) bool { return f.method == method || f.method == "*" }); ok {
 		switch f.kind {
 		case faultHTTP:
 			call.Status = f.status
