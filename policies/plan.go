@@ -22,7 +22,7 @@ import (
 // unification and backtracking. A plan that uses anything the interpreter
 // does not run (with, dynamic calls, non-deterministic or relational
 // built-ins) is refused at start and the evaluator keeps topdown
-// (planRefusal says why); TestPlanMatchesTopdown and FuzzPlanMatchesTopdown
+// (Evaluator.Engine says why); TestPlanMatchesTopdown and FuzzPlanMatchesTopdown
 // hold the two engines to the same decisions.
 
 // planTarget is the rego target name under which OPA hands over the plan.
