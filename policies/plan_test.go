@@ -120,6 +120,18 @@ func TestPlanMatchesTopdownOnOperatorPolicies(t *testing.T) {
 		"functions": "package conveyor\n\nshout(s) := upper(s)\n\nshout(s) := s if false\n\nwarn contains shout(input.actor.login)\n",
 		"destructuring": "package conveyor\n\nwarn contains x if { some a in input.artifacts; {\"name\": x, \"kind\": \"app\"} = a }\n\n" +
 			"warn contains sprintf(\"first step %v\", [a]) if [a, _, _] = input.environment.config.rollout.steps\n",
+		"partial objects": "package conveyor\n\nowners_of[a.name] := a.owners if some a in input.artifacts\n\n" +
+			"kind_count[k] := n if { some a in input.artifacts; k := a.kind; n := count([b | some b in input.artifacts; b.kind == k]) }\n\n" +
+			"warn contains sprintf(\"%s: %d\", [k, n]) if some k, n in kind_count\n\n" +
+			"warn contains sprintf(\"%s has %d owners\", [name, count(o)]) if { some name, o in owners_of; count(o) > 1 }\n",
+		"builtins": "package conveyor\n\nwarn contains \"sha-like\" if regex.match(`^[0-9a-f]{7,40}$`, input.pull_request.head_sha)\n\n" +
+			"warn contains \"web glob\" if { some a in input.artifacts; glob.match(\"w*\", [], a.name) }\n\n" +
+			"warn contains sprintf(\"%v\", [object.union({\"a\": 1}, {\"b\": count(input.approvals)})])\n\n" +
+			"warn contains sprintf(\"%v\", [doubled]) if doubled := [y | some x in numbers.range(1, count(input.artifacts)); y := x * 2]\n\n" +
+			"warn contains concat(\"/\", split(input.repository, \"/\"))\n",
+		"imported library": "package conveyor\n\nimport data.acme.lib\n\n" +
+			"warn contains sprintf(\"big team %s\", [t]) if { some t in input.actor.teams; lib.big(t) }\n\n" +
+			"deny contains \"blocked\" if lib.blocked[input.actor.login]\n",
 		"sets and strings": "package conveyor\n\nteams := {x | some x in input.actor.teams}\n\n" +
 			"warn contains t if { some t in teams; startswith(t, \"acme/\") }\n\n" +
 			"warn contains \"sre\" if teams[\"acme/sre\"]\n\n" +
@@ -129,12 +141,16 @@ func TestPlanMatchesTopdownOnOperatorPolicies(t *testing.T) {
 	}
 	r := rand.New(rand.NewSource(7))
 	for name, text := range policies {
+		if name == "library" {
+			continue // a second file, added to every case below
+		}
 		t.Run(name, func(t *testing.T) {
 			srcs, err := defaultSources(false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			srcs = append(srcs, source{name: "extra.rego", text: text})
+			srcs = append(srcs, source{name: "extra.rego", text: text},
+				source{name: "lib.rego", text: "package acme.lib\n\nbig(t) if endswith(t, \"/sre\")\n\nblocked := {\"SAM\", \"kim\"}\n"})
 			e := newEngines(t, srcs, map[string]any{})
 			ins := []ast.Value{inputValue(productionDeploy())}
 			for range 60 {
@@ -155,6 +171,7 @@ func TestPlanRefusalKeepsTopdown(t *testing.T) {
 	cases := map[string]string{
 		"with":              "package conveyor\n\nprod_like if production with input.environment.name as \"production\"\n\nwarn contains \"prod-like\" if prod_like\n",
 		"non-deterministic": "package conveyor\n\nwarn contains \"late\" if time.now_ns() < 0\n",
+		"relation":          "package conveyor\n\nwarn contains \"deep\" if { walk(input, [p, _]); count(p) > 9 }\n",
 	}
 	for name, text := range cases {
 		t.Run(name, func(t *testing.T) {
