@@ -63,10 +63,39 @@ func (r *run) app(ctx context.Context, a *repoconfig.Artifact, files []string) k
 	} else {
 		b.WriteString("No CI checks are listed for this app.\n")
 	}
+	writeCommits(&b, r, ctx)
 	b.WriteString("\n### Changed files\n\n")
 	writeList(&b, files, 20)
 	k.persona = b.String()
 	return k
+}
+
+// maxListedCommits is how many of the newest commits the app check lists.
+const maxListedCommits = 10
+
+// writeCommits lists the change's newest commits. They only inform: a list
+// that cannot be read is said so and changes no stage.
+func writeCommits(b *strings.Builder, r *run, ctx context.Context) {
+	commits, err := r.commitList(ctx)
+	switch {
+	case err != nil:
+		b.WriteString("\n### Commits\n\nThe commits of this change could not be read; they show again on the next evaluation.\n")
+		return
+	case len(commits) == 0:
+		return
+	}
+	fmt.Fprintf(b, "\n### Commits (%d)\n\n", len(commits))
+	if n := len(commits) - maxListedCommits; n > 0 {
+		fmt.Fprintf(b, "- … %s before these\n", plural(n, "older commit"))
+		commits = commits[n:]
+	}
+	for _, c := range commits {
+		fmt.Fprintf(b, "- `%s` %s", short(c.SHA), cell(c.Message))
+		if c.Author != "" {
+			fmt.Fprintf(b, " (%s)", cell(c.Author))
+		}
+		b.WriteString("\n")
+	}
 }
 
 func ciIcon(ok bool, c CIResult) string {

@@ -32,8 +32,9 @@ func installationCalls(gh *ghfake.Server) []ghfake.Call {
 }
 
 // TestAPIEconomy: a synchronize on a PR touching an app and a model costs one
-// PR-files call, one base-config read, one pointer read and one create per
-// check run; a burst of CI completions writes each check run at most twice.
+// PR-files call, one base-config read, one pointer read, one PR-commits call
+// (for the app check) and one create per check run; a burst of CI completions
+// reads nothing and writes each check run at most twice.
 func TestAPIEconomy(t *testing.T) {
 	e := newGHEnv(t, 2, 300*time.Millisecond)
 	pr := e.openPR("feature", map[string]*string{
@@ -59,6 +60,7 @@ func TestAPIEconomy(t *testing.T) {
 		"GET /repos/acme/shop/pulls/1/files":                 1,
 		"GET /repos/acme/shop/contents/.github/conveyor.yml": 1,
 		"GET /repos/acme/shop/contents/models/fraud.yaml":    1,
+		"GET /repos/acme/shop/pulls/1/commits":               1,
 		"POST /repos/acme/shop/check-runs":                   3,
 	}
 	counts := map[string]int{}

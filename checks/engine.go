@@ -36,6 +36,10 @@ type run struct {
 	ciOnce sync.Once
 	ci     map[string]CIResult
 	ciErr  error
+
+	commitsOnce sync.Once
+	commits     []Commit
+	commitsErr  error
 }
 
 // Evaluate runs every stage for every artifact the change touches and
@@ -193,6 +197,12 @@ func gateRow(a *ArtifactResult) GateRow {
 func (r *run) ciResults(ctx context.Context) (map[string]CIResult, error) {
 	r.ciOnce.Do(func() { r.ci, r.ciErr = r.f.CI(ctx) })
 	return r.ci, r.ciErr
+}
+
+// commitList reads the change's commits once per evaluation.
+func (r *run) commitList(ctx context.Context) ([]Commit, error) {
+	r.commitsOnce.Do(func() { r.commits, r.commitsErr = r.f.Commits(ctx) })
+	return r.commits, r.commitsErr
 }
 
 // actions renders the buttons the base config's environments allow.

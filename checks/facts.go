@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"strings"
 
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
@@ -37,6 +38,19 @@ type Change struct {
 	BaseSHA    string
 }
 
+// Commit is one commit of the change, as the app check lists it.
+type Commit struct {
+	SHA     string
+	Message string // the first line of the message
+	Author  string // "@login" on GitHub, else the git author's name
+}
+
+// firstLine is a commit message's subject.
+func firstLine(msg string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	return strings.TrimSpace(line)
+}
+
 // CIResult is the state of one CI check (another app's check run or a commit
 // status) on the head SHA.
 type CIResult struct {
@@ -60,6 +74,9 @@ type Facts interface {
 	Tree(ctx context.Context, side Side) (fs.FS, error)
 	// CI returns the CI checks recorded on the head SHA by name.
 	CI(ctx context.Context) (map[string]CIResult, error)
+	// Commits lists the change's commits, oldest first (for a pull request,
+	// what GitHub lists for it: at most 250).
+	Commits(ctx context.Context) ([]Commit, error)
 	// Serving returns, for an environment, the SHA each artifact last
 	// deployed successfully there; nil when unknown.
 	Serving(ctx context.Context, env string) (map[string]string, error)

@@ -130,6 +130,39 @@ func (g *ghFacts) listFiles(ctx context.Context) ([]string, error) {
 	}
 }
 
+// Commits lists the pull request's commits (cached by its head SHA); a
+// change without a pull request has none.
+func (g *ghFacts) Commits(ctx context.Context) ([]Commit, error) {
+	if g.ch.Number == 0 {
+		return nil, nil
+	}
+	key := fmt.Sprintf("%s#%d@%s", g.ch.Repository, g.ch.Number, g.ch.HeadSHA)
+	if c, ok := g.s.commits.get(key); ok {
+		return c, nil
+	}
+	var out []Commit
+	opt := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := g.gh.PullRequests.ListCommits(ctx, g.owner, g.name, g.ch.Number, opt)
+		if err != nil {
+			return nil, fmt.Errorf("list commits of #%d: %w", g.ch.Number, err)
+		}
+		for _, c := range page {
+			author := c.GetCommit().GetAuthor().GetName()
+			if login := c.GetAuthor().GetLogin(); login != "" {
+				author = "@" + login
+			}
+			out = append(out, Commit{SHA: c.GetSHA(), Message: firstLine(c.GetCommit().GetMessage()), Author: author})
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	g.s.commits.put(key, out)
+	return out, nil
+}
+
 func (g *ghFacts) BaseConfig(ctx context.Context) (*repoconfig.Config, []repoconfig.Problem, error) {
 	key := g.ch.Repository + "@" + g.sha(Base)
 	if pc, ok := g.s.baseConfigs.get(key); ok && g.ch.BaseSHA != "" {

@@ -18,6 +18,7 @@ type MemFacts struct {
 	BaseFiles  map[string]string // path -> content at the base
 	HeadFiles  map[string]string // path -> content at the head
 	CIResults  map[string]CIResult
+	CommitList []Commit                     // what Commits returns
 	ServingBy  map[string]map[string]string // environment -> artifact -> SHA
 	Registries func(name string) (Registry, error)
 }
@@ -97,3 +98,6 @@ func mapFS(files map[string]string) fs.FS {
 	}
 	return out
 }
+
+// Commits implements Facts: CommitList.
+func (m *MemFacts) Commits(context.Context) ([]Commit, error) { return m.CommitList, nil }

@@ -56,6 +56,7 @@ type Suite struct {
 	baseConfigs *lru[*parsedConfig]
 	trees       *lru[fs.FS]
 	files       *lru[[]string]
+	commits     *lru[[]Commit]
 	blobs       *lru[[]byte]
 
 	writing [64]sync.Mutex // striped by repo@sha: one writer per SHA at a time in this process
@@ -79,7 +80,7 @@ func New(o Options) *Suite {
 	}
 	s := &Suite{o: o, drivers: map[string]bool{}, regs: map[string]Registry{},
 		baseConfigs: newLRU[*parsedConfig](256), trees: newLRU[fs.FS](16),
-		files: newLRU[[]string](256), blobs: newLRU[[]byte](1024)}
+		files: newLRU[[]string](256), commits: newLRU[[]Commit](256), blobs: newLRU[[]byte](1024)}
 	for name := range o.Server.Drivers {
 		s.drivers[name] = true
 	}

@@ -96,6 +96,10 @@ func TestSuiteEndToEnd(t *testing.T) {
 				if acts := runs[CheckName("web")].Actions; len(acts) != 2 || acts[0].Identifier != "deploy-staging" || acts[0].Label != "Deploy to staging" {
 					t.Errorf("web actions = %+v", acts)
 				}
+				// The app developer's view lists the PR's commits, read from GitHub.
+				if txt := runs[CheckName("web")].Summary; !strings.Contains(txt, "### Commits (1)") || !strings.Contains(txt, "`"+pr.HeadSHA[:7]+"`") {
+					t.Errorf("web check summary lacks the PR's commit %s:\n%s", pr.HeadSHA[:7], txt)
+				}
 				// The dbt models a deploy of this SHA builds (and what is downstream).
 				if sel := st.Selections["analytics"]; strings.Join(sel, ",") != "stg_orders" {
 					t.Errorf("analytics selection = %v; want [stg_orders]", sel)

@@ -221,6 +221,21 @@ func (g *gitFacts) CI(ctx context.Context) (map[string]checks.CIResult, error) {
 }
 
 // Serving is unknown locally.
+// Commits lists base..head, oldest first.
+func (g *gitFacts) Commits(ctx context.Context) ([]checks.Commit, error) {
+	out, err := g.git(ctx, "log", "--reverse", "--format=%H%x00%an%x00%s", g.baseSHA+".."+g.headSHA)
+	if err != nil {
+		return nil, fmt.Errorf("git log %s..%s: %w", short(g.baseSHA), short(g.headSHA), err)
+	}
+	var commits []checks.Commit
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.SplitN(line, "\x00", 3); len(f) == 3 {
+			commits = append(commits, checks.Commit{SHA: f[0], Author: f[1], Message: f[2]})
+		}
+	}
+	return commits, nil
+}
+
 func (g *gitFacts) Serving(ctx context.Context, env string) (map[string]string, error) {
 	return nil, nil
 }

@@ -100,6 +100,10 @@ func TestCheckOnLocalCheckout(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(out.String(), `registry \"main\" is not defined in the server config`) {
 		t.Fatalf("good change without a registry: exit %d, output:\n%s", exitCode(err), out.String())
 	}
+	// The app check lists main..HEAD from git log: one commit, subject "good" by "t".
+	if !strings.Contains(out.String(), "### Commits (1)") || !strings.Contains(out.String(), "` good (t)") {
+		t.Errorf("the web artifact does not list the local commit:\n%s", out.String())
+	}
 }
 
 func TestCheckErrors(t *testing.T) {

@@ -215,6 +215,28 @@ func (s *Server) handlePullFiles(w http.ResponseWriter, r *http.Request, rs *rep
 	writeJSON(w, http.StatusOK, out)
 }
 
+// maxPRCommits is how many commits GitHub lists for a pull request.
+const maxPRCommits = 250
+
+// handlePullCommits is GET pulls/{number}/commits: the commits on the head
+// branch since the merge base, oldest first, at most 250, paginated.
+func (s *Server) handlePullCommits(w http.ResponseWriter, r *http.Request, rs *repoState) {
+	p := s.prFromRoute(w, r, rs)
+	if p == nil {
+		return
+	}
+	head := rs.commits[rs.branches[p.head]]
+	commits := rs.commitsBetween(rs.mergeBase(rs.commits[rs.branches[p.base]], head), head)
+	if len(commits) > maxPRCommits {
+		commits = commits[:maxPRCommits]
+	}
+	out := []any{}
+	for _, c := range paginate(s, w, r, commits) {
+		out = append(out, s.commitJSON(rs, c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // handleListPulls is GET pulls?state=&head=&base=, newest first.
 func (s *Server) handleListPulls(w http.ResponseWriter, r *http.Request, rs *repoState) {
 	q := r.URL.Query()

@@ -196,3 +196,23 @@ func TestPullRequestFilesCapAt3000(t *testing.T) {
 		t.Fatalf("last page = %d, %v; want 30 (3000 files / 100)", resp.LastPage, err)
 	}
 }
+
+func TestPullRequestCommits(t *testing.T) {
+	s, gh := fixture(t)
+	s.Commit("acme/web", "main", map[string]*string{"a": str("1")}, "base")
+	first := s.Commit("acme/web", "feature", map[string]*string{"b": str("1")}, "add b\n\nwith a body")
+	s.Commit("acme/web", "main", map[string]*string{"c": str("1")}, "main moves on")
+	second := s.Commit("acme/web", "feature", map[string]*string{"b": str("2")}, "change b")
+	pr := s.OpenPR("acme/web", "feature", "main", "b", "bob")
+	got, _, err := gh.PullRequests.ListCommits(ctx, "acme", "web", pr.Number, &github.ListOptions{PerPage: 1})
+	if err != nil || len(got) != 1 || got[0].GetSHA() != first || got[0].GetCommit().GetMessage() != "add b\n\nwith a body" {
+		t.Fatalf("first page = %+v, %v", got, err)
+	}
+	all, _, err := gh.PullRequests.ListCommits(ctx, "acme", "web", pr.Number, nil)
+	if err != nil || len(all) != 2 || all[0].GetSHA() != first || all[1].GetSHA() != second {
+		t.Fatalf("commits = %d, %v; want the branch's two, oldest first (not main's)", len(all), err)
+	}
+	if _, _, err := gh.PullRequests.ListCommits(ctx, "acme", "web", 999, nil); err == nil {
+		t.Fatal("commits of a missing PR did not fail")
+	}
+}

@@ -30,6 +30,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+repo+"/pulls", s.withRepo(s.handleListPulls))
 	m.HandleFunc("GET "+repo+"/pulls/{number}", s.withRepo(s.handleGetPull))
 	m.HandleFunc("GET "+repo+"/pulls/{number}/files", s.withRepo(s.handlePullFiles))
+	m.HandleFunc("GET "+repo+"/pulls/{number}/commits", s.withRepo(s.handlePullCommits))
 
 	m.HandleFunc("POST "+repo+"/check-runs", s.withRepo(s.handleCreateCheckRun))
 	m.HandleFunc("PATCH "+repo+"/check-runs/{id}", s.withRepo(s.handleUpdateCheckRun))
