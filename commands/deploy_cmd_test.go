@@ -168,14 +168,24 @@ func TestNoHistoryFallsBackAndSaysSo(t *testing.T) {
 }
 
 func TestGateNotGreen(t *testing.T) {
-	e := newEnv(t)
-	e.gh.SetPermission(testRepo, "dev", "write")
-	pr := e.openPR("feature", "dev", webChange())
-	e.gate.set(pr.HeadSHA, "failure")
-	id := e.comment(pr, "dev", "/deploy staging")
-	mustContain(t, e.oneReply(pr), "the conveyor check is failure on "+pr.HeadSHA[:7], "fix what it reports")
-	if len(e.starts()) != 0 || e.reactions(id) != "eyes,confused" {
-		t.Fatalf("starts %d, reactions %q; want none and confused", len(e.starts()), e.reactions(id))
+	cases := map[string][]string{
+		"failure":     {"the conveyor check failed on ", "fix what it reports"},
+		"timed_out":   {"the conveyor check timed out on ", "fix what it reports"},
+		"in_progress": {"the conveyor check is still running on ", "wait until it is green"},
+		"":            {"the conveyor check has not finished on ", "wait until it is green"},
+	}
+	for state, want := range cases {
+		t.Run(state, func(t *testing.T) {
+			e := newEnv(t)
+			e.gh.SetPermission(testRepo, "dev", "write")
+			pr := e.openPR("feature", "dev", webChange())
+			e.gate.set(pr.HeadSHA, state)
+			id := e.comment(pr, "dev", "/deploy staging")
+			mustContain(t, e.oneReply(pr), want[0]+pr.HeadSHA[:7], want[1])
+			if len(e.starts()) != 0 || e.reactions(id) != "eyes,confused" {
+				t.Fatalf("starts %d, reactions %q; want none and confused", len(e.starts()), e.reactions(id))
+			}
+		})
 	}
 }
 

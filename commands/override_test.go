@@ -66,7 +66,7 @@ func TestRedGateNotOverridableIsRefused(t *testing.T) {
 	e.gate.set(pr.HeadSHA, "failure")
 	e.gate.setEvidence(pr.HeadSHA, map[string]policies.Evidence{"fraud-model": {Metrics: &policies.MetricsEvidence{Metric: "auc", Candidate: 0.89, Passed: false}}}, false)
 	e.comment(pr, "mlead", "/deploy staging")
-	mustContain(t, e.oneReply(pr), "the conveyor check is failure on "+pr.HeadSHA[:7], "fix what it reports")
+	mustContain(t, e.oneReply(pr), "the conveyor check failed on "+pr.HeadSHA[:7], "fix what it reports")
 	if len(e.starts()) != 0 {
 		t.Fatal("a red gate that is not overridable was deployed")
 	}

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
@@ -189,7 +190,25 @@ func (s *session) gateUnmet(st checks.GateStatus, sha string) string {
 	case "":
 		return fmt.Sprintf("the conveyor check has not finished on %s; wait until it is green and comment again", short(sha))
 	}
-	return fmt.Sprintf("the conveyor check is %s on %s; fix what it reports, push, and comment again once it is green", st.Conclusion, short(sha))
+	if st.Conclusion == "in_progress" || st.Conclusion == "queued" {
+		return fmt.Sprintf("the conveyor check is still running on %s; wait until it is green and comment again", short(sha))
+	}
+	return fmt.Sprintf("the conveyor check %s on %s; fix what it reports, push, and comment again once it is green", gateVerb(st.Conclusion), short(sha))
+}
+
+// gateVerb says what happened to a completed gate that is not green.
+func gateVerb(conclusion string) string {
+	switch conclusion {
+	case "failure":
+		return "failed"
+	case "cancelled":
+		return "was cancelled"
+	case "timed_out":
+		return "timed out"
+	case "action_required":
+		return "needs action"
+	}
+	return "ended " + strings.ReplaceAll(conclusion, "_", " ")
 }
 
 // usageFacts is what runs in env now, per owning team, for the quota rules:

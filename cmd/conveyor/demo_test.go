@@ -44,7 +44,7 @@ func TestDemoTranscript(t *testing.T) {
 		"✗ conveyor / fraud-model     failure  Quality: auc 0.89 is below the minimum 0.9",
 		"✗ conveyor / analytics       failure  Quality: 2 contract breaks",
 		"above its quota",
-		"Not deploying: the conveyor check is failure",
+		"Not deploying: the conveyor check failed",
 		// 5. the failing rollout
 		"deployment rolled_back",
 		"failed: 5 of 5 probes returned 503",
