@@ -97,7 +97,7 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 		return err
 	}
 	e.postStatuses(ctx, id, "in_progress", fmt.Sprintf("%d%% healthy; next %d%%", d.Steps[step], d.Steps[next]))
-	e.changed(ctx, id, "step", fmt.Sprintf("%d%% done", d.Steps[step]))
+	e.changed(ctx, id, "step", fmt.Sprintf("queued; %d%% is healthy", d.Steps[step]))
 	return nil
 }
 

@@ -32,12 +32,14 @@ func TestDemoTranscript(t *testing.T) {
 		"to staging",
 		"analytics driver: running sh ",
 		"--select stg_orders+ --target staging in analytics",
+		"### Commits (1)",
 		// 3. production through Slack
 		"*Approvals 0/2*",
 		"@sre-alice presses Approve",
 		"*Approvals 1/2*",
 		"*Approvals 2/2*",
 		"Rollout: 10% ✓ -> 50% ✓ -> 100% ✓",
+		"Rollout step 2 (50%): queued; 10% is healthy",
 		"Rollout succeeded",
 		// 4. the bad PR
 		"✗ conveyor                   failure",
