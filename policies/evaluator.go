@@ -91,8 +91,8 @@ type Options struct {
 
 // Evaluator evaluates the compiled policy. It is safe for concurrent use.
 type Evaluator struct {
-	query    rego.PreparedEvalQuery
-	plan     *program // nil: decisions run on topdown (query)
+	plan     *program               // the planned decision, or nil
+	query    rego.PreparedEvalQuery // topdown's, when plan is nil
 	engine   string
 	revision string
 	recorder Recorder
@@ -131,6 +131,15 @@ func newEvaluator(ctx context.Context, srcs []source, opts Options) (*Evaluator,
 	if err != nil {
 		return nil, err
 	}
+	e := &Evaluator{revision: revision(srcs), recorder: opts.Recorder, now: time.Now}
+	if opts.Topdown {
+		e.engine = "topdown (asked for)"
+	} else if prog, err := newProgram(ctx, DecisionQuery, compiler, store); err != nil {
+		e.engine = "topdown (the policy cannot run as a plan: " + err.Error() + ")"
+	} else {
+		e.plan, e.engine = prog, "plan"
+		return e, nil
+	}
 	pq, err := rego.New(
 		rego.ParsedQuery(ast.MustParseBody(DecisionQuery)),
 		rego.Compiler(compiler),
@@ -141,15 +150,7 @@ func newEvaluator(ctx context.Context, srcs []source, opts Options) (*Evaluator,
 	if err != nil {
 		return nil, fmt.Errorf("policies: prepare %s: %w", DecisionQuery, err)
 	}
-	e := &Evaluator{query: pq, revision: revision(srcs), recorder: opts.Recorder, now: time.Now}
-	switch prog, err := newProgram(ctx, DecisionQuery, compiler, store); {
-	case opts.Topdown:
-		e.engine = "topdown (asked for)"
-	case err != nil:
-		e.engine = "topdown (the policy cannot run as a plan: " + err.Error() + ")"
-	default:
-		e.plan, e.engine = prog, "plan"
-	}
+	e.query = pq
 	return e, nil
 }
 
