@@ -163,7 +163,6 @@ type op struct {
 	args    []operand
 	fn      *function
 	bi      topdown.BuiltinFunc
-	biName  string
 	blocks  []block // opBlock; opScan and opNot use blocks[0]
 	where   string  // the conflict error of a once-only op
 	capHint int
@@ -363,7 +362,6 @@ func (c *planCompiler) stmt(s ir.Stmt) (op, error) {
 		}
 		return a, b
 	}
-	where := c.where(s.GetLocation())
 	switch s := s.(type) {
 	case *ir.ReturnLocalStmt:
 		return op{kind: opReturn, target: c.local(s.Source)}, nil
@@ -391,7 +389,7 @@ func (c *planCompiler) stmt(s ir.Stmt) (op, error) {
 		if bi == nil {
 			return op{}, fmt.Errorf("built-in %s has no implementation", s.Func)
 		}
-		return op{kind: opCallBuiltin, bi: bi, biName: s.Func, args: args, target: c.local(s.Result)}, nil
+		return op{kind: opCallBuiltin, bi: bi, args: args, target: c.local(s.Result)}, nil
 	case *ir.BlockStmt:
 		bs, err := c.blocks(s.Blocks)
 		return op{kind: opBlock, blocks: bs}, err
@@ -416,7 +414,7 @@ func (c *planCompiler) stmt(s ir.Stmt) (op, error) {
 		return op{kind: opAssignVar, a: a, target: c.local(s.Target)}, err
 	case *ir.AssignVarOnceStmt:
 		a, err := c.operand(s.Source)
-		return op{kind: opAssignVarOnce, a: a, target: c.local(s.Target), where: where + ": eval_conflict_error: rule " + c.rule + " produced conflicting values"}, err
+		return op{kind: opAssignVarOnce, a: a, target: c.local(s.Target), where: c.where(s.GetLocation()) + ": eval_conflict_error: rule " + c.rule + " produced conflicting values"}, err
 	case *ir.ResetLocalStmt:
 		return op{kind: opResetLocal, target: c.local(s.Target)}, nil
 	case *ir.MakeNullStmt:
@@ -461,7 +459,7 @@ func (c *planCompiler) stmt(s ir.Stmt) (op, error) {
 		return op{kind: opObjectInsert, a: a, b: b, target: c.local(s.Object)}, err
 	case *ir.ObjectInsertOnceStmt:
 		a, b := two(s.Key, s.Value)
-		return op{kind: opObjectInsertOnce, a: a, b: b, target: c.local(s.Object), where: where + ": eval_conflict_error: object keys must be unique"}, err
+		return op{kind: opObjectInsertOnce, a: a, b: b, target: c.local(s.Object), where: c.where(s.GetLocation()) + ": eval_conflict_error: object keys must be unique"}, err
 	case *ir.SetAddStmt:
 		a, err := c.operand(s.Value)
 		return op{kind: opSetAdd, a: a, target: c.local(s.Set)}, err
