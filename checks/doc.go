@@ -1,4 +1,4 @@
-// Package checks owns the uniform check suite (DESIGN.md section 3): it
+// Package checks owns the uniform check suite (docs/configuration.md): it
 // classifies a pull request's changed files into artifacts, evaluates each
 // touched app, model and dbt project through the same four stages (Validate,
 // Quality, Policy, Readiness) and writes the `conveyor` gate and one

@@ -11,7 +11,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
-// The states of a deployment (DESIGN.md 6).
+// The states of a deployment, as docs/commands.md describes them.
 const (
 	StateAwaitingApproval = "awaiting_approval"
 	StateQueued           = "queued"

@@ -1,6 +1,6 @@
 // Package policies owns the Rego policy that decides who may check, deploy,
-// approve, roll back and lock, and what a deployment needs (DESIGN.md
-// section 5). It ships the default bundle (bundle/*.rego), compiles it once
+// approve, roll back and lock, and what a deployment needs (the contract
+// in docs/policies.md). It ships the default bundle (bundle/*.rego), compiles it once
 // with the server's extra policies, and evaluates data.conveyor.decision over
 // an Input: as OPA's plan of the query, run by this package's interpreter
 // (plan.go), or on OPA's topdown evaluator when the policy uses what the

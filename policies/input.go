@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// Input is the document every decision is made over (DESIGN.md section 5).
+// Input is the document every decision is made over (docs/policies.md, "The contract").
 // Its JSON form is the policy's input.
 type Input struct {
 	Action      string                      `json:"action"` // check, deploy, approve, rollback, lock
@@ -162,7 +162,7 @@ func ParseInput(r io.Reader) (Input, error) {
 		case errors.Is(err, io.EOF):
 			return Input{}, errors.New("policy input: empty document (write a JSON object such as {\"action\": \"check\", ...})")
 		default:
-			return Input{}, fmt.Errorf("policy input: %v (the fields are those of DESIGN.md section 5)", err)
+			return Input{}, fmt.Errorf("policy input: %v (the fields are listed in docs/policies.md, section The contract)", err)
 		}
 	}
 	if dec.More() {
