@@ -10,9 +10,10 @@ FUZZTIME ?= 20s
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
 
-## test: vet, gofmt, then every test (PostgreSQL on 127.0.0.1:5432 must be running; .ci/run starts it)
+## test: vet, gofmt, then every test. PostgreSQL: $$CONVEYOR_TEST_POSTGRES, else 127.0.0.1:5432 if it
+## answers, else a throwaway cluster made for this run (needs PostgreSQL's server programs installed)
 test: lint
-	$(GO) test -count=1 -timeout 12m ./...
+	$(GO) run ./internal/testpg -- $(GO) test -count=1 -timeout 12m ./...
 
 ## demo: the whole journey against the in-repo emulators on the embedded SQLite store
 demo: build

@@ -49,7 +49,7 @@ func URL(t testing.TB, d store.Dialect) string {
 		}
 		defer admin.Close()
 		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-			t.Fatalf("postgres at %s is required for this test (start it with pg_ctlcluster): %v", base, err)
+			t.Fatalf("postgres at %s is required for this test (`make test` starts a throwaway one when none answers; or set CONVEYOR_TEST_POSTGRES): %v", base, err)
 		}
 		t.Cleanup(func() {
 			db, err := sql.Open("pgx", base)
