@@ -16,6 +16,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 const (
@@ -125,7 +126,7 @@ func (r *recorder) has(id int64, event string) bool {
 func (e *env) waitEvent(id int64, events ...string) {
 	e.t.Helper()
 	for _, ev := range events {
-		waitFor(e.t, fmt.Sprintf("event %s of deployment %d", ev, id), func() bool { return e.notes.has(id, ev) },
+		testwait.For(e.t, fmt.Sprintf("event %s of deployment %d", ev, id), func() bool { return e.notes.has(id, ev) },
 			func() string { return fmt.Sprint(e.notes.events) })
 	}
 }
@@ -255,28 +256,12 @@ func (e *env) startOK(r Request) *Deployment {
 func (e *env) wait(id int64, states ...string) *Deployment {
 	e.t.Helper()
 	var d *Deployment
-	waitFor(e.t, fmt.Sprintf("deployment %d to become %v", id, states), func() bool {
+	testwait.For(e.t, fmt.Sprintf("deployment %d to become %v", id, states), func() bool {
 		var err error
 		d, err = e.engine.Get(context.Background(), id)
 		return err == nil && slices.Contains(states, d.State)
 	}, func() string { return fmt.Sprintf("state %s, error %q", d.State, d.Error) })
 	return d
-}
-
-// waitFor polls cond until it holds; it fails after 30s (a hang, not a timing assertion).
-func waitFor(t testing.TB, what string, cond func() bool, last ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			if len(last) > 0 {
-				msg = last[0]()
-			}
-			t.Fatalf("timed out waiting for %s %s", what, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // botComments returns the bot's comments on pr.
@@ -295,7 +280,7 @@ func (e *env) botComments(pr int) []ghfake.Comment {
 func (e *env) commentOf(d *Deployment, want string) string {
 	e.t.Helper()
 	var body string
-	waitFor(e.t, fmt.Sprintf("the comment of deployment %d to say %q", d.ID, want), func() bool {
+	testwait.For(e.t, fmt.Sprintf("the comment of deployment %d to say %q", d.ID, want), func() bool {
 		for _, c := range e.gh.Comments(repo, d.PR) {
 			if c.ID == d.CommentID || d.CommentID == 0 {
 				body = c.Body

@@ -10,6 +10,7 @@ import (
 	"github.com/conveyor-dev/conveyor/deploy/driver"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 func TestStartRunsEveryStepAndMirrorsToGitHub(t *testing.T) {
@@ -237,9 +238,9 @@ func TestCancelDuringRolloutRollsBack(t *testing.T) {
 	if err != nil || len(cancelled) != 1 || cancelled[0].ID != d.ID {
 		t.Fatalf("cancel = %v, %v", cancelled, err)
 	}
-	waitFor(t, "both artifacts rolled back", func() bool { return len(e.drv.Calls("rollback", "")) == 2 })
+	testwait.For(t, "both artifacts rolled back", func() bool { return len(e.drv.Calls("rollback", "")) == 2 })
 	d = e.wait(d.ID, StateCancelled)
-	waitFor(t, "the environment to be released", func() bool {
+	testwait.For(t, "the environment to be released", func() bool {
 		st, _ := e.engine.Status(ctx, repo)
 		return len(st.Locks) == 0
 	})
@@ -265,7 +266,7 @@ func TestCrashMidRolloutResumesWithoutRepeatingAStep(t *testing.T) {
 	e.drv.block = func(t driver.Target) bool { return t.Artifact == "web" && t.Percent == 50 }
 	d := e.startOK(request(pr, "production", 10, 50, 100))
 	<-e.drv.started
-	waitFor(t, "fraud to finish 50%", func() bool {
+	testwait.For(t, "fraud to finish 50%", func() bool {
 		done, _ := store.StepsDone(ctx, e.store.DB, d.ID, 1)
 		_, ok := done["fraud"]
 		return ok

@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor-dev/conveyor/bot"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 var binPath string
@@ -211,7 +212,7 @@ func TestKill9AfterAcceptIsProcessedAfterRestart(t *testing.T) {
 			worker := startServe(t, dbURL, key, "--workers", "4")
 			st := openStore(t, dbURL)
 			// The "delivery done" lines follow the commit that marks them.
-			waitUntil(t, "all processed", func() bool {
+			testwait.Within(t, 60*time.Second, "all processed", func() bool {
 				_, processed, _ := st.DeliveryCounts(context.Background())
 				return processed == n && len(processedIDs(worker)) >= n
 			})
@@ -253,7 +254,7 @@ func TestTwoProcessesShareWorkExactlyOnce(t *testing.T) {
 		t.Fatal(e)
 	}
 	st := openStore(t, dbURL)
-	waitUntil(t, "500 processed", func() bool {
+	testwait.Within(t, 60*time.Second, "500 processed", func() bool {
 		_, processed, _ := st.DeliveryCounts(context.Background())
 		return processed == n && len(processedIDs(a))+len(processedIDs(b)) >= n
 	})
@@ -287,17 +288,6 @@ func openStore(t *testing.T, url string) *store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // SIGTERM stops accepting, lets running jobs finish and exits 0.

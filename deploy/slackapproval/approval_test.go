@@ -9,6 +9,7 @@ import (
 
 	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/deploy/slackapproval"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 func TestApprovalMessageShowsWhatDeploysAndWhoMustApprove(t *testing.T) {
@@ -79,7 +80,7 @@ func TestDoubleClickCountsOnceAndQuorumStartsRollout(t *testing.T) {
 	if hasButtons([]byte(blocks)) {
 		t.Errorf("buttons still shown after quorum:\n%s", blocks)
 	}
-	waitFor(t, "progress in the thread", func() bool {
+	testwait.For(t, "progress in the thread", func() bool {
 		var texts []string
 		for _, r := range w.slack.Thread(prodChannel, m.TS) {
 			texts = append(texts, r.Text)
@@ -174,7 +175,7 @@ func TestRejectByOutsiderIsRefused(t *testing.T) {
 func waitState(w *world, id int64, state string) *deploy.Deployment {
 	w.t.Helper()
 	var d *deploy.Deployment
-	waitFor(w.t, "deployment to become "+state, func() bool {
+	testwait.For(w.t, "deployment to become "+state, func() bool {
 		d = w.get(id)
 		return d.State == state
 	}, func() string { return d.State + " " + d.Error })

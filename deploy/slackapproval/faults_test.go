@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 func TestSlack5xxOnPostIsRetried(t *testing.T) {
@@ -55,7 +57,7 @@ func TestPermanentSlackErrorTellsThePR(t *testing.T) {
 	w := newWorld(t, time.Hour)
 	w.slack.ErrorNext("chat.postMessage", "channel_not_found", 1)
 	w.start("production")
-	waitFor(t, "a PR comment about the refused request", func() bool {
+	testwait.For(t, "a PR comment about the refused request", func() bool {
 		return len(w.commentsWith("Slack refused the approval request")) == 1
 	})
 	body := w.commentsWith("Slack refused")[0]
@@ -72,7 +74,7 @@ func TestPermanentSlackErrorTellsThePR(t *testing.T) {
 func TestNoChannelForEnvironmentMeansApproveOnGitHub(t *testing.T) {
 	w := newWorld(t, time.Hour)
 	d := w.start("staging")
-	waitFor(t, "the PR comment that approvals go through /approve", func() bool {
+	testwait.For(t, "the PR comment that approvals go through /approve", func() bool {
 		return len(w.commentsWith("No Slack channel is configured for staging")) == 1
 	})
 	if got := w.get(d.ID); got.SlackTS != "" {

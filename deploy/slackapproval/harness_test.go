@@ -23,6 +23,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/slackfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
@@ -200,7 +201,7 @@ func (w *world) start(env string) *deploy.Deployment {
 func (w *world) message(d *deploy.Deployment) *slackfake.Message {
 	w.t.Helper()
 	var ts string
-	waitFor(w.t, "the approval message to be posted", func() bool {
+	testwait.For(w.t, "the approval message to be posted", func() bool {
 		got, err := w.engine.Get(context.Background(), d.ID)
 		if err == nil && got.SlackTS != "" {
 			ts = got.SlackTS
@@ -214,7 +215,7 @@ func (w *world) message(d *deploy.Deployment) *slackfake.Message {
 func (w *world) messageSays(ts string, want ...string) string {
 	w.t.Helper()
 	var text string
-	waitFor(w.t, fmt.Sprintf("the approval message to say %q", want), func() bool {
+	testwait.For(w.t, fmt.Sprintf("the approval message to say %q", want), func() bool {
 		m := w.slack.Message(prodChannel, ts)
 		if m == nil {
 			return false
@@ -247,7 +248,7 @@ func (w *world) click(ts, action, user string) {
 func (w *world) ephemeral(user, want string) {
 	w.t.Helper()
 	var seen []string
-	waitFor(w.t, fmt.Sprintf("an ephemeral to %s saying %q", user, want), func() bool {
+	testwait.For(w.t, fmt.Sprintf("an ephemeral to %s saying %q", user, want), func() bool {
 		seen = seen[:0]
 		for _, m := range w.slack.Ephemerals(user) {
 			seen = append(seen, m.Text)
@@ -282,20 +283,4 @@ func (w *world) get(id int64) *deploy.Deployment {
 // hasButtons reports whether the message's blocks still hold the buttons.
 func hasButtons(blocks json.RawMessage) bool {
 	return strings.Contains(string(blocks), slackapproval.ActionApprove)
-}
-
-// waitFor polls cond; it fails after 30s (a hang, not a timing assertion).
-func waitFor(t *testing.T, what string, cond func() bool, last ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			if len(last) > 0 {
-				msg = last[0]()
-			}
-			t.Fatalf("timed out waiting for %s: %s", what, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
