@@ -13,7 +13,7 @@ type recorder struct {
 	failed string
 }
 
-func (r *recorder) Helper()            {}
+func (r *recorder) Helper()           {}
 func (r *recorder) Fatal(args ...any) { r.failed = args[0].(string) }
 
 func TestForReturnsOnceTheConditionHolds(t *testing.T) {
