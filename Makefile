@@ -7,8 +7,14 @@ FUZZTIME ?= 20s
 
 .PHONY: build test demo bench fuzz lint vet fmt
 
+## build: bin/conveyor; the first time, says that modules are downloaded and shows progress
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor
+	@if ! GOFLAGS=-mod=mod GOPROXY=off $(GO) list -deps ./cmd/conveyor >/dev/null 2>&1; then \
+	  echo "First build: downloading Go modules (once; a few minutes on a slow link)..."; \
+	  $(GO) mod download -x 2>&1 | awk '/^# get .*: 200 OK/ && /\.zip/ {n++; printf "\r  %d modules downloaded", n; fflush()} END {print ""}'; \
+	fi
+	@echo "Building $(BIN) (the first build compiles every dependency: a minute or two)..."
+	@$(GO) build -v -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/conveyor 2>&1 | awk '/ |^#/ {print; err=1; next} {n++; printf "\r  %d packages compiled", n; fflush()} END {if (n) print ""; exit err}'
 
 ## test: vet, gofmt, then every test. PostgreSQL: $$CONVEYOR_TEST_POSTGRES, else 127.0.0.1:5432 if it
 ## answers, else a throwaway cluster made for this run (needs PostgreSQL's server programs installed)
