@@ -152,6 +152,7 @@ func processedIDs(p *proc) []string {
 }
 
 func TestServeConfigErrorsExit2(t *testing.T) {
+	t.Parallel()
 	key := keyPEM(t)
 	cases := []struct {
 		env     []string
@@ -196,8 +197,10 @@ func TestServeConfigErrorsExit2(t *testing.T) {
 // A process killed with SIGKILL right after answering 202 loses nothing: the
 // next process works the stored deliveries.
 func TestKill9AfterAcceptIsProcessedAfterRestart(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			dbURL := storetest.URL(t, d)
 			key := keyPEM(t)
 			intake := startServe(t, dbURL, key, "--workers", "0")
@@ -216,6 +219,7 @@ func TestKill9AfterAcceptIsProcessedAfterRestart(t *testing.T) {
 				_, processed, _ := st.DeliveryCounts(context.Background())
 				return processed == n && len(processedIDs(worker)) >= n
 			})
+			stop(t, worker) // every line it wrote is read once it has exited
 			if got := len(processedIDs(worker)); got != n {
 				t.Fatalf("restarted process worked %d deliveries, want %d", got, n)
 			}
@@ -226,6 +230,7 @@ func TestKill9AfterAcceptIsProcessedAfterRestart(t *testing.T) {
 // Two serve processes on one PostgreSQL database share 500 deliveries and
 // process each exactly once.
 func TestTwoProcessesShareWorkExactlyOnce(t *testing.T) {
+	t.Parallel()
 	dbURL := storetest.URL(t, store.Postgres)
 	key := keyPEM(t)
 	a := startServe(t, dbURL, key, "--workers", "4")
@@ -258,7 +263,14 @@ func TestTwoProcessesShareWorkExactlyOnce(t *testing.T) {
 		_, processed, _ := st.DeliveryCounts(context.Background())
 		return processed == n && len(processedIDs(a))+len(processedIDs(b)) >= n
 	})
-	time.Sleep(300 * time.Millisecond) // a delivery worked twice would log by now
+	// A redelivery to either process is acknowledged and not processed again.
+	if code := send(t, b.url, "two-0"); code != 200 {
+		t.Fatalf("redelivery: %d", code)
+	}
+	// The sync point: both processes drain and exit, so every line either
+	// wrote is read; a delivery worked twice would show here.
+	stop(t, a)
+	stop(t, b)
 	seen := map[string]int{}
 	idsA, idsB := processedIDs(a), processedIDs(b)
 	for _, id := range append(idsA, idsB...) {
@@ -275,9 +287,17 @@ func TestTwoProcessesShareWorkExactlyOnce(t *testing.T) {
 	if len(idsA) == 0 || len(idsB) == 0 {
 		t.Fatalf("work not shared: a=%d b=%d", len(idsA), len(idsB))
 	}
-	// A redelivery to either process is acknowledged and not processed again.
-	if code := send(t, b.url, "two-0"); code != 200 {
-		t.Fatalf("redelivery: %d", code)
+}
+
+// stop sends SIGTERM and waits for the process to exit and for its log to
+// be read to the end.
+func stop(t *testing.T, p *proc) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not stop after SIGTERM")
 	}
 }
 
@@ -292,6 +312,7 @@ func openStore(t *testing.T, url string) *store.Store {
 
 // SIGTERM stops accepting, lets running jobs finish and exits 0.
 func TestServeShutsDownGracefullyOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	p := startServe(t, storetest.URL(t, store.SQLite), keyPEM(t), "--workers", "2")
 	if code := send(t, p.url, "term-1"); code != 202 {
 		t.Fatalf("delivery: %d", code)

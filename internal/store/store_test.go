@@ -7,15 +7,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 func TestOpenRejectsUnknownURL(t *testing.T) {
+	t.Parallel()
 	_, err := store.Open(context.Background(), "mysql://root:hunter2@db/x")
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("err = %v; want a DATABASE_URL error without the password", err)
@@ -23,6 +24,7 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	got := store.Redact("postgres://app:s3cret@db:5432/conveyor")
 	if strings.Contains(got, "s3cret") || !strings.Contains(got, "app:xxxxx@db") {
 		t.Fatalf("Redact = %q", got)
@@ -30,6 +32,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestMigrateIsIdempotentAndReady(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		if err := s.Migrate(ctx); err != nil {
@@ -45,6 +48,7 @@ func TestMigrateIsIdempotentAndReady(t *testing.T) {
 }
 
 func TestDeliveriesStoredOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		d := &store.Delivery{ID: "d-1", Event: "pull_request", Action: "opened", InstallationID: 7, Repository: "acme/shop", Payload: []byte(`{"a":1}`), ReceivedAt: 1}
@@ -85,6 +89,7 @@ func TestDeliveriesStoredOnce(t *testing.T) {
 }
 
 func TestInstallations(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		if err := s.UpsertInstallation(ctx, 9, "acme", false, []string{"acme/a", "acme/b"}); err != nil {
@@ -114,6 +119,7 @@ func TestInstallations(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		for i := 0; i < 3; i++ {
@@ -144,6 +150,7 @@ func (w *pingWorker) Work(ctx context.Context, j *river.Job[pingArgs]) error {
 }
 
 func TestQueueInsertTxCommitsWithTheRow(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		var seen atomic.Int64
@@ -169,11 +176,13 @@ func TestQueueInsertTxCommitsWithTheRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for seen.Load() != 1 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		time.Sleep(100 * time.Millisecond)
+		// The sync point is the job table itself: once the committed job is
+		// completed and it holds no other job, nothing more can ever run.
+		var states []string
+		testwait.For(t, "the committed job to complete", func() bool {
+			states = jobStates(t, s)
+			return len(states) == 1 && states[0] == "completed"
+		}, func() string { return fmt.Sprintf("jobs %v", states) })
 		if seen.Load() != 1 {
 			t.Fatalf("worked sum = %d; want 1 (the rolled-back job must not run)", seen.Load())
 		}
@@ -184,6 +193,7 @@ func TestQueueInsertTxCommitsWithTheRow(t *testing.T) {
 }
 
 func TestPendingDeliveriesAndMarks(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		ds := []*store.Delivery{
@@ -240,4 +250,26 @@ func TestPendingDeliveriesAndMarks(t *testing.T) {
 			t.Fatalf("pending after marking = %+v, %v", got, err)
 		}
 	})
+}
+
+// jobStates lists the state of every job in river's table, oldest first.
+func jobStates(t *testing.T, s *store.Store) []string {
+	t.Helper()
+	rows, err := s.DB.QueryContext(context.Background(), `SELECT state FROM river_job ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var st string
+		if err := rows.Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
