@@ -40,6 +40,9 @@ func newRoot() *cobra.Command {
 	for _, extra := range extraCommands {
 		root.AddCommand(extra())
 	}
+	declareHelp(root)
+	plainBoolFlags(root)
+	addExamples(root)
 	return root
 }
 
