@@ -10,13 +10,14 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/conveyor-dev/conveyor/internal/ghclient"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
 // CatchUp asks GitHub to redeliver what Conveyor never stored. GitHub does not
 // retry failed deliveries by itself, so without this an outage loses events.
 type CatchUp struct {
-	App      *GitHubApp
+	App      *ghclient.App
 	Store    *store.Store
 	Metrics  *Metrics
 	Log      *slog.Logger

@@ -1,9 +1,6 @@
 package bot
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/conveyor-dev/conveyor/internal/ghclient"
 )
 
 // Config is the runtime configuration read from Probot-style environment
@@ -72,7 +71,7 @@ func ConfigFromEnv(getenv func(string) string) (*Config, error) {
 	}
 	// Probot convention: a key in one line with literal \n.
 	key = strings.ReplaceAll(key, `\n`, "\n")
-	if _, err := ParsePrivateKey([]byte(key)); err != nil {
+	if _, err := ghclient.ParsePrivateKey([]byte(key)); err != nil {
 		setting := "PRIVATE_KEY"
 		if getenv("PRIVATE_KEY") == "" {
 			setting = "PRIVATE_KEY_PATH"
@@ -110,26 +109,6 @@ func ConfigFromEnv(getenv func(string) string) (*Config, error) {
 		c.Port = n
 	}
 	return c, nil
-}
-
-// ParsePrivateKey parses the GitHub App's RSA private key (PKCS#1 or PKCS#8 PEM).
-func ParsePrivateKey(b []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, errors.New("not a PEM private key (paste the .pem file GitHub generated)")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, errors.New("PEM block is not an RSA private key")
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("private key is not RSA")
-	}
-	return rk, nil
 }
 
 // LogValue redacts every secret.

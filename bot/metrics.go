@@ -3,6 +3,8 @@ package bot
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/conveyor-dev/conveyor/internal/ghclient"
 )
 
 // Metrics are the Prometheus series the bot exports on /metrics. Each Server
@@ -13,11 +15,8 @@ type Metrics struct {
 	Rejected       *prometheus.CounterVec   // reason
 	IntakeSeconds  prometheus.Histogram     // webhook request handling
 	JobSeconds     *prometheus.HistogramVec // kind, outcome
-	GitHubCalls    *prometheus.CounterVec   // route, status
-	RateRemaining  *prometheus.GaugeVec     // installation
-	PacingWaits    prometheus.Counter
-	GitHubRetries  *prometheus.CounterVec // reason
-	SlackRequests  *prometheus.CounterVec // outcome
+	GitHub         *ghclient.Metrics        // the GitHub client's calls, on the same registry
+	SlackRequests  *prometheus.CounterVec   // outcome
 	CatchupResends prometheus.Counter
 }
 
@@ -39,18 +38,6 @@ func NewMetrics() *Metrics {
 			Name: "conveyor_job_seconds", Help: "Job run time by kind and outcome.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"kind", "outcome"}),
-		GitHubCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "conveyor_github_requests_total", Help: "GitHub API calls by route template and status.",
-		}, []string{"route", "status"}),
-		RateRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "conveyor_github_rate_limit_remaining", Help: "Last X-RateLimit-Remaining seen, by installation.",
-		}, []string{"installation"}),
-		PacingWaits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "conveyor_github_pacing_waits_total", Help: "Content-creating calls that waited for the per-installation pace.",
-		}),
-		GitHubRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "conveyor_github_retries_total", Help: "GitHub calls retried, by reason (5xx, secondary_rate_limit, primary_rate_limit, network).",
-		}, []string{"reason"}),
 		SlackRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "conveyor_slack_interactions_total", Help: "Slack interaction requests by outcome.",
 		}, []string{"outcome"}),
@@ -58,8 +45,8 @@ func NewMetrics() *Metrics {
 			Name: "conveyor_catchup_redeliveries_total", Help: "Deliveries Conveyor asked GitHub to redeliver.",
 		}),
 	}
-	m.Registry.MustRegister(m.Deliveries, m.Rejected, m.IntakeSeconds, m.JobSeconds, m.GitHubCalls,
-		m.RateRemaining, m.PacingWaits, m.GitHubRetries, m.SlackRequests, m.CatchupResends,
+	m.GitHub = ghclient.NewMetrics(m.Registry)
+	m.Registry.MustRegister(m.Deliveries, m.Rejected, m.IntakeSeconds, m.JobSeconds, m.SlackRequests, m.CatchupResends,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

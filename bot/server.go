@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 
+	"github.com/conveyor-dev/conveyor/internal/ghclient"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
@@ -23,7 +24,7 @@ type Server struct {
 	Store   *store.Store
 	Queue   *store.Queue
 	Router  *Router
-	GitHub  *GitHubApp
+	GitHub  *ghclient.App
 	Metrics *Metrics
 	Log     *slog.Logger
 	CatchUp *CatchUp
@@ -38,7 +39,7 @@ type ServerOptions struct {
 	Queue   *store.Queue
 	Metrics *Metrics
 	Log     *slog.Logger
-	GitHub  *GitHubApp // default: built from Config
+	GitHub  *ghclient.App // default: built from Config
 }
 
 // NewServer wires the intake, router and delivery worker. Packages register
@@ -53,7 +54,7 @@ func NewServer(o ServerOptions) (*Server, error) {
 	gh := o.GitHub
 	if gh == nil {
 		var err error
-		gh, err = NewGitHubApp(GitHubOptions{AppID: o.Config.AppID, PrivateKey: o.Config.PrivateKey, APIURL: o.Config.GitHubAPIURL, Metrics: o.Metrics})
+		gh, err = ghclient.New(ghclient.Options{AppID: o.Config.AppID, PrivateKey: o.Config.PrivateKey, APIURL: o.Config.GitHubAPIURL, Metrics: o.Metrics.GitHub})
 		if err != nil {
 			return nil, err
 		}

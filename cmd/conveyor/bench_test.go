@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/internal/ghclient"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 )
 
@@ -24,7 +24,7 @@ func BenchmarkCommentToReaction(b *testing.B) {
 	defer cancel()
 	// GitHub's pacing (80 content-creating calls a minute) would dominate;
 	// this measures the server, so lift it.
-	o := &demoOptions{examples: "../../examples", pace: bot.PaceLimits{PerMinute: 1 << 20, PerHour: 1 << 20}}
+	o := &demoOptions{examples: "../../examples", pace: ghclient.PaceLimits{PerMinute: 1 << 20, PerHour: 1 << 20}}
 	if err := d.start(ctx, o, "../../examples/monorepo"); err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/conveyor-dev/conveyor/bot"
 	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/examples"
+	"github.com/conveyor-dev/conveyor/internal/ghclient"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
@@ -34,7 +35,7 @@ type demoOptions struct {
 	keep     bool
 	timeout  time.Duration
 	verbose  bool
-	pace     bot.PaceLimits // GitHub pacing (benchmarks lift it; default GitHub's limits)
+	pace     ghclient.PaceLimits // GitHub pacing (benchmarks lift it; default GitHub's limits)
 }
 
 func newDemoCmd() *cobra.Command {
@@ -195,7 +196,7 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	}
 	queue := store.NewQueue(st, store.QueueConfig{Workers: 8, PollInterval: 20 * time.Millisecond, Logger: log})
 	metrics := bot.NewMetrics()
-	gh, err := bot.NewGitHubApp(bot.GitHubOptions{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, APIURL: cfg.GitHubAPIURL, Metrics: metrics, Pace: o.pace})
+	gh, err := ghclient.New(ghclient.Options{AppID: cfg.AppID, PrivateKey: cfg.PrivateKey, APIURL: cfg.GitHubAPIURL, Metrics: metrics.GitHub, Pace: o.pace})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,11 @@
-package bot
+package ghclient
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,20 +16,22 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v66/github"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
-// GitHubApp hands out go-github clients for the app and its installations,
-// all on the one transport stack (see transport.go). Installation tokens are
-// cached by ghinstallation until a minute before they expire.
-type GitHubApp struct {
+// App hands out go-github clients for the app and its installations, all on
+// the one transport stack (see transport.go). Installation tokens are cached
+// by ghinstallation until a minute before they expire.
+type App struct {
 	appID   int64
 	key     []byte
 	apiURL  string // always ends with "/"
 	metrics *Metrics
 	policy  RetryPolicy
 	limits  PaceLimits
+	maxBody int64
 	base    http.RoundTripper
-	etags   *etagCache
+	etags   *lru.Cache[string, *etagEntry]
 
 	mu       sync.Mutex
 	installs map[int64]*installation
@@ -38,8 +44,8 @@ type installation struct {
 	http   *http.Client
 }
 
-// GitHubOptions configures NewGitHubApp.
-type GitHubOptions struct {
+// Options configures New.
+type Options struct {
 	AppID      int64
 	PrivateKey []byte
 	APIURL     string // "" for https://api.github.com/
@@ -47,10 +53,14 @@ type GitHubOptions struct {
 	Retry      RetryPolicy
 	Pace       PaceLimits
 	Transport  http.RoundTripper // default: a tuned http.Transport
+	// MaxBody is the most one answer may hold, after decompression
+	// (default DefaultMaxBody). Past it the read fails with a
+	// BodyTooLargeError naming the call; a body is never cut short.
+	MaxBody int64
 }
 
-// NewGitHubApp builds the client factory. It makes no network call.
-func NewGitHubApp(o GitHubOptions) (*GitHubApp, error) {
+// New builds the client factory. It makes no network call.
+func New(o Options) (*App, error) {
 	if _, err := ParsePrivateKey(o.PrivateKey); err != nil {
 		return nil, fmt.Errorf("github app key: %w", err)
 	}
@@ -71,20 +81,24 @@ func NewGitHubApp(o GitHubOptions) (*GitHubApp, error) {
 		base = t
 	}
 	if o.Metrics == nil {
-		o.Metrics = NewMetrics()
+		o.Metrics = NewMetrics(nil)
 	}
-	return &GitHubApp{
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	return &App{
 		appID: o.AppID, key: o.PrivateKey, apiURL: api, metrics: o.Metrics,
-		policy: o.Retry.withDefaults(), limits: o.Pace, base: base,
-		etags: newETagCache(2048), installs: map[int64]*installation{},
+		policy: o.Retry.withDefaults(), limits: o.Pace, maxBody: o.MaxBody, base: base,
+		etags: newETagCache(), installs: map[int64]*installation{},
 	}, nil
 }
 
 // APIURL is the API base URL, ending in "/".
-func (a *GitHubApp) APIURL() string { return a.apiURL }
+func (a *App) APIURL() string { return a.apiURL }
 
-func (a *GitHubApp) stack(scope string, p *pacer) http.RoundTripper {
-	var rt http.RoundTripper = &metricsTransport{next: a.base, metrics: a.metrics, scope: scope}
+func (a *App) stack(scope string, p *pacer) http.RoundTripper {
+	var rt http.RoundTripper = &limitTransport{next: a.base, max: a.maxBody, metrics: a.metrics}
+	rt = &metricsTransport{next: rt, metrics: a.metrics, scope: scope}
 	rt = &etagTransport{next: rt, cache: a.etags, scope: scope}
 	rt = &retryTransport{next: rt, policy: a.policy, metrics: a.metrics, sleep: sleepCtx}
 	if p != nil {
@@ -93,7 +107,7 @@ func (a *GitHubApp) stack(scope string, p *pacer) http.RoundTripper {
 	return rt
 }
 
-func (a *GitHubApp) newClient(hc *http.Client) *github.Client {
+func (a *App) newClient(hc *http.Client) *github.Client {
 	c := github.NewClient(hc)
 	u, _ := url.Parse(a.apiURL)
 	c.BaseURL = u
@@ -102,7 +116,7 @@ func (a *GitHubApp) newClient(hc *http.Client) *github.Client {
 }
 
 // App returns a client authenticated as the app itself (JWT), for /app routes.
-func (a *GitHubApp) App() (*github.Client, error) {
+func (a *App) App() (*github.Client, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.app != nil {
@@ -117,7 +131,7 @@ func (a *GitHubApp) App() (*github.Client, error) {
 	return a.app, nil
 }
 
-func (a *GitHubApp) installation(id int64) (*installation, error) {
+func (a *App) installation(id int64) (*installation, error) {
 	if id <= 0 {
 		return nil, fmt.Errorf("no installation ID in the event (is the app installed on this repository?)")
 	}
@@ -139,7 +153,7 @@ func (a *GitHubApp) installation(id int64) (*installation, error) {
 }
 
 // Installation returns a client acting as installation id.
-func (a *GitHubApp) Installation(id int64) (*github.Client, error) {
+func (a *App) Installation(id int64) (*github.Client, error) {
 	in, err := a.installation(id)
 	if err != nil {
 		return nil, err
@@ -149,7 +163,7 @@ func (a *GitHubApp) Installation(id int64) (*github.Client, error) {
 
 // InstallationHTTP returns the authenticated HTTP client of installation id,
 // for downloads that go-github does not wrap (tarballs).
-func (a *GitHubApp) InstallationHTTP(id int64) (*http.Client, error) {
+func (a *App) InstallationHTTP(id int64) (*http.Client, error) {
 	in, err := a.installation(id)
 	if err != nil {
 		return nil, err
@@ -158,7 +172,7 @@ func (a *GitHubApp) InstallationHTTP(id int64) (*http.Client, error) {
 }
 
 // Slug returns the app's slug, asking GitHub once (GET /app).
-func (a *GitHubApp) Slug(ctx context.Context) (string, error) {
+func (a *App) Slug(ctx context.Context) (string, error) {
 	a.mu.Lock()
 	slug := a.slug
 	a.mu.Unlock()
@@ -180,8 +194,28 @@ func (a *GitHubApp) Slug(ctx context.Context) (string, error) {
 }
 
 // SetSlug records the app's slug when it is known from configuration.
-func (a *GitHubApp) SetSlug(slug string) {
+func (a *App) SetSlug(slug string) {
 	a.mu.Lock()
 	a.slug = slug
 	a.mu.Unlock()
+}
+
+// ParsePrivateKey parses the GitHub App's RSA private key (PKCS#1 or PKCS#8 PEM).
+func ParsePrivateKey(b []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("not a PEM private key (paste the .pem file GitHub generated)")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("PEM block is not an RSA private key")
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("private key is not RSA")
+	}
+	return rk, nil
 }

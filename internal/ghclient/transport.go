@@ -1,17 +1,15 @@
-package bot
+package ghclient
 
 import (
-	"bufio"
 	"bytes"
-	"container/list"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -19,7 +17,8 @@ import (
 
 // The GitHub transport is one stack of small RoundTrippers, bottom up:
 //
-//	http.Transport -> metrics (every attempt, by route and status)
+//	http.Transport -> limit (a body past Options.MaxBody fails the read, clearly)
+//	               -> metrics (every attempt, by route and status)
 //	               -> etag (conditional GETs: unchanged answers cost no rate limit)
 //	               -> retry (5xx, secondary and primary rate limits, network errors)
 //	               -> pace (content-creating calls per installation: 80/min, 500/h)
@@ -108,101 +107,8 @@ func (t *metricsTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			}
 		}
 	}
-	t.metrics.GitHubCalls.WithLabelValues(req.Method+" "+RouteTemplate(req.URL.Path), status).Inc()
+	t.metrics.Calls.WithLabelValues(req.Method+" "+RouteTemplate(req.URL.Path), status).Inc()
 	return resp, err
-}
-
-// etagCache keeps the last 200 answer of GETs by scope and URL.
-type etagCache struct {
-	mu    sync.Mutex
-	max   int
-	ll    *list.List
-	items map[string]*list.Element
-}
-
-type etagEntry struct {
-	key  string
-	etag string
-	raw  []byte // the whole response, as http.Response.Write renders it
-}
-
-func newETagCache(max int) *etagCache {
-	return &etagCache{max: max, ll: list.New(), items: map[string]*list.Element{}}
-}
-
-func (c *etagCache) get(key string) *etagEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		c.ll.MoveToFront(el)
-		return el.Value.(*etagEntry)
-	}
-	return nil
-}
-
-func (c *etagCache) put(e *etagEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[e.key]; ok {
-		el.Value = e
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.items[e.key] = c.ll.PushFront(e)
-	for c.ll.Len() > c.max {
-		old := c.ll.Back()
-		c.ll.Remove(old)
-		delete(c.items, old.Value.(*etagEntry).key)
-	}
-}
-
-type etagTransport struct {
-	next  http.RoundTripper
-	cache *etagCache
-	scope string
-}
-
-const maxCachedBody = 2 << 20
-
-func (t *etagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet || req.Header.Get("If-None-Match") != "" || req.Header.Get("Range") != "" {
-		return t.next.RoundTrip(req)
-	}
-	key := t.scope + " " + req.Header.Get("Accept") + " " + req.URL.String()
-	cached := t.cache.get(key)
-	if cached != nil {
-		req = req.Clone(req.Context())
-		req.Header.Set("If-None-Match", cached.etag)
-	}
-	resp, err := t.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusNotModified && cached != nil {
-		resp.Body.Close()
-		return http.ReadResponse(bufio.NewReader(bytes.NewReader(cached.raw)), req)
-	}
-	etag := resp.Header.Get("ETag")
-	if resp.StatusCode != http.StatusOK || etag == "" || resp.ContentLength > maxCachedBody {
-		return resp, nil
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCachedBody+1))
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if len(body) <= maxCachedBody {
-		var buf bytes.Buffer
-		snapshot := *resp
-		snapshot.Body = io.NopCloser(bytes.NewReader(body))
-		snapshot.ContentLength = int64(len(body))
-		snapshot.TransferEncoding = nil
-		if err := snapshot.Write(&buf); err == nil {
-			t.cache.put(&etagEntry{key: key, etag: etag, raw: buf.Bytes()})
-		}
-	}
-	return resp, nil
 }
 
 type retryTransport struct {
@@ -260,8 +166,9 @@ func (t *retryTransport) retryDecision(resp *http.Response, attempt int) (time.D
 			return d, "secondary_rate_limit", true
 		}
 		// GitHub's secondary limit without Retry-After: say so in the body.
+		// Only its start is looked at; the caller still gets all of it.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.Body = prefixed(body, resp.Body)
 		if bytes.Contains(bytes.ToLower(body), []byte("secondary rate limit")) {
 			return max(time.Minute, backoff()), "secondary_rate_limit", true
 		}
@@ -282,10 +189,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
+			if errors.Is(err, ErrBodyTooLarge) {
+				return nil, err // asking again gets the same answer
+			}
 			if !idempotent || attempt >= t.policy.MaxAttempts || req.Context().Err() != nil {
 				return nil, err
 			}
-			t.metrics.GitHubRetries.WithLabelValues("network").Inc()
+			t.metrics.Retries.WithLabelValues("network").Inc()
 			if serr := t.sleep(req.Context(), t.policy.BaseDelay<<(attempt-1)); serr != nil {
 				return nil, err
 			}
@@ -297,7 +207,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		t.metrics.GitHubRetries.WithLabelValues(reason).Inc()
+		t.metrics.Retries.WithLabelValues(reason).Inc()
 		if err := t.sleep(req.Context(), wait); err != nil {
 			return nil, err
 		}

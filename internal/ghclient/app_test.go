@@ -1,10 +1,9 @@
-package bot
+package ghclient
 
 import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,13 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
-	"github.com/conveyor-dev/conveyor/internal/store"
-	"github.com/conveyor-dev/conveyor/internal/store/storetest"
 )
 
 func str(s string) *string { return &s }
 
-func newFakeApp(t *testing.T, o GitHubOptions) (*ghfake.Server, *GitHubApp) {
+func newFakeApp(t *testing.T, o Options) (*ghfake.Server, *App) {
 	t.Helper()
 	fake := ghfake.New()
 	t.Cleanup(fake.Close)
@@ -35,7 +32,7 @@ func newFakeApp(t *testing.T, o GitHubOptions) (*ghfake.Server, *GitHubApp) {
 	if o.Retry.BaseDelay == 0 {
 		o.Retry = RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Second}
 	}
-	app, err := NewGitHubApp(o)
+	app, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +50,8 @@ func getReadme(t *testing.T, c *github.Client) string {
 }
 
 func TestGitHubRetriesServerErrors(t *testing.T) {
-	m := NewMetrics()
-	fake, app := newFakeApp(t, GitHubOptions{Metrics: m})
+	m := NewMetrics(nil)
+	fake, app := newFakeApp(t, Options{Metrics: m})
 	c, err := app.Installation(42)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +60,10 @@ func TestGitHubRetriesServerErrors(t *testing.T) {
 	if got := getReadme(t, c); got != "hello\n" {
 		t.Fatalf("content %q", got)
 	}
-	if r := testutil.ToFloat64(m.GitHubRetries.WithLabelValues("5xx")); r != 2 {
+	if r := testutil.ToFloat64(m.Retries.WithLabelValues("5xx")); r != 2 {
 		t.Fatalf("5xx retries = %v, want 2", r)
 	}
-	if n := testutil.ToFloat64(m.GitHubCalls.WithLabelValues("GET /repos/{owner}/{repo}/contents/{ref}", "502")); n != 2 {
+	if n := testutil.ToFloat64(m.Calls.WithLabelValues("GET /repos/{owner}/{repo}/contents/{ref}", "502")); n != 2 {
 		t.Fatalf("502s counted = %v", n)
 	}
 	// A POST is retried too (its body is replayed).
@@ -83,21 +80,21 @@ func TestGitHubRetriesServerErrors(t *testing.T) {
 }
 
 func TestGitHubWaitsOutSecondaryRateLimit(t *testing.T) {
-	m := NewMetrics()
-	fake, app := newFakeApp(t, GitHubOptions{Metrics: m})
+	m := NewMetrics(nil)
+	fake, app := newFakeApp(t, Options{Metrics: m})
 	c, _ := app.Installation(42)
 	fake.SecondaryRateLimitNext("/repos/acme/shop/contents/**", 1, time.Second)
 	if got := getReadme(t, c); got != "hello\n" {
 		t.Fatalf("content %q", got)
 	}
-	if r := testutil.ToFloat64(m.GitHubRetries.WithLabelValues("secondary_rate_limit")); r != 1 {
+	if r := testutil.ToFloat64(m.Retries.WithLabelValues("secondary_rate_limit")); r != 1 {
 		t.Fatalf("secondary retries = %v", r)
 	}
 }
 
 func TestGitHubConditionalRequests(t *testing.T) {
-	m := NewMetrics()
-	fake, app := newFakeApp(t, GitHubOptions{Metrics: m})
+	m := NewMetrics(nil)
+	fake, app := newFakeApp(t, Options{Metrics: m})
 	c, _ := app.Installation(42)
 	getReadme(t, c)
 	fake.ResetCalls()
@@ -116,8 +113,8 @@ func TestGitHubConditionalRequests(t *testing.T) {
 }
 
 func TestGitHubPacesContentCreation(t *testing.T) {
-	m := NewMetrics()
-	fake, app := newFakeApp(t, GitHubOptions{Metrics: m, Pace: PaceLimits{PerMinute: 2, PerHour: 500}})
+	m := NewMetrics(nil)
+	fake, app := newFakeApp(t, Options{Metrics: m, Pace: PaceLimits{PerMinute: 2, PerHour: 500}})
 	c, _ := app.Installation(42)
 	sha := fake.BranchSHA("acme/shop", "main")
 	for i := 0; i < 2; i++ {
@@ -157,65 +154,10 @@ func TestRouteTemplate(t *testing.T) {
 	}
 }
 
-// Deliveries that failed while Conveyor was down are redelivered by the
-// catch-up and processed; ones Conveyor stored are not asked for again.
-func TestCatchUpRedeliversMissedDeliveries(t *testing.T) {
-	st := storetest.Open(t, store.SQLite)
-	fake, app := newFakeApp(t, GitHubOptions{})
-	fake.SetWebhookSecret(testSecret)
-	pr := fake.OpenPR("acme/shop", "main", "main", "Change", "dev")
-	// Conveyor is down: GitHub's attempts fail.
-	fake.SetHookURL("http://127.0.0.1:1/webhooks/github")
-	var missed []string
-	for i := 0; i < 3; i++ {
-		id, _, _ := fake.Send("pull_request", fake.PullRequestEvent("synchronize", pr))
-		missed = append(missed, id)
-	}
-	cfg := &Config{AppID: fake.AppID(), PrivateKey: fake.PrivateKeyPEM(), WebhookSecret: testSecret, GitHubAPIURL: fake.URL()}
-	q := store.NewQueue(st, store.QueueConfig{Workers: 2, PollInterval: 20 * time.Millisecond})
-	srv, err := NewServer(ServerOptions{Config: cfg, Store: st, Queue: q, GitHub: app, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recordingHandler{}
-	srv.Router.Register(rec)
-	q.Start(context.Background())
-	defer q.Stop(context.Background())
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	fake.SetHookURL(hs.URL + "/webhooks/github")
-	// One delivery arrives normally once Conveyor is back.
-	okID, status, _ := fake.Send("pull_request", fake.PullRequestEvent("edited", pr))
-	if status != 202 {
-		t.Fatalf("live delivery: %d", status)
-	}
-	srv.CatchUp.Settle = time.Nanosecond
-	n, err := srv.CatchUp.Run(context.Background())
-	if err != nil || n != 3 {
-		t.Fatalf("catch-up = %d, %v; want 3 redeliveries", n, err)
-	}
-	for _, id := range missed {
-		waitFor(t, "redelivered "+id, func() bool {
-			d, err := st.Delivery(context.Background(), id)
-			return err == nil && d.ProcessedAt != 0
-		})
-		if rec.count(id) != 1 {
-			t.Fatalf("%s handled %d times", id, rec.count(id))
-		}
-	}
-	if rec.count(okID) != 1 {
-		t.Fatalf("live delivery handled %d times", rec.count(okID))
-	}
-	// A second pass finds nothing missing.
-	if n, err := srv.CatchUp.Run(context.Background()); err != nil || n != 0 {
-		t.Fatalf("second pass = %d, %v", n, err)
-	}
-}
-
 // A spent primary rate limit is waited out until its reset, then retried;
 // a reset too far away is returned at once instead of hanging the job.
 func TestGitHubWaitsForPrimaryRateLimitReset(t *testing.T) {
-	m := NewMetrics()
+	m := NewMetrics(nil)
 	var calls atomic.Int32
 	resetIn := 1 * time.Second
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +177,7 @@ func TestGitHubWaitsForPrimaryRateLimitReset(t *testing.T) {
 		t.Fatalf("after the reset: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if calls.Load() != 2 || testutil.ToFloat64(m.GitHubRetries.WithLabelValues("primary_rate_limit")) != 1 {
+	if calls.Load() != 2 || testutil.ToFloat64(m.Retries.WithLabelValues("primary_rate_limit")) != 1 {
 		t.Fatalf("calls = %d", calls.Load())
 	}
 	calls.Store(0)
