@@ -31,7 +31,7 @@ func TestDemoTranscript(t *testing.T) {
 		"deployment succeeded; status comment on the PR:\n     | ### Deploying",
 		"to staging",
 		"analytics driver: running sh ",
-		"--select stg_orders+ --target staging in analytics",
+		"--select=stg_orders+ --target=staging in analytics",
 		"### Commits (1)",
 		// 3. production through Slack
 		"*Approvals 0/2*",

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	dbtproject "github.com/conveyor-dev/conveyor/checks/dbt"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
@@ -16,7 +17,13 @@ import (
 // modified models and their downstream, against the environment's target,
 // in a fresh checkout of the commit fetched from GitHub:
 //
-//	<command> --select m1+ m2+ --target <env> [--profiles-dir <dir>]
+//	<command> "--select=m1+ m2+" --target=<env> [--profiles-dir=<dir>]
+//
+// The selected models come from the pull request's file names, so each is
+// checked against the project parsed from the same checkout
+// (CheckDBTSelection) and every value is passed in an option's "=" form:
+// no text from the pull request becomes an argv word of its own, which dbt
+// could read as an option.
 //
 // dbt has no undo: Rollback rebuilds the same selection from the previous
 // SHA, which restores the models' definitions but not rows that were
@@ -69,8 +76,12 @@ func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) 
 		return res, d.fail(ctx, t, deploy, fmt.Errorf("no dbt_project.yml in %q at %s", project, shortSHA(sha)),
 			"set project: to the folder holding dbt_project.yml")
 	}
-	argv := d.argv(t)
-	p.Printf("running %s in %s", strings.Join(argv, " "), project)
+	sel, err := selection(checkout, project, t)
+	if err != nil {
+		return res, d.fail(ctx, t, deploy, err, "rename the model's file so its name is a dbt model name, push and deploy again")
+	}
+	argv := d.argv(t, sel)
+	p.Printf("running %s in %s", displayArgv(argv), project)
 	env := commandEnv(t, deploy, d.cfg.Env, d.deps.Env)
 	res.URL, err = runCommand(ctx, argv, dir, env, p)
 	res.Output = p.Output()
@@ -81,24 +92,47 @@ func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) 
 	return res, nil
 }
 
-// argv is the dbt command line for t.
-func (d *dbtDriver) argv(t Target) []string {
+// selection returns the validated node keys t selects, read against the
+// dbt project parsed from the checkout; nil selects everything.
+func selection(checkout, project string, t Target) ([]string, error) {
+	if t.DBT == nil || len(t.DBT.Select) == 0 {
+		return nil, nil
+	}
+	parsed, _ := dbtproject.Load(os.DirFS(checkout), project, dbtproject.LoadOptions{})
+	return CheckDBTSelection(t.DBT.Select, parsed.Name, func(key string) bool {
+		_, ok := parsed.Models[key]
+		return ok
+	})
+}
+
+// argv is the dbt command line for t selecting sel (validated node keys).
+func (d *dbtDriver) argv(t Target, sel []string) []string {
 	argv := append([]string(nil), d.cfg.Command...)
-	if t.DBT != nil && len(t.DBT.Select) > 0 {
-		argv = append(argv, "--select")
-		for _, m := range t.DBT.Select {
-			argv = append(argv, strings.TrimSuffix(m, "+")+"+")
-		}
+	if len(sel) > 0 {
+		argv = append(argv, dbtSelectArg(sel))
 	}
 	target := t.Environment
 	if t.DBT != nil && t.DBT.Target != "" {
 		target = t.DBT.Target
 	}
-	argv = append(argv, "--target", target)
+	argv = append(argv, "--target="+target)
 	if d.cfg.ProfilesDir != "" {
-		argv = append(argv, "--profiles-dir", d.cfg.ProfilesDir)
+		argv = append(argv, "--profiles-dir="+d.cfg.ProfilesDir)
 	}
 	return argv
+}
+
+// displayArgv writes argv for a progress line, quoting words with spaces
+// so the word boundaries dbt sees are visible.
+func displayArgv(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if strings.ContainsAny(a, " \t'\"") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
 }
 
 // projectDir returns the dbt project folder of t, cleaned and confined to

@@ -15,7 +15,7 @@ import (
 // VERSION file, and "builds" by writing that version as what serves.
 const fakeDBT = `#!/bin/sh
 rec=__REC__
-echo "$@" > "$rec/args"
+printf '%s\n' "$@" > "$rec/args"
 pwd > "$rec/cwd"
 echo "$CONVEYOR_ENVIRONMENT $(cat VERSION) $CONVEYOR_PERCENT" > "$rec/observed"
 echo "Running with dbt=1.8.0"
@@ -35,6 +35,8 @@ func dbtArchive(t *testing.T, sha string) []byte {
 		tarEntry{Name: top + "analytics/dbt_project.yml", Body: "name: analytics\n"},
 		tarEntry{Name: top + "analytics/VERSION", Body: sha + "\n"},
 		tarEntry{Name: top + "analytics/models/orders.sql", Body: "select 1\n"},
+		tarEntry{Name: top + "analytics/models/customers.sql", Body: "select 2\n"},
+		tarEntry{Name: top + "analytics/models/staging/--profiles-dir=evil.sql", Body: "select 3\n"},
 		tarEntry{Name: top + "README.md", Body: "shop\n"},
 	)
 }
@@ -93,7 +95,8 @@ func TestDBTCommandLineAndCheckout(t *testing.T) {
 	if _, err := w.driver.Deploy(context.Background(), w.target, got.log); err != nil {
 		t.Fatal(err)
 	}
-	if args := readTrim(t, filepath.Join(rec, "args")); args != "build --select orders+ customers+ --target production --profiles-dir /etc/dbt" {
+	// One argv word per line: the selection is one word in "=" form.
+	if args := readTrim(t, filepath.Join(rec, "args")); args != "build\n--select=orders+ customers+\n--target=production\n--profiles-dir=/etc/dbt" {
 		t.Errorf("dbt args = %q", args)
 	}
 	if cwd := readTrim(t, filepath.Join(rec, "cwd")); !strings.HasPrefix(cwd, work) || !strings.HasSuffix(cwd, "/analytics") {
@@ -118,7 +121,7 @@ func TestDBTRollbackSaysThereIsNoUndo(t *testing.T) {
 	if !strings.Contains(res.Output, "no undo") || res.Serving != shaOld {
 		t.Errorf("Result = %+v; want a no-undo note and the previous SHA serving", res)
 	}
-	if args := readTrim(t, filepath.Join(rec, "args")); !strings.Contains(args, "--target prod_warehouse") {
+	if args := readTrim(t, filepath.Join(rec, "args")); !strings.Contains(args, "--target=prod_warehouse") {
 		t.Errorf("args %q do not use the configured dbt target", args)
 	}
 	tg.Previous = ""
@@ -148,5 +151,79 @@ func TestDBTBadProjectAndMissingCommit(t *testing.T) {
 	_, err := w.driver.Deploy(context.Background(), tg, nil)
 	if err == nil || !strings.Contains(err.Error(), "tarball of acme/shop at ccccccc") || strings.Contains(err.Error(), "sekrit") {
 		t.Errorf("missing commit: err = %v", err)
+	}
+}
+
+// A model file named models/staging/--profiles-dir=evil.sql must never
+// become a dbt option: the deploy is refused, dbt never runs, and the
+// message says what to rename.
+func TestDBTRefusesAModelNameThatLooksLikeAnOption(t *testing.T) {
+	w, rec, _ := newDBTWorld(t, time.Minute)
+	tg := w.target
+	tg.DBT = &DBTRef{Project: "analytics", Select: []string{"orders", "--profiles-dir=evil"}}
+	_, err := w.driver.Deploy(context.Background(), tg, nil)
+	if err == nil {
+		t.Fatal("deploy with a model named --profiles-dir=evil succeeded")
+	}
+	for _, want := range []string{`dbt node "--profiles-dir=evil" cannot be selected`, "rename the file", "profiles_dir_evil.sql"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, serr := os.Stat(filepath.Join(rec, "args")); serr == nil {
+		t.Errorf("dbt ran with args %q", readTrim(t, filepath.Join(rec, "args")))
+	}
+}
+
+// Whatever the PR selects, no argv word that came from it starts with "-"
+// on its own: the selection is always inside "--select=".
+func TestDBTArgvHasNoWordFromThePR(t *testing.T) {
+	w, rec, _ := newDBTWorld(t, time.Minute)
+	tg := w.target
+	tg.DBT = &DBTRef{Project: "analytics", Select: []string{"orders", "analytics.customers+"}}
+	if _, err := w.driver.Deploy(context.Background(), tg, nil); err != nil {
+		t.Fatal(err)
+	}
+	words := strings.Split(readTrim(t, filepath.Join(rec, "args")), "\n")
+	fixed := map[string]bool{"build": true, "--select=orders+ customers+": true, "--target=production": true, "--profiles-dir=/etc/dbt": true}
+	for _, wd := range words {
+		if !fixed[wd] {
+			t.Errorf("argv word %q is not one the driver builds itself", wd)
+		}
+	}
+	if len(words) != len(fixed) {
+		t.Errorf("argv = %q", words)
+	}
+}
+
+func TestDBTRefusesModelsTheProjectDoesNotHave(t *testing.T) {
+	w, rec, _ := newDBTWorld(t, time.Minute)
+	tg := w.target
+	tg.DBT = &DBTRef{Project: "analytics", Select: []string{"ghost"}}
+	_, err := w.driver.Deploy(context.Background(), tg, nil)
+	if err == nil || !strings.Contains(err.Error(), "has no model ghost") {
+		t.Errorf("err = %v; want the missing model named", err)
+	}
+	if _, serr := os.Stat(filepath.Join(rec, "args")); serr == nil {
+		t.Error("dbt ran for a model the project does not have")
+	}
+}
+
+func TestCheckDBTSelectionForms(t *testing.T) {
+	models := map[string]bool{"orders": true, "dim_customers.v2": true, "dim_customers.v1": true, "_private": true}
+	has := func(k string) bool { return models[k] }
+	got, err := CheckDBTSelection([]string{"orders+", "dim_customers.v2", "shop.dim_customers.v1", "shop.orders", "_private"}, "shop", has)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "orders dim_customers.v2 dim_customers.v1 _private"; strings.Join(got, " ") != want {
+		t.Errorf("keys = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"-x", "--profiles-dir=evil", "path:models/orders.sql", "models/orders", "ord*", "1orders", "a b", "other.orders", "a.b.c", "", "orders;rm", "+orders"} {
+		if _, err := CheckDBTSelection([]string{bad}, "shop", func(string) bool { return true }); err == nil {
+			t.Errorf("%q was accepted", bad)
+		} else if !strings.Contains(err.Error(), "cannot be selected") {
+			t.Errorf("%q: error %q does not say it cannot be selected", bad, err)
+		}
 	}
 }

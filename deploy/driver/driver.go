@@ -4,7 +4,12 @@
 // to one environment and reports progress; it must not decide whether the
 // deploy is allowed (that is policy) nor record state (that is the engine and
 // the store). Drivers are built from the server config only, never from the
-// repository, so a pull request cannot choose what program runs.
+// repository, so a pull request cannot choose what program runs. Nor can it
+// choose the program's options: text a pull request controls (branch names,
+// dbt model names from file names) reaches a program only as CONVEYOR_*
+// environment variables or inside an option's "=" form after validation
+// (CheckDBTSelection), never as an argv word of its own; the workflow,
+// webhook and mlflow drivers pass it as JSON values, not as arguments.
 package driver
 
 import (

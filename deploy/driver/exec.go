@@ -43,6 +43,9 @@ func (d *execDriver) Rollback(ctx context.Context, t Target, log Logger) (Result
 func (d *execDriver) run(ctx context.Context, t Target, log Logger, deploy bool) (Result, error) {
 	ctx, cancel, p := d.start(ctx, log)
 	defer cancel()
+	if err := checkSelectionShape(t); err != nil {
+		return Result{Previous: t.Previous}, d.fail(ctx, t, deploy, err, "rename the model's file so its name is a dbt model name, push and deploy again")
+	}
 	p.Printf("%s %s to %s: running %s", action(deploy), t.Artifact, t.Environment, d.cfg.Command[0])
 	env := commandEnv(t, deploy, d.cfg.Env, d.deps.Env)
 	res := Result{Previous: t.Previous}
@@ -57,6 +60,18 @@ func (d *execDriver) run(ctx context.Context, t Target, log Logger, deploy bool)
 		res.Serving = t.Previous
 	}
 	return res, nil
+}
+
+// checkSelectionShape refuses a dbt selection whose names are not dbt node
+// names. A script may splice CONVEYOR_DBT_SELECT into its own command line,
+// so it gets only names the dbt driver would pass too. The exec driver has
+// no checkout to parse, so only the shape is checked here.
+func checkSelectionShape(t Target) error {
+	if t.DBT == nil {
+		return nil
+	}
+	_, err := CheckDBTSelection(t.DBT.Select, "", func(string) bool { return true })
+	return err
 }
 
 // commandEnv builds a command's environment: PATH and HOME from the server,

@@ -22,6 +22,7 @@ const (
 const deployScript = `#!/bin/sh
 dir=$(dirname "$0")
 env > "$dir/env"
+printf '%s\n' "$#" "$@" > "$dir/args"
 echo "$CONVEYOR_ENVIRONMENT $CONVEYOR_SHA $CONVEYOR_PERCENT $CONVEYOR_ACTION" > "$dir/observed"
 echo "starting $CONVEYOR_ACTION of $CONVEYOR_ARTIFACT"
 case $(cat "$dir/mode") in
@@ -204,5 +205,43 @@ func TestNewRejectsUnknownType(t *testing.T) {
 	_, err := New("x", serverconfig.Driver{Type: "teleport"}, Deps{})
 	if err == nil || !strings.Contains(err.Error(), "exec") {
 		t.Fatalf("err = %v; want the list of driver types", err)
+	}
+}
+
+// PR-controlled text (the head branch, the dbt selection) reaches an exec
+// driver's program only through CONVEYOR_* variables, never as argv: the
+// program gets exactly the configured command line.
+func TestExecPRTextReachesOnlyTheEnvironment(t *testing.T) {
+	w, dir := newExecWorld(t, time.Minute, nil, nil)
+	tg := w.target
+	tg.Ref = "--upload-pack=touch /tmp/pwned"
+	tg.Kind, tg.DBT = "dbt", &DBTRef{Select: []string{"orders", "dim_customers.v2"}}
+	if _, err := w.driver.Deploy(context.Background(), tg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if args := readTrim(t, filepath.Join(dir, "args")); args != "0" {
+		t.Errorf("the program got arguments %q; want none (the configured command has none)", args)
+	}
+	env := readTrim(t, filepath.Join(dir, "env"))
+	if !strings.Contains(env, "CONVEYOR_REF=--upload-pack=touch /tmp/pwned\n") {
+		t.Errorf("CONVEYOR_REF not passed as is; env:\n%s", env)
+	}
+	if !strings.Contains(env, "CONVEYOR_DBT_SELECT=orders dim_customers.v2\n") {
+		t.Errorf("CONVEYOR_DBT_SELECT not passed; env:\n%s", env)
+	}
+}
+
+// A dbt selection a script could splice into its own command line is
+// refused before the script runs, as the dbt driver refuses it.
+func TestExecRefusesAnOptionShapedDBTSelection(t *testing.T) {
+	w, dir := newExecWorld(t, time.Minute, nil, nil)
+	tg := w.target
+	tg.Kind, tg.DBT = "dbt", &DBTRef{Select: []string{"--profiles-dir=evil"}}
+	_, err := w.driver.Deploy(context.Background(), tg, nil)
+	if err == nil || !strings.Contains(err.Error(), `dbt node "--profiles-dir=evil" cannot be selected`) {
+		t.Fatalf("err = %v; want the selection refused", err)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "env")); serr == nil {
+		t.Error("the script ran with an option-shaped selection")
 	}
 }
