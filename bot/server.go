@@ -102,6 +102,15 @@ func NewServer(o ServerOptions) (*Server, error) {
 // Handle adds an HTTP route (for example /slack/interactions).
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
+// HandleSlack serves POST /slack/interactions: requests verified with the
+// configured signing secret are handed to h.
+func (s *Server) HandleSlack(h SlackHandler) {
+	s.mux.Handle("POST /slack/interactions", &SlackInteractions{
+		SigningSecret: []byte(s.Config.SlackSigningSecret), Handler: h,
+		Metrics: s.Metrics, Log: s.Log.With("component", "slack"),
+	})
+}
+
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,8 +15,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-
-	"github.com/conveyor-dev/conveyor/deploy/slackapproval"
 )
 
 // MaxSlackBody caps an interaction request; Slack's payloads are far smaller.
@@ -26,15 +23,29 @@ const MaxSlackBody = 1 << 20
 // SlackMaxSkew is how far X-Slack-Request-Timestamp may be from now.
 const SlackMaxSkew = 5 * time.Minute
 
+// SlackHandler decides what a verified Slack interaction means; the package
+// that owns the buttons (deploy/slackapproval) implements it and
+// cmd/conveyor registers it with Server.HandleSlack, as GitHub handlers are
+// registered on the Router. HandleInteraction must return within Slack's
+// three seconds: open a modal at once (a trigger_id lives three seconds) or
+// store the interaction as a durable job.
+//
+// On success outcome says what happened: "enqueued", "modal" or "ignored"
+// (not one of ours; acknowledged). On error it says how the request failed:
+// "malformed" (answered 400 with the error's text), "modal" (the dialog could
+// not be opened: 502, so Slack shows the click failed) or anything else
+// (storing failed: 503).
+type SlackHandler interface {
+	HandleInteraction(ctx context.Context, cb *slack.InteractionCallback) (outcome string, err error)
+}
+
 // SlackInteractions is the POST /slack/interactions handler: verify the
-// signature, then either open the reject modal at once (a trigger_id lives
-// three seconds) or store the interaction as a durable job, and answer 200
-// within Slack's three-second limit. Forged or stale requests get 401 and
-// change nothing but a metric.
+// signature, parse the interaction and hand it to Handler, and answer within
+// Slack's three-second limit. Forged or stale requests get 401 and change
+// nothing but a metric.
 type SlackInteractions struct {
 	SigningSecret []byte
-	Enqueue       func(ctx context.Context, args slackapproval.InteractionArgs) error
-	OpenModal     func(ctx context.Context, triggerID string, args slackapproval.InteractionArgs) error
+	Handler       SlackHandler
 	Metrics       *Metrics
 	Log           *slog.Logger
 	Now           func() time.Time
@@ -66,36 +77,28 @@ func (h *SlackInteractions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "payload is not an interaction JSON object", http.StatusBadRequest)
 		return
 	}
-	args, err := slackapproval.FromCallback(&cb)
+	outcome, err := h.Handler.HandleInteraction(r.Context(), &cb)
 	switch {
-	case errors.Is(err, slackapproval.ErrNotOurs):
-		h.count("ignored")
+	case err == nil:
+		switch outcome {
+		case "enqueued", "modal", "ignored":
+		default:
+			outcome = "other" // a label from a fixed set, whatever the handler says
+		}
+		h.count(outcome)
 		w.WriteHeader(http.StatusOK)
-		return
-	case err != nil:
+	case outcome == "malformed":
 		h.count("malformed")
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if args.IsRejectClick() {
-		if err := h.OpenModal(r.Context(), cb.TriggerID, args); err != nil {
-			h.count("failed")
-			h.log().Warn("open reject modal", "user", args.UserID, "err", err)
-			http.Error(w, "could not open the reject dialog; try again", http.StatusBadGateway)
-			return
-		}
-		h.count("modal")
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	if err := h.Enqueue(r.Context(), args); err != nil {
+	case outcome == "modal":
 		h.count("failed")
-		h.log().Error("store slack interaction", "user", args.UserID, "err", err)
+		h.log().Warn("open slack modal", "user", cb.User.ID, "err", err)
+		http.Error(w, "could not open the dialog; try again", http.StatusBadGateway)
+	default:
+		h.count("failed")
+		h.log().Error("store slack interaction", "user", cb.User.ID, "err", err)
 		http.Error(w, "could not store the interaction; try again", http.StatusServiceUnavailable)
-		return
 	}
-	h.count("enqueued")
-	w.WriteHeader(http.StatusOK)
 }
 
 // verify checks Slack's v0 signature and the timestamp's freshness; it

@@ -15,39 +15,41 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/slack-go/slack"
 
-	"github.com/conveyor-dev/conveyor/deploy/slackapproval"
 	"github.com/conveyor-dev/conveyor/internal/slackfake"
 )
 
 const testSlackSecret = "test-signing-secret"
 
-// slackRecorder records what the handler enqueued and which modals it opened.
+// slackRecorder is a SlackHandler that records the interactions it got and
+// answers with outcome and err.
 type slackRecorder struct {
-	mu       sync.Mutex
-	enqueued []slackapproval.InteractionArgs
-	modals   []string // trigger ids
-	failOpen error
+	mu      sync.Mutex
+	got     []string // action IDs of the first block action, or the type
+	outcome string
+	err     error
+}
+
+func (r *slackRecorder) HandleInteraction(ctx context.Context, cb *slack.InteractionCallback) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	what := string(cb.Type)
+	if len(cb.ActionCallback.BlockActions) > 0 {
+		what = cb.ActionCallback.BlockActions[0].ActionID
+	}
+	r.got = append(r.got, what)
+	return r.outcome, r.err
+}
+
+func (r *slackRecorder) calls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
 }
 
 func newSlackHandler(now time.Time) (*SlackInteractions, *slackRecorder) {
-	rec := &slackRecorder{}
+	rec := &slackRecorder{outcome: "enqueued"}
 	return &SlackInteractions{
-		SigningSecret: []byte(testSlackSecret),
-		Enqueue: func(ctx context.Context, a slackapproval.InteractionArgs) error {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			rec.enqueued = append(rec.enqueued, a)
-			return nil
-		},
-		OpenModal: func(ctx context.Context, trigger string, a slackapproval.InteractionArgs) error {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			if rec.failOpen != nil {
-				return rec.failOpen
-			}
-			rec.modals = append(rec.modals, trigger)
-			return nil
-		},
+		SigningSecret: []byte(testSlackSecret), Handler: rec,
 		Metrics: NewMetrics(),
 		Now:     func() time.Time { return now },
 	}, rec
@@ -80,40 +82,42 @@ func encode(t *testing.T, cb slack.InteractionCallback) string {
 	return string(b)
 }
 
-func TestSlackApproveClickIsEnqueued(t *testing.T) {
+// A verified interaction reaches the handler; its outcome decides the
+// answer and the metric, and the metric's labels stay a fixed set.
+func TestSlackVerifiedInteractionReachesHandler(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
-	h, rec := newSlackHandler(now)
-	if code := send(t, h, encode(t, click(slackapproval.ActionApprove, "42")), testSlackSecret, now); code != http.StatusOK {
-		t.Fatalf("status %d, want 200", code)
+	cases := []struct {
+		outcome string
+		err     error
+		status  int
+		label   string
+	}{
+		{"enqueued", nil, http.StatusOK, "enqueued"},
+		{"modal", nil, http.StatusOK, "modal"},
+		{"ignored", nil, http.StatusOK, "ignored"},
+		{"whatever\x84", nil, http.StatusOK, "other"},
+		{"malformed", errors.New("interaction names deployment \"x\""), http.StatusBadRequest, "malformed"},
+		{"modal", errors.New("expired_trigger_id"), http.StatusBadGateway, "failed"},
+		{"failed", errors.New("database is locked"), http.StatusServiceUnavailable, "failed"},
 	}
-	if len(rec.enqueued) != 1 {
-		t.Fatalf("enqueued %d jobs, want 1", len(rec.enqueued))
-	}
-	a := rec.enqueued[0]
-	if a.ActionID != slackapproval.ActionApprove || a.Value != "42" || a.UserID != "U1" || a.Channel != "C1" || a.TS != "1700000000.000001" {
-		t.Errorf("enqueued %+v", a)
-	}
-	if n := testutil.ToFloat64(h.Metrics.SlackRequests.WithLabelValues("enqueued")); n != 1 {
-		t.Errorf("enqueued metric %v, want 1", n)
-	}
-}
-
-func TestSlackRejectClickOpensModalAtOnce(t *testing.T) {
-	now := time.Now()
-	h, rec := newSlackHandler(now)
-	if code := send(t, h, encode(t, click(slackapproval.ActionReject, "42")), testSlackSecret, now); code != http.StatusOK {
-		t.Fatalf("status %d, want 200", code)
-	}
-	if len(rec.modals) != 1 || rec.modals[0] != "trig-1" || len(rec.enqueued) != 0 {
-		t.Fatalf("modals %v enqueued %d; want the modal opened with trig-1 and nothing enqueued", rec.modals, len(rec.enqueued))
-	}
-	rec.failOpen = errors.New("expired_trigger_id")
-	if code := send(t, h, encode(t, click(slackapproval.ActionReject, "42")), testSlackSecret, now); code != http.StatusBadGateway {
-		t.Errorf("a failed views.open answered %d, want 502 so Slack shows the click failed", code)
+	for _, c := range cases {
+		h, rec := newSlackHandler(now)
+		rec.outcome, rec.err = c.outcome, c.err
+		if code := send(t, h, encode(t, click("approve_deployment", "42")), testSlackSecret, now); code != c.status {
+			t.Errorf("outcome %q err %v: status %d, want %d", c.outcome, c.err, code, c.status)
+		}
+		if rec.calls() != 1 || rec.got[0] != "approve_deployment" {
+			t.Errorf("outcome %q: handler got %v", c.outcome, rec.got)
+		}
+		if n := testutil.ToFloat64(h.Metrics.SlackRequests.WithLabelValues(c.label)); n != 1 {
+			t.Errorf("outcome %q: metric %q = %v, want 1", c.outcome, c.label, n)
+		}
 	}
 }
 
 func TestSlackForgedOrStaleRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	payload := ""
 	cases := []struct {
@@ -129,12 +133,12 @@ func TestSlackForgedOrStaleRequestsAreRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h, rec := newSlackHandler(now)
-			payload = encode(t, click(slackapproval.ActionApprove, "42"))
+			payload = encode(t, click("approve_deployment", "42"))
 			if code := send(t, h, payload, c.secret, c.signedAt); code != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401", code)
 			}
-			if len(rec.enqueued)+len(rec.modals) != 0 {
-				t.Fatalf("a refused request changed state: %d enqueued, %d modals", len(rec.enqueued), len(rec.modals))
+			if rec.calls() != 0 {
+				t.Fatalf("a refused request reached the handler %d times", rec.calls())
 			}
 			if n := testutil.ToFloat64(h.Metrics.SlackRequests.WithLabelValues(c.outcome)); n != 1 {
 				t.Errorf("%s metric %v, want 1", c.outcome, n)
@@ -148,20 +152,22 @@ func TestSlackForgedOrStaleRequestsAreRefused(t *testing.T) {
 		req.Header = slackfake.SignInteraction(testSlackSecret, body, now)
 		rr := httptest.NewRecorder()
 		h.ServeHTTP(rr, req)
-		if rr.Code != http.StatusUnauthorized || len(rec.enqueued) != 0 {
-			t.Fatalf("tampered body: status %d, %d enqueued; want 401 and nothing", rr.Code, len(rec.enqueued))
+		if rr.Code != http.StatusUnauthorized || rec.calls() != 0 {
+			t.Fatalf("tampered body: status %d, %d enqueued; want 401 and nothing", rr.Code, rec.calls())
 		}
 	})
 	t.Run("no signing secret configured", func(t *testing.T) {
 		h, rec := newSlackHandler(now)
 		h.SigningSecret = nil
-		if code := send(t, h, payload, "", now); code != http.StatusUnauthorized || len(rec.enqueued) != 0 {
+		if code := send(t, h, payload, "", now); code != http.StatusUnauthorized || rec.calls() != 0 {
 			t.Fatalf("status %d with no secret, want 401 and nothing enqueued", code)
 		}
 	})
 }
 
-func TestSlackMalformedAndForeignPayloads(t *testing.T) {
+// A body that is not an interaction form never reaches the handler.
+func TestSlackMalformedRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	h, rec := newSlackHandler(now)
 	if code := send(t, h, "", testSlackSecret, now); code != http.StatusBadRequest {
@@ -170,31 +176,10 @@ func TestSlackMalformedAndForeignPayloads(t *testing.T) {
 	if code := send(t, h, "{not json", testSlackSecret, now); code != http.StatusBadRequest {
 		t.Errorf("broken JSON: %d, want 400", code)
 	}
-	if code := send(t, h, encode(t, click(slackapproval.ActionApprove, "not-a-number")), testSlackSecret, now); code != http.StatusBadRequest {
-		t.Errorf("bad deployment id: %d, want 400", code)
+	if rec.calls() != 0 {
+		t.Fatalf("handler called %d times for malformed requests", rec.calls())
 	}
-	if code := send(t, h, encode(t, click("someone_elses_button", "1")), testSlackSecret, now); code != http.StatusOK {
-		t.Errorf("another app's button: %d, want 200 (acknowledged, ignored)", code)
-	}
-	if len(rec.enqueued) != 0 {
-		t.Fatalf("enqueued %d jobs from malformed or foreign payloads", len(rec.enqueued))
-	}
-	if n := testutil.ToFloat64(h.Metrics.SlackRequests.WithLabelValues("malformed")); n != 3 {
-		t.Errorf("malformed metric %v, want 3", n)
-	}
-}
-
-func TestSlackModalSubmissionIsEnqueuedWithReason(t *testing.T) {
-	now := time.Now()
-	h, rec := newSlackHandler(now)
-	cb := slack.InteractionCallback{Type: slack.InteractionTypeViewSubmission, User: slack.User{ID: "U1"}}
-	cb.View = slack.View{CallbackID: slackapproval.CallbackReject, PrivateMetadata: "42", State: &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
-		slackapproval.ReasonBlock: {slackapproval.ReasonAction: {Value: "  too risky  "}},
-	}}}
-	if code := send(t, h, encode(t, cb), testSlackSecret, now); code != http.StatusOK {
-		t.Fatalf("status %d, want 200", code)
-	}
-	if len(rec.enqueued) != 1 || rec.enqueued[0].Reason != "too risky" || rec.enqueued[0].ViewPrivateMetadata != "42" {
-		t.Fatalf("enqueued %+v, want the reason and deployment 42", rec.enqueued)
+	if n := testutil.ToFloat64(h.Metrics.SlackRequests.WithLabelValues("malformed")); n != 2 {
+		t.Errorf("malformed metric %v, want 2", n)
 	}
 }

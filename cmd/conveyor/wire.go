@@ -153,12 +153,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 		notifier.mu.Lock()
 		notifier.to = w.Slack.Notifier()
 		notifier.mu.Unlock()
-		srv.Handle("POST /slack/interactions", &bot.SlackInteractions{
-			SigningSecret: []byte(cfg.SlackSigningSecret),
-			Enqueue:       w.Slack.Enqueue,
-			OpenModal:     w.Slack.OpenModal,
-			Metrics:       srv.Metrics, Log: srv.Log.With("component", "slack"),
-		})
+		srv.HandleSlack(w.Slack.Endpoint())
 	}
 	return w, nil
 }

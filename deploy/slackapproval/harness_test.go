@@ -171,7 +171,7 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /slack/interactions", &bot.SlackInteractions{
-		SigningSecret: []byte(secret), Enqueue: w.svc.Enqueue, OpenModal: w.svc.OpenModal, Metrics: bot.NewMetrics(),
+		SigningSecret: []byte(secret), Handler: w.svc.Endpoint(), Metrics: bot.NewMetrics(),
 	})
 	w.app = httptest.NewServer(mux)
 	t.Cleanup(w.app.Close)
