@@ -35,6 +35,7 @@ bench: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./checks/repoconfig
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime $(FUZZTIME) ./checks/repoconfig
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/freezewindow
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSQL$$' -fuzztime $(FUZZTIME) ./checks/dbt
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchemaYAML$$' -fuzztime $(FUZZTIME) ./checks/dbt
 	$(GO) test -run '^$$' -fuzz '^FuzzParseComment$$' -fuzztime $(FUZZTIME) ./commands

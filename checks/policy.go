@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/internal/freezewindow"
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
@@ -158,7 +159,7 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
 			needs = append(needs, plural(ap.Count, "approval")+from)
 		}
 		for _, f := range e.Freeze {
-			if w, err := repoconfig.ParseFreeze(f); err == nil && w.Contains(r.s.o.Now()) {
+			if w, err := freezewindow.Parse(f); err == nil && w.Contains(r.s.o.Now()) {
 				needs = append(needs, "the end of the freeze "+f)
 			}
 		}

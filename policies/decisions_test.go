@@ -72,12 +72,16 @@ func decisionLines(t testing.TB, srcs []source) (lines, docs []string) {
 	for ci, cfg := range decisionConfigs(t) {
 		pq := newEngines(t, srcs, cfg).topdown
 		for i := 0; i < 250; i++ {
-			in := inputValue(generatedInput(r))
+			// The fields are dropped from the input as its writer made it;
+			// the freeze readings are then derived from whatever windows
+			// remain, as Conveyor derives them for any input.
+			in := withoutFreezeReadings(inputValue(generatedInput(r)))
 			if r.Intn(3) == 0 {
 				// A partial input has no input.requested (the Rego sums the
 				// candidates itself); a whole one has it, as Conveyor sends it.
 				in = dropFields(r, withoutKey(in, "requested"))
 			}
+			in = withFreezeReadings(t, in)
 			rs, err := pq.Eval(ctx, rego.EvalParsedInput(in))
 			out := "error " + fmt.Sprint(err)
 			if err == nil && len(rs) == 1 {
@@ -255,4 +259,52 @@ func dropFields(r *rand.Rand, v ast.Value) ast.Value {
 		return ast.NewArray(ts...)
 	}
 	return v
+}
+
+// withoutFreezeReadings is the input without environment.freeze_windows.
+func withoutFreezeReadings(v ast.Value) ast.Value {
+	env, ok := v.(ast.Object).Get(ast.StringTerm("environment")).Value.(ast.Object)
+	if !ok {
+		return v
+	}
+	return setKey(v, "environment", withoutKey(env, "freeze_windows"))
+}
+
+// withFreezeReadings adds environment.freeze_windows read from whatever
+// environment.config.freeze holds, when there is an environment object.
+func withFreezeReadings(t testing.TB, v ast.Value) ast.Value {
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return v
+	}
+	envTerm := obj.Get(ast.StringTerm("environment"))
+	if envTerm == nil {
+		return v
+	}
+	env, ok := envTerm.Value.(ast.Object)
+	if !ok {
+		return v
+	}
+	var windows []string
+	if cfg, ok := field(env, "config").(ast.Object); ok {
+		if arr, ok := field(cfg, "freeze").(*ast.Array); ok {
+			arr.Foreach(func(t *ast.Term) {
+				if s, ok := t.Value.(ast.String); ok {
+					windows = append(windows, string(s))
+				}
+			})
+		}
+	}
+	readings, err := ast.InterfaceToValue(freezeReadings(windows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return setKey(obj, "environment", setKey(env, "freeze_windows", readings))
+}
+
+// setKey is the object v with key set to val.
+func setKey(v ast.Value, key string, val ast.Value) ast.Value {
+	obj := withoutKey(v, key).(ast.Object)
+	obj.Insert(ast.StringTerm(key), ast.NewTerm(val))
+	return obj
 }

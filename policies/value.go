@@ -27,6 +27,7 @@ func inputValue(in Input) ast.Value {
 		item("environment", ast.ObjectTerm(
 			item("name", str(in.Environment.Name)),
 			item("config", ast.NewTerm(envConfigValue(in.Environment.Config))),
+			item("freeze_windows", ast.NewTerm(freezeReadingsValue(freezeReadings(in.Environment.Config.Freeze)))),
 		)),
 		item("artifacts", ast.NewTerm(artifactsValue(in.Artifacts))),
 		item("deployments", ast.NewTerm(deploymentsValue(in.Deployments))),
@@ -252,4 +253,18 @@ func usageValue(m map[string]map[string]Usage) ast.Value {
 		teams = append(teams, item(team, ast.ObjectTerm(envs...)))
 	}
 	return ast.NewObject(teams...)
+}
+
+func freezeReadingsValue(rs []FreezeReading) ast.Value {
+	terms := make([]*ast.Term, len(rs))
+	for i, r := range rs {
+		terms[i] = ast.ObjectTerm(
+			item("window", str(r.Window)),
+			item("form", str(r.Form)),
+			item("start", ast.InternedTerm(r.Start)),
+			item("end", ast.InternedTerm(r.End)),
+			item("zone", str(r.Zone)),
+		)
+	}
+	return ast.NewArray(terms...)
 }

@@ -96,7 +96,7 @@ type Environment struct {
 	Requires  []string // environments the same SHA must have succeeded in first
 	Approvals Approvals
 	Rollout   Rollout
-	Freeze    []string // weekly windows, for example "Fri 15:00-Mon 08:00 Europe/Berlin"; see ParseFreeze
+	Freeze    []string // freeze windows, for example "Fri 15:00-Mon 08:00 Europe/Berlin" or "Dec 24-Dec 26 UTC"; checked with freezewindow.Parse
 	Line      int
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/conveyor-dev/conveyor/internal/freezewindow"
 )
 
 var (
@@ -29,9 +31,9 @@ func (r *reader) environment(k, v *yaml.Node) *Environment {
 		case "rollout":
 			e.Rollout = r.rollout(k, v, what)
 		case "freeze":
-			list, _ := r.strList(v, what+": freeze", `freeze: ["Fri 15:00-Mon 08:00 Europe/Berlin"]`)
+			list, _ := r.strList(v, what+": freeze", `freeze: ["Fri 15:00-Mon 08:00 Europe/Berlin", "Dec 24-Dec 26 UTC"]`)
 			for i, s := range list {
-				if _, err := ParseFreeze(s); err != nil {
+				if _, err := freezewindow.Parse(s); err != nil {
 					r.add(nodeAt(v, i), "%s: freeze %v", what, err)
 					continue
 				}

@@ -147,8 +147,10 @@ func TestParseProblems(t *testing.T) {
 		{"rollout without steps", "version: 1\nenvironments:\n  prod: {rollout: {pause: 1m}}\n", 3, 10, "needs steps"},
 		{"pause not duration", "version: 1\nenvironments:\n  prod: {rollout: {steps: [100], pause: soon}}\n", 3, 41, "write for example pause: 2m"},
 		{"pause number", "version: 1\nenvironments:\n  prod: {rollout: {steps: [100], pause: 120}}\n", 3, 41, "must be a duration"},
-		{"freeze format", "version: 1\nenvironments:\n  prod: {freeze: [\"Friday afternoon\"]}\n", 3, 19, "not a weekly window"},
+		{"freeze format", "version: 1\nenvironments:\n  prod: {freeze: [\"Friday afternoon\"]}\n", 3, 19, "not a freeze window"},
 		{"freeze zone", "version: 1\nenvironments:\n  prod: {freeze: [\"Fri 15:00-Mon 08:00 Mars/Olympus\"]}\n", 3, 19, "not a time zone"},
+		{"freeze yearly without zone", "version: 1\nenvironments:\n  prod: {freeze: [\"Dec 24-Dec 26\"]}\n", 3, 19, "Dec 24-Dec 26 UTC"},
+		{"freeze day that does not exist", "version: 1\nenvironments:\n  prod: {freeze: [\"Fri 15:00-Mon 08:00\", \"Feb 30-Mar 01 UTC\"]}\n", 3, 42, "Feb has no day 30"},
 		{"duplicate key", "version: 1\nversion: 1\n", 2, 1, "appears twice"},
 	}
 	for _, tc := range cases {
@@ -199,5 +201,14 @@ func TestProblemString(t *testing.T) {
 		if got := p.String(); got != want {
 			t.Errorf("String() = %q, want %q", got, want)
 		}
+	}
+}
+
+// The yearly form that docs/policies.md and docs/configuration.md document is
+// accepted at config load next to the weekly one.
+func TestParseAcceptsYearlyFreezeWindows(t *testing.T) {
+	c := mustParse(t, "version: 1\nenvironments:\n  production: {freeze: [\"Dec 24-Dec 26 UTC\", \"Dec 28-Jan 02 Europe/Berlin\", \"Fri 15:00-Mon 08:00\"]}\n")
+	if got := strings.Join(c.Environment("production").Freeze, "|"); got != "Dec 24-Dec 26 UTC|Dec 28-Jan 02 Europe/Berlin|Fri 15:00-Mon 08:00" {
+		t.Errorf("freeze = %q", got)
 	}
 }

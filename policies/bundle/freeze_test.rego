@@ -2,11 +2,28 @@ package conveyor_test
 
 import data.conveyor
 
+# readings are Conveyor's readings of the windows these tests use, as it
+# sends them in input.environment.freeze_windows (TestRegoFreezeReadingsMatchGo
+# checks them against the Go reader); "weekends" has none.
+readings := {
+	"Fri 15:00-Mon 08:00 Europe/Berlin": {"window": "Fri 15:00-Mon 08:00 Europe/Berlin", "form": "weekly", "start": 6660, "end": 480, "zone": "Europe/Berlin"},
+	"Fri 15:00-Mon 08:00": {"window": "Fri 15:00-Mon 08:00", "form": "weekly", "start": 6660, "end": 480, "zone": "UTC"},
+	"Fri 15:00-Mon 08:00 Mars/Olympus": {"window": "Fri 15:00-Mon 08:00 Mars/Olympus", "form": "weekly", "start": 6660, "end": 480, "zone": "Mars/Olympus"},
+	"Tue 09:00-Thu 17:00 UTC": {"window": "Tue 09:00-Thu 17:00 UTC", "form": "weekly", "start": 1980, "end": 5340, "zone": "UTC"},
+	"Dec 24-Dec 26 UTC": {"window": "Dec 24-Dec 26 UTC", "form": "yearly", "start": 1224, "end": 1226, "zone": "UTC"},
+	"Dec 28-Jan 02 UTC": {"window": "Dec 28-Jan 02 UTC", "form": "yearly", "start": 1228, "end": 102, "zone": "UTC"},
+	"Jun 10-Jun 12 UTC": {"window": "Jun 10-Jun 12 UTC", "form": "yearly", "start": 610, "end": 612, "zone": "UTC"},
+}
+
 freeze_input(now, windows) := {
 	"action": "deploy",
 	"actor": {"login": "dev", "permission": "admin", "teams": []},
 	"repository": "acme/shop",
-	"environment": {"name": "staging", "config": {"freeze": windows}},
+	"environment": {
+		"name": "staging",
+		"config": {"freeze": windows},
+		"freeze_windows": [readings[w] | some w in windows],
+	},
 	"artifacts": [],
 	"now": now,
 }
@@ -83,16 +100,11 @@ test_window_without_zone_is_utc if {
 	open("2025-06-06T14:59:00Z", ["Fri 15:00-Mon 08:00"])
 }
 
-# parse_freeze_window only reads a window: minutes from Monday 00:00 for
-# the weekly form (UTC when no zone is given), month * 100 + day for the
-# yearly one, undefined for anything else.
-test_freeze_window_reads_both_forms if {
-	parse_freeze_window("Fri 15:00-Mon 08:00 Europe/Berlin") == ["weekly", 6660, 480, "Europe/Berlin"]
-	parse_freeze_window("  Tue 09:00-Thu 17:00  ") == ["weekly", 1980, 5340, "UTC"]
-	parse_freeze_window("Dec 28-Jan 02 UTC") == ["yearly", 1228, 102, "UTC"]
-	not parse_freeze_window("weekends")
-	not parse_freeze_window("Fri 24:00-Mon 08:00")
-	not parse_freeze_window("Dec 24-Dec 26")
+# A window the input carries no reading for cannot be checked, and denies.
+test_window_without_reading_denies if {
+	inp := json.patch(freeze_input("2025-06-11T10:00:00Z", weekend), [{"op": "replace", "path": "/environment/freeze_windows", "value": []}])
+	d := conveyor.decision with input as inp with data.conveyor.config as {}
+	d.deny == ["freeze window \"Fri 15:00-Mon 08:00 Europe/Berlin\" could not be checked against the request time \"2025-06-11T10:00:00Z\"; write windows like \"Fri 15:00-Mon 08:00 Europe/Berlin\" or \"Dec 24-Dec 26 UTC\""]
 }
 
 test_window_of_either_form_reports_open_and_closed if {
