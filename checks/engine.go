@@ -2,12 +2,10 @@ package checks
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"slices"
 	"sync"
 
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
@@ -20,7 +18,9 @@ type evaluation struct {
 	touched []*repoconfig.Artifact // in config order
 	unowned []string
 	// problems are configuration problems that fail the gate.
-	problems    []string
+	problems []string
+	// governance lists the governing fields the head changes (after merge).
+	governance  []repoconfig.GovernanceChange
 	annotations []Annotation
 }
 
@@ -29,8 +29,9 @@ type run struct {
 	s        *Suite
 	f        Facts
 	ch       Change
-	base     *repoconfig.Config // governance: environments and approvals
-	cfg      *repoconfig.Config // artifact definitions: the head's when valid
+	base     *repoconfig.Config // the base branch's config: it governs
+	cfg      *repoconfig.Config // artifact definitions: repoconfig.Govern(base, head)
+	head     *repoconfig.Config // the head's valid config when the PR edits it; never governs
 	problems []string           // configuration problems of the head
 
 	ciOnce sync.Once
@@ -55,7 +56,7 @@ func (s *Suite) Evaluate(ctx context.Context, f Facts) (*Result, error) {
 	for _, a := range ev.result.Artifacts {
 		rows = append(rows, gateRow(a))
 	}
-	ev.result.Gate = gateFrom(rows, ev.unowned, ev.problems, ev.annotations)
+	ev.result.Gate = gateFrom(rows, ev)
 	return ev.result, nil
 }
 
@@ -63,46 +64,23 @@ func (s *Suite) Evaluate(ctx context.Context, f Facts) (*Result, error) {
 // the caller computes the gate.
 func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*evaluation, error) {
 	ch := f.Change()
-	changed, err := f.ChangedFiles(ctx)
+	defs, err := prfacts.Resolve(ctx, f, s.drivers)
 	if err != nil {
-		return nil, fmt.Errorf("changed files of %s#%d: %w", ch.Repository, ch.Number, err)
+		return nil, fmt.Errorf("%s#%d: %w", ch.Repository, ch.Number, err)
 	}
-	base, baseProblems, err := f.BaseConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s on %s: %w", configPath, ch.BaseRef, err)
-	}
-	ev := &evaluation{result: &Result{Change: ch}}
-	for _, p := range baseProblems {
+	ev := &evaluation{result: &Result{Change: ch}, governance: defs.Governance}
+	for _, p := range defs.BaseProblems {
 		ev.problems = append(ev.problems, fmt.Sprintf("on the base branch %s: %s (fix it there first: governance is read from the base branch)", ch.BaseRef, p))
 	}
-	r := &run{s: s, f: f, ch: ch, base: base, cfg: base}
-	if slices.Contains(changed, configPath) {
-		head, probs, err := s.headConfig(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range probs {
-			ev.problems = append(ev.problems, p.String())
-			r.problems = append(r.problems, p.String())
-			ev.annotations = append(ev.annotations, Annotation{Path: configPath, Line: max(p.Line, 1), Level: "failure",
-				Title: "Invalid " + configPath, Message: p.Message})
-		}
-		if head != nil && len(probs) == 0 {
-			r.cfg = head // classification and artifact definitions; governance stays on base
-		}
+	r := &run{s: s, f: f, ch: ch, base: defs.Base, cfg: defs.Effective, head: defs.Head}
+	for _, p := range defs.HeadProblems {
+		ev.problems = append(ev.problems, p.String())
+		r.problems = append(r.problems, p.String())
+		ev.annotations = append(ev.annotations, Annotation{Path: configPath, Line: max(p.Line, 1), Level: "failure",
+			Title: "Invalid " + configPath, Message: p.Message})
 	}
-	if r.cfg == nil {
-		ev.unowned = changed // no configuration: nothing is an artifact
-		return ev, nil
-	}
-	cl := repoconfig.NewClassifier(r.cfg)
-	touched, unowned := cl.Classify(changed)
-	ev.unowned = unowned
-	for _, a := range r.cfg.Artifacts {
-		if _, ok := touched[a.Name]; ok {
-			ev.touched = append(ev.touched, a)
-		}
-	}
+	ev.unowned = defs.Unowned
+	ev.touched = defs.Artifacts
 	results := make([]*ArtifactResult, len(ev.touched))
 	var wg sync.WaitGroup
 	for i, a := range ev.touched {
@@ -112,7 +90,7 @@ func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = r.artifact(ctx, a, touched[a.Name])
+			results[i] = r.artifact(ctx, a, defs.Touched[a.Name])
 		}()
 	}
 	wg.Wait()
@@ -122,28 +100,6 @@ func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*e
 		}
 	}
 	return ev, ctx.Err()
-}
-
-// headConfig reads and validates the PR head's configuration.
-func (s *Suite) headConfig(ctx context.Context, f Facts) (*repoconfig.Config, []repoconfig.Problem, error) {
-	data, err := f.ReadFile(ctx, Head, configPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, []repoconfig.Problem{{File: configPath, Line: 1,
-			Message: "the pull request deletes " + configPath + "; keep the file (artifacts are read from it)"}}, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s at head: %w", configPath, err)
-	}
-	cfg, probs := repoconfig.Parse(data)
-	if cfg == nil {
-		return nil, probs, nil
-	}
-	tree, err := f.Tree(ctx, Head)
-	if err != nil {
-		return nil, nil, fmt.Errorf("tree at head: %w", err)
-	}
-	probs = append(probs, repoconfig.Validate(cfg, fsRepo{tree}, s.drivers)...)
-	return cfg, probs, nil
 }
 
 // artifact evaluates one artifact through the four stages.
@@ -207,8 +163,8 @@ func (r *run) commitList(ctx context.Context) ([]Commit, error) {
 
 // actions renders the buttons the base config's environments allow.
 func (r *run) actions(res *ArtifactResult) []Action {
-	if r.base == nil || res.Conclusion == Failure {
-		return nil
+	if r.base == nil || res.Conclusion == Failure || repoconfig.IsNew(r.base, res.Name) {
+		return nil // a new artifact cannot be deployed before its config is merged
 	}
 	var out []Action
 	if r.base.Environment("staging") != nil && res.Conclusion == Success {

@@ -6,27 +6,21 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
-// Side names one end of a change.
-type Side int
+// Side names one end of a change (prfacts owns it: the facts reader and
+// the engine speak of the same two ends).
+type Side = prfacts.Side
 
 // The two ends of a pull request.
 const (
-	Base Side = iota // the base branch head
-	Head             // the PR head SHA
+	Base = prfacts.Base // the base branch head
+	Head = prfacts.Head // the PR head SHA
 )
-
-// String names the side ("base" or "head").
-func (s Side) String() string {
-	if s == Base {
-		return "base"
-	}
-	return "head"
-}
 
 // Change identifies the pull request being evaluated.
 type Change struct {

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,31 +63,33 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) S
 			*list = append(*list, msg)
 		}
 	}
+	// The policy decides under the base's definition. When the PR's own
+	// config changes what the policy reads of this artifact (owners,
+	// resources), the head's definition is asked too and its denials count:
+	// a config the policy would refuse after merge fails now, so editing the
+	// config can make the gate stricter, never weaker.
+	type variant struct {
+		art    policies.Artifact
+		suffix string
+	}
+	variants := []variant{{art: art}}
+	if h := r.headDefinition(a); h != nil {
+		if ha := r.policyArtifact(h, ev); !samePolicyFields(ha, art) {
+			variants = append(variants, variant{art: ha, suffix: " (under this PR's " + configPath + ", after merge)"})
+		}
+	}
 	for _, e := range envs {
-		in := policies.Input{Action: "check", Actor: policies.Actor{Login: r.ch.Author, Teams: []string{}},
-			Repository:  r.ch.Repository,
-			PullRequest: &policies.PullRequest{Number: r.ch.Number, Author: r.ch.Author, HeadSHA: r.ch.HeadSHA, Base: r.ch.BaseRef},
-			Artifacts:   []policies.Artifact{art}, Deployments: map[string]policies.DeploymentFact{},
-			Approvals: []policies.Approval{}, Now: r.s.o.Now().UTC().Format(time.RFC3339)}
-		if e != nil {
-			in.Environment = policies.Environment{Name: e.Name, Config: e.PolicyConfig()}
-			usage, err := r.usage(ctx, e.Name, a.Name)
-			if err != nil {
-				st.Result, st.Summary, st.Details = Error, "what runs in "+e.Name+" could not be read; retry with Re-run", []string{err.Error()}
+		for _, v := range variants {
+			deny2, warn2, fail := r.policyOnce(ctx, e, a.Name, v.art, &st)
+			if fail {
 				return st
 			}
-			in.Usage = usage
-		}
-		d, _, err := r.s.o.Policy.Eval(ctx, in)
-		if err != nil {
-			st.Result, st.Summary, st.Details = Error, "the policy could not be evaluated; retry with Re-run", []string{err.Error()}
-			return st
-		}
-		for _, m := range d.Deny {
-			add(&deny, m)
-		}
-		for _, m := range d.Warn {
-			add(&warn, m)
+			for _, m := range deny2 {
+				add(&deny, m+v.suffix)
+			}
+			for _, m := range warn2 {
+				add(&warn, m+v.suffix)
+			}
 		}
 	}
 	switch {
@@ -104,6 +107,47 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) S
 		st.Details = append(st.Details, "warn: "+m)
 	}
 	return st
+}
+
+// policyOnce asks the policy about one definition of the artifact in one
+// environment (nil: none configured). fail is set when st was set to an
+// error the caller must return.
+func (r *run) policyOnce(ctx context.Context, e *repoconfig.Environment, name string, art policies.Artifact, st *Stage) (deny, warn []string, fail bool) {
+	in := policies.Input{Action: "check", Actor: policies.Actor{Login: r.ch.Author, Teams: []string{}},
+		Repository:  r.ch.Repository,
+		PullRequest: &policies.PullRequest{Number: r.ch.Number, Author: r.ch.Author, HeadSHA: r.ch.HeadSHA, Base: r.ch.BaseRef},
+		Artifacts:   []policies.Artifact{art}, Deployments: map[string]policies.DeploymentFact{},
+		Approvals: []policies.Approval{}, Now: r.s.o.Now().UTC().Format(time.RFC3339)}
+	if e != nil {
+		in.Environment = policies.Environment{Name: e.Name, Config: e.PolicyConfig()}
+		usage, err := r.usage(ctx, e.Name, name)
+		if err != nil {
+			st.Result, st.Summary, st.Details = Error, "what runs in "+e.Name+" could not be read; retry with Re-run", []string{err.Error()}
+			return nil, nil, true
+		}
+		in.Usage = usage
+	}
+	d, _, err := r.s.o.Policy.Eval(ctx, in)
+	if err != nil {
+		st.Result, st.Summary, st.Details = Error, "the policy could not be evaluated; retry with Re-run", []string{err.Error()}
+		return nil, nil, true
+	}
+	return d.Deny, d.Warn, false
+}
+
+// headDefinition is the PR head's own definition of an artifact the base
+// defines, when the PR edits the config; nil otherwise.
+func (r *run) headDefinition(a *repoconfig.Artifact) *repoconfig.Artifact {
+	if r.head == nil || r.base == nil || r.base.Artifact(a.Name) == nil {
+		return nil
+	}
+	return r.head.Artifact(a.Name)
+}
+
+// samePolicyFields reports whether two definitions give the policy the same
+// governing facts (evidence aside: it is the same for both).
+func samePolicyFields(a, b policies.Artifact) bool {
+	return slices.Equal(a.Owners, b.Owners) && a.Resources == b.Resources && a.Cost == b.Cost
 }
 
 // usage is what runs in env now, per owning team, for the quota rules: every
@@ -132,6 +176,10 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
 	st := Stage{Name: StageReadiness, Result: Info}
 	if r.base == nil || len(r.base.Environments) == 0 {
 		st.Summary = "no environments configured on the base branch"
+		return st
+	}
+	if repoconfig.IsNew(r.base, a.Name) {
+		st.Summary = "new in this pull request: not deployable until the " + configPath + " that defines it is merged"
 		return st
 	}
 	if a.Deploy.Driver == "" {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
 // Render formats the result as "text" (a terminal), "markdown" (the check
@@ -28,6 +30,12 @@ func (r *Result) Render(format string) string {
 	fmt.Fprintf(&b, "%s  %s: %s\n", stateWord(r.Gate.Status, r.Gate.Conclusion), GateName, r.Gate.Title)
 	for _, p := range r.Gate.Problems {
 		fmt.Fprintf(&b, "    %s\n", p)
+	}
+	if len(r.Gate.Governance) > 0 {
+		fmt.Fprintf(&b, "    %s:\n", GovernanceHeading)
+		for _, c := range r.Gate.Governance {
+			fmt.Fprintf(&b, "      %s\n", c)
+		}
 	}
 	if len(r.Gate.Unowned) > 0 {
 		fmt.Fprintf(&b, "    files no artifact owns: %s\n", strings.Join(r.Gate.Unowned, ", "))
@@ -111,6 +119,9 @@ func (g *GateResult) summary() string {
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Name, r.Kind, icon(res), cell(r.Title))
 		}
 	}
+	if len(g.Governance) > 0 {
+		b.WriteString("\n" + GovernanceNotice(g.Governance))
+	}
 	if len(g.Unowned) > 0 {
 		b.WriteString("\nFiles no artifact owns:\n\n")
 		writeList(&b, g.Unowned, 30)
@@ -121,4 +132,19 @@ func (g *GateResult) summary() string {
 // cell makes text safe for one markdown table cell.
 func cell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}
+
+// GovernanceHeading introduces the governing fields a change edits.
+const GovernanceHeading = "Governance changes take effect after merge"
+
+// GovernanceNotice renders the governing fields a change edits as markdown:
+// what applies now (the base branch's value) and what applies after merge.
+func GovernanceNotice(changes []repoconfig.GovernanceChange) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s.** This pull request edits what governs in %s; it is checked and deployed under the base branch's values until it is merged:\n\n", GovernanceHeading, configPath)
+	b.WriteString("| field | base (applies now) | this PR (after merge) |\n|---|---|---|\n")
+	for _, c := range changes {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Field, cell(c.Base), cell(c.Head))
+	}
+	return b.String()
 }

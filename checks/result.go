@@ -1,6 +1,9 @@
 package checks
 
-import "github.com/conveyor-dev/conveyor/policies"
+import (
+	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/policies"
+)
 
 // Stage outcomes. Pass and Info never block; Wait keeps the check in
 // progress; Fail and Error fail it (an Error is a fact that could not be
@@ -112,6 +115,9 @@ type GateResult struct {
 	Unowned     []string     `json:"unowned,omitempty"`
 	Problems    []string     `json:"problems,omitempty"`
 	Annotations []Annotation `json:"annotations,omitempty"`
+	// Governance lists the governing fields of .github/conveyor.yml the
+	// change edits: they do not apply to the change itself, only after merge.
+	Governance []repoconfig.GovernanceChange `json:"governance,omitempty"`
 }
 
 // GateRow is one artifact's line in the gate's summary.
@@ -160,8 +166,9 @@ func (a *ArtifactResult) settle() {
 
 // gateFrom computes the gate from per-artifact rows (in order), the files no
 // artifact owns and configuration problems of the PR head.
-func gateFrom(rows []GateRow, unowned []string, problems []string, ann []Annotation) GateResult {
-	g := GateResult{Artifacts: rows, Unowned: unowned, Problems: problems, Annotations: ann}
+func gateFrom(rows []GateRow, ev *evaluation) GateResult {
+	problems := ev.problems
+	g := GateResult{Artifacts: rows, Unowned: ev.unowned, Problems: problems, Annotations: ev.annotations, Governance: ev.governance}
 	var failed, waiting []string
 	for _, r := range rows {
 		switch {

@@ -147,7 +147,7 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 			rows = append(rows, GateRow{Name: art.Name, Kind: art.Kind, Status: StatusInProgress, Title: "not evaluated yet"})
 		}
 	}
-	gate := gateFrom(rows, ev.unowned, ev.problems, ev.annotations)
+	gate := gateFrom(rows, ev)
 	row, err := s.writeCheck(ctx, gh, a.Repo, a.SHA, gateOutput(gate), stored[GateName])
 	if err != nil {
 		return false, err

@@ -124,8 +124,9 @@ func (s *session) governance(ctx context.Context) (*governance, error) {
 	return g, nil
 }
 
-// useHeadDefs takes the artifact definitions of the PR's own config when it
-// is valid; environments and approvals stay the base branch's.
+// useHeadDefs applies the PR's own config when it is valid, under
+// repoconfig.Govern: it may only add artifacts, which are not deployable
+// before merge; everything that governs stays the base branch's.
 func (s *session) useHeadDefs(ctx context.Context, g *governance, sha string) {
 	data, err := s.readFile(ctx, repoconfig.Path, sha)
 	if err != nil {
@@ -137,7 +138,22 @@ func (s *session) useHeadDefs(ctx context.Context, g *governance, sha string) {
 		g.Notes = append(g.Notes, fmt.Sprintf("This PR's %s has problems (see the conveyor check); the base branch's artifacts are used.", repoconfig.Path))
 		return
 	}
-	g.Defs = cfg
+	var changes []repoconfig.GovernanceChange
+	g.Defs, changes = repoconfig.Govern(g.Base, cfg)
+	if len(changes) > 0 {
+		g.Notes = append(g.Notes, governanceNote(changes))
+	}
+}
+
+// governanceNote says which governing fields the PR edits: they apply only
+// after merge, so the command acts under the base branch's values.
+func governanceNote(changes []repoconfig.GovernanceChange) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Governance changes take effect after merge: this PR edits %s, and commands act under the base branch's values:", repoconfig.Path)
+	for _, c := range changes {
+		fmt.Fprintf(&b, "\n- `%s`: %s -> %s", c.Field, c.Base, c.Head)
+	}
+	return b.String()
 }
 
 func (s *session) prFiles(ctx context.Context) ([]string, error) {

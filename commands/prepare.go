@@ -123,6 +123,8 @@ func (s *session) selectArtifacts(g *governance, c Command, action string) (arts
 			unmet = append(unmet, fmt.Sprintf("artifact %q is not defined in .github/conveyor.yml; use one of: %s", n, artifactNames(g.Defs)))
 		case action == "deploy" && !touched[n]:
 			unmet = append(unmet, fmt.Sprintf("artifact %s is not touched by this PR, so this PR has nothing of it to deploy; leave it out (this PR touches: %s)", n, listOrNone(g.Touched)))
+		case repoconfig.IsNew(g.Base, n):
+			unmet = append(unmet, fmt.Sprintf("artifact %s is new in this PR: it is checked, but it can be deployed only after the %s that defines it is merged (governance is read from the base branch)", n, repoconfig.Path))
 		case a.Deploy.Driver == "":
 			unmet = append(unmet, fmt.Sprintf("artifact %s has no deploy.driver in .github/conveyor.yml, so it is checked but never deployed; add deploy: {driver: <a server driver>}", n))
 		default:
