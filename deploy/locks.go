@@ -155,6 +155,6 @@ func (e *Engine) ReleasePR(ctx context.Context, repo string, pr int) error {
 func (e *Engine) auditLock(ctx context.Context, tx *sql.Tx, repo, env, login, action string, detail map[string]any) error {
 	detail["environment"] = env
 	b, _ := json.Marshal(detail)
-	return store.AppendAudit(ctx, tx, store.AuditEvent{At: e.o.Now(), Kind: "lock", Repository: repo, Actor: login,
-		Subject: env, Action: action, Outcome: action, Detail: string(b)})
+	return store.AppendAudit(ctx, tx, store.AuditEvent{At: e.o.Now(), Kind: "lock", Repository: repo, Environment: env,
+		Actor: login, Subject: env, Action: action, Outcome: action, Detail: b})
 }

@@ -80,8 +80,12 @@ func (e *Engine) transition(ctx context.Context, tx *sql.Tx, d *store.Deployment
 // audit appends an event about d with db (normally the transition's tx).
 func (e *Engine) audit(ctx context.Context, tx *sql.Tx, d *store.DeploymentRow, kind, actor, action string, detail map[string]any) error {
 	b, _ := json.Marshal(detail)
+	names := make([]string, len(d.Artifacts))
+	for i, a := range d.Artifacts {
+		names[i] = a.Name
+	}
 	return store.AppendAudit(ctx, tx, store.AuditEvent{
-		At: e.o.Now(), Kind: kind, Repository: d.Repository, Actor: actor, Subject: fmtID(d.ID),
-		Action: action, Outcome: d.State, Detail: string(b),
+		At: e.o.Now(), Kind: kind, Repository: d.Repository, PR: d.PR, Environment: d.Environment, Artifacts: names,
+		Actor: actor, Subject: fmtID(d.ID), Action: action, Outcome: d.State, Detail: b,
 	})
 }

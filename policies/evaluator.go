@@ -69,6 +69,9 @@ type Record struct {
 	Action      string
 	Actor       string
 	Repository  string
+	PR          int      // the pull request decided on; 0 when none
+	Environment string   // the environment decided on
+	Artifacts   []string // the artifacts decided on
 	InputDigest string
 	Revision    string
 	Decision    Decision
@@ -192,6 +195,9 @@ func (e *Evaluator) Eval(ctx context.Context, in Input) (Decision, Meta, error) 
 			Action:      in.Action,
 			Actor:       in.Actor.Login,
 			Repository:  in.Repository,
+			PR:          in.PullRequest.GetNumber(),
+			Environment: in.Environment.Name,
+			Artifacts:   artifactNames(in),
 			InputDigest: meta.InputDigest,
 			Revision:    e.revision,
 			Decision:    dec,

@@ -41,6 +41,23 @@ type PullRequest struct {
 	FromFork bool   `json:"from_fork"`
 }
 
+// GetNumber is the PR's number, 0 for a nil PullRequest (a decision about no PR).
+func (p *PullRequest) GetNumber() int {
+	if p == nil {
+		return 0
+	}
+	return p.Number
+}
+
+// artifactNames lists the names of the artifacts an input decides on.
+func artifactNames(in Input) []string {
+	out := make([]string, len(in.Artifacts))
+	for i, a := range in.Artifacts {
+		out[i] = a.Name
+	}
+	return out
+}
+
 // Environment is the target environment and its block from the repository
 // config's default branch.
 type Environment struct {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +14,7 @@ import (
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
-func init() { extraCommands = append(extraCommands, newPolicyCmd, newAuditCmd) }
+func init() { extraCommands = append(extraCommands, newPolicyCmd) }
 
 func newPolicyCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -112,54 +111,7 @@ func (a auditRecorder) RecordDecision(ctx context.Context, r policies.Record) er
 		outcome = "allow"
 	}
 	return store.AppendAudit(ctx, a.st.DB, store.AuditEvent{
-		At: r.Time, Kind: "decision", Repository: r.Repository, Actor: r.Actor, Action: r.Action,
-		Digest: r.InputDigest, Revision: r.Revision, Outcome: outcome, Detail: string(detail),
+		At: r.Time, Kind: "decision", Repository: r.Repository, PR: r.PR, Environment: r.Environment, Artifacts: r.Artifacts,
+		Actor: r.Actor, Action: r.Action, Digest: r.InputDigest, Revision: r.Revision, Outcome: outcome, Detail: detail,
 	})
-}
-
-func newAuditCmd() *cobra.Command {
-	var f store.AuditFilter
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "List recent audit events (policy decisions, deployments, approvals, locks)",
-		Long:  "audit lists the newest audit events from the database named by DATABASE_URL.",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := store.Open(cmd.Context(), os.Getenv("DATABASE_URL"))
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			defer st.Close()
-			evs, err := st.ListAudit(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(w)
-				for _, e := range evs {
-					enc.Encode(e)
-				}
-				return nil
-			}
-			for _, e := range evs {
-				digest := e.Digest
-				if len(digest) > 12 {
-					digest = digest[:12]
-				}
-				fmt.Fprintf(w, "%s  %-10s %-8s %-20s %-14s %-6s %s %s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Action,
-					e.Repository, e.Actor, e.Outcome, digest, strings.TrimSpace(e.Subject))
-			}
-			if len(evs) == 0 {
-				fmt.Fprintln(w, "no audit events")
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&f.Kind, "kind", "", "only this kind (decision, deployment, approval, lock)")
-	cmd.Flags().StringVar(&f.Repository, "repo", "", "only this repository (owner/name)")
-	cmd.Flags().IntVar(&f.Limit, "limit", 50, "how many events")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
-	return cmd
 }

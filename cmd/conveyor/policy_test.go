@@ -86,7 +86,7 @@ func TestAuditCommandListsDecisions(t *testing.T) {
 		t.Fatalf("audit: %v\n%s", err, out)
 	}
 	out, err = runCLI(t, "audit", "--json")
-	if err != nil || !strings.Contains(out, `"Digest":"`) {
+	if err != nil || !strings.Contains(out, `"digest":"`) || !strings.Contains(out, `"environment":"staging"`) {
 		t.Fatalf("audit --json: %v\n%s", err, out)
 	}
 }

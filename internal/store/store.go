@@ -56,11 +56,7 @@ type Store struct {
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	switch {
 	case rawURL == "" || strings.HasPrefix(rawURL, "sqlite:") || strings.HasPrefix(rawURL, "file:"):
-		p := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//"), "file:")
-		if p == "" {
-			p = DefaultSQLitePath
-		}
-		return openSQLite(ctx, p)
+		return openSQLite(ctx, sqlitePath(rawURL))
 	case strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://"):
 		return openPostgres(ctx, rawURL)
 	default:

@@ -129,7 +129,7 @@ func TestAudit(t *testing.T) {
 		}
 		store.AppendAudit(ctx, s.DB, store.AuditEvent{Kind: "lock", Repository: "acme/other"})
 		evs, err := s.ListAudit(ctx, store.AuditFilter{Kind: "decision", Limit: 2})
-		if err != nil || len(evs) != 2 || evs[0].Outcome != "2" || evs[0].Detail != "{}" {
+		if err != nil || len(evs) != 2 || evs[0].Outcome != "2" || string(evs[0].Detail) != "{}" {
 			t.Fatalf("ListAudit = %+v %v", evs, err)
 		}
 	})
