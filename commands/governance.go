@@ -47,11 +47,23 @@ func (s *session) loadPR(ctx context.Context) (*prInfo, error) {
 	}
 	s.prInfo = &prInfo{
 		Number: p.GetNumber(), Title: p.GetTitle(), URL: p.GetHTMLURL(), Author: p.GetUser().GetLogin(),
-		FromFork:    p.GetHead().GetRepo().GetFullName() != "" && !strings.EqualFold(p.GetHead().GetRepo().GetFullName(), s.repo),
+		FromFork:    fromFork(p, s.repo),
 		HeadRef:     p.GetHead().GetRef(),
 		CurrentHead: p.GetHead().GetSHA(), BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(),
 	}
 	return s.prInfo, nil
+}
+
+// fromFork reports whether a pull request's head lives outside repo. A head
+// repository GitHub reports as null ("head": {"repo": null}) was deleted:
+// only a fork can be deleted while its pull request stays open (deleting the
+// repository itself would delete the pull request), so it counts as a fork.
+func fromFork(p *github.PullRequest, repo string) bool {
+	hr := p.GetHead().GetRepo()
+	if hr == nil || hr.GetFullName() == "" {
+		return true
+	}
+	return !strings.EqualFold(hr.GetFullName(), repo)
 }
 
 // head returns the commit the command acts on (see headAt).

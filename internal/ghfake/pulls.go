@@ -14,19 +14,20 @@ import (
 const maxPRFiles = 3000
 
 type prState struct {
-	id       int64
-	number   int
-	title    string
-	body     string
-	head     string
-	base     string
-	author   string
-	fromFork bool
-	state    string
-	merged   bool
-	draft    bool
-	created  time.Time
-	updated  time.Time
+	id          int64
+	number      int
+	title       string
+	body        string
+	head        string
+	base        string
+	author      string
+	fromFork    bool
+	forkDeleted bool
+	state       string
+	merged      bool
+	draft       bool
+	created     time.Time
+	updated     time.Time
 }
 
 // PR is a snapshot of a pull request as the emulator holds it.
@@ -50,6 +51,11 @@ type PROption func(*prState)
 
 // FromFork marks the pull request as coming from the author's fork of the repository.
 func FromFork() PROption { return func(p *prState) { p.fromFork = true } }
+
+// DeletedFork marks the pull request as coming from a fork that has since been
+// deleted: GitHub then answers "head": {"repo": null, ...} in the pull request
+// object of the REST API and of webhooks.
+func DeletedFork() PROption { return func(p *prState) { p.fromFork, p.forkDeleted = true, true } }
 
 // Draft marks the pull request as a draft.
 func Draft() PROption { return func(p *prState) { p.draft = true } }
@@ -161,12 +167,19 @@ func (s *Server) prJSON(rs *repoState, p *prState) map[string]any {
 		"merged": p.merged, "mergeable": !p.merged && p.state == "open", "mergeable_state": "clean",
 		"author_association": s.association(rs, p.author),
 		"head": map[string]any{"label": headOwner + ":" + p.head, "ref": p.head, "sha": head.sha,
-			"user": s.userJSON(headOwner), "repo": headRepo},
+			"user": s.userJSON(headOwner), "repo": headRepoOrNull(headRepo, p.forkDeleted)},
 		"base": map[string]any{"label": rs.owner + ":" + p.base, "ref": p.base, "sha": rs.branches[p.base],
 			"user": s.userJSON(rs.owner), "repo": s.repoJSON(rs)},
 		"commits": len(rs.commitsBetween(mb, head)), "additions": adds, "deletions": dels,
 		"changed_files": len(files), "comments": len(rs.commentsOn(p.number)),
 	}
+}
+
+func headRepoOrNull(repo map[string]any, deleted bool) any {
+	if deleted {
+		return nil
+	}
+	return repo
 }
 
 // association is the author_association GitHub reports for login on rs; callers hold s.mu.
