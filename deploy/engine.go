@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	ApprovalTTL time.Duration // default 24h
 	// Parallel bounds how many artifacts of one step deploy at once (default 4).
 	Parallel int
+	// Mask hides the server's secrets in driver output and failure text
+	// before they are stored, audited or posted (PR comment, Slack, GitHub
+	// statuses). nil masks token shapes only.
+	Mask *secretmask.Masker
 }
 
 // Engine runs deployments. It is safe for concurrent use.
@@ -219,6 +224,7 @@ func (e *Engine) inTx(ctx context.Context, id int64, fn func(tx *sql.Tx, d *stor
 // GitHub and Slack failures are logged, never returned: the database is the
 // truth and the next change brings them up to date.
 func (e *Engine) changed(ctx context.Context, id int64, event, detail string) *Deployment {
+	detail = e.o.Mask.String(detail)
 	d, err := e.Get(ctx, id)
 	if err != nil {
 		e.o.Log.Warn("reload deployment", "deployment", id, "err", err)

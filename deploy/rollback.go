@@ -70,7 +70,7 @@ func (e *Engine) rollbackAll(ctx context.Context, id int64, retry bool) error {
 			msg = strings.TrimSpace(msg + "\nrolled back " + strings.Join(rolled, ", "))
 		}
 		if len(errs) > 0 {
-			msg = strings.TrimSpace(msg + "\nrollback failed: " + errors.Join(errs...).Error())
+			msg = strings.TrimSpace(msg + "\nrollback failed: " + e.o.Mask.String(errors.Join(errs...).Error()))
 		}
 		switch {
 		case r.State == StateFailed && len(errs) == 0 && r.Mode != "rollback":
@@ -108,7 +108,8 @@ func (e *Engine) rollbackArtifact(ctx context.Context, d *Deployment, a Artifact
 	t := e.target(d, a, len(d.Steps)-1)
 	t.Percent = 100
 	res, err := drv.Rollback(ctx, t, func(line string) { e.o.Log.Debug("rollback", "deployment", d.ID, "artifact", a.Name, "line", line) })
-	state, serving, out := "rolled_back", res.Serving, strings.TrimRight(a.Output, "\n")+"\n--- rollback ---\n"+res.Output
+	err = e.o.Mask.Error(err)
+	state, serving, out := "rolled_back", res.Serving, strings.TrimRight(a.Output, "\n")+"\n--- rollback ---\n"+e.o.Mask.String(res.Output)
 	if serving == "" {
 		serving = a.Previous
 	}

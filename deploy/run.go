@@ -191,7 +191,10 @@ func (e *Engine) deployArtifact(ctx context.Context, d *Deployment, a ArtifactSt
 	} else {
 		res, err = drv.Deploy(ctx, t, logf)
 	}
-	out := res.Output
+	// Drivers mask their own output; masking again here keeps a driver
+	// that does not (a plug-in, a panic text) from storing a secret.
+	out := e.o.Mask.String(res.Output)
+	err = e.o.Mask.Error(err)
 	if err != nil {
 		failed := "failed"
 		if uerr := store.UpdateArtifact(context.WithoutCancel(ctx), db, d.ID, a.Name, store.ArtifactUpdate{State: &failed, Output: &out}); uerr != nil {
@@ -277,7 +280,7 @@ func (e *Engine) succeed(ctx context.Context, id int64) error {
 
 // fail marks deployment id failed with cause, then rolls back what ran.
 func (e *Engine) fail(ctx context.Context, id int64, cause error, retry bool) error {
-	msg := cause.Error()
+	msg := e.o.Mask.String(cause.Error())
 	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
 		if d.State != StateInProgress {
 			return nil

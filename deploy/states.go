@@ -58,6 +58,12 @@ func (e *Engine) transition(ctx context.Context, tx *sql.Tx, d *store.Deployment
 	}
 	u.State = &to
 	u.At = e.o.Now()
+	// Whatever the cause says is stored and audited: no secret in it.
+	detail = e.o.Mask.String(detail)
+	if u.Error != nil {
+		masked := e.o.Mask.String(*u.Error)
+		u.Error = &masked
+	}
 	if err := store.UpdateDeployment(ctx, tx, d.ID, d.State, u); err != nil {
 		return err
 	}

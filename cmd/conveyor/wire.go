@@ -70,7 +70,9 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	}
 	srv.Log.Info("policy loaded", "revision", w.Policy.Revision(), "engine", w.Policy.Engine())
 	registry := registries(scfg, getenv)
+	mask := serverMasker(scfg, srv.Config, getenv)
 	deps := driver.Deps{
+		Mask:    mask,
 		MLflow:  func(name string) (driver.ModelRegistry, error) { return registry(name) },
 		GitHub:  srv.GitHub.Installation,
 		Env:     getenv,
@@ -121,7 +123,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	w.Engine = deploy.NewEngine(deploy.Options{
 		Store: srv.Store, Queue: srv.Queue, GitHub: srv.GitHub.Installation,
 		Drivers: drivers, Health: health, Notifier: notifier, Log: srv.Log.With("component", "deploy"),
-		ApprovalTTL: scfg.Approvals.ExpireAfter.Duration,
+		ApprovalTTL: scfg.Approvals.ExpireAfter.Duration, Mask: mask,
 	})
 	w.Engine.Register(srv.Queue.Workers())
 	srv.Router.Register(w.Engine.Handler())

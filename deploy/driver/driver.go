@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
@@ -94,6 +95,9 @@ type Deps struct {
 	Env     func(string) string
 	HTTP    *http.Client
 	WorkDir string
+	// Mask hides the server's secrets in everything a driver reports
+	// (progress lines, Result.Output, errors). nil masks token shapes only.
+	Mask *secretmask.Masker
 }
 
 func (d Deps) withDefaults() Deps {
@@ -123,7 +127,7 @@ func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
 	if cfg.PollInterval.Duration <= 0 {
 		cfg.PollInterval.Duration = defaultPollInterval
 	}
-	b := base{name: name, typ: cfg.Type, timeout: cfg.Timeout.Duration}
+	b := base{name: name, typ: cfg.Type, timeout: cfg.Timeout.Duration, mask: deps.Mask}
 	switch cfg.Type {
 	case "exec":
 		if len(cfg.Command) == 0 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 )
 
 // Error is a failed deploy or rollback. Its message names the driver, the
@@ -39,12 +41,13 @@ type base struct {
 	name    string
 	typ     string
 	timeout time.Duration
+	mask    *secretmask.Masker
 }
 
 // start bounds ctx by the driver's timeout and wraps log with an output tail.
 func (b base) start(ctx context.Context, log Logger) (context.Context, context.CancelFunc, *progress) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	return ctx, cancel, newProgress(log)
+	return ctx, cancel, newProgress(log, b.mask)
 }
 
 // fail builds the error for a failed action. A context timeout or
@@ -58,5 +61,7 @@ func (b base) fail(ctx context.Context, t Target, deploy bool, err error, hint s
 		err = fmt.Errorf("cancelled: %w", err)
 		hint = "it was cancelled before it finished; deploy again to retry"
 	}
-	return &Error{Driver: b.name, Type: b.typ, Action: action(deploy), Artifact: t.Artifact, Environment: t.Environment, Err: err, Hint: hint}
+	// The cause may quote a program's output, an HTTP answer or a URL:
+	// masked here, once, for every driver.
+	return &Error{Driver: b.name, Type: b.typ, Action: action(deploy), Artifact: t.Artifact, Environment: t.Environment, Err: b.mask.Error(err), Hint: hint}
 }

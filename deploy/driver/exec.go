@@ -119,6 +119,36 @@ func commandEnv(t Target, deploy bool, extra map[string]string, getenv func(stri
 	return env
 }
 
+// SecretValues returns the values of cfg that are secrets, for masking:
+// the webhook signing secret (secret_env) and every env value read by
+// reference ("$NAME", "${NAME}") from the server's environment, plus
+// literal env values whose key names a credential (TOKEN, SECRET,
+// PASSWORD, KEY, ...), since a deploy script may print any of them.
+func SecretValues(cfg serverconfig.Driver, getenv func(string) string) []string {
+	var out []string
+	if cfg.SecretEnv != "" {
+		out = append(out, getenv(cfg.SecretEnv))
+	}
+	for k, v := range cfg.Env {
+		if ref := expandRef(v, getenv); ref != v || secretKey(k) {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// secretKey reports whether an environment variable's name says it holds a
+// credential.
+func secretKey(k string) bool {
+	k = strings.ToUpper(k)
+	for _, s := range []string{"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
 func expandRef(v string, getenv func(string) string) string {
 	switch {
 	case strings.HasPrefix(v, "${") && strings.HasSuffix(v, "}") && len(v) > 3:
@@ -153,6 +183,8 @@ func runCommand(ctx context.Context, argv []string, dir string, env []string, p 
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	p.Flush()
+	// The URL is shown on GitHub; a token in it must not be.
+	urls.url = p.mask.String(urls.url)
 	if err == nil {
 		return urls.url, nil
 	}

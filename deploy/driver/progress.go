@@ -1,10 +1,11 @@
 package driver
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 )
 
 // tailSize is how much output a Result keeps.
@@ -15,41 +16,44 @@ const maxLine = 1 << 10
 
 // progress forwards lines to a Logger and keeps the last tailSize bytes of
 // everything it saw. It is an io.Writer so command output can be piped in;
-// writes are split into lines. It is safe for concurrent use.
+// writes are split into lines. Every line is masked (secretmask) before it
+// is logged or kept, so nothing a driver passes on — progress lines, the
+// Result's Output, the last lines quoted in an error — carries a secret the
+// server knows or a token-shaped string. It is safe for concurrent use.
 type progress struct {
-	mu      sync.Mutex
-	log     Logger
-	partial []byte
-	tail    []byte
-	lines   []string // the last few complete lines, for error messages
+	mu     sync.Mutex
+	log    Logger
+	mask   *secretmask.Masker
+	stream *secretmask.Stream
+	tail   []byte
+	lines  []string // the last few complete lines, for error messages
 }
 
-func newProgress(log Logger) *progress { return &progress{log: log} }
+func newProgress(log Logger, mask *secretmask.Masker) *progress {
+	p := &progress{log: log, mask: mask}
+	p.stream = secretmask.NewStream(mask, maxLine, func(line string, complete bool) {
+		line = strings.TrimRight(line, "\r")
+		if complete {
+			p.keep([]byte(line + "\n"))
+		} else {
+			p.keep([]byte(line))
+		}
+		p.emit(line)
+	})
+	return p
+}
 
-// Write splits p into lines, logging each complete one.
+// Write splits b into lines, logging each complete one. A line longer than
+// maxLine is logged in pieces.
 func (p *progress) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.keep(b)
-	p.partial = append(p.partial, b...)
-	for {
-		i := bytes.IndexByte(p.partial, '\n')
-		if i < 0 {
-			break
-		}
-		p.emit(string(p.partial[:i]))
-		p.partial = p.partial[i+1:]
-	}
-	if len(p.partial) > maxLine {
-		p.emit(string(p.partial))
-		p.partial = p.partial[:0]
-	}
-	return len(b), nil
+	return p.stream.Write(b)
 }
 
 // Printf logs one formatted line.
 func (p *progress) Printf(format string, a ...any) {
-	line := fmt.Sprintf(format, a...)
+	line := p.mask.String(fmt.Sprintf(format, a...))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.keep([]byte(line + "\n"))
@@ -60,10 +64,7 @@ func (p *progress) Printf(format string, a ...any) {
 func (p *progress) Flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.partial) > 0 {
-		p.emit(string(p.partial))
-		p.partial = nil
-	}
+	p.stream.Flush()
 }
 
 // Output returns the kept tail.
@@ -92,7 +93,6 @@ func (p *progress) keep(b []byte) {
 }
 
 func (p *progress) emit(line string) {
-	line = strings.TrimRight(line, "\r")
 	if len(line) > maxLine {
 		line = line[:maxLine] + "…"
 	}

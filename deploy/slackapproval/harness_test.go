@@ -87,9 +87,12 @@ type world struct {
 	drv    *okDriver
 	app    *httptest.Server // serves /slack/interactions
 	pr     *ghfake.PR
+	st     *store.Store
 }
 
-func newWorld(t *testing.T, ttl time.Duration) *world {
+// newWorld builds the world; engine options, if given, adjust the engine's
+// Options (its drivers, its masker) before it is built.
+func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) *world {
 	t.Helper()
 	w := &world{t: t, gh: ghfake.New(), slack: slackfake.New(), drv: &okDriver{}}
 	t.Cleanup(w.gh.Close)
@@ -111,6 +114,7 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 		t.Fatalf("policy evaluator: %v", err)
 	}
 	st := storetest.Open(t, store.SQLite)
+	w.st = st
 	q := store.NewQueue(st, store.QueueConfig{Workers: 8, PollInterval: 20 * time.Millisecond})
 	api := slack.New(w.slack.Token(), slack.OptionAPIURL(w.slack.URL()+"/api/"))
 	w.svc = slackapproval.New(slackapproval.Options{
@@ -151,13 +155,17 @@ func newWorld(t *testing.T, ttl time.Duration) *world {
 		Queue:   q,
 		Backoff: func(n int) time.Duration { return time.Duration(n) * 20 * time.Millisecond },
 	})
-	w.engine = deploy.NewEngine(deploy.Options{
+	eo := deploy.Options{
 		Store: st, Queue: q,
 		GitHub:      func(id int64) (*github.Client, error) { return w.gh.InstallationClient(id) },
 		Drivers:     func(string) (driver.Driver, error) { return w.drv, nil },
 		Notifier:    w.svc.Notifier(),
 		ApprovalTTL: ttl,
-	})
+	}
+	for _, o := range engine {
+		o(&eo)
+	}
+	w.engine = deploy.NewEngine(eo)
 	w.svc.SetApprovals(w.engine)
 	w.engine.Register(q.Workers())
 	w.svc.Register(q.Workers())

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"net/url"
+
+	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/deploy/driver"
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
+)
+
+// serverMasker masks every secret the server holds or hands to a driver:
+// the app's own credentials (private key, webhook secret, Slack tokens,
+// the database password), each registry's token or password, and each
+// driver's secrets (secret_env, env values read by reference or named
+// like a credential). Installation tokens the app mints at run time are
+// not listed: they are ghs_ tokens, which the masker recognises by shape.
+func serverMasker(scfg *serverconfig.Config, cfg *bot.Config, getenv func(string) string) *secretmask.Masker {
+	var values []string
+	if cfg != nil {
+		values = append(values, string(cfg.PrivateKey), cfg.WebhookSecret, cfg.SlackBotToken, cfg.SlackSigningSecret)
+		values = append(values, urlPassword(cfg.DatabaseURL), urlPassword(cfg.GitHubAPIURL))
+	}
+	for _, r := range scfg.Registries {
+		for _, name := range []string{r.TokenEnv, r.PasswordEnv} {
+			if name != "" {
+				values = append(values, getenv(name))
+			}
+		}
+	}
+	for _, d := range scfg.Drivers {
+		values = append(values, driver.SecretValues(d, getenv)...)
+	}
+	return secretmask.New(values...)
+}
+
+// urlPassword is the password of a URL's user info or query, or "".
+func urlPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if p, ok := u.User.Password(); ok {
+		return p
+	}
+	return u.Query().Get("password")
+}
