@@ -62,7 +62,7 @@ func TestRejectAndCancel(t *testing.T) {
 	e := newEnv(t)
 	e.gh.SetPermission(testRepo, "sre1", "write")
 	e.gh.SetPermission(testRepo, "dev", "write")
-	e.gh.SetPermission(testRepo, "reader", "read")
+	e.gh.SetPermission(testRepo, "reader", "triage")
 	e.gh.AddTeamMember("acme", "sre", "sre1")
 	pr := e.openPR("feature", "dev", webChange())
 	awaitingProduction(e, pr.Number, pr.HeadSHA)
@@ -74,7 +74,7 @@ func TestRejectAndCancel(t *testing.T) {
 
 	e.comment(pr, "dev", "/deploy staging")
 	e.comment(pr, "reader", "/cancel")
-	mustContain(t, e.oneReply(pr), "Not cancelling", "@reader has read permission")
+	mustContain(t, e.oneReply(pr), "Not cancelling", "@reader has triage permission")
 	e.comment(pr, "dev", "/cancel")
 	if e.dep.cancels != 1 {
 		t.Fatalf("cancels = %d, want 1", e.dep.cancels)
@@ -85,7 +85,7 @@ func TestRejectAndCancel(t *testing.T) {
 func TestLockUnlockAndRollback(t *testing.T) {
 	e := newEnv(t)
 	e.gh.SetPermission(testRepo, "dev", "write")
-	e.gh.SetPermission(testRepo, "reader", "read")
+	e.gh.SetPermission(testRepo, "reader", "triage")
 	pr := e.openPR("feature", "dev", webChange())
 
 	e.comment(pr, "reader", "/lock staging")

@@ -69,7 +69,9 @@ func TestDeployModelCarriesPointer(t *testing.T) {
 func TestDeployDeniedWithoutWrite(t *testing.T) {
 	e := newEnv(t)
 	e.gh.SetPermission(testRepo, "dev", "write")
-	e.gh.SetPermission(testRepo, "reader", "read")
+	// Triage is admitted to the policy (read is not: see
+	// TestReaderCommentIsAnsweredBeforeValidation), which denies.
+	e.gh.SetPermission(testRepo, "reader", "triage")
 	pr := e.openPR("feature", "dev", webChange())
 	id := e.comment(pr, "reader", "/deploy staging")
 	if len(e.starts()) != 0 {
@@ -78,7 +80,7 @@ func TestDeployDeniedWithoutWrite(t *testing.T) {
 	if got := e.reactions(id); got != "eyes,confused" {
 		t.Fatalf("reactions = %q, want eyes,confused", got)
 	}
-	mustContain(t, e.oneReply(pr), "the policy denies it", "@reader has read permission on acme/shop; deploying needs write")
+	mustContain(t, e.oneReply(pr), "the policy denies it", "@reader has triage permission on acme/shop; deploying needs write")
 }
 
 func TestUsageReplies(t *testing.T) {

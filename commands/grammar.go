@@ -11,6 +11,7 @@ import (
 
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxCommandsPerComment is how many commands one comment may hold.
@@ -31,9 +32,10 @@ type Command struct {
 // when the error is not about one command).
 type ParseError struct {
 	Line    int
-	Raw     string
+	Raw     string // an excerpt of the line (see Excerpt)
 	Message string
 	Usage   string
+	Command string // the command the line names; "" for a typo or a line past the limit
 }
 
 // Error renders the error as one line for logs and replies.
@@ -56,48 +58,94 @@ var foreignCommands = map[string]bool{
 	"rebase": true, "merge": true, "review": true, "deploy-preview": true,
 }
 
+// Bounds on what one comment may make Conveyor read. Anything beyond them is
+// an error (or, for the body, simply not read), so the work a comment causes
+// does not grow with its size.
+const (
+	// MaxCommandLines is how many slash lines (commands, typos and lines
+	// over MaxCommandsPerComment) are read; the rest are one error.
+	MaxCommandLines = 2 * MaxCommandsPerComment
+	// MaxArguments is how many names one command may take.
+	MaxArguments = 20
+	// MaxNameBytes bounds one environment or artifact name.
+	MaxNameBytes = 100
+	// MaxReasonBytes bounds a /lock or /reject reason.
+	MaxReasonBytes = 500
+	// ExcerptBytes bounds how much of a line a reply quotes.
+	ExcerptBytes = 120
+)
+
 // ParseComment parses every command line of a comment body. A command line
-// starts (after optional spaces) with "/" and a known command name, matched
-// case-insensitively. Lines inside fenced code blocks and quoted lines ("> ")
-// are ignored, as are slash lines that are not commands, such as paths. A
-// slash word within two edits of a command name is reported as a typo.
-// At most MaxCommandsPerComment commands are returned; the rest are errors.
+// is a line of a top-level paragraph, as GitHub renders it, that starts
+// (after optional spaces) with "/" and a known command name, matched
+// case-insensitively (see paragraphLines: code, quotes, HTML, lists and
+// headings never hold commands). Slash lines that are not commands, such as
+// paths, are ignored; a slash word within two edits of a command name is
+// reported as a typo. At most MaxCommandsPerComment commands are returned;
+// the rest are errors. Only the first MaxBodyBytes of body and the first
+// MaxCommandLines slash lines are read.
 func ParseComment(body string) (cmds []Command, errs []*ParseError) {
-	var fence fenceState
-	for i, line := range strings.Split(body, "\n") {
-		lineNo := i + 1
-		line = strings.TrimSuffix(line, "\r")
-		if fence.inside(line) {
-			continue
-		}
-		trimmed := strings.TrimSpace(line)
+	seen := 0
+	for _, pl := range paragraphLines(body) {
+		lineNo := pl.no
+		trimmed := strings.TrimSpace(pl.text)
 		word, args, ok := slashWord(trimmed)
 		if !ok {
 			continue
 		}
 		spec, known := lookup(word)
+		var typo *ParseError
 		if !known {
-			if e := typoError(word, lineNo, trimmed); e != nil {
-				errs = append(errs, e)
+			if typo = typoError(word, lineNo, trimmed); typo == nil {
+				continue
 			}
+		}
+		if seen == MaxCommandLines {
+			errs = append(errs, &ParseError{
+				Line: lineNo, Raw: Excerpt(trimmed, ExcerptBytes),
+				Message: fmt.Sprintf("Conveyor reads at most %d command lines of a comment; this line and the ones after it were not read", MaxCommandLines),
+			})
+			break
+		}
+		seen++
+		if typo != nil {
+			errs = append(errs, typo)
 			continue
 		}
 		if len(cmds) == MaxCommandsPerComment {
 			errs = append(errs, &ParseError{
-				Line: lineNo, Raw: trimmed,
+				Line: lineNo, Raw: Excerpt(trimmed, ExcerptBytes), Command: spec.Name,
 				Message: fmt.Sprintf("a comment may hold at most %d commands; put /%s and the ones after it in another comment", MaxCommandsPerComment, spec.Name),
 			})
 			continue
 		}
 		cmd, err := spec.parse(&argScanner{s: args})
 		if err != nil {
-			errs = append(errs, &ParseError{Line: lineNo, Raw: trimmed, Message: "/" + spec.Name + ": " + err.Error(), Usage: spec.Usage})
+			errs = append(errs, &ParseError{Line: lineNo, Raw: Excerpt(trimmed, ExcerptBytes), Command: spec.Name,
+				Message: "/" + spec.Name + ": " + err.Error(), Usage: spec.Usage})
 			continue
 		}
 		cmd.Name, cmd.Line, cmd.Raw = spec.Name, lineNo, trimmed
 		cmds = append(cmds, cmd)
 	}
 	return cmds, errs
+}
+
+// Excerpt returns s when it has at most max bytes, and otherwise its start
+// cut at the last word boundary within max bytes (mid-word only when the
+// first word is longer), followed by "…". Replies quote user text through it.
+func Excerpt(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := s[:max]
+	for len(cut) > 0 && !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1] // never split a character
+	}
+	if i := strings.LastIndexAny(cut, " \t"); i > 0 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " \t") + "…"
 }
 
 // slashWord splits "/word rest" into the word and the rest. It reports false
@@ -145,7 +193,7 @@ func typoError(word string, line int, raw string) *ParseError {
 	}
 	spec, _ := lookup(best)
 	return &ParseError{
-		Line: line, Raw: raw,
+		Line: line, Raw: Excerpt(raw, ExcerptBytes),
 		Message: fmt.Sprintf("unknown command /%s; did you mean /%s?", word, best),
 		Usage:   spec.Usage,
 	}
@@ -153,42 +201,6 @@ func typoError(word string, line int, raw string) *ParseError {
 
 // levenshtein is the edit distance between two strings.
 func levenshtein(a, b string) int { return lev.ComputeDistance(a, b) }
-
-// fenceState tracks CommonMark fenced code blocks (``` or ~~~, three or more,
-// indented at most three spaces); a block closes with a fence of the same
-// character at least as long as the opening one.
-type fenceState struct {
-	char byte
-	size int
-}
-
-// inside reports whether line is part of a fenced code block, fence lines
-// included, and updates the state.
-func (f *fenceState) inside(line string) bool {
-	indent := len(line) - len(strings.TrimLeft(line, " "))
-	if indent > 3 {
-		return f.char != 0
-	}
-	rest := line[indent:]
-	if len(rest) < 3 || (rest[0] != '`' && rest[0] != '~') {
-		return f.char != 0
-	}
-	c := rest[0]
-	n := 0
-	for n < len(rest) && rest[n] == c {
-		n++
-	}
-	if n < 3 {
-		return f.char != 0
-	}
-	switch {
-	case f.char == 0:
-		f.char, f.size = c, n
-	case c == f.char && n >= f.size && strings.TrimSpace(rest[n:]) == "":
-		f.char, f.size = 0, 0
-	}
-	return true
-}
 
 // argScanner reads a command's arguments left to right. Names are
 // whitespace-separated words; a reason is the rest of the line, either one
@@ -221,6 +233,9 @@ func (a *argScanner) reason() (string, error) {
 	if rest == "" {
 		return "", nil
 	}
+	if len(rest) > MaxReasonBytes {
+		return "", fmt.Errorf("the reason is %d bytes long; keep it under %d", len(rest), MaxReasonBytes)
+	}
 	q := rest[0]
 	if q != '"' && q != '\'' {
 		return rest, nil
@@ -245,6 +260,9 @@ func (a *argScanner) env() (string, error) {
 	if w == "" {
 		return "", nil
 	}
+	if len(w) > MaxNameBytes {
+		return "", fmt.Errorf("an environment name is at most %d bytes; %q is longer", MaxNameBytes, Excerpt(w, 32))
+	}
 	if !validName(w, true) {
 		return "", nameError("environment", w, "[a-z0-9][a-z0-9_-]*", true)
 	}
@@ -256,6 +274,12 @@ func (a *argScanner) artifacts() ([]string, error) {
 	var names []string
 	seen := map[string]bool{}
 	for w := a.word(); w != ""; w = a.word() {
+		if len(names) == MaxArguments {
+			return nil, fmt.Errorf("a command names at most %d artifacts; split them over several commands", MaxArguments)
+		}
+		if len(w) > MaxNameBytes {
+			return nil, fmt.Errorf("an artifact name is at most %d bytes; %q is longer", MaxNameBytes, Excerpt(w, 32))
+		}
 		if !validName(w, false) {
 			return nil, nameError("artifact", w, "[a-z0-9][a-z0-9-]*", false)
 		}

@@ -143,18 +143,21 @@ func TestParseCommentIgnoresNonCommands(t *testing.T) {
 }
 
 func TestParseCommentSeveralCommands(t *testing.T) {
-	body := "Looks good.\r\n\r\n/deploy staging web\r\n```\r\n/deploy production\r\n```\r\n> /cancel\r\n/plan production\r\n/deplo production\r\n/lock staging \"qa in progress\""
+	// The blank line after the quote ends it: without it, the next line
+	// would be a lazy continuation of the quote (see
+	// TestParseCommentReadsOnlyParagraphs).
+	body := "Looks good.\r\n\r\n/deploy staging web\r\n```\r\n/deploy production\r\n```\r\n> /cancel\r\n\r\n/plan production\r\n/deplo production\r\n/lock staging \"qa in progress\""
 	cmds, errs := ParseComment(body)
 	want := []Command{
 		{Name: "deploy", Env: "staging", Artifacts: []string{"web"}, Line: 3, Raw: "/deploy staging web"},
-		{Name: "plan", Env: "production", Line: 8, Raw: "/plan production"},
-		{Name: "lock", Env: "staging", Reason: "qa in progress", Line: 10, Raw: `/lock staging "qa in progress"`},
+		{Name: "plan", Env: "production", Line: 9, Raw: "/plan production"},
+		{Name: "lock", Env: "staging", Reason: "qa in progress", Line: 11, Raw: `/lock staging "qa in progress"`},
 	}
 	if !reflect.DeepEqual(cmds, want) {
 		t.Errorf("commands\n got %+v\nwant %+v", cmds, want)
 	}
-	if len(errs) != 1 || errs[0].Line != 9 || !strings.Contains(errs[0].Message, "did you mean /deploy?") {
-		t.Errorf("errors = %v, want one typo error on line 9", errs)
+	if len(errs) != 1 || errs[0].Line != 10 || !strings.Contains(errs[0].Message, "did you mean /deploy?") {
+		t.Errorf("errors = %v, want one typo error on line 10", errs)
 	}
 }
 

@@ -99,7 +99,8 @@ func Help() string {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", s.Usage, s.Help)
 	}
 	fmt.Fprintf(&b, "\nEnvironments and artifacts are the names in `.github/conveyor.yml`. "+
-		"A comment may hold up to %d commands; lines in code blocks and quotes are ignored.\n", MaxCommandsPerComment)
+		"A comment may hold up to %d commands, each on a line of its own in plain text: "+
+		"lines in code, quotes, lists and HTML comments are ignored.\n", MaxCommandsPerComment)
 	return b.String()
 }
 

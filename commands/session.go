@@ -44,6 +44,10 @@ func refused(text string) outcome { return outcome{text: text} }
 // run executes the commands and posts at most one reply. It reports whether
 // every command succeeded.
 func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) bool {
+	if msg, ok := s.admit(ctx, cmds, perrs); !ok {
+		s.reply(ctx, msg)
+		return false
+	}
 	if len(perrs) > 0 {
 		s.reply(ctx, renderParseErrors(perrs))
 		return false
@@ -58,7 +62,7 @@ func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) 
 		out := s.exec(ctx, c)
 		all = all && out.ok
 		if out.text != "" {
-			sections = append(sections, fmt.Sprintf("**`%s`**\n\n%s", c.Raw, out.text))
+			sections = append(sections, fmt.Sprintf("**`%s`**\n\n%s", Excerpt(c.Raw, ExcerptBytes), out.text))
 		}
 	}
 	if len(sections) > 0 {
@@ -68,7 +72,8 @@ func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) 
 }
 
 // validate checks environment and artifact names against the repository's
-// configuration before anything runs.
+// configuration before anything runs. Each command gets at most one message,
+// naming all of its unknown artifacts, and quotes only an excerpt of its line.
 func (s *session) validate(ctx context.Context, cmds []Command) []string {
 	var msgs []string
 	for _, c := range cmds {
@@ -80,16 +85,27 @@ func (s *session) validate(ctx context.Context, cmds []Command) []string {
 		if err != nil {
 			return []string{s.errorText(err)}
 		}
+		raw := Excerpt(c.Raw, ExcerptBytes)
 		if g.Base.Environment(c.Env) == nil {
 			msgs = append(msgs, fmt.Sprintf("`%s`: environment %q is not defined in %s on the base branch; use one of: %s.\n\nUsage: `%s`",
-				c.Raw, c.Env, ".github/conveyor.yml", envNames(g.Base), spec.Usage))
+				raw, c.Env, ".github/conveyor.yml", envNames(g.Base), spec.Usage))
 			continue
 		}
+		var unknown []string
 		for _, a := range c.Artifacts {
 			if g.Defs.Artifact(a) == nil {
-				msgs = append(msgs, fmt.Sprintf("`%s`: artifact %q is not defined in .github/conveyor.yml; use one of: %s.\n\nUsage: `%s`",
-					c.Raw, a, artifactNames(g.Defs), spec.Usage))
+				unknown = append(unknown, fmt.Sprintf("%q", a))
 			}
+		}
+		switch len(unknown) {
+		case 0:
+			continue
+		case 1:
+			msgs = append(msgs, fmt.Sprintf("`%s`: artifact %s is not defined in .github/conveyor.yml; use one of: %s.\n\nUsage: `%s`",
+				raw, unknown[0], artifactNames(g.Defs), spec.Usage))
+		default:
+			msgs = append(msgs, fmt.Sprintf("`%s`: artifacts %s are not defined in .github/conveyor.yml; use one of: %s.\n\nUsage: `%s`",
+				raw, strings.Join(unknown, ", "), artifactNames(g.Defs), spec.Usage))
 		}
 	}
 	return msgs
