@@ -11,6 +11,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 func newFakeApp(t *testing.T) (*ghfake.Server, *ghclient.App) {
@@ -32,6 +33,7 @@ func str(s string) *string { return &s }
 // Deliveries that failed while Conveyor was down are redelivered by the
 // catch-up and processed; ones Conveyor stored are not asked for again.
 func TestCatchUpRedeliversMissedDeliveries(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	fake, app := newFakeApp(t)
 	fake.SetWebhookSecret(testSecret)
@@ -67,7 +69,7 @@ func TestCatchUpRedeliversMissedDeliveries(t *testing.T) {
 		t.Fatalf("catch-up = %d, %v; want 3 redeliveries", n, err)
 	}
 	for _, id := range missed {
-		waitFor(t, "redelivered "+id, func() bool {
+		testwait.For(t, "redelivered "+id, func() bool {
 			d, err := st.Delivery(context.Background(), id)
 			return err == nil && d.ProcessedAt != 0
 		})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -25,6 +26,15 @@ type Config struct {
 	DatabaseURL        string
 	Port               int
 	AppSlug            string // optional; learnt from GET /app otherwise
+	// MetricsAddr, when set, serves /metrics on its own listener (an
+	// internal address) instead of the main port.
+	MetricsAddr string
+	// MetricsToken, when set, is required as "Authorization: Bearer <token>"
+	// on /metrics.
+	MetricsToken string
+	// WebhookBodyBudget bounds the webhook body bytes held before their
+	// signature is checked, across all requests (0: DefaultBodyBudget).
+	WebhookBodyBudget int64
 }
 
 // ConfigError names the setting that is missing or malformed.
@@ -46,6 +56,8 @@ func ConfigFromEnv(getenv func(string) string) (*Config, error) {
 		SlackAPIURL:        getenv("SLACK_API_URL"),
 		DatabaseURL:        getenv("DATABASE_URL"),
 		AppSlug:            getenv("APP_SLUG"),
+		MetricsAddr:        getenv("METRICS_ADDR"),
+		MetricsToken:       getenv("METRICS_TOKEN"),
 		Port:               3000,
 	}
 	idText := getenv("APP_ID")
@@ -108,6 +120,18 @@ func ConfigFromEnv(getenv func(string) string) (*Config, error) {
 		}
 		c.Port = n
 	}
+	if b := getenv("WEBHOOK_BODY_BUDGET_MIB"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < MaxWebhookBody>>20 || n > 1<<20 {
+			return nil, &ConfigError{"WEBHOOK_BODY_BUDGET_MIB", fmt.Sprintf("%q is not a number of MiB from %d (one delivery of GitHub's largest size) up", b, MaxWebhookBody>>20)}
+		}
+		c.WebhookBodyBudget = n << 20
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return nil, &ConfigError{"METRICS_ADDR", fmt.Sprintf("%q is not host:port (for example 127.0.0.1:9090)", c.MetricsAddr)}
+		}
+	}
 	return c, nil
 }
 
@@ -127,5 +151,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("slack_bot_token", set(c.SlackBotToken)),
 		slog.String("slack_signing_secret", set(c.SlackSigningSecret)),
 		slog.Int("port", c.Port),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("metrics_token", set(c.MetricsToken)),
 	)
 }

@@ -22,6 +22,7 @@ func testKeyPEM(t testing.TB) []byte {
 }
 
 func TestConfigFromEnv(t *testing.T) {
+	t.Parallel()
 	key := string(testKeyPEM(t))
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	os.WriteFile(keyFile, []byte(key), 0o600)
@@ -74,9 +75,10 @@ func asConfigError(err error, target **ConfigError) bool {
 }
 
 func TestConfigLogsNoSecrets(t *testing.T) {
+	t.Parallel()
 	key := string(testKeyPEM(t))
 	c, err := ConfigFromEnv(func(k string) string {
-		return map[string]string{"APP_ID": "1", "PRIVATE_KEY": key, "WEBHOOK_SECRET": "wh-secret-value", "SLACK_BOT_TOKEN": "xoxb-token-value", "SLACK_SIGNING_SECRET": "slack-secret-value"}[k]
+		return map[string]string{"APP_ID": "1", "PRIVATE_KEY": key, "WEBHOOK_SECRET": "wh-secret-value", "SLACK_BOT_TOKEN": "xoxb-token-value", "SLACK_SIGNING_SECRET": "slack-secret-value", "METRICS_TOKEN": "metrics-token-value"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +86,12 @@ func TestConfigLogsNoSecrets(t *testing.T) {
 	var b strings.Builder
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
 	out := b.String()
-	for _, secret := range []string{"wh-secret-value", "xoxb-token-value", "slack-secret-value", "PRIVATE KEY"} {
+	for _, secret := range []string{"wh-secret-value", "xoxb-token-value", "slack-secret-value", "metrics-token-value", "PRIVATE KEY"} {
 		if strings.Contains(out, secret) {
 			t.Fatalf("log line contains a secret: %s", out)
 		}
 	}
-	if !strings.Contains(out, `"webhook_secret":"set"`) {
+	if !strings.Contains(out, `"webhook_secret":"set"`) || !strings.Contains(out, `"metrics_token":"set"`) {
 		t.Fatalf("log line = %s", out)
 	}
 	_ = fmt.Sprint

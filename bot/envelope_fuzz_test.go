@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParseEnvelope checks the intake's JSON check against encoding/json: a
@@ -16,6 +17,11 @@ func FuzzParseEnvelope(f *testing.F) {
 		`{"action":"created","comment":{"body":"/deploy staging \u00e9 \"x\""},"installation":{"id":1}}`,
 		`{}`, `[]`, `"x"`, `1`, `null`, `{"action":`, `{"a":1,}`, `{"a":01}`, `{"a":"\x"}`, "{\"a\":\"\xff\"}",
 		`{"installation":{"id":1e3}}`, `{"action":"a","action":"b"}`, ` {"action" : "spaced" } `, `{"a":1}{"b":2}`,
+		// Invalid UTF-8 inside strings: encoding/json reads each bad byte as
+		// U+FFFD, and so must the intake (PostgreSQL refuses the raw bytes).
+		"{\"action\":\"\x84\"}", "{\"action\":\"a\x84\x85b\"}", "{\"action\":\"\xed\xa0\x80\"}", `{"action":"\ud800"}`,
+		"{\"action\":\"\xf0\x9f\x98\"}", `{"action":"\u0000"}`,
+		"{\"action\":\"opened\",\"repository\":{\"full_name\":\"acme/\xff\"}}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -36,6 +42,9 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 		if json.Unmarshal(body, &std) == nil && std.Action != env.Action {
 			t.Fatalf("action = %q, encoding/json reads %q from %q", env.Action, std.Action, body)
+		}
+		if !utf8.ValidString(env.Action) || !utf8.ValidString(env.Repository) || !utf8.ValidString(env.SenderLogin) {
+			t.Fatalf("envelope %+v from %q is not valid UTF-8", env, body)
 		}
 	})
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/tidwall/gjson"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
@@ -32,30 +31,6 @@ type DeliveryArgs struct {
 
 // Kind names the job for river.
 func (DeliveryArgs) Kind() string { return "github_delivery" }
-
-// envelope is the part of every payload the intake and router need.
-type envelope struct {
-	Action         string
-	InstallationID int64
-	Repository     string
-	SenderLogin    string
-}
-
-// parseEnvelope checks that body is JSON and reads the envelope fields. It
-// reads only those fields, without decoding the rest of a payload that can
-// be megabytes: under load this was a tenth of the intake's CPU with
-// encoding/json.
-func parseEnvelope(body []byte) (envelope, error) {
-	if !gjson.ValidBytes(body) {
-		return envelope{}, errors.New("not valid JSON")
-	}
-	r := gjson.ParseBytes(body)
-	if !r.IsObject() {
-		return envelope{}, errors.New("not a JSON object")
-	}
-	f := gjson.GetManyBytes(body, "action", "installation.id", "repository.full_name", "sender.login")
-	return envelope{Action: f[0].String(), InstallationID: f[1].Int(), Repository: f[2].String(), SenderLogin: f[3].String()}, nil
-}
 
 // Intake is the /webhooks/github handler: verify, store with its job in one
 // transaction, answer. It never calls GitHub.
@@ -74,9 +49,14 @@ type Intake struct {
 	// SQLite, 4 for PostgreSQL). Concurrent requests are grouped into one
 	// transaction per writer turn, so commits and queue inserts are shared.
 	Writers int
+	// BodyBudget bounds the bytes of bodies held, across all requests, before
+	// their signature is checked (default DefaultBodyBudget). Past it a
+	// request is answered 503 with Retry-After without reading its body.
+	BodyBudget int64
 
-	once sync.Once
-	reqs chan *intakeReq
+	once   sync.Once
+	reqs   chan *intakeReq
+	budget bodyBudget
 }
 
 type intakeReq struct {
@@ -90,6 +70,10 @@ type intakeReq struct {
 const maxBatch = 64
 
 func (in *Intake) start() {
+	in.budget.max = in.BodyBudget
+	if in.budget.max <= 0 {
+		in.budget.max = DefaultBodyBudget
+	}
 	n := in.Writers
 	if n <= 0 {
 		n = 1
@@ -201,6 +185,12 @@ func (in *Intake) reject(w http.ResponseWriter, status int, reason, msg string) 
 	http.Error(w, msg, status)
 }
 
+// InFlight is how many bytes of unsigned webhook bodies are held now.
+func (in *Intake) InFlight() int64 {
+	in.once.Do(in.start)
+	return in.budget.used.Load()
+}
+
 // ServeHTTP handles one webhook request.
 func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -210,14 +200,25 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.reject(w, http.StatusMethodNotAllowed, "method", "POST only")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	in.once.Do(in.start)
+	body, reserved, err := in.budget.readBody(w, r)
+	// The reservation ends with the signature check: from then on the body is
+	// GitHub's (or refused).
+	release := func() { in.budget.give(reserved); reserved = 0 }
+	defer release()
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			in.reject(w, http.StatusRequestEntityTooLarge, "too_large", "payload over 25 MB")
-			return
+		case errors.Is(err, errBudget):
+			// Answer at once; the connection is closed rather than drained.
+			w.Header().Set("Retry-After", "5")
+			w.Header().Set("Connection", "close")
+			in.reject(w, http.StatusServiceUnavailable, "busy", "too many webhook bytes in flight; try again shortly")
+		default:
+			in.reject(w, http.StatusBadRequest, "read", "cannot read body")
 		}
-		in.reject(w, http.StatusBadRequest, "read", "cannot read body")
 		return
 	}
 	// Verify before anything else: a forged request leaves no trace but a metric.
@@ -225,43 +226,52 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.reject(w, http.StatusUnauthorized, "signature", "signature missing or invalid")
 		return
 	}
-	event := r.Header.Get("X-GitHub-Event")
+	release()
+	rawEvent := r.Header.Get("X-GitHub-Event")
 	id := r.Header.Get("X-GitHub-Delivery")
-	if event == "" || id == "" || len(id) > 200 || len(event) > 100 {
-		in.reject(w, http.StatusBadRequest, "headers", "X-GitHub-Event and X-GitHub-Delivery are required")
+	if rawEvent == "" || !validHeaderToken(id, maxDeliveryIDLen) {
+		in.reject(w, http.StatusBadRequest, "headers", "X-GitHub-Event and X-GitHub-Delivery are required (the delivery ID: printable UTF-8, at most 200 bytes)")
 		return
 	}
+	if len(rawEvent) > maxEventLen {
+		in.reject(w, http.StatusBadRequest, "headers", "X-GitHub-Event is longer than 100 bytes")
+		return
+	}
+	// An event name with odd bytes is still GitHub's word (it is signed):
+	// it is stored, made storable, and no handler will want it.
+	event := storable(rawEvent, maxEventLen)
+	label := eventLabel(event)
 	env, err := parseEnvelope(body)
 	if err != nil {
 		in.reject(w, http.StatusBadRequest, "json", "body is "+err.Error())
 		return
 	}
-	d := &store.Delivery{ID: id, Event: event, Action: env.Action, InstallationID: env.InstallationID, Repository: env.Repository,
-		Payload: body, ReceivedAt: time.Now().UnixMilli()}
-	if in.Router != nil && len(in.Router.Lookup(event, env.Action)) == 0 {
+	d := &store.Delivery{ID: id, Event: event, Action: storable(env.Action, maxActionLen), InstallationID: max(env.InstallationID, 0),
+		Repository: storable(env.Repository, maxRepositoryLen), Payload: body, ReceivedAt: time.Now().UnixMilli()}
+	if in.Router != nil && (event != rawEvent || len(in.Router.Lookup(event, d.Action)) == 0) {
 		d.ProcessedAt, d.Outcome = d.ReceivedAt, "ignored"
 	}
 	inserted, err := in.store(r.Context(), d)
 	if err != nil {
 		in.Log.Error("webhook not stored", "delivery", id, "event", event, "err", err)
-		in.Metrics.Deliveries.WithLabelValues(event, "store_failed").Inc()
+		in.Metrics.Deliveries.WithLabelValues(label, "store_failed").Inc()
 		http.Error(w, "could not store the delivery; GitHub will show it as failed and Conveyor's catch-up will ask for it again", http.StatusServiceUnavailable)
 		return
 	}
 	if !inserted {
-		in.Metrics.Deliveries.WithLabelValues(event, "duplicate").Inc()
+		in.Metrics.Deliveries.WithLabelValues(label, "duplicate").Inc()
 		in.Log.Info("webhook duplicate", "delivery", id, "event", event)
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "already received\n")
 		return
 	}
-	in.Metrics.Deliveries.WithLabelValues(event, "accepted").Inc()
+	in.Metrics.Deliveries.WithLabelValues(label, "accepted").Inc()
 	if d.Outcome == "ignored" {
 		// Settled here: nobody handles it, so no job was queued.
-		in.Metrics.Deliveries.WithLabelValues(event, "ignored").Inc()
-		in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", env.Action, "repository", d.Repository, "outcome", "ignored")
+		in.Metrics.Deliveries.WithLabelValues(label, "ignored").Inc()
+		in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", d.Action, "repository", d.Repository, "outcome", "ignored")
 	} else {
-		in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", env.Action, "repository", d.Repository)
+		in.Log.Info("webhook accepted", "delivery", id, "event", event, "action", d.Action, "repository", d.Repository)
 	}
 	w.WriteHeader(http.StatusAccepted)
 	io.WriteString(w, "accepted\n")

@@ -16,20 +16,22 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 const testSecret = "It's a Secret to Everybody"
 
 // recordingHandler remembers every delivery it handled.
 type recordingHandler struct {
-	mu    sync.Mutex
-	seen  []string
-	keys  []string
-	fail  error
-	delay time.Duration
+	mu   sync.Mutex
+	seen []string
+	keys []string
+	fail error
 }
 
 func (h *recordingHandler) Handles() []string {
@@ -40,7 +42,6 @@ func (h *recordingHandler) Handles() []string {
 }
 
 func (h *recordingHandler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
-	time.Sleep(h.delay)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seen = append(h.seen, deliveryID)
@@ -65,10 +66,13 @@ type testServer struct {
 	rec  *recordingHandler
 }
 
-func newTestServer(t *testing.T, st *store.Store, workers int) *testServer {
+func newTestServer(t *testing.T, st *store.Store, workers int, configure ...func(*Config)) *testServer {
 	t.Helper()
 	key := testKeyPEM(t)
 	cfg := &Config{AppID: 1, PrivateKey: key, WebhookSecret: testSecret, GitHubAPIURL: "http://127.0.0.1:1/", AppSlug: "conveyor"}
+	for _, c := range configure {
+		c(cfg)
+	}
 	q := store.NewQueue(st, store.QueueConfig{Workers: workers, PollInterval: 20 * time.Millisecond})
 	srv, err := NewServer(ServerOptions{Config: cfg, Store: st, Queue: q, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -110,18 +114,22 @@ func prBody(n int) []byte {
 	return []byte(fmt.Sprintf(`{"action":"opened","number":%d,"installation":{"id":42},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"}}`, n))
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+// jobsSettled reports whether no job is left to run: none available,
+// scheduled, retryable, pending or running. Once a delivery is processed and
+// its job settled, nothing can handle it again.
+func jobsSettled(t *testing.T, q *store.Queue) bool {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	res, err := q.Client().JobList(context.Background(), river.NewJobListParams().States(
+		rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+		rivertype.JobStatePending, rivertype.JobStateRunning))
+	if err != nil {
+		t.Fatalf("list jobs: %v", err)
 	}
+	return len(res.Jobs) == 0
 }
 
 func TestIntake(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ts := newTestServer(t, st, 2)
 		ctx := context.Background()
@@ -168,7 +176,7 @@ func TestIntake(t *testing.T) {
 		if resp := post(t, ts.http.URL, signed("pull_request", "real-1", body), body); resp.StatusCode != 200 {
 			t.Fatalf("duplicate delivery: %d", resp.StatusCode)
 		}
-		waitFor(t, "processing", func() bool {
+		testwait.For(t, "processing", func() bool {
 			d, err := st.Delivery(ctx, "real-1")
 			return err == nil && d.ProcessedAt != 0
 		})
@@ -176,18 +184,18 @@ func TestIntake(t *testing.T) {
 		if d.Outcome != "processed" || d.Repository != "acme/shop" || d.InstallationID != 42 || d.Action != "opened" {
 			t.Fatalf("stored delivery = %+v", d)
 		}
-		time.Sleep(100 * time.Millisecond)
+		testwait.For(t, "the delivery's job to settle", func() bool { return jobsSettled(t, ts.Queue) })
 		if n := ts.rec.count("real-1"); n != 1 {
 			t.Fatalf("handled %d times, want 1", n)
 		}
 		// An event nobody handles is stored and marked ignored.
 		other := []byte(`{"action":"created","installation":{"id":42}}`)
 		post(t, ts.http.URL, signed("star", "star-1", other), other)
-		waitFor(t, "ignored", func() bool { d, err := st.Delivery(ctx, "star-1"); return err == nil && d.Outcome == "ignored" })
+		testwait.For(t, "ignored", func() bool { d, err := st.Delivery(ctx, "star-1"); return err == nil && d.Outcome == "ignored" })
 		// The app's own events are ignored.
 		own := []byte(`{"action":"opened","installation":{"id":42},"sender":{"login":"conveyor[bot]","type":"Bot"}}`)
 		post(t, ts.http.URL, signed("pull_request", "own-1", own), own)
-		waitFor(t, "own ignored", func() bool { d, err := st.Delivery(ctx, "own-1"); return err == nil && d.Outcome == "ignored" })
+		testwait.For(t, "own ignored", func() bool { d, err := st.Delivery(ctx, "own-1"); return err == nil && d.Outcome == "ignored" })
 		if ts.rec.count("own-1") != 0 {
 			t.Fatal("handled the app's own event")
 		}
@@ -199,6 +207,7 @@ func TestIntake(t *testing.T) {
 // next to it gets its job as usual. No worker runs here, so whatever is
 // processed was processed by the intake.
 func TestIntakeSettlesUnhandledEvents(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ts := newTestServer(t, st, 0)
 		ctx := context.Background()
@@ -241,12 +250,13 @@ func TestIntakeSettlesUnhandledEvents(t *testing.T) {
 }
 
 func TestHandlerFailureIsRetried(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ts := newTestServer(t, st, 1)
 	ts.rec.fail = fmt.Errorf("GitHub said no")
 	body := prBody(2)
 	post(t, ts.http.URL, signed("pull_request", "retry-1", body), body)
-	waitFor(t, "first failure recorded", func() bool {
+	testwait.For(t, "first failure recorded", func() bool {
 		d, err := st.Delivery(context.Background(), "retry-1")
 		return err == nil && strings.Contains(d.Error, "GitHub said no")
 	})
@@ -254,13 +264,14 @@ func TestHandlerFailureIsRetried(t *testing.T) {
 	ts.rec.fail = nil
 	ts.rec.mu.Unlock()
 	// river retries after its backoff (about a second for the first retry).
-	waitFor(t, "retried to success", func() bool {
+	testwait.For(t, "retried to success", func() bool {
 		d, _ := st.Delivery(context.Background(), "retry-1")
 		return d.Outcome == "processed"
 	})
 }
 
 func TestVerifySignature(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"zen":"Keep it logically awesome."}`)
 	if !VerifySignature([]byte("s"), body, Sign([]byte("s"), body)) {
 		t.Fatal("own signature rejected")
@@ -274,6 +285,7 @@ func TestVerifySignature(t *testing.T) {
 
 // Concurrent copies of one delivery share a batch: exactly one is accepted.
 func TestConcurrentDuplicatesAcceptedOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ts := newTestServer(t, st, 2)
 		body := prBody(9)
@@ -295,8 +307,8 @@ func TestConcurrentDuplicatesAcceptedOnce(t *testing.T) {
 		if got[202] != 1 || got[200] != 19 {
 			t.Fatalf("status counts = %v; want one 202 and nineteen 200", got)
 		}
-		waitFor(t, "processed", func() bool { return ts.rec.count("same-1") == 1 })
-		time.Sleep(100 * time.Millisecond)
+		testwait.For(t, "processed", func() bool { return ts.rec.count("same-1") == 1 })
+		testwait.For(t, "jobs to settle", func() bool { return jobsSettled(t, ts.Queue) })
 		if n := ts.rec.count("same-1"); n != 1 {
 			t.Fatalf("handled %d times", n)
 		}
@@ -310,12 +322,13 @@ func (permanentErr) Permanent() bool { return true }
 
 // A handler error that says retrying cannot help ends the delivery at once.
 func TestPermanentErrorsAreNotRetried(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ts := newTestServer(t, st, 1)
 	ts.rec.fail = fmt.Errorf("handle: %w", permanentErr{})
 	body := prBody(3)
 	post(t, ts.http.URL, signed("pull_request", "perm-1", body), body)
-	waitFor(t, "marked failed", func() bool {
+	testwait.For(t, "marked failed", func() bool {
 		d, err := st.Delivery(context.Background(), "perm-1")
 		return err == nil && d.Outcome == "failed" && d.ProcessedAt != 0
 	})
@@ -330,6 +343,7 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 // A stored payload that is not JSON (written before the intake checked, or
 // by hand) fails at once instead of being retried for hours.
 func TestUnreadableStoredPayloadIsNotRetried(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ts := newTestServer(t, st, 1)
 	ctx := context.Background()
@@ -343,7 +357,7 @@ func TestUnreadableStoredPayloadIsNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "marked failed", func() bool {
+	testwait.For(t, "marked failed", func() bool {
 		d, err := st.Delivery(ctx, "garbled")
 		return err == nil && d.Outcome == "failed" && d.ProcessedAt != 0 && strings.Contains(d.Error, "payload")
 	})
@@ -353,12 +367,13 @@ func TestUnreadableStoredPayloadIsNotRetried(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ts := newTestServer(t, st, 1)
 	body := prBody(4)
 	post(t, ts.http.URL, signed("pull_request", "m-1", body), body)
 	post(t, ts.http.URL, map[string]string{"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "m-2"}, body)
-	waitFor(t, "processed", func() bool { return ts.rec.count("m-1") == 1 })
+	testwait.For(t, "processed", func() bool { return ts.rec.count("m-1") == 1 })
 	resp, err := http.Get(ts.http.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)

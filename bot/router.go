@@ -2,12 +2,14 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/google/go-github/v66/github"
 	"github.com/riverqueue/river"
 
 	"github.com/conveyor-dev/conveyor/internal/retry"
@@ -76,6 +78,11 @@ func (r *Router) Dispatch(ctx context.Context, d *store.Delivery) error {
 	if len(hs) == 0 {
 		return ErrIgnored
 	}
+	// A payload whose fields do not have the types GitHub's event has can
+	// never be handled: fail it now instead of retrying it for hours.
+	if err := checkEventShape(d.Event, d.Payload); err != nil {
+		return retry.Permanent(err)
+	}
 	var errs []error
 	for _, h := range hs {
 		if err := h.Handle(ctx, d.Event, d.ID, d.Payload); err != nil {
@@ -141,7 +148,7 @@ func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArg
 		outcome, err = "ignored", nil
 	case err != nil:
 		outcome = "failed"
-		w.Store.RecordFailure(ctx, d.ID, err.Error())
+		w.Store.RecordFailure(ctx, d.ID, storable(err.Error(), maxErrorLen))
 		w.Log.Warn("delivery failed", "delivery", d.ID, "event", d.Event, "action", d.Action, "attempt", job.Attempt, "err", err)
 		if job.Attempt < job.MaxAttempts && !isPermanent(err) {
 			w.Metrics.JobSeconds.WithLabelValues(job.Kind, "retry").Observe(time.Since(start).Seconds())
@@ -149,10 +156,10 @@ func (w *DeliveryWorker) process(ctx context.Context, job *river.Job[DeliveryArg
 		}
 	}
 	w.Metrics.JobSeconds.WithLabelValues(job.Kind, outcome).Observe(time.Since(start).Seconds())
-	w.Metrics.Deliveries.WithLabelValues(d.Event, outcome).Inc()
+	w.Metrics.Deliveries.WithLabelValues(eventLabel(d.Event), outcome).Inc()
 	m := store.Mark{ID: d.ID, Outcome: outcome}
 	if err != nil {
-		m.Error = err.Error()
+		m.Error = storable(err.Error(), maxErrorLen)
 	}
 	return m, nil
 }
@@ -170,4 +177,21 @@ func isPermanent(err error) bool {
 	}
 	var p interface{ Permanent() bool }
 	return errors.As(err, &p) && p.Permanent()
+}
+
+// maxErrorLen bounds the error text stored with a failed delivery.
+const maxErrorLen = 16 << 10
+
+// checkEventShape decodes payload as go-github's type for event and reports
+// a decode error: JSON that parsed as an object but whose fields have the
+// wrong types ("pull_request": "x"). Events go-github does not know are
+// left to their handlers.
+func checkEventShape(event string, payload []byte) error {
+	_, err := github.ParseWebHook(event, payload)
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	if errors.As(err, &typeErr) || errors.As(err, &syntaxErr) {
+		return fmt.Errorf("payload is not a %s event: %w", eventLabel(event), err)
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,8 +30,10 @@ type Server struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 	CatchUp *CatchUp
+	Intake  *Intake
 
-	mux *http.ServeMux
+	mux     *http.ServeMux
+	metrics http.Handler // /metrics, behind the token when one is set
 }
 
 // ServerOptions builds a Server.
@@ -89,10 +93,15 @@ func NewServer(o ServerOptions) (*Server, error) {
 		return float64(n)
 	}))
 
-	s.mux.Handle("POST /webhooks/github", &Intake{Secret: []byte(o.Config.WebhookSecret), Store: o.Store, Queue: o.Queue, Router: s.Router, Metrics: o.Metrics, Log: o.Log})
+	s.Intake = &Intake{Secret: []byte(o.Config.WebhookSecret), Store: o.Store, Queue: o.Queue, Router: s.Router, Metrics: o.Metrics, Log: o.Log,
+		BodyBudget: o.Config.WebhookBodyBudget}
+	s.mux.Handle("POST /webhooks/github", s.Intake)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.Registry, promhttp.HandlerOpts{}))
+	s.metrics = metricsHandler(o.Metrics, o.Config.MetricsToken)
+	if o.Config.MetricsAddr == "" {
+		s.mux.Handle("GET /metrics", s.metrics)
+	}
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("Conveyor: one delivery pipeline for apps, models and data. Webhooks go to /webhooks/github.\n"))
 	})
@@ -128,6 +137,27 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 type RunOptions struct {
 	CatchUpInterval time.Duration // 0 disables the catch-up loop
 	ShutdownTimeout time.Duration // default 25s
+	// MetricsListener serves /metrics when Config.MetricsAddr is set
+	// (default: a listener on MetricsAddr).
+	MetricsListener net.Listener
+}
+
+// metricsHandler serves the registry, asking for the bearer token when one
+// is configured (compared in constant time).
+func metricsHandler(m *Metrics, token string) http.Handler {
+	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="conveyor metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <METRICS_TOKEN>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Run starts the queue and serves HTTP on ln until ctx ends, then stops
@@ -141,7 +171,23 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, o RunOptions) error {
 		return err
 	}
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	var msrv *http.Server
+	if s.Config.MetricsAddr != "" {
+		mln := o.MetricsListener
+		if mln == nil {
+			var err error
+			if mln, err = net.Listen("tcp", s.Config.MetricsAddr); err != nil {
+				s.Queue.Stop(context.WithoutCancel(ctx))
+				return fmt.Errorf("METRICS_ADDR: %w", err)
+			}
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics)
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+		go func() { errc <- msrv.Serve(mln) }()
+		s.Log.Info("metrics serving", "addr", mln.Addr().String())
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
@@ -160,6 +206,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, o RunOptions) error {
 	s.Log.Info("shutting down: no new requests, finishing running jobs")
 	if err := srv.Shutdown(sctx); err != nil {
 		s.Log.Warn("http shutdown", "err", err)
+	}
+	if msrv != nil {
+		msrv.Shutdown(sctx)
 	}
 	if err := s.Queue.Stop(sctx); err != nil {
 		s.Log.Warn("queue stop", "err", err)

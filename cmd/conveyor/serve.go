@@ -24,6 +24,7 @@ type serveFlags struct {
 	catchUp  time.Duration
 	logLevel string
 	addr     string
+	metrics  string
 }
 
 func newServeCmd() *cobra.Command {
@@ -41,6 +42,9 @@ Environment (Probot style):
   SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_API_URL   Slack approvals (optional)
   DATABASE_URL           sqlite:PATH (default sqlite:conveyor.db) or postgres://...
   PORT                   listen port (default 3000)
+  METRICS_ADDR           serve /metrics on this internal address instead of PORT (or --metrics-addr)
+  METRICS_TOKEN          require "Authorization: Bearer <token>" on /metrics
+  WEBHOOK_BODY_BUDGET_MIB  unsigned webhook bytes held at once before 503 (default 64)
 
 A missing or malformed setting stops serve with exit status 2 and names the setting.`,
 		Args: cobra.NoArgs,
@@ -55,6 +59,7 @@ A missing or malformed setting stops serve with exit status 2 and names the sett
 	cmd.Flags().DurationVar(&f.catchUp, "catch-up", 5*time.Minute, "how often to ask GitHub to redeliver missed webhooks (0: never)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address (default :$PORT)")
+	cmd.Flags().StringVar(&f.metrics, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090 (default $METRICS_ADDR; unset: on the main address)")
 	return cmd
 }
 
@@ -74,6 +79,9 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	cfg, err := bot.ConfigFromEnv(getenv)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if f.metrics != "" {
+		cfg.MetricsAddr = f.metrics
 	}
 	scfg := serverconfig.Default()
 	if f.config != "" {
@@ -105,6 +113,13 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err != nil {
 		return usageErr("PORT: cannot listen on %s: %v", addr, err)
 	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return usageErr("--metrics-addr/METRICS_ADDR: cannot listen on %s: %v", cfg.MetricsAddr, err)
+		}
+	}
 	log.Info("starting", "config", cfg, "workers", f.workers)
-	return srv.Run(ctx, ln, bot.RunOptions{CatchUpInterval: f.catchUp})
+	return srv.Run(ctx, ln, bot.RunOptions{CatchUpInterval: f.catchUp, MetricsListener: mln})
 }
