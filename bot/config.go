@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/conveyor-dev/conveyor/internal/ghclient"
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 )
 
 // Config is the runtime configuration read from Probot-style environment
@@ -97,13 +98,13 @@ func ConfigFromEnv(getenv func(string) string) (*Config, error) {
 	if c.GitHubAPIURL != "" {
 		u, err := url.Parse(c.GitHubAPIURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &ConfigError{"GITHUB_API_URL", fmt.Sprintf("%q is not an http(s) URL (for GitHub Enterprise write https://ghe.example.com/api/v3)", c.GitHubAPIURL)}
+			return nil, &ConfigError{"GITHUB_API_URL", fmt.Sprintf("%q is not an http(s) URL (for GitHub Enterprise write https://ghe.example.com/api/v3)", secretmask.URL(c.GitHubAPIURL))}
 		}
 	}
 	if c.SlackAPIURL != "" {
 		u, err := url.Parse(c.SlackAPIURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &ConfigError{"SLACK_API_URL", fmt.Sprintf("%q is not an http(s) URL", c.SlackAPIURL)}
+			return nil, &ConfigError{"SLACK_API_URL", fmt.Sprintf("%q is not an http(s) URL", secretmask.URL(c.SlackAPIURL))}
 		}
 	}
 	if (c.SlackBotToken == "") != (c.SlackSigningSecret == "") {
@@ -147,7 +148,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int64("app_id", c.AppID),
 		slog.String("private_key", set(string(c.PrivateKey))),
 		slog.String("webhook_secret", set(c.WebhookSecret)),
-		slog.String("github_api_url", c.GitHubAPIURL),
+		slog.String("github_api_url", secretmask.URL(c.GitHubAPIURL)),
 		slog.String("slack_bot_token", set(c.SlackBotToken)),
 		slog.String("slack_signing_secret", set(c.SlackSigningSecret)),
 		slog.Int("port", c.Port),

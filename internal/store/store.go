@@ -25,6 +25,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"modernc.org/sqlite"
+
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 )
 
 // Dialect names the SQL database behind a Store.
@@ -107,26 +109,26 @@ func openPostgres(ctx context.Context, rawURL string) (*Store, error) {
 	return &Store{DB: db, Dialect: Postgres, driver: riverdatabasesql.New(db), where: Redact(rawURL)}, nil
 }
 
-// Redact removes a password from a database URL so it can be logged.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+// Redact removes passwords from a database URL so it can be logged: the
+// user info's and a DSN query's (?password=, which pgx accepts too).
+func Redact(raw string) string { return secretmask.URL(raw) }
 
+// redactErr is err's message without the URL's passwords, wherever the
+// driver quoted them.
 func redactErr(err error, raw string) string {
 	msg := err.Error()
-	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	if u, perr := url.Parse(raw); perr == nil {
+		pws := []string{u.Query().Get("password")}
+		if pw, ok := u.User.Password(); ok {
+			pws = append(pws, pw)
+		}
+		for _, pw := range pws {
+			if pw != "" {
+				msg = strings.ReplaceAll(msg, pw, "xxxxx")
+			}
 		}
 	}
-	return msg
+	return secretmask.New().String(msg)
 }
 
 // Where says which database this is, without secrets.
