@@ -52,7 +52,16 @@ type Options struct {
 	// before they are stored, audited or posted (PR comment, Slack, GitHub
 	// statuses). nil masks token shapes only.
 	Mask *secretmask.Masker
+	// StepTimeout bounds one rollout step job: its drivers, health gates and,
+	// after a failure, the rollback (default DefaultStepTimeout). A step
+	// whose worker died is run again only after it, never while it may
+	// still be deploying; see docs/operations.md.
+	StepTimeout time.Duration
 }
+
+// DefaultStepTimeout is the default StepTimeout: room for a driver call at
+// its default 10-minute timeout, its health gate and a rollback.
+const DefaultStepTimeout = 30 * time.Minute
 
 // Engine runs deployments. It is safe for concurrent use.
 type Engine struct {
@@ -78,6 +87,9 @@ func NewEngine(o Options) *Engine {
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = 4
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = DefaultStepTimeout
 	}
 	return &Engine{o: o, pollEvery: time.Second, writers: o.Store.KeyLocks(githubWriterLocks)}
 }

@@ -30,6 +30,13 @@ type stepWorker struct {
 	e *Engine
 }
 
+// Timeout keeps rollout steps out of the queue's short rescue window
+// (store.DefaultRescueAfter): a step runs drivers for as long as they take,
+// and river rescues a running job of this kind only once StepTimeout has
+// passed since it started, so a live step is never run twice at once. The
+// pauses between steps are scheduled jobs of their own and count nothing.
+func (w *stepWorker) Timeout(*river.Job[stepArgs]) time.Duration { return w.e.o.StepTimeout }
+
 // Work runs one rollout step of one deployment: every artifact side by side,
 // each one's completion recorded before moving on (so a retried job skips
 // what is done), then the health gate, then the next step's job after the

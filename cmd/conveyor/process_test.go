@@ -81,10 +81,17 @@ func (p *proc) lines() []string {
 // startServe runs the real binary and waits for /healthz.
 func startServe(t *testing.T, dbURL, key string, args ...string) *proc {
 	t.Helper()
+	return startServeEnv(t, []string{"APP_ID=1", "PRIVATE_KEY=" + key, "DATABASE_URL=" + dbURL, "GITHUB_API_URL=http://127.0.0.1:9/"}, args...)
+}
+
+// startServeEnv is startServe with the environment's app settings in env
+// (APP_ID, PRIVATE_KEY, DATABASE_URL, GITHUB_API_URL).
+func startServeEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	port := freePort(t)
 	cmd := exec.Command(binPath, append([]string{"serve", "--catch-up", "0"}, args...)...)
-	cmd.Env = append(os.Environ(), "APP_ID=1", "PRIVATE_KEY="+key, "WEBHOOK_SECRET="+secret,
-		"DATABASE_URL="+dbURL, fmt.Sprintf("PORT=%d", port), "GITHUB_API_URL=http://127.0.0.1:9/", "APP_SLUG=conveyor")
+	cmd.Env = append(os.Environ(), "WEBHOOK_SECRET="+secret, fmt.Sprintf("PORT=%d", port), "APP_SLUG=conveyor")
+	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,8 @@ type serveFlags struct {
 	logLevel string
 	addr     string
 	metrics  string
+	// rescueAfter is the queue's rescue window (store.QueueConfig.RescueAfter).
+	rescueAfter time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -60,6 +62,7 @@ A missing or malformed setting stops serve with exit status 2 and names the sett
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address (default :$PORT)")
 	cmd.Flags().StringVar(&f.metrics, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090 (default $METRICS_ADDR; unset: on the main address)")
+	cmd.Flags().DurationVar(&f.rescueAfter, "rescue-after", store.DefaultRescueAfter, "run a job again when its worker has not finished it after this long (a killed process); short jobs time out at 4/5 of it")
 	return cmd
 }
 
@@ -89,6 +92,9 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 			return usageErr("%v", err)
 		}
 	}
+	if f.rescueAfter <= 0 {
+		return usageErr("--rescue-after: %s is not a positive duration", f.rescueAfter)
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return usageErr("%v", err)
@@ -97,7 +103,7 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", st.Where(), err)
 	}
-	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, Logger: log.With("component", "queue")})
+	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, RescueAfter: f.rescueAfter, Logger: log.With("component", "queue")})
 	srv, err := bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log})
 	if err != nil {
 		return usageErr("%v", err)

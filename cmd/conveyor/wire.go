@@ -123,7 +123,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	w.Engine = deploy.NewEngine(deploy.Options{
 		Store: srv.Store, Queue: srv.Queue, GitHub: srv.GitHub.Installation,
 		Drivers: drivers, Health: health, Notifier: notifier, Log: srv.Log.With("component", "deploy"),
-		ApprovalTTL: scfg.Approvals.ExpireAfter.Duration, Mask: mask,
+		ApprovalTTL: scfg.Approvals.ExpireAfter.Duration, Mask: mask, StepTimeout: stepTimeout(scfg),
 	})
 	w.Engine.Register(srv.Queue.Workers())
 	srv.Router.Register(w.Engine.Handler())
@@ -231,4 +231,16 @@ func checkLines(s *checks.Suite) func(ctx context.Context, installationID int64,
 		}
 		return []string{"conveyor: " + c}, nil
 	}
+}
+
+// stepTimeout is how long a rollout step job may run before the queue
+// presumes its worker dead: room for the slowest configured driver to
+// deploy, pass its health gate and roll back (three of its timeouts), and
+// never less than deploy.DefaultStepTimeout.
+func stepTimeout(scfg *serverconfig.Config) time.Duration {
+	longest := time.Duration(0)
+	for _, d := range scfg.Drivers {
+		longest = max(longest, d.Timeout.Duration)
+	}
+	return max(deploy.DefaultStepTimeout, 3*longest)
 }

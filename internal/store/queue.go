@@ -20,12 +20,27 @@ type QueueConfig struct {
 	Workers int
 	// PollInterval is how often idle workers look for new jobs (default 25ms).
 	PollInterval time.Duration
-	// JobTimeout bounds one job's run (default 30 minutes: rollouts wait on
-	// health gates and pauses).
+	// JobTimeout bounds one run of a job whose kind does not set its own
+	// Timeout (default: four fifths of RescueAfter, so one minute). Past
+	// it the job's context ends and the job is retried with backoff.
 	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before the queue
+	// presumes its worker died (a kill -9, a lost node) and runs it again
+	// (default DefaultRescueAfter). It must exceed JobTimeout, so that a
+	// live job has ended before it is rescued. Kinds that legitimately run
+	// longer set a longer Timeout on their worker; river rescues those
+	// only once that Timeout has passed too.
+	RescueAfter time.Duration
 	// Logger receives the queue's own logs.
 	Logger *slog.Logger
 }
+
+// DefaultRescueAfter is how long a running job of a short kind may go
+// unfinished before another process (or this one, restarted) takes it over.
+// With river's rescuer looking every 30 seconds, a job whose worker died is
+// running again within about 75s + 30s + its retry backoff (1s): under the
+// two minutes promised in docs/operations.md.
+const DefaultRescueAfter = 75 * time.Second
 
 // Queue is the durable job queue (river) on the store's database. Packages
 // register their workers with Workers before Start.
@@ -46,8 +61,11 @@ func NewQueue(s *Store, cfg QueueConfig) *Queue {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 25 * time.Millisecond
 	}
+	if cfg.RescueAfter == 0 {
+		cfg.RescueAfter = DefaultRescueAfter
+	}
 	if cfg.JobTimeout == 0 {
-		cfg.JobTimeout = 30 * time.Minute
+		cfg.JobTimeout = cfg.RescueAfter * 4 / 5
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -65,13 +83,20 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.client != nil {
 		return nil
 	}
+	if q.cfg.RescueAfter <= q.cfg.JobTimeout {
+		return fmt.Errorf("job queue: the rescue window (%s) must be longer than the job timeout (%s), or live jobs would be run twice", q.cfg.RescueAfter, q.cfg.JobTimeout)
+	}
 	conf := &river.Config{
 		Logger:            q.cfg.Logger,
 		Workers:           q.workers,
 		FetchCooldown:     min(q.cfg.PollInterval, 20*time.Millisecond),
 		FetchPollInterval: q.cfg.PollInterval,
 		JobTimeout:        q.cfg.JobTimeout,
-		MaxAttempts:       8,
+		// river's default (an hour past JobTimeout) left accepted deliveries
+		// of a killed process waiting ninety minutes. Rescue is per kind:
+		// river skips a stuck job until its worker's own Timeout passed.
+		RescueStuckJobsAfter: q.cfg.RescueAfter,
+		MaxAttempts:          8,
 		// Neither driver here listens for notifications; poll.
 		PollOnly:     true,
 		ErrorHandler: &errorLogger{log: q.cfg.Logger},

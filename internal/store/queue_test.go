@@ -1,0 +1,125 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
+)
+
+// longArgs is a kind that, like a rollout step, legitimately runs long and
+// says so with its worker's Timeout.
+type longArgs struct{}
+
+func (longArgs) Kind() string { return "test_long" }
+
+type longWorker struct {
+	river.WorkerDefaults[longArgs]
+	ran *atomic.Bool
+}
+
+func (w *longWorker) Timeout(*river.Job[longArgs]) time.Duration { return 30 * time.Minute }
+
+func (w *longWorker) Work(ctx context.Context, j *river.Job[longArgs]) error {
+	w.ran.Store(true)
+	return nil
+}
+
+// strand makes job id look taken by a worker that died `ago` ago: running,
+// first attempt, by a client that no longer exists.
+func strand(t *testing.T, s *store.Store, id int64, ago time.Duration) {
+	t.Helper()
+	at := time.Now().Add(-ago).UTC()
+	q := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1, attempted_by = '["killed-process"]' WHERE id = $2`
+	var arg any = at
+	if s.Dialect == store.SQLite {
+		// river's SQLite driver compares times as text in exactly this form.
+		q = strings.ReplaceAll(strings.ReplaceAll(q, "$1", "?"), "$2", "?")
+		arg = at.Round(time.Millisecond).Format("2006-01-02 15:04:05.000")
+	} else {
+		q = strings.Replace(q, `'["killed-process"]'`, `ARRAY['killed-process']`, 1)
+	}
+	if _, err := s.DB.ExecContext(context.Background(), q, arg, id); err != nil {
+		t.Fatalf("strand job %d: %v", id, err)
+	}
+}
+
+// A job whose worker died is run again by the default queue settings once
+// it has been running for 90 seconds (so, with river's rescuer looking
+// every 30 seconds, within two minutes), while a kind whose worker declares
+// a long Timeout stays with its (possibly live) worker. river's own default
+// would have waited an hour and a half.
+func TestDeadWorkersJobIsRescuedWithinTheDefaultWindow(t *testing.T) {
+	t.Parallel()
+	if limit := store.DefaultRescueAfter + 30*time.Second; limit > 2*time.Minute {
+		t.Fatalf("default rescue window %s plus the rescuer's 30s interval exceeds two minutes", store.DefaultRescueAfter)
+	}
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		// An intake-only queue stores the jobs without working them.
+		in := store.NewQueue(s, store.QueueConfig{})
+		river.AddWorker(in.Workers(), &pingWorker{seen: new(atomic.Int64)})
+		river.AddWorker(in.Workers(), &longWorker{ran: new(atomic.Bool)})
+		if err := in.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		short, err := in.Insert(ctx, pingArgs{N: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		long, err := in.Insert(ctx, longArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strand(t, s, short.Job.ID, 90*time.Second)
+		strand(t, s, long.Job.ID, 90*time.Second)
+
+		var seen atomic.Int64
+		var longRan atomic.Bool
+		q := store.NewQueue(s, store.QueueConfig{Workers: 2})
+		river.AddWorker(q.Workers(), &pingWorker{seen: &seen})
+		river.AddWorker(q.Workers(), &longWorker{ran: &longRan})
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		var states []string
+		testwait.Within(t, time.Minute, "the stranded short job to be rescued and worked", func() bool {
+			states = jobStates(t, s)
+			return seen.Load() == 1 && len(states) == 2 && states[0] == "completed"
+		}, func() string { return fmt.Sprintf("jobs %v, worked %d", states, seen.Load()) })
+		// The rescuer considered both jobs in the pass that rescued the
+		// short one; the long one, inside its kind's Timeout, was left running.
+		if states[1] != "running" || longRan.Load() {
+			t.Fatalf("long job: state %s, ran again %v; want it left running with its worker", states[1], longRan.Load())
+		}
+	})
+}
+
+// A rescue window that does not outlast the job timeout would run live
+// jobs twice: the queue refuses to start with it.
+func TestQueueRefusesRescueWindowWithinJobTimeout(t *testing.T) {
+	t.Parallel()
+	s := storetest.Open(t, store.SQLite)
+	q := store.NewQueue(s, store.QueueConfig{Workers: 1, JobTimeout: time.Minute, RescueAfter: time.Minute})
+	err := q.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "rescue window") {
+		t.Fatalf("Start = %v; want an error naming the rescue window", err)
+	}
+	// Only the window given: the job timeout follows it.
+	q = store.NewQueue(s, store.QueueConfig{Workers: 1, RescueAfter: 5 * time.Second})
+	river.AddWorker(q.Workers(), &pingWorker{seen: new(atomic.Int64)})
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatalf("Start with only a rescue window: %v", err)
+	}
+	q.Stop(context.Background())
+}
