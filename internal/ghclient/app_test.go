@@ -50,6 +50,7 @@ func getReadme(t *testing.T, c *github.Client) string {
 }
 
 func TestGitHubRetriesServerErrors(t *testing.T) {
+	t.Parallel()
 	m := NewMetrics(nil)
 	fake, app := newFakeApp(t, Options{Metrics: m})
 	c, err := app.Installation(42)
@@ -80,6 +81,7 @@ func TestGitHubRetriesServerErrors(t *testing.T) {
 }
 
 func TestGitHubWaitsOutSecondaryRateLimit(t *testing.T) {
+	t.Parallel()
 	m := NewMetrics(nil)
 	fake, app := newFakeApp(t, Options{Metrics: m})
 	c, _ := app.Installation(42)
@@ -93,6 +95,7 @@ func TestGitHubWaitsOutSecondaryRateLimit(t *testing.T) {
 }
 
 func TestGitHubConditionalRequests(t *testing.T) {
+	t.Parallel()
 	m := NewMetrics(nil)
 	fake, app := newFakeApp(t, Options{Metrics: m})
 	c, _ := app.Installation(42)
@@ -113,6 +116,7 @@ func TestGitHubConditionalRequests(t *testing.T) {
 }
 
 func TestGitHubPacesContentCreation(t *testing.T) {
+	t.Parallel()
 	m := NewMetrics(nil)
 	fake, app := newFakeApp(t, Options{Metrics: m, Pace: PaceLimits{PerMinute: 2, PerHour: 500}})
 	c, _ := app.Installation(42)
@@ -140,6 +144,7 @@ func TestGitHubPacesContentCreation(t *testing.T) {
 }
 
 func TestRouteTemplate(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"/repos/acme/shop/contents/a/b/c.yml":                                    "/repos/{owner}/{repo}/contents/{ref}",
 		"/api/v3/repos/acme/shop/check-runs/12":                                  "/repos/{owner}/{repo}/check-runs/{id}",
@@ -157,6 +162,7 @@ func TestRouteTemplate(t *testing.T) {
 // A spent primary rate limit is waited out until its reset, then retried;
 // a reset too far away is returned at once instead of hanging the job.
 func TestGitHubWaitsForPrimaryRateLimitReset(t *testing.T) {
+	t.Parallel()
 	m := NewMetrics(nil)
 	var calls atomic.Int32
 	resetIn := 1 * time.Second

@@ -37,8 +37,8 @@ type BodyTooLargeError struct {
 
 // Error names the call and the limit.
 func (e *BodyTooLargeError) Error() string {
-	return fmt.Sprintf("GitHub answered more than %s for %s %s; Conveyor reads at most that much of one answer (ghclient.Options.MaxBody)",
-		sizeText(e.Limit), e.Method, e.Path)
+	return fmt.Sprintf("GitHub answered more than %s for %s %s; Conveyor reads at most %s of one answer, so this call fails rather than use part of it",
+		sizeText(e.Limit), e.Method, e.Path, sizeText(e.Limit))
 }
 
 // Unwrap lets errors.Is(err, ErrBodyTooLarge) match.
