@@ -2,6 +2,12 @@
 // loopback (SQLite file or a fresh PostgreSQL schema), sends signed
 // deliveries at a fixed rate for a fixed time, and reports throughput,
 // p50/p99 latency and the server's peak RSS. It stops by itself.
+//
+// Two mixes: synthetic (large workflow_job events nobody handles and
+// comments without commands; no GitHub calls) and sync: real-shaped
+// pull_request.synchronize deliveries spread over -prs pull requests (or
+// all for one, -storm), handled, with the check worker evaluating them
+// against the GitHub emulator running in this process.
 package main
 
 import (
@@ -31,6 +37,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/internal/ghfake"
 )
 
 func main() {
@@ -42,19 +49,38 @@ func main() {
 	conc := flag.Int("concurrency", 64, "most requests in flight")
 	size := flag.Int("size", 12000, "payload bytes (a pull_request event is 10-30 KB)")
 	workers := flag.Int("workers", 8, "serve --workers")
-	handled := flag.Float64("handled", 0.2, "share of deliveries a handler acts on (issue_comment on a pull request); the rest are workflow_job, which no handler wants")
+	handled := flag.Float64("handled", 0.2, "-mix synthetic: share of deliveries a handler acts on (issue_comment on a pull request); the rest are workflow_job, which no handler wants")
+	mix := flag.String("mix", "synthetic", "synthetic (workflow_job and comments, no GitHub) or sync (real-shaped pull_request.synchronize over -prs pull requests, the check worker running against the GitHub emulator)")
+	prs := flag.Int("prs", 300, "-mix sync: how many pull requests the deliveries are spread over")
+	storm := flag.Bool("storm", false, "every delivery is for the same pull request (-mix sync -prs 1)")
 	flag.Parse()
+	if *storm {
+		*mix, *prs = "sync", 1
+	}
 	if *handled < 0 || *handled > 1 {
 		fmt.Fprintln(os.Stderr, "loadgen: -handled is a share between 0 and 1")
 		os.Exit(2)
 	}
-	if err := run(*binary, *db, *pgURL, *rate, *dur, *conc, *size, *workers, *handled); err != nil {
+	if *mix != "synthetic" && *mix != "sync" {
+		fmt.Fprintln(os.Stderr, "loadgen: -mix is synthetic or sync")
+		os.Exit(2)
+	}
+	if *prs < 1 {
+		fmt.Fprintln(os.Stderr, "loadgen: -prs is at least 1")
+		os.Exit(2)
+	}
+	if *mix == "synthetic" {
+		*prs = 0
+	}
+	if err := run(*binary, *db, *pgURL, *rate, *dur, *conc, *size, *workers, *handled, *prs); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, workers int, handled float64) error {
+// run sends the load. prs > 0 selects the pull_request.synchronize mix over
+// that many pull requests, served by the GitHub emulator.
+func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, workers int, handled float64, prs int) error {
 	tmp, err := os.MkdirTemp("", "loadgen")
 	if err != nil {
 		return err
@@ -78,14 +104,29 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	}
 	k, _ := rsa.GenerateKey(rand.Reader, 2048)
 	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	appID, apiURL := "1", "http://127.0.0.1:9/"
+	var gh *ghfake.Server
+	var syncBodies [][]byte
+	if prs > 0 {
+		gh, syncBodies = seedPRs(prs)
+		defer gh.Close()
+		appID, apiURL, key = strconv.FormatInt(gh.AppID(), 10), gh.URL(), gh.PrivateKeyPEM()
+	}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	const secret = "loadgen-secret"
 	cmd := exec.Command(binary, "serve", "--catch-up", "0", "--log-level", "warn", "--workers", strconv.Itoa(workers))
-	cmd.Env = append(os.Environ(), "APP_ID=1", "PRIVATE_KEY="+string(key), "WEBHOOK_SECRET="+secret,
-		"DATABASE_URL="+dbURL, "PORT="+strconv.Itoa(port), "GITHUB_API_URL=http://127.0.0.1:9/", "APP_SLUG=conveyor")
-	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), "APP_ID="+appID, "PRIVATE_KEY="+string(key), "WEBHOOK_SECRET="+secret,
+		"DATABASE_URL="+dbURL, "PORT="+strconv.Itoa(port), "GITHUB_API_URL="+apiURL, "APP_SLUG=conveyor")
+	// The server's warnings (jobs waiting on GitHub's pacing, retries) go to
+	// a file, not into the figures.
+	logf, err := os.Create(filepath.Join(tmp, "serve.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stderr = logf
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -121,6 +162,9 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 		d := delivery{event: "workflow_job", body: []byte(fmt.Sprintf(`{"action":"completed","workflow_job":{"id":%d,"run_id":%d,"name":"build","status":"completed","conclusion":"success","steps":%s},"installation":{"id":7},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"}}`, i, i, quoted))}
 		if int(float64(i+1)*handled) > int(float64(i)*handled) {
 			d = delivery{event: "issue_comment", body: []byte(fmt.Sprintf(`{"action":"created","issue":{"number":%d,"pull_request":{"url":"https://api.github.com/repos/acme/shop/pulls/%d"}},"comment":{"id":%d,"body":"Looks good to me, one nit: %s","user":{"login":"dev","type":"User"}},"installation":{"id":7},"repository":{"full_name":"acme/shop"},"sender":{"login":"dev","type":"User"}}`, i%500+1, i%500+1, i, pad))}
+		}
+		if prs > 0 {
+			d = delivery{event: "pull_request", body: syncBodies[i%len(syncBodies)]}
 		}
 		d.sig = bot.Sign([]byte(secret), d.body)
 		bodies[i] = d
@@ -179,10 +223,21 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	sampleOnce(cmd.Process.Pid, &peak)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
-	fmt.Printf("db=%s rate=%d/s duration=%s payload=%dB concurrency=%d workers=%d handled=%.2f\n", db, rate, dur, size, conc, workers, handled)
-	fmt.Printf("sent=%d failed=%d throughput=%.0f/s p50=%s p99=%s max=%s saturated_sends=%d peak_rss=%.1fMB\n",
-		total, failed.Load(), float64(total)/elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond),
+	if prs > 0 {
+		fmt.Printf("db=%s rate=%d/s duration=%s mix=pull_request.synchronize prs=%d payload=%dB concurrency=%d workers=%d\n", db, rate, dur, prs, len(bodies[0].body), conc, workers)
+	} else {
+		fmt.Printf("db=%s rate=%d/s duration=%s payload=%dB concurrency=%d workers=%d handled=%.2f\n", db, rate, dur, size, conc, workers, handled)
+	}
+	accepted := int64(total) - failed.Load()
+	fmt.Printf("sent=%d failed=%d throughput=%.0f/s accepted=%.0f/s p50=%s p99=%s max=%s saturated_sends=%d peak_rss=%.1fMB\n",
+		total, failed.Load(), float64(total)/elapsed.Seconds(), float64(accepted)/elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond),
 		lat[len(lat)-1].Round(10*time.Microsecond), late, float64(peak.Load())/1e6)
+	if prs > 0 {
+		fmt.Printf("when sending stopped: %s; GitHub calls by the check worker: %d\n", backlog(dbURL), len(gh.Calls()))
+	}
+	if n, first := warnings(logf.Name()); n > 0 {
+		fmt.Printf("server warnings: %d, the first: %.300s\n", n, first)
+	}
 	fmt.Printf("server_cpu=%.2fs (%.0f%% of one core, %.0fµs per delivery) generator_cpu=%.2fs\n", cpu.Seconds(), 100*cpu.Seconds()/elapsed.Seconds(), float64(cpu.Microseconds())/float64(total), genCPU.Seconds())
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d deliveries were not accepted", failed.Load())
@@ -231,4 +286,18 @@ func sampleOnce(pid int, peak *atomic.Int64) {
 			}
 		}
 	}
+}
+
+// warnings counts the server's log lines (it logs at warn and above here)
+// and returns the first.
+func warnings(path string) (int, string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return 0, ""
+	}
+	return len(lines), lines[0]
 }
