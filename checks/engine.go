@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
@@ -102,47 +103,42 @@ func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*e
 	return ev, ctx.Err()
 }
 
-// artifact evaluates one artifact through the four stages.
+// artifact evaluates one artifact through the four stages: Validate and
+// Quality by its kind, Policy and Readiness here, the same for every kind.
 func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []string) *ArtifactResult {
 	res := &ArtifactResult{Name: a.Name, Kind: a.Kind, Files: files, CI: a.CI}
-	var k kindResult
-	switch a.Kind {
-	case repoconfig.KindApp:
-		k = r.app(ctx, a, files)
-	case repoconfig.KindModel:
-		k = r.model(ctx, a)
-	case repoconfig.KindDBT:
-		k = r.dbt(ctx, a)
-	default:
-		k = kindResult{validate: Stage{Result: Fail, Summary: fmt.Sprintf("unknown kind %q; write app, model or dbt", a.Kind)},
-			quality: Stage{Result: Info, Summary: "not evaluated"}}
+	var k kind.Outcome
+	if kd := a.KindOf(); kd != nil && a.Spec != nil {
+		k = kd.Evaluate(ctx, kindEnv{r}, a.View(files))
+	} else {
+		k = kind.Outcome{Validate: kind.Stage{Result: Fail, Summary: fmt.Sprintf("unknown kind %q; write %s", a.Kind, kind.Or(kind.Names()))},
+			Quality: kind.Stage{Result: Info, Summary: "not evaluated"}}
 	}
-	if len(r.problems) > 0 && k.validate.Result != Fail {
-		k.validate = Stage{Result: Fail, Summary: plural(len(r.problems), "problem") + " in " + configPath + " (see the conveyor check)",
+	validate, quality := kindStage(StageValidate, k.Validate), kindStage(StageQuality, k.Quality)
+	if len(r.problems) > 0 && validate.Result != Fail {
+		validate = Stage{Name: StageValidate, Result: Fail, Summary: plural(len(r.problems), "problem") + " in " + configPath + " (see the conveyor check)",
 			Details: r.problems}
 	}
-	k.validate.Name, k.quality.Name = StageValidate, StageQuality
-	policy := r.policy(ctx, a, k.evidence)
-	ready := r.readiness(ctx, a)
-	res.Stages = []Stage{k.validate, k.quality, policy, ready}
-	res.Persona = k.persona
-	if k.evidence.dbt != nil {
-		res.Selection = k.evidence.dbt.Modified
+	if k.Evidence.CI == nil {
+		k.Evidence.CI = map[string]string{}
 	}
-	res.Evidence = r.policyArtifact(a, k.evidence).Evidence
-	res.Annotations = k.annotations
+	policy := r.policy(ctx, a, k.Evidence)
+	ready := r.readiness(ctx, a)
+	res.Stages = []Stage{validate, quality, policy, ready}
+	res.Persona = k.Persona
+	res.Selection = k.Selection
+	res.Evidence = r.policyArtifact(a, k.Evidence).Evidence
+	for _, an := range k.Annotations {
+		res.Annotations = append(res.Annotations, Annotation{Path: an.Path, Line: an.Line, Level: an.Level, Title: an.Title, Message: an.Message})
+	}
 	res.settle()
-	res.Overridable = res.overridable()
+	res.Overridable = res.overridable(k.Gated)
 	res.Actions = r.actions(res)
 	return res
 }
 
-// kindResult is what a kind evaluator reports for Validate and Quality.
-type kindResult struct {
-	validate, quality Stage
-	persona           string
-	annotations       []Annotation
-	evidence          evidence
+func kindStage(name string, s kind.Stage) Stage {
+	return Stage{Name: name, Result: s.Result, Summary: s.Summary, Details: s.Details}
 }
 
 func gateRow(a *ArtifactResult) GateRow {

@@ -6,10 +6,9 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
-	"github.com/conveyor-dev/conveyor/internal/mlflow"
-	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // Side names one end of a change (prfacts owns it: the facts reader and
@@ -33,11 +32,7 @@ type Change struct {
 }
 
 // Commit is one commit of the change, as the app check lists it.
-type Commit struct {
-	SHA     string
-	Message string // the first line of the message
-	Author  string // "@login" on GitHub, else the git author's name
-}
+type Commit = kind.Commit
 
 // firstLine is a commit message's subject.
 func firstLine(msg string) string {
@@ -47,10 +42,7 @@ func firstLine(msg string) string {
 
 // CIResult is the state of one CI check (another app's check run or a commit
 // status) on the head SHA.
-type CIResult struct {
-	Status     string // queued, in_progress, completed
-	Conclusion string // success, failure, neutral, skipped, cancelled, timed_out, action_required
-}
+type CIResult = kind.CIResult
 
 // Facts is what an evaluation may ask about a change. An implementation is
 // created per evaluation, fetches lazily, caches for that evaluation and must
@@ -78,23 +70,14 @@ type Facts interface {
 	Registry(name string) (Registry, error)
 }
 
-// Registry is the part of a model registry the model evaluator reads;
+// Registry is the part of a model registry the model kind reads;
 // *mlflow.Client satisfies it.
-type Registry interface {
-	GetModelVersion(ctx context.Context, name, version string) (*mlflow.ModelVersion, error)
-	GetModelVersionByAlias(ctx context.Context, name, alias string) (*mlflow.ModelVersion, error)
-	VersionMetrics(ctx context.Context, mv *mlflow.ModelVersion) (map[string]float64, error)
-}
+type Registry = kind.Registry
 
 // Deployments answers what each environment serves: for an environment, the
 // SHA each artifact last deployed successfully.
 type Deployments interface {
 	LastSucceeded(ctx context.Context, repo, env string) (map[string]string, error)
-}
-
-// PolicyEvaluator decides over a policy input; *policies.Evaluator satisfies it.
-type PolicyEvaluator interface {
-	Eval(ctx context.Context, in policies.Input) (policies.Decision, policies.Meta, error)
 }
 
 // ErrUnknownRegistry is returned by Facts.Registry for a name the server

@@ -6,14 +6,12 @@ import (
 
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
-	"github.com/conveyor-dev/conveyor/policies"
 )
 
 func TestOverridableOnlyForQualityGateFindings(t *testing.T) {
-	regression := policies.Evidence{Metrics: &policies.MetricsEvidence{Metric: "auc", Candidate: 0.89, Passed: false}}
-	breaks := policies.Evidence{DBT: &policies.DBTEvidence{ContractBreaks: []string{"customer_id: type changed"}}}
-	untested := policies.Evidence{DBT: &policies.DBTEvidence{Untested: []string{"stg_orders"}}}
-	ciFailed := policies.Evidence{CI: map[string]string{"build": "failure"}}
+	// gated is the kind's word that its Quality failure is a quality-gate
+	// finding (a metric regression, a contract break, untested models).
+	const regression, breaks, untested, ciFailed = true, true, true, false
 	stages := func(failing ...string) []Stage {
 		var out []Stage
 		for _, n := range []string{StageValidate, StageQuality, StagePolicy, StageReadiness} {
@@ -29,7 +27,7 @@ func TestOverridableOnlyForQualityGateFindings(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		ev      policies.Evidence
+		gated   bool
 		failing []string
 		want    bool
 	}{
@@ -43,9 +41,9 @@ func TestOverridableOnlyForQualityGateFindings(t *testing.T) {
 		{"green", regression, nil, false},
 	}
 	for _, c := range cases {
-		a := &ArtifactResult{Name: "x", Stages: stages(c.failing...), Evidence: c.ev}
+		a := &ArtifactResult{Name: "x", Stages: stages(c.failing...)}
 		a.settle()
-		if got := a.overridable(); got != c.want {
+		if got := a.overridable(c.gated); got != c.want {
 			t.Errorf("%s: overridable = %v, want %v", c.name, got, c.want)
 		}
 	}

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -12,16 +13,9 @@ import (
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
-// evidence is what a kind evaluator found out, for the policy input.
-type evidence struct {
-	ci      map[string]string
-	metrics *policies.MetricsEvidence
-	dbt     *policies.DBTEvidence
-}
-
 // policyArtifact builds the policy's view of an artifact: its resources and
 // the monthly cost against the base config's.
-func (r *run) policyArtifact(a *repoconfig.Artifact, ev evidence) policies.Artifact {
+func (r *run) policyArtifact(a *repoconfig.Artifact, ev policies.Evidence) policies.Artifact {
 	p := r.s.o.Server.Pricing
 	cost := p.MonthlyUSD(a.Resources)
 	var baseCost float64
@@ -30,21 +24,20 @@ func (r *run) policyArtifact(a *repoconfig.Artifact, ev evidence) policies.Artif
 			baseCost = p.MonthlyUSD(b.Resources)
 		}
 	}
-	ci := ev.ci
-	if ci == nil {
-		ci = map[string]string{}
+	if ev.CI == nil {
+		ev.CI = map[string]string{}
 	}
 	return policies.Artifact{
 		Name: a.Name, Kind: a.Kind, Owners: nonNilStrings(a.Owners),
 		Resources: a.PolicyResources(),
-		Cost:      policies.Cost{MonthlyUSD: cost, DeltaUSD: round6(cost - baseCost)},
-		Evidence:  policies.Evidence{CI: ci, Metrics: ev.metrics, DBT: ev.dbt},
+		Cost:      policies.Cost{MonthlyUSD: cost, DeltaUSD: math.Round((cost-baseCost)*1e6) / 1e6},
+		Evidence:  ev,
 	}
 }
 
 // policy asks the policy about action "check" once per environment of the
 // base config and shows its reasons verbatim.
-func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev evidence) Stage {
+func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev policies.Evidence) Stage {
 	st := Stage{Name: StagePolicy}
 	if r.s.o.Policy == nil {
 		st.Result, st.Summary = Info, "no policy configured"

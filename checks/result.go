@@ -91,8 +91,8 @@ type ArtifactResult struct {
 }
 
 // overridable reports whether a settled result failed only on quality-gate
-// findings.
-func (a *ArtifactResult) overridable() bool {
+// findings (gated: its kind says its Quality failure is one).
+func (a *ArtifactResult) overridable(gated bool) bool {
 	if a.Conclusion != Failure {
 		return false
 	}
@@ -101,8 +101,7 @@ func (a *ArtifactResult) overridable() bool {
 			return false
 		}
 	}
-	e := a.Evidence
-	return (e.Metrics != nil && !e.Metrics.Passed) || (e.DBT != nil && (len(e.DBT.ContractBreaks) > 0 || len(e.DBT.Untested) > 0))
+	return gated
 }
 
 // GateResult is the `conveyor` check: green only when every touched

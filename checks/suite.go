@@ -24,7 +24,7 @@ import (
 // webhook Handler and the worker also need Store, Queue and GitHub.
 type Options struct {
 	Server      *serverconfig.Config // registries, drivers, pricing; nil means serverconfig.Default()
-	Policy      PolicyEvaluator      // nil: the Policy stage says "no policy configured"
+	Policy      policies.Decider     // nil: the Policy stage says "no policy configured"
 	Deployments Deployments          // nil: nothing is known to serve anywhere
 	Store       *store.Store
 	Queue       *store.Queue
@@ -101,14 +101,7 @@ func (s *Suite) registry(name string) (Registry, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRegistry, name)
 	}
-	var opts []mlflow.Option
-	switch {
-	case rc.Username != "":
-		opts = append(opts, mlflow.WithBasicAuth(rc.Username, os.Getenv(rc.PasswordEnv)))
-	case rc.TokenEnv != "":
-		opts = append(opts, mlflow.WithToken(os.Getenv(rc.TokenEnv)))
-	}
-	c := mlflow.New(rc.URL, opts...)
+	c := mlflow.FromConfig(rc, os.Getenv)
 	s.regs[name] = c
 	return c, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/deploy"
+	"github.com/conveyor-dev/conveyor/deploy/driver"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/policies"
 )
@@ -57,7 +58,7 @@ func TestDeployModelCarriesPointer(t *testing.T) {
 	if len(starts) != 1 || len(starts[0].Artifacts) != 1 {
 		t.Fatalf("starts = %+v, want one with fraud-model", starts)
 	}
-	m := starts[0].Artifacts[0].Model
+	m := driver.Target{Kind: "model", Spec: starts[0].Artifacts[0].Spec}.ModelRef()
 	if m == nil || m.Registry != "main" || m.Name != "fraud-detector" || m.Version != "14" {
 		t.Fatalf("model ref = %+v, want main/fraud-detector/14 read at the head", m)
 	}

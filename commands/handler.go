@@ -13,6 +13,7 @@ import (
 	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // Options configure a Handler.
@@ -24,7 +25,7 @@ type Options struct {
 	// Gate answers whether the conveyor check is green on a SHA (*checks.Suite).
 	Gate Gate
 	// Policy decides every action (*policies.Evaluator).
-	Policy Policy
+	Policy policies.Decider
 	// ServerConfig supplies the teams, pricing and override teams; nil means
 	// serverconfig.Default().
 	ServerConfig *serverconfig.Config

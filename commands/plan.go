@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
 // plan runs /plan: the same facts and decision as /deploy, without side
@@ -26,10 +24,10 @@ func (s *session) plan(ctx context.Context, c Command) outcome {
 		b.WriteString("| artifact | kind | version | driver |\n|---|---|---|---|\n")
 		for _, a := range p.arts {
 			version := short(p.head.SHA)
-			if m := p.models[a.Name]; m != nil {
-				version = fmt.Sprintf("%s v%s (%s)", m.Name, m.Version, m.Registry)
-			} else if a.Kind == repoconfig.KindModel {
-				version = "unknown (pointer unreadable)"
+			if pl, ok := p.payloads[a.Name]; !ok {
+				version = "unknown (see the preconditions)"
+			} else if pl.Version != "" {
+				version = pl.Version
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", a.Name, a.Kind, version, a.Deploy.Driver)
 		}

@@ -10,11 +10,6 @@ import (
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
-// Policy decides an action over the facts (*policies.Evaluator).
-type Policy interface {
-	Eval(ctx context.Context, in policies.Input) (policies.Decision, policies.Meta, error)
-}
-
 // loadActor returns the actor's permission and the memberships that matter
 // for env and arts, cached per installation.
 func (s *session) loadActor(ctx context.Context, env *repoconfig.Environment, arts []*repoconfig.Artifact) (ActorFacts, error) {

@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/conveyor-dev/conveyor/checks"
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/deploy"
-	"github.com/conveyor-dev/conveyor/deploy/driver"
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
@@ -21,9 +21,8 @@ type deployPlan struct {
 	gov      *governance
 	env      *repoconfig.Environment
 	arts     []*repoconfig.Artifact
-	models   map[string]*driver.ModelRef
-	selects  map[string][]string // dbt artifact -> models the check suite found modified or added
-	unmet    []string            // preconditions not met, each saying what to do
+	payloads map[string]kind.Payload // what each artifact's kind gives the driver (deploys only)
+	unmet    []string                // preconditions not met, each saying what to do
 	decided  bool
 	decision policies.Decision
 }
@@ -37,30 +36,33 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 		return nil, err
 	}
 	hc, _ := s.head(ctx)
-	p := &deployPlan{pr: s.prInfo, head: hc, gov: g, env: g.Base.Environment(c.Env), models: map[string]*driver.ModelRef{}}
+	p := &deployPlan{pr: s.prInfo, head: hc, gov: g, env: g.Base.Environment(c.Env), payloads: map[string]kind.Payload{}}
 	stop := func() bool { return stopEarly && len(p.unmet) > 0 }
 
 	p.arts, p.unmet = s.selectArtifacts(g, c, action)
 	if stop() {
 		return p, nil
 	}
-	for _, a := range p.arts {
-		if a.Kind != repoconfig.KindModel || action != "deploy" {
-			continue
-		}
-		ref, msg := s.modelRef(ctx, a, hc.SHA)
-		if msg != "" {
-			p.unmet = append(p.unmet, msg)
-			continue
-		}
-		p.models[a.Name] = ref
-	}
-	if stop() {
-		return p, nil
-	}
 	gate, err := s.gateStatus(ctx, hc.SHA)
 	if err != nil {
 		return nil, err
+	}
+	if action == "deploy" {
+		for _, a := range p.arts {
+			kd := a.KindOf()
+			if kd == nil {
+				continue
+			}
+			pl, msg := kd.Plan(ctx, planEnv{s: s, sha: hc.SHA, gate: gate, artifact: a.Name}, a.View(nil))
+			if msg != "" {
+				p.unmet = append(p.unmet, msg)
+				continue
+			}
+			p.payloads[a.Name] = pl
+		}
+	}
+	if stop() {
+		return p, nil
 	}
 	if action == "deploy" {
 		if msg := s.gateUnmet(gate, hc.SHA); msg != "" {
@@ -98,7 +100,6 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 		return nil, err
 	}
 	p.decision, p.decided = s.decide(ctx, in), true
-	p.selects = selections(gate, p.arts)
 	return p, nil
 }
 
@@ -145,22 +146,23 @@ func listOrNone(xs []string) string {
 	return out
 }
 
-// modelRef reads a model artifact's pointer file at sha.
-func (s *session) modelRef(ctx context.Context, a *repoconfig.Artifact, sha string) (*driver.ModelRef, string) {
-	data, err := s.readFile(ctx, a.Pointer, sha)
-	if err != nil {
-		return nil, fmt.Sprintf("the pointer file %s of %s could not be read at %s (%v); commit it and comment again", a.Pointer, a.Name, short(sha), err)
-	}
-	ptr, probs := repoconfig.ParsePointer(data)
-	if ptr == nil || len(probs) > 0 {
-		msg := "it is invalid"
-		if len(probs) > 0 {
-			msg = probs[0].Message
-		}
-		return nil, fmt.Sprintf("the pointer file %s of %s at %s: %s", a.Pointer, a.Name, short(sha), msg)
-	}
-	return &driver.ModelRef{Registry: ptr.Registry, Name: ptr.Model, Version: ptr.Version}, ""
+// planEnv is what a kind reads while planning a deploy of one artifact.
+type planEnv struct {
+	s        *session
+	sha      string
+	gate     checks.GateStatus
+	artifact string
 }
+
+func (e planEnv) SHA() string { return e.sha }
+
+func (e planEnv) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return e.s.readFile(ctx, path, e.sha)
+}
+
+// Selection is what the check suite recorded; nil when it did not evaluate
+// the artifact (a dbt deploy then builds everything).
+func (e planEnv) Selection() []string { return e.gate.Selections[e.artifact] }
 
 // gateStatus is what the check suite recorded on sha, read once for the
 // command; nothing when there is no gate or no SHA.
@@ -270,21 +272,6 @@ func (s *session) deploymentFacts(ctx context.Context, base *repoconfig.Config, 
 	return out, nil
 }
 
-// selections is which models each dbt artifact should build, as the check
-// suite found them; an artifact it did not evaluate builds everything.
-func selections(st checks.GateStatus, arts []*repoconfig.Artifact) map[string][]string {
-	if st.Selections == nil {
-		return nil
-	}
-	out := map[string][]string{}
-	for _, a := range arts {
-		if a.Kind == repoconfig.KindDBT {
-			out[a.Name] = st.Selections[a.Name]
-		}
-	}
-	return out
-}
-
 // request turns a plan into the engine's request.
 func (s *session) request(p *deployPlan, sourceKey string) deploy.Request {
 	r := deploy.Request{
@@ -296,14 +283,18 @@ func (s *session) request(p *deployPlan, sourceKey string) deploy.Request {
 		Decision: decisionText(p.decision),
 	}
 	for _, a := range p.arts {
-		ap := deploy.ArtifactPlan{Name: a.Name, Kind: a.Kind, Driver: a.Deploy.Driver, Summary: summary(a, p.models[a.Name], p.head.SHA)}
-		switch a.Kind {
-		case repoconfig.KindModel:
-			ap.Model = p.models[a.Name]
-		case repoconfig.KindDBT:
-			ap.DBT = &driver.DBTRef{Project: a.Project, Select: p.selects[a.Name]}
+		pl := p.payloads[a.Name]
+		spec, err := pl.Encode()
+		if err != nil {
+			// Kinds define plain payloads; one that cannot be encoded ships
+			// nothing rather than a half payload.
+			spec = nil
 		}
-		r.Artifacts = append(r.Artifacts, ap)
+		summary := pl.Summary
+		if summary == "" {
+			summary = fmt.Sprintf("%s at %s", a.Name, short(p.head.SHA))
+		}
+		r.Artifacts = append(r.Artifacts, deploy.ArtifactPlan{Name: a.Name, Kind: a.Kind, Driver: a.Deploy.Driver, Summary: summary, Spec: spec})
 	}
 	return r
 }
@@ -317,17 +308,6 @@ func quorum(ar policies.ApprovalsRequired) deploy.Quorum {
 		q.Groups = []deploy.Group{{Count: ar.Count, From: ar.From}}
 	}
 	return q
-}
-
-// summary is the one line users see for an artifact.
-func summary(a *repoconfig.Artifact, m *driver.ModelRef, sha string) string {
-	switch {
-	case m != nil:
-		return fmt.Sprintf("%s v%s", m.Name, m.Version)
-	case a.Kind == repoconfig.KindDBT:
-		return fmt.Sprintf("dbt project %s/ at %s", a.Project, short(sha))
-	}
-	return fmt.Sprintf("%s at %s", a.Name, short(sha))
 }
 
 func decisionText(d policies.Decision) string {

@@ -102,11 +102,12 @@ func (e *Engine) Register(workers *river.Workers) {
 
 // ArtifactPlan is one artifact a request deploys.
 type ArtifactPlan struct {
-	Name    string
-	Kind    string // app, model or dbt
-	Driver  string // configured driver name
-	Model   *driver.ModelRef
-	DBT     *driver.DBTRef
+	Name   string
+	Kind   string // a registered kind: app, model, dbt, ...
+	Driver string // configured driver name
+	// Spec is the kind's payload for the driver (driver.Target.Spec); nil
+	// when the kind has none.
+	Spec    json.RawMessage
 	Summary string // one line for users, e.g. "fraud-detector v14 (auc 0.935)"
 }
 
@@ -138,9 +139,8 @@ type ArtifactState struct {
 	Kind               string
 	Driver             string
 	Summary            string
-	SHA                string // what it deploys; a rollback's target SHA
-	Model              *driver.ModelRef
-	DBT                *driver.DBTRef
+	SHA                string          // what it deploys; a rollback's target SHA
+	Spec               json.RawMessage // the kind's payload for the driver
 	GitHubDeploymentID int64
 	Previous           string // what served before; what a rollback restores
 	Serving            string
@@ -179,9 +179,26 @@ type Deployment struct {
 	Existing bool
 }
 
-type artifactSpec struct {
-	Model *driver.ModelRef `json:"model,omitempty"`
-	DBT   *driver.DBTRef   `json:"dbt,omitempty"`
+// encodeSpec stores a kind's payload under the kind's name ({"model":
+// {...}}), so a row says whose payload it holds; nil stores {}.
+func encodeSpec(kind string, spec json.RawMessage) string {
+	if len(spec) == 0 {
+		return "{}"
+	}
+	b, err := json.Marshal(map[string]json.RawMessage{kind: spec})
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
+}
+
+// decodeSpec reads back what encodeSpec stored for kind.
+func decodeSpec(kind, stored string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(stored), &m) != nil {
+		return nil
+	}
+	return m[kind]
 }
 
 func fromRow(r *store.DeploymentRow) *Deployment {
@@ -193,10 +210,8 @@ func fromRow(r *store.DeploymentRow) *Deployment {
 	}
 	_ = json.Unmarshal([]byte(r.Quorum), &d.Quorum)
 	for _, a := range r.Artifacts {
-		var spec artifactSpec
-		_ = json.Unmarshal([]byte(a.Spec), &spec)
 		d.Artifacts = append(d.Artifacts, ArtifactState{
-			Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, SHA: a.SHA, Model: spec.Model, DBT: spec.DBT,
+			Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, SHA: a.SHA, Spec: decodeSpec(a.Kind, a.Spec),
 			GitHubDeploymentID: a.GitHubDeploymentID, Previous: a.Previous, Serving: a.Serving, State: a.State, Output: a.Output,
 		})
 	}

@@ -74,8 +74,8 @@ func (f *fakeDriver) Deploy(ctx context.Context, t driver.Target, log driver.Log
 		}
 	}
 	serving := t.SHA
-	if t.Model != nil {
-		serving = t.Model.Version
+	if m := t.ModelRef(); m != nil {
+		serving = m.Version
 	}
 	return driver.Result{Serving: serving, Previous: t.Previous, Output: fmt.Sprintf("deployed %s at %d%%\n", t.Artifact, t.Percent)}, nil
 }
@@ -237,7 +237,7 @@ func request(pr *ghfake.PR, envName string, steps ...int) Request {
 		SourceKey: fmt.Sprintf("comment:%s:%d:%s", envName, pr.Number, pr.HeadSHA), Steps: steps, Decision: "allowed by policy",
 		Artifacts: []ArtifactPlan{
 			{Name: "web", Kind: "app", Driver: "web-exec", Summary: "web @ " + pr.HeadSHA[:7]},
-			{Name: "fraud", Kind: "model", Driver: "mlflow", Model: &driver.ModelRef{Registry: "main", Name: "fraud", Version: fmt.Sprint(10 + pr.Number)}, Summary: "fraud v" + fmt.Sprint(10+pr.Number)},
+			{Name: "fraud", Kind: "model", Driver: "mlflow", Spec: driver.EncodeSpec(&driver.ModelRef{Registry: "main", Name: "fraud", Version: fmt.Sprint(10 + pr.Number)}), Summary: "fraud v" + fmt.Sprint(10+pr.Number)},
 		},
 	}
 }

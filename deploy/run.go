@@ -175,7 +175,7 @@ func (e *Engine) target(d *Deployment, a ArtifactState, step int) driver.Target 
 	return driver.Target{
 		DeploymentID: d.ID, Repository: d.Repository, InstallationID: d.InstallationID, PR: d.PR, SHA: a.SHA, Ref: d.Ref,
 		Environment: d.Environment, Production: d.Production, Artifact: a.Name, Kind: a.Kind, Step: step, Percent: pct,
-		Model: a.Model, DBT: a.DBT, Previous: a.Previous,
+		Spec: a.Spec, Previous: a.Previous,
 	}
 }
 
@@ -231,8 +231,8 @@ func servingOf(d *Deployment, a ArtifactState) string {
 	switch {
 	case d.Mode == "rollback":
 		return a.Previous
-	case a.Model != nil && a.Model.Version != "":
-		return a.Model.Version
+	case driver.SpecVersion(a.Spec) != "":
+		return driver.SpecVersion(a.Spec)
 	}
 	return a.SHA
 }

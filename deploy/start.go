@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/conveyor-dev/conveyor/deploy/driver"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
@@ -69,12 +70,10 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 			return nil, fmt.Errorf("rollback: %s has no successful deployment in %s before the current one, so there is nothing to return to; deploy a known good SHA with /deploy %s instead", name, r.Environment, r.Environment)
 		}
 		cur, tgt := h[0], h[1]
-		var spec artifactSpec
-		_ = json.Unmarshal([]byte(tgt.Spec), &spec)
-		if spec.Model != nil {
-			spec.Model.Version = tgt.Serving
-		}
-		p := ArtifactPlan{Name: name, Kind: cur.Kind, Driver: cur.Driver, Model: spec.Model, DBT: spec.DBT,
+		// A payload that names a version (a model's) goes back to the
+		// version that served then.
+		spec := driver.WithVersion(decodeSpec(tgt.Kind, tgt.Spec), tgt.Serving)
+		p := ArtifactPlan{Name: name, Kind: cur.Kind, Driver: cur.Driver, Spec: spec,
 			Summary: fmt.Sprintf("back to %s (deployment %d)", short(tgt.Serving), tgt.DeploymentID)}
 		if d := plans[name].Driver; d != "" {
 			p.Driver = d
@@ -213,8 +212,7 @@ func (e *Engine) newRow(r Request, mode string) (*store.DeploymentRow, error) {
 		Decision: r.Decision, CreatedAt: now,
 	}
 	for _, a := range r.Artifacts {
-		spec, _ := json.Marshal(artifactSpec{Model: a.Model, DBT: a.DBT})
-		row.Artifacts = append(row.Artifacts, store.ArtifactRow{Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, Spec: string(spec), SHA: r.HeadSHA})
+		row.Artifacts = append(row.Artifacts, store.ArtifactRow{Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, Spec: encodeSpec(a.Kind, a.Spec), SHA: r.HeadSHA})
 	}
 	return row, nil
 }

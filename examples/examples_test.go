@@ -9,9 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/checks/kind/app"
+	"github.com/conveyor-dev/conveyor/checks/kind/dbt"
+	"github.com/conveyor-dev/conveyor/checks/kind/model"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
+
+// The example repositories use the three built-in kinds.
+func init() { kind.Ensure(app.Kind{}, model.Kind{}, dbt.Kind{}) }
 
 func loadMonorepo(t *testing.T) map[string]string {
 	t.Helper()
@@ -51,7 +58,7 @@ func TestMonorepoConfigIsClean(t *testing.T) {
 	if got := strings.Join(names, " "); got != "web:app fraud-model:model churn-model:model analytics:dbt" {
 		t.Errorf("artifacts = %s", got)
 	}
-	p, probs := repoconfig.ParsePointer([]byte(files["models/fraud.yaml"]))
+	p, probs := model.ParsePointer([]byte(files["models/fraud.yaml"]))
 	if len(probs) > 0 || p.Registry != "main" || p.Model != "fraud-detector" || p.Version != "13" {
 		t.Errorf("fraud pointer on main = %+v %v", p, probs)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
 )
 
 // Classifier maps changed file paths to the artifacts they touch. It is built
@@ -14,16 +16,19 @@ import (
 // dbt project folders and exact paths need no glob matching at all.
 type Classifier struct {
 	names    []string
-	patterns []globRef        // app globs, by pattern id
-	exact    map[string][]hit // literal paths: model pointers, literal app paths
+	patterns []globRef        // claims that must match a file, by pattern id
+	exact    map[string][]hit // literal paths: File claims, literal globs
 	root     *trieNode
 }
 
-// globRef says which artifact and which of its Paths a pattern id stands for.
-type globRef struct{ artifact, index int }
+// globRef says which artifact and which of its claims a pattern id stands for.
+type globRef struct {
+	artifact int
+	claim    kind.Claim
+}
 
 // hit is one way a file can touch an artifact; pattern is -1 when the hit
-// does not come from a glob.
+// does not come from a claim that must match.
 type hit struct{ artifact, pattern int }
 
 type globHit struct {
@@ -37,25 +42,32 @@ type trieNode struct {
 	globs    []globHit // files under this folder that match glob
 }
 
-// NewClassifier precompiles c's paths, pointers and dbt projects.
+// NewClassifier precompiles the file claims of c's artifacts (their
+// kinds' globs, files and folders).
 func NewClassifier(c *Config) *Classifier {
 	cl := &Classifier{exact: map[string][]hit{}, root: &trieNode{}}
 	for ai, a := range c.Artifacts {
 		cl.names = append(cl.names, a.Name)
-		switch a.Kind {
-		case KindApp:
-			for pi, p := range a.Paths {
-				cl.addGlob(hit{ai, len(cl.patterns)}, p)
-				cl.patterns = append(cl.patterns, globRef{ai, pi})
+		if a.Spec == nil {
+			continue
+		}
+		for _, cm := range a.Spec.Claims() {
+			if cm.Path == "" {
+				continue
 			}
-		case KindModel:
-			if a.Pointer != "" {
-				cl.exact[a.Pointer] = append(cl.exact[a.Pointer], hit{ai, -1})
+			h := hit{ai, -1}
+			if cm.MustMatch {
+				h.pattern = len(cl.patterns)
+				cl.patterns = append(cl.patterns, globRef{ai, cm})
 			}
-		case KindDBT:
-			if a.Project != "" {
-				n := cl.node(a.Project)
-				n.all = append(n.all, hit{ai, -1})
+			switch cm.Kind {
+			case kind.Glob:
+				cl.addGlob(h, cm.Path)
+			case kind.File:
+				cl.exact[cm.Path] = append(cl.exact[cm.Path], h)
+			case kind.Folder:
+				n := cl.node(cm.Path)
+				n.all = append(n.all, h)
 			}
 		}
 	}

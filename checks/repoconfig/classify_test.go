@@ -2,6 +2,9 @@ package repoconfig
 
 import (
 	"fmt"
+	"github.com/conveyor-dev/conveyor/checks/kind/app"
+	"github.com/conveyor-dev/conveyor/checks/kind/dbt"
+	"github.com/conveyor-dev/conveyor/checks/kind/model"
 	"math/rand"
 	"reflect"
 	"sort"
@@ -77,14 +80,14 @@ func TestClassifyAgreesWithDoublestar(t *testing.T) {
 	for round := 0; round < 50; round++ {
 		c := &Config{}
 		for i := 0; i < 4; i++ {
-			c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprint("app", i), Kind: KindApp,
-				Paths: []string{globs[rng.Intn(len(globs))], globs[rng.Intn(len(globs))]}})
+			c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprint("app", i), Kind: "app",
+				Spec: &app.Spec{Paths: []string{globs[rng.Intn(len(globs))], globs[rng.Intn(len(globs))]}}})
 		}
 		cl := NewClassifier(c)
 		for _, f := range files {
 			var want []string
 			for _, a := range c.Artifacts {
-				for _, g := range a.Paths {
+				for _, g := range paths(a) {
 					if ok, _ := doublestar.Match(g, f); ok {
 						want = append(want, a.Name)
 						break
@@ -104,7 +107,7 @@ func TestClassifyAgreesWithDoublestar(t *testing.T) {
 func artifactsPaths(c *Config) [][]string {
 	var out [][]string
 	for _, a := range c.Artifacts {
-		out = append(out, a.Paths)
+		out = append(out, paths(a))
 	}
 	return out
 }
@@ -121,11 +124,11 @@ func benchConfig() (*Config, []string) {
 		if i%10 == 0 {
 			paths = append(paths, "proto/**/*.proto")
 		}
-		c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprintf("svc%03d", i), Kind: KindApp, Paths: paths})
+		c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprintf("svc%03d", i), Kind: "app", Spec: &app.Spec{Paths: paths}})
 	}
 	for i := 0; i < 30; i++ {
-		c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprintf("model%02d", i), Kind: KindModel, Pointer: fmt.Sprintf("models/m%02d.yaml", i)})
-		c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprintf("dbt%02d", i), Kind: KindDBT, Project: fmt.Sprintf("data/p%02d", i)})
+		c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprintf("model%02d", i), Kind: "model", Spec: &model.Spec{Pointer: fmt.Sprintf("models/m%02d.yaml", i)}})
+		c.Artifacts = append(c.Artifacts, &Artifact{Name: fmt.Sprintf("dbt%02d", i), Kind: "dbt", Spec: &dbt.Spec{Project: fmt.Sprintf("data/p%02d", i)}})
 	}
 	var files []string
 	for i := 0; len(files) < 5000; i++ {

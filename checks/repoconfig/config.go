@@ -7,21 +7,15 @@
 package repoconfig
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
 
 	"github.com/conveyor-dev/conveyor/internal/resources"
 )
 
 // Path is where the repository configuration lives in a repository.
 const Path = ".github/conveyor.yml"
-
-// Artifact kinds.
-const (
-	KindApp   = "app"
-	KindModel = "model"
-	KindDBT   = "dbt"
-)
 
 // Config is a parsed .github/conveyor.yml.
 type Config struct {
@@ -50,38 +44,31 @@ func (c *Config) Environment(name string) *Environment {
 	return nil
 }
 
-// Artifact is one deployable thing: an app, a model or a dbt project.
+// Artifact is one deployable thing of a registered kind (package kind).
+// repoconfig reads the keys every kind shares; the kind's own keys are its
+// Spec.
 type Artifact struct {
-	Name     string
-	Kind     string   // app, model or dbt
-	Paths    []string // app: doublestar globs
-	Pointer  string   // model: path of the registry pointer file
-	Project  string   // dbt: folder holding dbt_project.yml, trailing slash trimmed ("." is the root)
-	Manifest string   // dbt: optional path of a committed manifest.json
+	Name string
+	Kind string // a registered kind: app, model, dbt, ...
 	// Owners are GitHub teams ("acme/web") or users, with any leading "@" removed.
-	Owners     []string
-	CI         []string // names of CI check runs that must pass on the head SHA
-	Resources  resources.Spec
-	Evaluation *Evaluation // model only; nil when not configured
-	Deploy     Deploy
-	Line       int // line of the artifact's name in the file
+	Owners    []string
+	CI        []string // names of CI check runs that must pass on the head SHA
+	Resources resources.Spec
+	Deploy    Deploy
+	// Spec is the kind's own block (paths, pointer, project, ...); nil only
+	// when the kind is missing or not registered.
+	Spec kind.Spec
+	Line int // line of the artifact's name in the file
 
-	pos artifactPos
+	driverAt position
 }
 
-// artifactPos remembers where values were written so Validate can point at them.
-type artifactPos struct {
-	paths                              []position
-	pointer, project, manifest, driver position
-}
+// KindOf returns the registered kind of a, or nil.
+func (a *Artifact) KindOf() kind.Kind { return kind.Lookup(a.Kind) }
 
-type position struct{ line, col int }
-
-// Evaluation is the quality gate for a model's candidate version.
-type Evaluation struct {
-	Metric        string
-	Min           *float64 // the candidate's metric must be at least this
-	MaxRegression *float64 // and at most this much below the version serving in production
+// View is a as its kind evaluates and plans it.
+func (a *Artifact) View(files []string) kind.Artifact {
+	return kind.Artifact{Name: a.Name, Line: a.Line, Files: files, CI: a.CI, Spec: a.Spec}
 }
 
 // Deploy names the server-side driver that ships the artifact. An empty
@@ -113,24 +100,5 @@ type Rollout struct {
 	Pause time.Duration
 }
 
-// Problem is one thing wrong with a file, with its position. Line and Column
-// are 1-based; Column is 0 when unknown. Message says what is wrong and what
-// to write instead.
-type Problem struct {
-	File    string
-	Line    int
-	Column  int
-	Message string
-}
-
-// String renders the problem as file:line:column: message.
-func (p Problem) String() string {
-	switch {
-	case p.Line == 0:
-		return fmt.Sprintf("%s: %s", p.File, p.Message)
-	case p.Column == 0:
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
-	default:
-		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Column, p.Message)
-	}
-}
+// Problem is one thing wrong with a file, with its position.
+type Problem = kind.Problem

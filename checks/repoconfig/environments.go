@@ -19,22 +19,22 @@ var (
 func (r *reader) environment(k, v *yaml.Node) *Environment {
 	e := &Environment{Name: k.Value, Line: k.Line}
 	if !nameRE.MatchString(e.Name) {
-		r.add(k, "environment name %q is not allowed; use lowercase letters, digits and dashes (for example production)", e.Name)
+		r.Add(k, "environment name %q is not allowed; use lowercase letters, digits and dashes (for example production)", e.Name)
 	}
 	what := "environment " + strconv.Quote(e.Name)
-	r.fields(v, what, "{requires: [staging]}", environmentKeys, func(k, v *yaml.Node) {
+	r.Fields(v, what, "{requires: [staging]}", environmentKeys, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "requires":
-			e.Requires, _ = r.strList(v, what+": requires", "requires: [staging]")
+			e.Requires, _ = r.StrList(v, what+": requires", "requires: [staging]")
 		case "approvals":
 			e.Approvals = r.approvals(k, v, what)
 		case "rollout":
 			e.Rollout = r.rollout(k, v, what)
 		case "freeze":
-			list, _ := r.strList(v, what+": freeze", `freeze: ["Fri 15:00-Mon 08:00 Europe/Berlin", "Dec 24-Dec 26 UTC"]`)
+			list, _ := r.StrList(v, what+": freeze", `freeze: ["Fri 15:00-Mon 08:00 Europe/Berlin", "Dec 24-Dec 26 UTC"]`)
 			for i, s := range list {
 				if _, err := freezewindow.Parse(s); err != nil {
-					r.add(nodeAt(v, i), "%s: freeze %v", what, err)
+					r.Add(nodeAt(v, i), "%s: freeze %v", what, err)
 					continue
 				}
 				e.Freeze = append(e.Freeze, s)
@@ -48,23 +48,23 @@ func (r *reader) approvals(k, v *yaml.Node, what string) Approvals {
 	var a Approvals
 	what += ": approvals"
 	example := `approvals: {count: 2, from: ["@acme/sre"]}`
-	r.fields(v, what, example, approvalKeys, func(k, v *yaml.Node) {
+	r.Fields(v, what, example, approvalKeys, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "count":
-			if n, ok := r.integer(v, what+".count", "count: 2"); ok {
+			if n, ok := r.Integer(v, what+".count", "count: 2"); ok {
 				if n < 0 {
-					r.add(v, "%s.count must not be negative; write 0 for none or for example count: 2", what)
+					r.Add(v, "%s.count must not be negative; write 0 for none or for example count: 2", what)
 				} else {
 					a.Count = n
 				}
 			}
 		case "from":
-			list, _ := r.strList(v, what+".from", `from: ["@acme/sre"]`)
+			list, _ := r.StrList(v, what+".from", `from: ["@acme/sre"]`)
 			a.From = trimAt(list)
 		}
 	})
 	if a.Count > 0 && len(a.From) == 0 && !hasKey(v, "from") {
-		r.add(k, "%s needs from, the teams or users who may approve; write for example %s", what, example)
+		r.Add(k, "%s needs from, the teams or users who may approve; write for example %s", what, example)
 	}
 	return a
 }
@@ -74,7 +74,7 @@ func (r *reader) rollout(k, v *yaml.Node, what string) Rollout {
 	what += ": rollout"
 	example := "rollout: {steps: [10, 50, 100], pause: 2m}"
 	haveSteps := false
-	r.fields(v, what, example, rolloutKeys, func(k, v *yaml.Node) {
+	r.Fields(v, what, example, rolloutKeys, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "steps":
 			haveSteps = true
@@ -82,19 +82,19 @@ func (r *reader) rollout(k, v *yaml.Node, what string) Rollout {
 		case "pause":
 			vv := resolve(v)
 			if vv == nil || vv.Kind != yaml.ScalarNode || vv.Tag != "!!str" {
-				r.add(v, "%s.pause must be a duration, not %s; write for example pause: 2m", what, describe(v))
+				r.Add(v, "%s.pause must be a duration, not %s; write for example pause: 2m", what, describe(v))
 				return
 			}
 			d, err := time.ParseDuration(vv.Value)
 			if err != nil || d < 0 {
-				r.add(v, "%s.pause %q is not a duration; write for example pause: 2m or pause: 30s", what, vv.Value)
+				r.Add(v, "%s.pause %q is not a duration; write for example pause: 2m or pause: 30s", what, vv.Value)
 				return
 			}
 			ro.Pause = d
 		}
 	})
 	if !haveSteps && !isNull(resolve(v)) && resolve(v).Kind == yaml.MappingNode {
-		r.add(k, "%s needs steps; write for example %s", what, example)
+		r.Add(k, "%s needs steps; write for example %s", what, example)
 	}
 	return ro
 }
@@ -104,29 +104,29 @@ func (r *reader) steps(v *yaml.Node, what string) []int {
 	example := "steps: [10, 50, 100]"
 	v = resolve(v)
 	if v == nil || v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-		r.add(v, "%s.steps must be a list of percentages, not %s; write for example %s", what, describe(v), example)
+		r.Add(v, "%s.steps must be a list of percentages, not %s; write for example %s", what, describe(v), example)
 		return nil
 	}
 	var steps []int
 	prev := 0
 	for _, it := range v.Content {
-		n, ok := r.integer(it, what+".steps entries", example)
+		n, ok := r.Integer(it, what+".steps entries", example)
 		if !ok {
 			return nil
 		}
 		switch {
 		case n < 1 || n > 100:
-			r.add(it, "%s.steps: %d is not a percentage between 1 and 100; write for example %s", what, n, example)
+			r.Add(it, "%s.steps: %d is not a percentage between 1 and 100; write for example %s", what, n, example)
 			return nil
 		case n <= prev:
-			r.add(it, "%s.steps must go up: %d does not follow %d; write for example %s", what, n, prev, example)
+			r.Add(it, "%s.steps must go up: %d does not follow %d; write for example %s", what, n, prev, example)
 			return nil
 		}
 		steps = append(steps, n)
 		prev = n
 	}
 	if prev != 100 {
-		r.add(v.Content[len(v.Content)-1], "%s.steps must end at 100 so the rollout completes; write for example %s", what, example)
+		r.Add(v.Content[len(v.Content)-1], "%s.steps must end at 100 so the rollout completes; write for example %s", what, example)
 		return nil
 	}
 	return steps
@@ -149,13 +149,13 @@ func (r *reader) checkRequires(c *Config, envNode *yaml.Node) {
 			at := requiresNode(envNode, e.Name, i)
 			switch {
 			case req == e.Name:
-				r.add(at, "environment %q requires itself; remove %q from its requires", e.Name, req)
+				r.Add(at, "environment %q requires itself; remove %q from its requires", e.Name, req)
 			case byName[req] == nil:
 				hint := "define it under environments or remove it"
 				if s := nearest(req, names); s != "" {
 					hint = "did you mean " + strconv.Quote(s) + "?"
 				}
-				r.add(at, "environment %q requires %q, which is not defined; %s", e.Name, req, hint)
+				r.Add(at, "environment %q requires %q, which is not defined; %s", e.Name, req, hint)
 			default:
 				valid = append(valid, req)
 			}
@@ -175,7 +175,7 @@ func (r *reader) checkRequires(c *Config, envNode *yaml.Node) {
 				}
 			}
 			cycle := append(append([]string{}, stack[start:]...), name)
-			r.add(requiresNode(envNode, name, -1), "environments require each other in a cycle (%s); remove one of these requires", strings.Join(cycle, " -> "))
+			r.Add(requiresNode(envNode, name, -1), "environments require each other in a cycle (%s); remove one of these requires", strings.Join(cycle, " -> "))
 			return true
 		case 2:
 			return false

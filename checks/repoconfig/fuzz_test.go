@@ -36,20 +36,3 @@ func FuzzParse(f *testing.F) {
 		NewClassifier(c).Classify([]string{"a/b", "services/web/x", strings.Repeat("x/", 20)})
 	})
 }
-
-// FuzzParsePointer checks that no pointer input panics and that every problem
-// has a line.
-func FuzzParsePointer(f *testing.F) {
-	f.Add([]byte("registry: main\nmodel: fraud-detector\nversion: \"14\"\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, probs := ParsePointer(data)
-		for _, pr := range probs {
-			if pr.Line < 1 || pr.Message == "" {
-				t.Fatalf("problem without position or message: %+v", pr)
-			}
-		}
-		if len(probs) == 0 && (p == nil || p.Registry == "" || p.Model == "" || p.Version == "") {
-			t.Fatalf("accepted incomplete pointer %+v", p)
-		}
-	})
-}

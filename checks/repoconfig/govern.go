@@ -25,9 +25,9 @@ const none = "(none)"
 // shows it. A field that governs (decides whether or how a change may ship,
 // or who pays for it) is never taken from a pull request's head; a new
 // artifact gets its zero value until the config that adds it is merged.
-// Kind-specific fields belong in this table too: a kind whose block gains a
-// field that a gate, a policy or a driver reads must list it here as
-// governing, or a pull request could set it for itself.
+// Kind-specific fields come from the kind (kind.Spec.Fields), which says
+// which of them govern: a field a gate, a policy or a driver reads must be
+// listed there as governing, or a pull request could set it for itself.
 type artifactField struct {
 	name    string
 	governs bool
@@ -37,10 +37,6 @@ type artifactField struct {
 
 var artifactFields = []artifactField{
 	{name: "kind", value: func(a *Artifact) string { return a.Kind }},
-	{name: "paths", value: func(a *Artifact) string { return list(a.Paths) }},
-	{name: "pointer", value: func(a *Artifact) string { return a.Pointer }},
-	{name: "project", value: func(a *Artifact) string { return a.Project }},
-	{name: "manifest", value: func(a *Artifact) string { return a.Manifest }},
 	{name: "owners", governs: true, value: func(a *Artifact) string { return list(a.Owners) },
 		clear: func(a *Artifact) { a.Owners = nil }},
 	{name: "ci", governs: true, value: func(a *Artifact) string { return list(a.CI) },
@@ -61,26 +57,54 @@ var artifactFields = []artifactField{
 		}
 		return strconv.Itoa(a.Resources.Replicas)
 	}, clear: func(a *Artifact) { a.Resources.Replicas = 0 }},
-	{name: "evaluation.metric", governs: true, value: func(a *Artifact) string {
-		if a.Evaluation == nil {
-			return ""
-		}
-		return a.Evaluation.Metric
-	}, clear: func(a *Artifact) { a.Evaluation = nil }},
-	{name: "evaluation.min", governs: true, value: func(a *Artifact) string {
-		if a.Evaluation == nil || a.Evaluation.Min == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*a.Evaluation.Min, 'g', -1, 64)
-	}, clear: func(a *Artifact) { a.Evaluation = nil }},
-	{name: "evaluation.max_regression", governs: true, value: func(a *Artifact) string {
-		if a.Evaluation == nil || a.Evaluation.MaxRegression == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*a.Evaluation.MaxRegression, 'g', -1, 64)
-	}, clear: func(a *Artifact) { a.Evaluation = nil }},
 	{name: "deploy.driver", governs: true, value: func(a *Artifact) string { return a.Deploy.Driver },
 		clear: func(a *Artifact) { a.Deploy = Deploy{} }},
+}
+
+// fieldsOf lists the fields of b's and h's artifact blocks in the diff's
+// order: kind, the kinds' fields that do not govern, the shared governing
+// fields, the kinds' governing fields, then deploy.driver. When the kinds
+// differ, a field only one of them has is unset in the other.
+func fieldsOf(b, h *Artifact) []artifactField {
+	var where, gov []artifactField
+	seen := map[string]bool{}
+	for _, a := range []*Artifact{b, h} {
+		if a == nil || a.Spec == nil {
+			continue
+		}
+		for _, f := range a.Spec.Fields() {
+			if seen[f.Name] {
+				continue
+			}
+			seen[f.Name] = true
+			name := f.Name
+			af := artifactField{name: name, governs: f.Governs, value: func(a *Artifact) string { return specField(a, name) }}
+			if f.Governs {
+				af.clear = func(a *Artifact) { a.Spec = a.Spec.Ungoverned() }
+				gov = append(gov, af)
+			} else {
+				where = append(where, af)
+			}
+		}
+	}
+	last := len(artifactFields) - 1 // deploy.driver
+	out := append([]artifactField{artifactFields[0]}, where...)
+	out = append(out, artifactFields[1:last]...)
+	out = append(out, gov...)
+	return append(out, artifactFields[last])
+}
+
+// specField is the value of a kind field of a, "" when its kind has none.
+func specField(a *Artifact, name string) string {
+	if a == nil || a.Spec == nil {
+		return ""
+	}
+	for _, f := range a.Spec.Fields() {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
 }
 
 // environmentFields are the fields of an environment block; all of them
@@ -151,7 +175,7 @@ func Govern(base, head *Config) (*Config, []GovernanceChange) {
 			add("artifacts."+b.Name, "defined", "removed")
 			continue
 		}
-		for _, f := range artifactFields {
+		for _, f := range fieldsOf(b, h) {
 			add("artifacts."+b.Name+"."+f.name, f.value(b), f.value(h))
 		}
 	}
@@ -160,12 +184,13 @@ func Govern(base, head *Config) (*Config, []GovernanceChange) {
 			continue
 		}
 		n := *h
-		for _, f := range artifactFields {
+		fields := fieldsOf(nil, h)
+		for _, f := range fields {
 			if f.governs {
 				add("artifacts."+h.Name+"."+f.name, "", f.value(h))
 			}
 		}
-		for _, f := range artifactFields {
+		for _, f := range fields {
 			if f.governs {
 				f.clear(&n)
 			}

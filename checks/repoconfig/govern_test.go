@@ -46,10 +46,10 @@ environments:
 		t.Fatalf("an artifact the base defines is not the base's")
 	}
 	api := eff.Artifact("api")
-	if api == nil || strings.Join(api.Paths, ",") != "api/**" || api.Kind != KindApp {
+	if api == nil || strings.Join(paths(api), ",") != "api/**" || api.Kind != "app" {
 		t.Fatalf("the new artifact's location is not the head's: %+v", api)
 	}
-	if len(api.Owners) != 0 || len(api.CI) != 0 || api.Resources.GPU != 0 || api.Deploy.Driver != "" || api.Evaluation != nil {
+	if len(api.Owners) != 0 || len(api.CI) != 0 || api.Resources.GPU != 0 || api.Deploy.Driver != "" {
 		t.Fatalf("the new artifact took governing fields from the head: %+v", api)
 	}
 	if head.Artifact("api").Deploy.Driver != "root" {

@@ -30,7 +30,7 @@ func TestParseDesignExample(t *testing.T) {
 		t.Errorf("artifacts not in file order: %v", got)
 	}
 	web := c.Artifact("web")
-	if web.Kind != KindApp || web.Paths[0] != "services/web/**" || web.Owners[0] != "acme/web" || web.Line != 3 {
+	if web.Kind != "app" || paths(web)[0] != "services/web/**" || web.Owners[0] != "acme/web" || web.Line != 3 {
 		t.Errorf("web = %+v", web)
 	}
 	if web.Resources.CPU != 2 || web.Resources.MemoryBytes != 4<<30 || web.Resources.Replicas != 3 || web.Deploy.Driver != "web-argo" {
@@ -40,11 +40,11 @@ func TestParseDesignExample(t *testing.T) {
 		t.Errorf("web ci = %v", web.CI)
 	}
 	fm := c.Artifact("fraud-model")
-	if fm.Pointer != "models/fraud.yaml" || fm.Evaluation == nil || fm.Evaluation.Metric != "auc" ||
-		*fm.Evaluation.Min != 0.90 || *fm.Evaluation.MaxRegression != 0.005 || fm.Resources.GPU != 1 {
-		t.Errorf("fraud-model = %+v eval %+v", fm, fm.Evaluation)
+	if ms := modelSpec(fm); ms.Pointer != "models/fraud.yaml" || ms.Evaluation == nil || ms.Evaluation.Metric != "auc" ||
+		*ms.Evaluation.Min != 0.90 || *ms.Evaluation.MaxRegression != 0.005 || fm.Resources.GPU != 1 {
+		t.Errorf("fraud-model = %+v eval %+v", fm, ms.Evaluation)
 	}
-	if a := c.Artifact("analytics"); a.Project != "analytics" || a.Kind != KindDBT {
+	if a := c.Artifact("analytics"); dbtSpec(a).Project != "analytics" || a.Kind != "dbt" {
 		t.Errorf("analytics = %+v", a)
 	}
 	if c.Artifact("nope") != nil || c.Environment("nope") != nil {
@@ -81,13 +81,13 @@ environments:
   prod: {requires: dev, approvals: {count: 0}}
 `)
 	api := c.Artifact("api")
-	if api.Paths[0] != "services/api/**" || api.Resources.CPU != 0.5 || api.Resources.MemoryBytes != 512<<20 {
+	if paths(api)[0] != "services/api/**" || api.Resources.CPU != 0.5 || api.Resources.MemoryBytes != 512<<20 {
 		t.Errorf("api = %+v", api)
 	}
-	if c.Artifact("api-copy").Kind != KindApp {
+	if c.Artifact("api-copy").Kind != "app" {
 		t.Error("an alias must read like the anchored artifact")
 	}
-	if d := c.Artifact("root-dbt"); d.Project != "." || d.Manifest != "target/manifest.json" {
+	if d := c.Artifact("root-dbt"); dbtSpec(d).Project != "." || dbtSpec(d).Manifest != "target/manifest.json" {
 		t.Errorf("root-dbt = %+v", d)
 	}
 	if c.Environment("dev") == nil || c.Environment("prod").Requires[0] != "dev" {
@@ -174,7 +174,7 @@ func TestParseKeepsReadablePartsOfBrokenConfig(t *testing.T) {
 	if len(probs) != 1 || !strings.Contains(probs[0].Message, `unknown key "colour"`) {
 		t.Fatalf("problems = %v", probs)
 	}
-	if c == nil || c.Artifact("web") == nil || c.Artifact("m").Pointer != "m.yaml" {
+	if c == nil || c.Artifact("web") == nil || modelSpec(c.Artifact("m")).Pointer != "m.yaml" {
 		t.Fatalf("config = %+v", c)
 	}
 }

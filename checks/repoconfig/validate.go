@@ -35,21 +35,21 @@ func (m MapRepo) ReadFile(p string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// Validate checks c against the repository tree and the server config: app
-// globs that match no file, model pointer files that are missing or invalid,
-// dbt folders without dbt_project.yml, dbt manifests that are missing, and
-// deploy drivers the server does not define. A nil repo skips the tree checks;
-// a nil drivers map skips the driver check.
+// Validate checks c against the repository tree and the server config:
+// claims that must match a file and match none (app globs), what each kind
+// checks in the tree (model pointer files, dbt projects and manifests), and
+// deploy drivers the server does not define. A nil repo skips the tree
+// checks; a nil drivers map skips the driver check.
 func Validate(c *Config, repo Repo, drivers map[string]bool) []Problem {
 	if c == nil {
 		return nil
 	}
 	var probs []Problem
 	add := func(a *Artifact, at position, format string, args ...any) {
-		if at.line == 0 {
-			at = position{a.Line, 0}
+		if at.Line == 0 {
+			at = position{Line: a.Line}
 		}
-		probs = append(probs, Problem{File: Path, Line: max(at.line, 1), Column: at.col, Message: fmt.Sprintf(format, args...)})
+		probs = append(probs, Problem{File: Path, Line: max(at.Line, 1), Column: at.Col, Message: fmt.Sprintf(format, args...)})
 	}
 	if repo != nil {
 		files := repo.Files()
@@ -72,25 +72,21 @@ func Validate(c *Config, repo Repo, drivers map[string]bool) []Problem {
 			}
 			ref := cl.patterns[id]
 			a := c.Artifacts[ref.artifact]
-			var at position
-			if ref.index < len(a.pos.paths) {
-				at = a.pos.paths[ref.index]
-			}
-			add(a, at, "artifact %q: paths entry %q matches no file at this commit; correct it to a glob over the artifact's files (for example %q) or remove it",
-				a.Name, a.Paths[ref.index], suggestGlob(a.Paths[ref.index], files))
+			add(a, ref.claim.At, "artifact %q: %s entry %q matches no file at this commit; correct it to a glob over the artifact's files (for example %q) or remove it",
+				a.Name, ref.claim.Key, ref.claim.Path, suggestGlob(ref.claim.Path, files))
 		}
+		tree := tree{repo, have}
 		for _, a := range c.Artifacts {
-			switch {
-			case a.Kind == KindModel && a.Pointer != "":
-				probs = append(probs, validatePointer(a, repo, have, add)...)
-			case a.Kind == KindDBT && a.Project != "":
-				if f := path.Join(a.Project, "dbt_project.yml"); !have[f] {
-					add(a, a.pos.project, "artifact %q: project %q has no dbt_project.yml (looked for %s); write the folder that holds dbt_project.yml", a.Name, a.Project+"/", f)
-				}
-				if a.Manifest != "" && !have[a.Manifest] {
-					add(a, a.pos.manifest, "artifact %q: manifest %s does not exist at this commit; commit it or remove the manifest key so the project is parsed from source", a.Name, a.Manifest)
-				}
+			if a.Spec == nil {
+				continue
 			}
+			a.Spec.Validate(tree, func(p Problem) {
+				if p.File != "" {
+					probs = append(probs, p)
+					return
+				}
+				add(a, position{Line: p.Line, Col: p.Column}, "artifact %q: %s", a.Name, p.Message)
+			})
 		}
 	}
 	if drivers != nil {
@@ -109,29 +105,20 @@ func Validate(c *Config, repo Repo, drivers map[string]bool) []Problem {
 			} else if len(known) > 0 {
 				hint = "write one of " + strings.Join(known, ", ")
 			}
-			add(a, a.pos.driver, "artifact %q: driver %q is not defined in the server config; %s", a.Name, a.Deploy.Driver, hint)
+			add(a, a.driverAt, "artifact %q: driver %q is not defined in the server config; %s", a.Name, a.Deploy.Driver, hint)
 		}
 	}
 	sortProblems(probs)
 	return probs
 }
 
-func validatePointer(a *Artifact, repo Repo, have map[string]bool, add func(*Artifact, position, string, ...any)) []Problem {
-	if !have[a.Pointer] {
-		add(a, a.pos.pointer, "artifact %q: pointer file %s does not exist at this commit; create it with registry, model and version, or correct the path", a.Name, a.Pointer)
-		return nil
-	}
-	data, err := repo.ReadFile(a.Pointer)
-	if err != nil {
-		add(a, a.pos.pointer, "artifact %q: pointer file %s could not be read; check that it is a regular file", a.Name, a.Pointer)
-		return nil
-	}
-	_, probs := ParsePointer(data)
-	for i := range probs {
-		probs[i].File = a.Pointer
-	}
-	return probs
+// tree is a Repo as kinds validate against it.
+type tree struct {
+	Repo
+	have map[string]bool
 }
+
+func (t tree) Has(p string) bool { return t.have[p] }
 
 // suggestGlob proposes a glob for a pattern that matched nothing: the
 // pattern with its first missing folder replaced by the nearest existing one,

@@ -3,6 +3,8 @@ package repoconfig
 import (
 	"strings"
 	"testing"
+
+	"github.com/conveyor-dev/conveyor/checks/kind/model"
 )
 
 const validateConfig = `version: 1
@@ -104,7 +106,7 @@ func TestValidateSuggestsExistingFolder(t *testing.T) {
 func TestValidateConfigBuiltInCode(t *testing.T) {
 	// A Config assembled without Parse has no positions: problems point at the
 	// artifact's line, or line 1.
-	c := &Config{Artifacts: []*Artifact{{Name: "m", Kind: KindModel, Pointer: "nope.yaml"}}}
+	c := &Config{Artifacts: []*Artifact{{Name: "m", Kind: "model", Spec: &model.Spec{Pointer: "nope.yaml"}}}}
 	probs := Validate(c, validateTree, nil)
 	if len(probs) != 1 || probs[0].Line != 1 {
 		t.Errorf("problems = %v", probs)

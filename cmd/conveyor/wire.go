@@ -162,29 +162,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 
 // registries builds one MLflow client per registry of the server config.
 func registries(scfg *serverconfig.Config, getenv func(string) string) func(name string) (*mlflow.Client, error) {
-	var mu sync.Mutex
-	clients := map[string]*mlflow.Client{}
-	return func(name string) (*mlflow.Client, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if c, ok := clients[name]; ok {
-			return c, nil
-		}
-		r, ok := scfg.Registries[name]
-		if !ok {
-			return nil, fmt.Errorf("registry %q is not defined in the server config (registries:)", name)
-		}
-		var opts []mlflow.Option
-		switch {
-		case r.Username != "":
-			opts = append(opts, mlflow.WithBasicAuth(r.Username, getenv(r.PasswordEnv)))
-		case r.TokenEnv != "":
-			opts = append(opts, mlflow.WithToken(getenv(r.TokenEnv)))
-		}
-		c := mlflow.New(r.URL, opts...)
-		clients[name] = c
-		return c, nil
-	}
+	return mlflow.Registries(scfg.Registries, getenv)
 }
 
 func prAuthor(gh func(int64) (*github.Client, error)) slackapproval.PRAuthor {

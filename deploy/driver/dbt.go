@@ -95,11 +95,12 @@ func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) 
 // selection returns the validated node keys t selects, read against the
 // dbt project parsed from the checkout; nil selects everything.
 func selection(checkout, project string, t Target) ([]string, error) {
-	if t.DBT == nil || len(t.DBT.Select) == 0 {
+	ref := t.DBTRef()
+	if ref == nil || len(ref.Select) == 0 {
 		return nil, nil
 	}
 	parsed, _ := dbtproject.Load(os.DirFS(checkout), project, dbtproject.LoadOptions{})
-	return CheckDBTSelection(t.DBT.Select, parsed.Name, func(key string) bool {
+	return CheckDBTSelection(ref.Select, parsed.Name, func(key string) bool {
 		_, ok := parsed.Models[key]
 		return ok
 	})
@@ -112,8 +113,8 @@ func (d *dbtDriver) argv(t Target, sel []string) []string {
 		argv = append(argv, dbtSelectArg(sel))
 	}
 	target := t.Environment
-	if t.DBT != nil && t.DBT.Target != "" {
-		target = t.DBT.Target
+	if ref := t.DBTRef(); ref != nil && ref.Target != "" {
+		target = ref.Target
 	}
 	argv = append(argv, "--target="+target)
 	if d.cfg.ProfilesDir != "" {
@@ -138,16 +139,17 @@ func displayArgv(argv []string) string {
 // projectDir returns the dbt project folder of t, cleaned and confined to
 // the checkout.
 func projectDir(t Target) (string, error) {
-	if t.DBT == nil {
+	ref := t.DBTRef()
+	if ref == nil {
 		return "", errors.New("the target names no dbt project")
 	}
-	p := strings.Trim(t.DBT.Project, "/")
+	p := strings.Trim(ref.Project, "/")
 	if p == "" {
 		return ".", nil
 	}
 	c := path.Clean(p)
 	if c == ".." || strings.HasPrefix(c, "../") || strings.Contains(p, "\\") {
-		return "", fmt.Errorf("project %q leaves the repository", t.DBT.Project)
+		return "", fmt.Errorf("project %q leaves the repository", ref.Project)
 	}
 	return c, nil
 }

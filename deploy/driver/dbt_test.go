@@ -44,7 +44,7 @@ func dbtArchive(t *testing.T, sha string) []byte {
 func dbtTarget() Target {
 	tg := appTarget()
 	tg.Artifact, tg.Kind = "analytics", "dbt"
-	tg.DBT = &DBTRef{Project: "analytics/", Select: []string{"orders", "customers+"}}
+	tg.Spec = EncodeSpec(&DBTRef{Project: "analytics/", Select: []string{"orders", "customers+"}})
 	return tg
 }
 
@@ -113,7 +113,9 @@ func TestDBTCommandLineAndCheckout(t *testing.T) {
 func TestDBTRollbackSaysThereIsNoUndo(t *testing.T) {
 	w, rec, _ := newDBTWorld(t, time.Minute)
 	tg := w.target
-	tg.DBT.Target = "prod_warehouse"
+	ref := tg.DBTRef()
+	ref.Target = "prod_warehouse"
+	tg.Spec = EncodeSpec(ref)
 	res, err := w.driver.Rollback(context.Background(), tg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -138,11 +140,11 @@ func TestDBTRollbackSaysThereIsNoUndo(t *testing.T) {
 func TestDBTBadProjectAndMissingCommit(t *testing.T) {
 	w, _, _ := newDBTWorld(t, time.Minute)
 	tg := w.target
-	tg.DBT = &DBTRef{Project: "../elsewhere"}
+	tg.Spec = EncodeSpec(&DBTRef{Project: "../elsewhere"})
 	if _, err := w.driver.Deploy(context.Background(), tg, nil); err == nil || !strings.Contains(err.Error(), "leaves the repository") {
 		t.Errorf("project outside the repo: err = %v", err)
 	}
-	tg.DBT = &DBTRef{Project: "warehouse"}
+	tg.Spec = EncodeSpec(&DBTRef{Project: "warehouse"})
 	if _, err := w.driver.Deploy(context.Background(), tg, nil); err == nil || !strings.Contains(err.Error(), `no dbt_project.yml in "warehouse"`) {
 		t.Errorf("project without dbt_project.yml: err = %v", err)
 	}
@@ -160,7 +162,7 @@ func TestDBTBadProjectAndMissingCommit(t *testing.T) {
 func TestDBTRefusesAModelNameThatLooksLikeAnOption(t *testing.T) {
 	w, rec, _ := newDBTWorld(t, time.Minute)
 	tg := w.target
-	tg.DBT = &DBTRef{Project: "analytics", Select: []string{"orders", "--profiles-dir=evil"}}
+	tg.Spec = EncodeSpec(&DBTRef{Project: "analytics", Select: []string{"orders", "--profiles-dir=evil"}})
 	_, err := w.driver.Deploy(context.Background(), tg, nil)
 	if err == nil {
 		t.Fatal("deploy with a model named --profiles-dir=evil succeeded")
@@ -180,7 +182,7 @@ func TestDBTRefusesAModelNameThatLooksLikeAnOption(t *testing.T) {
 func TestDBTArgvHasNoWordFromThePR(t *testing.T) {
 	w, rec, _ := newDBTWorld(t, time.Minute)
 	tg := w.target
-	tg.DBT = &DBTRef{Project: "analytics", Select: []string{"orders", "analytics.customers+"}}
+	tg.Spec = EncodeSpec(&DBTRef{Project: "analytics", Select: []string{"orders", "analytics.customers+"}})
 	if _, err := w.driver.Deploy(context.Background(), tg, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func TestDBTArgvHasNoWordFromThePR(t *testing.T) {
 func TestDBTRefusesModelsTheProjectDoesNotHave(t *testing.T) {
 	w, rec, _ := newDBTWorld(t, time.Minute)
 	tg := w.target
-	tg.DBT = &DBTRef{Project: "analytics", Select: []string{"ghost"}}
+	tg.Spec = EncodeSpec(&DBTRef{Project: "analytics", Select: []string{"ghost"}})
 	_, err := w.driver.Deploy(context.Background(), tg, nil)
 	if err == nil || !strings.Contains(err.Error(), "has no model ghost") {
 		t.Errorf("err = %v; want the missing model named", err)

@@ -14,6 +14,7 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -37,28 +38,16 @@ type Target struct {
 	Environment    string
 	Production     bool
 	Artifact       string
-	Kind           string // app, model or dbt
+	Kind           string // a registered kind: app, model, dbt, ...
 	Step           int    // rollout step index
 	Percent        int    // rollout percentage; 100 when there is no rollout
-	Model          *ModelRef
-	DBT            *DBTRef
+	// Spec is the kind's payload (package kind: Kind.Plan), as JSON; drivers
+	// for a kind read it through ModelRef, DBTRef or DecodeSpec. Nil when
+	// the kind has none (an app ships its SHA).
+	Spec json.RawMessage
 	// Previous is what served before (a SHA or a model version) and is what
 	// Rollback restores; "" means nothing served before.
 	Previous string
-}
-
-// ModelRef names the candidate model version of a model artifact.
-type ModelRef struct {
-	Registry string `json:"registry"`
-	Name     string `json:"name"`
-	Version  string `json:"version"`
-}
-
-// DBTRef says which dbt project and models a dbt artifact deploys.
-type DBTRef struct {
-	Project string   // folder holding dbt_project.yml, relative to the repository root
-	Select  []string // modified models; each is built with its downstream (model+)
-	Target  string   // dbt target; defaults to the environment name
 }
 
 // Result is what a deploy or rollback left behind.
@@ -171,8 +160,8 @@ func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
 // servingAfterDeploy is what serves once a deploy of t succeeds: the model
 // version for models, the SHA otherwise.
 func servingAfterDeploy(t Target) string {
-	if t.Model != nil && t.Model.Version != "" {
-		return t.Model.Version
+	if v := SpecVersion(t.Spec); v != "" {
+		return v
 	}
 	return t.SHA
 }

@@ -67,10 +67,11 @@ func (d *execDriver) run(ctx context.Context, t Target, log Logger, deploy bool)
 // so it gets only names the dbt driver would pass too. The exec driver has
 // no checkout to parse, so only the shape is checked here.
 func checkSelectionShape(t Target) error {
-	if t.DBT == nil {
+	ref := t.DBTRef()
+	if ref == nil {
 		return nil
 	}
-	_, err := CheckDBTSelection(t.DBT.Select, "", func(string) bool { return true })
+	_, err := CheckDBTSelection(ref.Select, "", func(string) bool { return true })
 	return err
 }
 
@@ -108,13 +109,16 @@ func commandEnv(t Target, deploy bool, extra map[string]string, getenv func(stri
 	set("PERCENT", strconv.Itoa(t.Percent))
 	set("STEP", strconv.Itoa(t.Step))
 	set("PREVIOUS", t.Previous)
-	if t.Model != nil {
-		set("MODEL_REGISTRY", t.Model.Registry)
-		set("MODEL_NAME", t.Model.Name)
-		set("MODEL_VERSION", t.Model.Version)
+	if len(t.Spec) > 0 {
+		set("SPEC", string(t.Spec))
 	}
-	if t.DBT != nil {
-		set("DBT_SELECT", strings.Join(t.DBT.Select, " "))
+	if m := t.ModelRef(); m != nil {
+		set("MODEL_REGISTRY", m.Registry)
+		set("MODEL_NAME", m.Name)
+		set("MODEL_VERSION", m.Version)
+	}
+	if d := t.DBTRef(); d != nil {
+		set("DBT_SELECT", strings.Join(d.Select, " "))
 	}
 	return env
 }

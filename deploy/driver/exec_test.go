@@ -100,24 +100,35 @@ func TestExecEnvironmentIsExactlyWhatIsListed(t *testing.T) {
 	w, dir := newExecWorld(t, time.Minute, map[string]string{"KUBE_CONTEXT": "prod", "TOKEN": "${DEPLOY_TOKEN_SRC}", "ALT": "$DEPLOY_TOKEN_SRC"}, nil)
 	tg := w.target
 	tg.Kind, tg.Percent, tg.Step = "model", 50, 1
-	tg.Model = &ModelRef{Registry: "main", Name: "fraud", Version: "14"}
-	tg.DBT = &DBTRef{Select: []string{"orders", "customers"}}
+	tg.Spec = EncodeSpec(&ModelRef{Registry: "main", Name: "fraud", Version: "14"})
+	readEnv := func() map[string]string {
+		env := map[string]string{}
+		for _, l := range strings.Split(readTrim(t, filepath.Join(dir, "env")), "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				env[k] = v
+			}
+		}
+		return env
+	}
+	dbtTg := tg
+	dbtTg.Kind, dbtTg.Spec = "dbt", EncodeSpec(&DBTRef{Select: []string{"orders", "customers"}})
+	if _, err := w.driver.Deploy(context.Background(), dbtTg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if env := readEnv(); env["CONVEYOR_DBT_SELECT"] != "orders customers" || env["CONVEYOR_MODEL_NAME"] != "" {
+		t.Errorf("dbt target: DBT_SELECT = %q, MODEL_NAME = %q", env["CONVEYOR_DBT_SELECT"], env["CONVEYOR_MODEL_NAME"])
+	}
 	res, err := w.driver.Deploy(context.Background(), tg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{}
-	for _, l := range strings.Split(readTrim(t, filepath.Join(dir, "env")), "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			env[k] = v
-		}
-	}
+	env := readEnv()
 	want := map[string]string{
 		"CONVEYOR_ENVIRONMENT": "production", "CONVEYOR_SHA": shaNew, "CONVEYOR_REF": "feature",
 		"CONVEYOR_REPOSITORY": "acme/shop", "CONVEYOR_PR": "12", "CONVEYOR_ARTIFACT": "web", "CONVEYOR_KIND": "model",
 		"CONVEYOR_PERCENT": "50", "CONVEYOR_STEP": "1", "CONVEYOR_ACTION": "deploy", "CONVEYOR_PREVIOUS": shaOld,
 		"CONVEYOR_MODEL_NAME": "fraud", "CONVEYOR_MODEL_VERSION": "14", "CONVEYOR_MODEL_REGISTRY": "main",
-		"CONVEYOR_DBT_SELECT": "orders customers", "CONVEYOR_DEPLOYMENT_ID": "42",
+		"CONVEYOR_SPEC": `{"registry":"main","name":"fraud","version":"14"}`, "CONVEYOR_DEPLOYMENT_ID": "42",
 		"KUBE_CONTEXT": "prod", "TOKEN": "from-server-env", "ALT": "from-server-env", "PATH": os.Getenv("PATH"),
 	}
 	for k, v := range want {
@@ -215,7 +226,7 @@ func TestExecPRTextReachesOnlyTheEnvironment(t *testing.T) {
 	w, dir := newExecWorld(t, time.Minute, nil, nil)
 	tg := w.target
 	tg.Ref = "--upload-pack=touch /tmp/pwned"
-	tg.Kind, tg.DBT = "dbt", &DBTRef{Select: []string{"orders", "dim_customers.v2"}}
+	tg.Kind, tg.Spec = "dbt", EncodeSpec(&DBTRef{Select: []string{"orders", "dim_customers.v2"}})
 	if _, err := w.driver.Deploy(context.Background(), tg, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +247,7 @@ func TestExecPRTextReachesOnlyTheEnvironment(t *testing.T) {
 func TestExecRefusesAnOptionShapedDBTSelection(t *testing.T) {
 	w, dir := newExecWorld(t, time.Minute, nil, nil)
 	tg := w.target
-	tg.Kind, tg.DBT = "dbt", &DBTRef{Select: []string{"--profiles-dir=evil"}}
+	tg.Kind, tg.Spec = "dbt", EncodeSpec(&DBTRef{Select: []string{"--profiles-dir=evil"}})
 	_, err := w.driver.Deploy(context.Background(), tg, nil)
 	if err == nil || !strings.Contains(err.Error(), `dbt node "--profiles-dir=evil" cannot be selected`) {
 		t.Fatalf("err = %v; want the selection refused", err)

@@ -43,7 +43,9 @@ type mlflowDriver struct {
 func (d *mlflowDriver) registry(t Target) (ModelRegistry, error) {
 	name := d.cfg.Registry
 	if name == "" {
-		name = t.Model.Registry
+		if m := t.ModelRef(); m != nil {
+			name = m.Registry
+		}
 	}
 	reg, err := d.deps.MLflow(name)
 	if err != nil {
@@ -53,7 +55,7 @@ func (d *mlflowDriver) registry(t Target) (ModelRegistry, error) {
 }
 
 func (d *mlflowDriver) check(ctx context.Context, t Target, deploy bool) error {
-	if t.Model == nil || t.Model.Name == "" || (deploy && t.Model.Version == "") {
+	if m := t.ModelRef(); m == nil || m.Name == "" || (deploy && m.Version == "") {
 		return d.fail(ctx, t, deploy, errors.New("the target names no model (registered model name and version)"),
 			"the mlflow driver deploys kind: model artifacts; give the artifact a pointer file with model and version, or point its deploy.driver at an app driver")
 	}
@@ -79,7 +81,7 @@ func (d *mlflowDriver) deploy(ctx context.Context, t Target, p *progress) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	m := t.Model
+	m := t.ModelRef()
 	res := Result{Serving: m.Version, Previous: t.Previous}
 	cur, err := reg.GetModelVersionByAlias(ctx, m.Name, t.Environment)
 	if err != nil {
@@ -118,7 +120,7 @@ func (d *mlflowDriver) Rollback(ctx context.Context, t Target, log Logger) (Resu
 	res, err := d.rollback(ctx, t, p)
 	res.Output = p.Output()
 	if err != nil {
-		return res, d.fail(ctx, t, false, err, fmt.Sprintf("set alias %q of model %q by hand in MLflow if this keeps failing", t.Environment, t.Model.Name))
+		return res, d.fail(ctx, t, false, err, fmt.Sprintf("set alias %q of model %q by hand in MLflow if this keeps failing", t.Environment, t.ModelRef().Name))
 	}
 	return res, nil
 }
@@ -128,7 +130,7 @@ func (d *mlflowDriver) rollback(ctx context.Context, t Target, p *progress) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	m := t.Model
+	m := t.ModelRef()
 	res := Result{Serving: t.Previous}
 	if cur, err := reg.GetModelVersionByAlias(ctx, m.Name, t.Environment); err != nil {
 		return res, fmt.Errorf("read alias %q of model %q: %w", t.Environment, m.Name, err)
@@ -153,17 +155,17 @@ func (d *mlflowDriver) rollback(ctx context.Context, t Target, p *progress) (Res
 
 func (d *mlflowDriver) dropCanary(ctx context.Context, reg ModelRegistry, t Target, p *progress) error {
 	alias := t.Environment + canarySuffix
-	cur, err := reg.GetModelVersionByAlias(ctx, t.Model.Name, alias)
+	cur, err := reg.GetModelVersionByAlias(ctx, t.ModelRef().Name, alias)
 	if err != nil {
-		return fmt.Errorf("read alias %q of model %q: %w", alias, t.Model.Name, err)
+		return fmt.Errorf("read alias %q of model %q: %w", alias, t.ModelRef().Name, err)
 	}
 	if cur == nil {
 		return nil
 	}
-	if err := reg.DeleteAlias(ctx, t.Model.Name, alias); err != nil {
-		return fmt.Errorf("delete alias %q of model %q: %w", alias, t.Model.Name, err)
+	if err := reg.DeleteAlias(ctx, t.ModelRef().Name, alias); err != nil {
+		return fmt.Errorf("delete alias %q of model %q: %w", alias, t.ModelRef().Name, err)
 	}
-	p.Printf("model %s alias %q removed", t.Model.Name, alias)
+	p.Printf("model %s alias %q removed", t.ModelRef().Name, alias)
 	return nil
 }
 
@@ -181,16 +183,16 @@ func (d *mlflowDriver) Healthy(ctx context.Context, t Target) error {
 	if t.Percent > 0 && t.Percent < 100 {
 		alias += canarySuffix
 	}
-	cur, err := reg.GetModelVersionByAlias(ctx, t.Model.Name, alias)
+	cur, err := reg.GetModelVersionByAlias(ctx, t.ModelRef().Name, alias)
 	if err != nil {
 		return d.fail(ctx, t, true, err, "check that the registry is reachable")
 	}
-	if cur == nil || cur.Version != t.Model.Version {
+	if cur == nil || cur.Version != t.ModelRef().Version {
 		got := "nothing"
 		if cur != nil {
 			got = "version " + cur.Version
 		}
-		return d.fail(ctx, t, true, fmt.Errorf("alias %q of model %q points at %s, want version %s", alias, t.Model.Name, got, t.Model.Version),
+		return d.fail(ctx, t, true, fmt.Errorf("alias %q of model %q points at %s, want version %s", alias, t.ModelRef().Name, got, t.ModelRef().Version),
 			"someone else moved the alias; deploy again or roll back")
 	}
 	return nil

@@ -79,7 +79,7 @@ func (r *fakeRegistry) alias(name, alias string) string {
 func modelTarget() Target {
 	return Target{
 		DeploymentID: 9, Repository: "acme/shop", SHA: shaNew, Environment: "production", Artifact: "fraud-model",
-		Kind: "model", Percent: 100, Previous: "13", Model: &ModelRef{Registry: "mlflow", Name: "fraud-detector", Version: "14"},
+		Kind: "model", Percent: 100, Previous: "13", Spec: EncodeSpec(&ModelRef{Registry: "mlflow", Name: "fraud-detector", Version: "14"}),
 	}
 }
 
@@ -199,7 +199,7 @@ func TestMLflowRejectsTargetsWithoutModel(t *testing.T) {
 		t.Fatalf("err = %v; want it to say the driver deploys models and name the artifact", err)
 	}
 	tg = modelTarget()
-	tg.Model.Version = "99"
+	tg.Spec = WithVersion(tg.Spec, "99")
 	_, err = w.driver.Deploy(context.Background(), tg, nil)
 	if err == nil || !strings.Contains(err.Error(), "RESOURCE_DOES_NOT_EXIST") || !strings.Contains(err.Error(), "READY") {
 		t.Fatalf("err = %v; want the registry's answer and a hint", err)

@@ -97,7 +97,7 @@ func (d *webhookDriver) call(ctx context.Context, t Target, p *progress, deploy 
 	body, err := json.Marshal(WebhookRequest{
 		Action: action(deploy), DeploymentID: t.DeploymentID, Repository: t.Repository, SHA: t.SHA,
 		Environment: t.Environment, Artifact: t.Artifact, Kind: t.Kind, Percent: t.Percent,
-		Model: t.Model, Previous: t.Previous,
+		Model: t.ModelRef(), Previous: t.Previous,
 	})
 	if err != nil {
 		return res, err

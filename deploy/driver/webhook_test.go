@@ -129,13 +129,14 @@ func TestWebhookBodyAndSynchronousAnswer(t *testing.T) {
 	f.sync = true
 	tg := w.target
 	tg.Kind, tg.Percent = "model", 50
-	tg.Model = &ModelRef{Registry: "main", Name: "fraud", Version: "14"}
+	ref := &ModelRef{Registry: "main", Name: "fraud", Version: "14"}
+	tg.Spec = EncodeSpec(ref)
 	res, err := w.driver.Deploy(context.Background(), tg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := WebhookRequest{Action: "deploy", DeploymentID: 42, Repository: "acme/shop", SHA: shaNew, Environment: "production",
-		Artifact: "web", Kind: "model", Percent: 50, Model: tg.Model, Previous: shaOld}
+		Artifact: "web", Kind: "model", Percent: 50, Model: ref, Previous: shaOld}
 	got := f.last
 	if got.Model == nil || *got.Model != *want.Model {
 		t.Errorf("model = %+v, want %+v", got.Model, want.Model)

@@ -45,11 +45,6 @@ type MessageStore interface {
 	SetSlackMessage(ctx context.Context, id int64, channel, ts string) error
 }
 
-// Policy evaluates a policy input (the *policies.Evaluator).
-type Policy interface {
-	Eval(ctx context.Context, in policies.Input) (policies.Decision, policies.Meta, error)
-}
-
 // Actors resolves a GitHub login's repository permission and which of teams
 // ("org/slug") it belongs to.
 type Actors interface {
@@ -71,7 +66,7 @@ type Options struct {
 	// Messages stores channel and ts on the deployment; nil uses Approvals
 	// when it implements MessageStore (the engine does).
 	Messages MessageStore
-	Policy   Policy
+	Policy   policies.Decider
 	Actors   Actors
 	Author   PRAuthor
 	Comment  PRCommenter

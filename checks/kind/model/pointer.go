@@ -1,7 +1,9 @@
-package repoconfig
+package model
 
 import (
 	"gopkg.in/yaml.v3"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
 )
 
 var pointerKeys = []string{"registry", "model", "version"}
@@ -17,29 +19,29 @@ type Pointer struct {
 
 // ParsePointer reads a model pointer file such as models/fraud.yaml.
 // Problems leave File empty: the caller knows the path and fills it in.
-func ParsePointer(data []byte) (*Pointer, []Problem) {
-	r := &reader{}
-	root, syn := parseDocument("", data)
+func ParsePointer(data []byte) (*Pointer, []kind.Problem) {
+	r := &kind.Doc{}
+	root, syn := kind.ParseDocument("", data)
 	if syn != nil {
-		return nil, []Problem{*syn}
+		return nil, []kind.Problem{*syn}
 	}
 	example := "registry: main\nmodel: fraud-detector\nversion: \"14\""
-	if root == nil || isNull(root) {
-		return nil, []Problem{{Line: 1, Message: "the pointer file is empty; write registry, model and version, for example " + example}}
+	if root == nil || kind.IsNull(root) {
+		return nil, []kind.Problem{{Line: 1, Message: "the pointer file is empty; write registry, model and version, for example " + example}}
 	}
 	p := &Pointer{}
 	seen := map[string]bool{}
-	ok := r.fields(root, "the pointer file", example, pointerKeys, func(k, v *yaml.Node) {
+	ok := r.Fields(root, "the pointer file", example, pointerKeys, func(k, v *yaml.Node) {
 		seen[k.Value] = true
 		switch k.Value {
 		case "registry":
-			p.Registry, _ = r.str(v, "registry", "registry: main")
+			p.Registry, _ = r.Str(v, "registry", "registry: main")
 		case "model":
-			p.Model, _ = r.str(v, "model", "model: fraud-detector")
+			p.Model, _ = r.Str(v, "model", "model: fraud-detector")
 		case "version":
-			v = resolve(v)
+			v = kind.Resolve(v)
 			if v == nil || v.Kind != yaml.ScalarNode || (v.Tag != "!!str" && v.Tag != "!!int") || v.Value == "" {
-				r.add(v, "version must be a registry version number, not %s; write for example version: \"14\"", describe(v))
+				r.Add(v, "version must be a registry version number, not %s; write for example version: \"14\"", kind.Describe(v))
 				return
 			}
 			p.Version, p.Line = v.Value, v.Line
@@ -48,10 +50,10 @@ func ParsePointer(data []byte) (*Pointer, []Problem) {
 	if ok {
 		for _, key := range pointerKeys {
 			if !seen[key] {
-				r.add(root, "the pointer file has no %s; write for example %s", key, example)
+				r.Add(root, "the pointer file has no %s; write for example %s", key, example)
 			}
 		}
 	}
-	sortProblems(r.probs)
-	return p, r.probs
+	kind.SortProblems(r.Probs)
+	return p, r.Probs
 }

@@ -1,0 +1,113 @@
+package dbt
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	dbtengine "github.com/conveyor-dev/conveyor/checks/dbt"
+	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// Evaluate implements kind.Kind: the project it must build, and the change's modified
+// models must be tested and keep their enforced contracts.
+func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.Outcome {
+	var k kind.Outcome
+	a := specOf(art.Spec)
+	opts := dbtengine.LoadOptions{}
+	if a.Manifest != "" {
+		opts.ManifestPath = strings.TrimPrefix(a.Manifest, strings.TrimSuffix(a.Project, "/")+"/")
+	}
+	headFS, err := env.Tree(ctx, kind.Head)
+	if err != nil {
+		k.Validate = kind.Stage{Result: kind.Error, Summary: "the PR head could not be read; retry with Re-run", Details: []string{err.Error()}}
+		k.Quality = kind.Stage{Result: kind.Info, Summary: "not evaluated until Validate passes"}
+		return k
+	}
+	head, _ := dbtengine.Load(headFS, a.Project, opts)
+	if probs := head.Validate(); len(probs) > 0 {
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("%s in the dbt project %s", kind.Plural(len(probs), "problem"), a.Project)}
+		for _, p := range probs {
+			k.Validate.Details = append(k.Validate.Details, p.String())
+			k.Annotations = append(k.Annotations, kind.Annotation{Path: p.File, Line: max(p.Line, 1), Level: "failure", Title: "dbt project does not build", Message: p.Message})
+		}
+		k.Quality = kind.Stage{Result: kind.Info, Summary: "not evaluated until Validate passes"}
+		return k
+	}
+	k.Validate = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s parse; every ref() and source() resolves; no cycles", kind.Plural(len(head.Models), "model"))}
+	baseFS, err := env.Tree(ctx, kind.Base)
+	if err != nil {
+		k.Quality = kind.Stage{Result: kind.Error, Summary: "the base branch could not be read; retry with Re-run", Details: []string{err.Error()}}
+		return k
+	}
+	base, _ := dbtengine.Load(baseFS, a.Project, opts)
+	d := dbtengine.Compare(base, head)
+	ev := &policies.DBTEvidence{Modified: append(append([]string{}, d.Modified...), d.Added...), Downstream: d.Downstream,
+		Untested: d.Untested, ContractBreaks: []string{}}
+	var fails []string
+	if len(d.Untested) > 0 {
+		fails = append(fails, "untested: "+strings.Join(d.Untested, ", "))
+		for _, name := range d.Untested {
+			m := head.Models[name]
+			if m == nil {
+				continue
+			}
+			file, line := m.Path, 1
+			if m.YAMLFile != "" {
+				file, line = m.YAMLFile, max(m.YAMLLine, 1)
+			}
+			k.Annotations = append(k.Annotations, kind.Annotation{Path: file, Line: line, Level: "failure", Title: "Model without tests",
+				Message: fmt.Sprintf("model %s is modified but has no tests; add tests to it in a schema .yml (for example unique/not_null on its key)", name)})
+		}
+	}
+	for _, br := range d.ContractBreaks {
+		ev.ContractBreaks = append(ev.ContractBreaks, br.Model+": "+br.Message)
+		k.Annotations = append(k.Annotations, kind.Annotation{Path: br.File, Line: max(br.Line, 1), Level: "failure", Title: "Contract break (" + br.Kind + ")", Message: br.Message})
+	}
+	if len(d.ContractBreaks) > 0 {
+		fails = append(fails, kind.Plural(len(d.ContractBreaks), "contract break"))
+	}
+	if len(fails) > 0 {
+		k.Quality = kind.Stage{Result: kind.Fail, Summary: strings.Join(fails, "; ")}
+		k.Quality.Details = ev.ContractBreaks
+	} else {
+		k.Quality = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s modified, %s downstream; all tested; no contract breaks",
+			kind.Plural(len(ev.Modified), "model"), kind.Plural(len(d.Downstream), "model"))}
+	}
+	k.Evidence.DBT = ev
+	k.Gated = len(ev.ContractBreaks) > 0 || len(ev.Untested) > 0
+	k.Selection = ev.Modified
+	k.Persona = lineage(d, head)
+	return k
+}
+
+// lineage is the analytics engineer's view: what changed and what it feeds.
+func lineage(d dbtengine.Diff, head *dbtengine.Project) string {
+	var b strings.Builder
+	b.WriteString("### Lineage impact\n\n| models | |\n|---|---|\n")
+	row := func(label string, xs []string) {
+		if len(xs) > 0 {
+			fmt.Fprintf(&b, "| %s | %s |\n", label, "`"+strings.Join(xs, "`, `")+"`")
+		}
+	}
+	row("modified", d.Modified)
+	row("added", d.Added)
+	row("deleted", d.Deleted)
+	row("downstream", d.Downstream)
+	row("untested", d.Untested)
+	if len(d.Modified)+len(d.Added)+len(d.Deleted) == 0 {
+		b.WriteString("| modified | none |\n")
+	}
+	b.WriteString("\n### Contract changes\n\n")
+	if len(d.ContractBreaks) == 0 {
+		b.WriteString("No enforced contract changes.\n")
+		return b.String()
+	}
+	b.WriteString("| model | change | where |\n|---|---|---|\n")
+	for _, br := range d.ContractBreaks {
+		fmt.Fprintf(&b, "| %s | %s | `%s:%d` |\n", br.Model, br.Message, path.Clean(br.File), br.Line)
+	}
+	return b.String()
+}

@@ -1,0 +1,112 @@
+package kind
+
+import (
+	"context"
+	"io/fs"
+
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// Stage outcomes, as checks shows them. Pass and Info never block; Wait keeps
+// the check in progress; Fail and Error fail it.
+const (
+	Pass  = "pass"
+	Warn  = "warn"
+	Info  = "info"
+	Wait  = "wait"
+	Fail  = "fail"
+	Error = "error"
+)
+
+// Stage is a kind's verdict on Validate or Quality.
+type Stage struct {
+	Result  string
+	Summary string
+	Details []string
+}
+
+// Annotation is a problem located in a file, shown on the PR diff.
+type Annotation struct {
+	Path, Level, Title, Message string
+	Line                        int
+}
+
+// Outcome is what a kind's evaluation of one artifact found.
+type Outcome struct {
+	Validate, Quality Stage
+	// Persona is the kind's markdown section of the check, in its
+	// persona's words (CI and commits, a metric table, lineage).
+	Persona     string
+	Annotations []Annotation
+	// Evidence is what the policy input carries for the artifact; CI is
+	// filled for every kind, the rest under the kind's own key.
+	Evidence policies.Evidence
+	// Gated says a failed Quality is a finding the policy's quality gates
+	// judge (a metric that regressed, a contract break), so /deploy lets
+	// the policy decide and an override team may take it further.
+	Gated bool
+	// Selection is what a deploy of the artifact selects (dbt: the
+	// modified and added models); kept with the check and handed back to
+	// Plan through PlanEnv.Selection.
+	Selection []string
+}
+
+// Side names one end of a change.
+type Side int
+
+// The two ends of a pull request.
+const (
+	Base Side = iota // the base branch head
+	Head             // the PR head SHA
+)
+
+// String names the side ("base" or "head").
+func (s Side) String() string {
+	if s == Base {
+		return "base"
+	}
+	return "head"
+}
+
+// CIResult is the state of one CI check on the head SHA.
+type CIResult struct {
+	Status     string // queued, in_progress, completed
+	Conclusion string // success, failure, neutral, skipped, cancelled, timed_out, action_required
+}
+
+// Commit is one commit of the change.
+type Commit struct {
+	SHA     string
+	Message string // the first line of the message
+	Author  string // "@login" on GitHub, else the git author's name
+}
+
+// Registry is the part of a model registry a kind reads; *mlflow.Client
+// satisfies it.
+type Registry interface {
+	GetModelVersion(ctx context.Context, name, version string) (*mlflow.ModelVersion, error)
+	GetModelVersionByAlias(ctx context.Context, name, alias string) (*mlflow.ModelVersion, error)
+	VersionMetrics(ctx context.Context, mv *mlflow.ModelVersion) (map[string]float64, error)
+}
+
+// Env is what a kind may ask while evaluating. Every answer is cached for
+// the evaluation and safe for concurrent use.
+type Env interface {
+	HeadSHA() string
+	// ReadFile reads one file at side; a missing file is fs.ErrNotExist.
+	ReadFile(ctx context.Context, side Side, path string) ([]byte, error)
+	// Tree is the whole repository at side.
+	Tree(ctx context.Context, side Side) (fs.FS, error)
+	// CI is the CI checks recorded on the head SHA, by name.
+	CI(ctx context.Context) (map[string]CIResult, error)
+	// Commits lists the change's commits, oldest first.
+	Commits(ctx context.Context) ([]Commit, error)
+	// Registry is the model registry named in the server config; an error
+	// when it is not defined there.
+	Registry(name string) (Registry, error)
+	// RegistryNames lists the defined registries for messages.
+	RegistryNames() string
+	// Environments lists the base config's environments in file order.
+	Environments() []string
+}

@@ -1,0 +1,218 @@
+package model
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// repoconfigPath is where annotations about the artifact block point.
+const repoconfigPath = ".github/conveyor.yml"
+
+// productionAlias is the alias regressions are measured against.
+const productionAlias = "production"
+
+// Evaluate implements kind.Kind: the pointer and the registry version, then its
+// metrics against the minimum and the version serving in production.
+func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.Outcome {
+	var k kind.Outcome
+	a := specOf(art.Spec)
+	notEvaluated := kind.NotEvaluated
+	data, err := env.ReadFile(ctx, kind.Head, a.Pointer)
+	if errors.Is(err, fs.ErrNotExist) {
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("pointer file %s is missing; add it with registry, model and version", a.Pointer)}
+		k.Annotations = append(k.Annotations, kind.Annotation{Path: repoconfigPath, Line: max(art.Line, 1), Level: "failure",
+			Title: "Missing model pointer", Message: k.Validate.Summary})
+		k.Quality = notEvaluated
+		return k
+	}
+	if err != nil {
+		k.Validate = kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("could not read %s; retry with Re-run", a.Pointer), Details: []string{err.Error()}}
+		k.Quality = notEvaluated
+		return k
+	}
+	ptr, probs := ParsePointer(data)
+	if len(probs) > 0 || ptr == nil {
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("%s in %s", kind.Plural(len(probs), "problem"), a.Pointer)}
+		for _, p := range probs {
+			p.File = a.Pointer
+			k.Validate.Details = append(k.Validate.Details, p.String())
+			k.Annotations = append(k.Annotations, kind.Annotation{Path: a.Pointer, Line: max(p.Line, 1), Level: "failure", Title: "Invalid model pointer", Message: p.Message})
+		}
+		k.Quality = notEvaluated
+		return k
+	}
+	at := func(title, msg string) kind.Annotation {
+		return kind.Annotation{Path: a.Pointer, Line: max(ptr.Line, 1), Level: "failure", Title: title, Message: msg}
+	}
+	reg, err := env.Registry(ptr.Registry)
+	if err != nil {
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("registry %q is not defined in the server config; write one of: %s", ptr.Registry, env.RegistryNames())}
+		k.Annotations = append(k.Annotations, at("Unknown registry", k.Validate.Summary))
+		k.Quality = notEvaluated
+		return k
+	}
+	unreachable := func(err error) kind.Stage {
+		return kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("model registry %q unreachable; retry with Re-run", ptr.Registry), Details: []string{err.Error()}}
+	}
+	mv, err := reg.GetModelVersion(ctx, ptr.Model, ptr.Version)
+	switch {
+	case mlflow.IsNotFound(err):
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("version %s of model %s does not exist in registry %q; register it or point at an existing version", ptr.Version, ptr.Model, ptr.Registry)}
+		k.Annotations = append(k.Annotations, at("Unknown model version", k.Validate.Summary))
+	case err != nil:
+		k.Validate = unreachable(err)
+	case mv.Status == mlflow.StatusPending:
+		k.Validate = kind.Stage{Result: kind.Wait, Summary: fmt.Sprintf("%s v%s is still registering (%s)", ptr.Model, ptr.Version, mv.Status)}
+	case mv.Status != mlflow.StatusReady:
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("%s v%s is %s, not READY; register a new version", ptr.Model, ptr.Version, mv.Status)}
+		k.Annotations = append(k.Annotations, at("Model version not ready", k.Validate.Summary))
+	default:
+		k.Validate = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s v%s is READY in %s", ptr.Model, ptr.Version, ptr.Registry)}
+	}
+	if k.Validate.Result != kind.Pass {
+		k.Quality = notEvaluated
+		if k.Validate.Result == kind.Wait {
+			k.Quality = kind.Stage{Result: kind.Wait, Summary: "waits for the version to be READY"}
+		}
+		return k
+	}
+	cand, err := reg.VersionMetrics(ctx, mv)
+	if err != nil {
+		k.Quality = unreachable(err)
+		return k
+	}
+	// What each environment serves, by alias named after it.
+	envs := env.Environments()
+	if !slices.Contains(envs, productionAlias) {
+		envs = append(envs, productionAlias)
+	}
+	serving := map[string]*mlflow.ModelVersion{}
+	servingMetrics := map[string]map[string]float64{}
+	for _, env := range envs {
+		v, err := reg.GetModelVersionByAlias(ctx, ptr.Model, env)
+		if err != nil {
+			k.Quality = unreachable(err)
+			return k
+		}
+		if v == nil {
+			continue
+		}
+		m, err := reg.VersionMetrics(ctx, v)
+		if err != nil {
+			k.Quality = unreachable(err)
+			return k
+		}
+		serving[env], servingMetrics[env] = v, m
+	}
+	k.Persona = metricTable(ptr, a.Evaluation, cand, env.Environments(), serving, servingMetrics)
+	ev := a.Evaluation
+	if ev == nil {
+		k.Quality = kind.Stage{Result: kind.Pass, Summary: "no evaluation configured (add evaluation: {metric, min, max_regression} to gate it)"}
+		return k
+	}
+	c, ok := cand[ev.Metric]
+	if !ok {
+		k.Quality = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("v%s logged no %q metric; log it in the run that produced the version", ptr.Version, ev.Metric)}
+		k.Annotations = append(k.Annotations, at("Missing metric", k.Quality.Summary))
+		return k
+	}
+	me := &policies.MetricsEvidence{Metric: ev.Metric, Candidate: c, Passed: true}
+	var fails []string
+	if ev.Min != nil {
+		me.Min = *ev.Min
+		if c < *ev.Min {
+			fails = append(fails, fmt.Sprintf("%s %s is below the minimum %s", ev.Metric, num(c), num(*ev.Min)))
+		}
+	}
+	prodLine := "nothing serving in production"
+	if pm, ok := servingMetrics[productionAlias]; ok {
+		if p, ok := pm[ev.Metric]; ok {
+			me.Production = p
+			me.Regression = round6(p - c)
+			prodLine = fmt.Sprintf("%s vs production v%s", signed(c-p), serving[productionAlias].Version)
+			if ev.MaxRegression != nil {
+				me.MaxRegression = *ev.MaxRegression
+				if me.Regression > *ev.MaxRegression+1e-9 {
+					fails = append(fails, fmt.Sprintf("%s regresses %s against production v%s (%s); at most %s is allowed",
+						ev.Metric, num(me.Regression), serving[productionAlias].Version, num(p), num(*ev.MaxRegression)))
+				}
+			}
+		}
+	}
+	if len(fails) > 0 {
+		me.Passed = false
+		k.Quality = kind.Stage{Result: kind.Fail, Summary: strings.Join(fails, "; ")}
+		k.Annotations = append(k.Annotations, at("Model evaluation failed", k.Quality.Summary))
+	} else {
+		k.Quality = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s %s meets the minimum; %s", ev.Metric, num(c), prodLine)}
+	}
+	k.Evidence.Metrics = me
+	k.Gated = !me.Passed
+	return k
+}
+
+// metricTable is the ML engineer's view: every metric of the candidate
+// against the version each environment serves.
+func metricTable(ptr *Pointer, ev *Evaluation, cand map[string]float64, envs []string,
+	serving map[string]*mlflow.ModelVersion, metrics map[string]map[string]float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s: candidate v%s vs serving\n\n| metric | candidate v%s |", ptr.Model, ptr.Version, ptr.Version)
+	for _, env := range envs {
+		if v := serving[env]; v != nil {
+			fmt.Fprintf(&b, " %s v%s |", env, v.Version)
+		} else {
+			fmt.Fprintf(&b, " %s (none) |", env)
+		}
+	}
+	b.WriteString(" delta vs production |\n|---|---|")
+	b.WriteString(strings.Repeat("---|", len(envs)))
+	b.WriteString("---|\n")
+	names := make([]string, 0, len(cand))
+	for n := range cand {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if ev != nil && (names[i] == ev.Metric) != (names[j] == ev.Metric) {
+			return names[i] == ev.Metric
+		}
+		return names[i] < names[j]
+	})
+	for _, n := range names {
+		fmt.Fprintf(&b, "| %s | %s |", n, num(cand[n]))
+		for _, env := range envs {
+			if v, ok := metrics[env][n]; ok {
+				fmt.Fprintf(&b, " %s |", num(v))
+			} else {
+				b.WriteString(" – |")
+			}
+		}
+		if p, ok := metrics[productionAlias][n]; ok {
+			fmt.Fprintf(&b, " %s |\n", signed(cand[n]-p))
+		} else {
+			b.WriteString(" – |\n")
+		}
+	}
+	return b.String()
+}
+
+func num(f float64) string { return fmt.Sprintf("%.4g", round6(f)) }
+
+func signed(f float64) string {
+	f = round6(f)
+	if f >= 0 {
+		return "+" + num(f)
+	}
+	return num(f)
+}
+
+func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }

@@ -1,0 +1,208 @@
+// Package model is the model kind: a registered model version named by a
+// pointer file (registry, model, version) and shipped by moving the
+// registry alias named after the environment. It owns the `pointer:` and
+// `evaluation:` blocks, the pointer file format, Validate (the version is
+// READY in the registry) and Quality (the evaluation metric against the
+// minimum and against production), the metrics evidence the policy reads,
+// the ML engineer's metric table, and Ref, what the mlflow driver receives.
+package model
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
+)
+
+// Kind is the model kind; register it with kind.Register(model.Kind{}).
+type Kind struct{}
+
+// Spec is a model's config block.
+type Spec struct {
+	Pointer    string      // path of the registry pointer file
+	Evaluation *Evaluation // nil when not configured
+	pointerAt  kind.Pos
+}
+
+// Evaluation is the quality gate for a model's candidate version. It
+// governs: a pull request's own evaluation block takes effect after merge.
+type Evaluation struct {
+	Metric        string
+	Min           *float64 // the candidate's metric must be at least this
+	MaxRegression *float64 // and at most this much below the version serving in production
+}
+
+// Ref names the candidate model version of a model artifact: the payload
+// the model kind gives deploy drivers (the mlflow driver reads it).
+type Ref struct {
+	Registry string `json:"registry"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+}
+
+var evaluationKeys = []string{"metric", "min", "max_regression"}
+
+// Name implements kind.Kind.
+func (Kind) Name() string { return "model" }
+
+// Persona implements kind.Kind.
+func (Kind) Persona() string { return "the ML engineer" }
+
+// Keys implements kind.Kind.
+func (Kind) Keys() []string { return []string{"pointer", "evaluation"} }
+
+// Schema implements kind.Kind.
+func (Kind) Schema() map[string]any {
+	num := map[string]any{"type": "number"}
+	return map[string]any{
+		"pointer": map[string]any{"type": "string", "description": "model: path of the pointer file (registry, model, version)"},
+		"evaluation": map[string]any{
+			"type": "object", "additionalProperties": false, "required": []any{"metric"},
+			"description": "model: the quality gate (governs: read from the base branch)",
+			"properties": map[string]any{"metric": map[string]any{"type": "string"}, "min": num,
+				"max_regression": map[string]any{"type": "number", "minimum": 0}},
+		},
+	}
+}
+
+// Parse implements kind.Kind.
+func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
+	s := &Spec{}
+	what := "artifact " + strconv.Quote(a.Name)
+	seen := false
+	for _, f := range fields {
+		switch f.Key {
+		case "pointer":
+			seen = true
+			if p, ok := r.Str(f.Value, what+": pointer", "pointer: models/fraud.yaml"); ok {
+				if msg := kind.CheckFilePath(p, "models/fraud.yaml"); msg != "" {
+					r.Add(f.Value, "%s: pointer %q %s", what, p, msg)
+				} else {
+					s.Pointer, s.pointerAt = p, kind.Pos{Line: f.Value.Line, Col: f.Value.Column}
+				}
+			}
+		case "evaluation":
+			s.Evaluation = evaluation(r, f.Node, f.Value, what)
+		}
+	}
+	if !seen {
+		r.Add(a.Node, "%s is a model and needs pointer; write for example pointer: models/%s.yaml", what, a.Name)
+	}
+	return s
+}
+
+func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
+	e := &Evaluation{}
+	what += ": evaluation"
+	example := "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}"
+	ok := r.Fields(v, what, example, evaluationKeys, func(k, v *yaml.Node) {
+		switch k.Value {
+		case "metric":
+			e.Metric, _ = r.Str(v, what+".metric", "metric: auc")
+		case "min":
+			if f, ok := r.Number(v, what+".min", "min: 0.90"); ok {
+				e.Min = &f
+			}
+		case "max_regression":
+			if f, ok := r.Number(v, what+".max_regression", "max_regression: 0.005"); ok {
+				if f < 0 {
+					r.Add(v, "%s.max_regression must not be negative; write for example max_regression: 0.005", what)
+				} else {
+					e.MaxRegression = &f
+				}
+			}
+		}
+	})
+	if ok && e.Metric == "" && !kind.Has(v, "metric") {
+		r.Add(k, "%s needs metric, the run metric to gate on; write for example %s", what, example)
+	}
+	return e
+}
+
+// Claims implements kind.Spec: a model is touched by its pointer file.
+func (s *Spec) Claims() []kind.Claim {
+	return []kind.Claim{{Kind: kind.File, Path: s.Pointer}}
+}
+
+// Validate implements kind.Spec: the pointer file exists and parses.
+func (s *Spec) Validate(t kind.Tree, report func(kind.Problem)) {
+	at := func(msg string) kind.Problem {
+		return kind.Problem{Line: s.pointerAt.Line, Column: s.pointerAt.Col, Message: msg}
+	}
+	if s.Pointer == "" {
+		return
+	}
+	if !t.Has(s.Pointer) {
+		report(at("pointer file " + s.Pointer + " does not exist at this commit; create it with registry, model and version, or correct the path"))
+		return
+	}
+	data, err := t.ReadFile(s.Pointer)
+	if err != nil {
+		report(at("pointer file " + s.Pointer + " could not be read; check that it is a regular file"))
+		return
+	}
+	_, probs := ParsePointer(data)
+	for _, p := range probs {
+		p.File = s.Pointer
+		report(p)
+	}
+}
+
+// Fields implements kind.Spec: the pointer says where the model is named;
+// the evaluation gate governs.
+func (s *Spec) Fields() []kind.FieldValue {
+	var metric, min, maxReg string
+	if e := s.Evaluation; e != nil {
+		metric = e.Metric
+		if e.Min != nil {
+			min = strconv.FormatFloat(*e.Min, 'g', -1, 64)
+		}
+		if e.MaxRegression != nil {
+			maxReg = strconv.FormatFloat(*e.MaxRegression, 'g', -1, 64)
+		}
+	}
+	return []kind.FieldValue{
+		{Name: "pointer", Value: s.Pointer},
+		{Name: "evaluation.metric", Value: metric, Governs: true},
+		{Name: "evaluation.min", Value: min, Governs: true},
+		{Name: "evaluation.max_regression", Value: maxReg, Governs: true},
+	}
+}
+
+// Ungoverned implements kind.Spec: no evaluation gate until merge.
+func (s *Spec) Ungoverned() kind.Spec {
+	out := *s
+	out.Evaluation = nil
+	return &out
+}
+
+// Plan implements kind.Kind: the pointer file at the SHA names the version.
+func (Kind) Plan(ctx context.Context, env kind.PlanEnv, a kind.Artifact) (kind.Payload, string) {
+	s := specOf(a.Spec)
+	sha := kind.Short(env.SHA())
+	data, err := env.ReadFile(ctx, s.Pointer)
+	if err != nil {
+		return kind.Payload{}, fmt.Sprintf("the pointer file %s of %s could not be read at %s (%v); commit it and comment again", s.Pointer, a.Name, sha, err)
+	}
+	ptr, probs := ParsePointer(data)
+	if ptr == nil || len(probs) > 0 {
+		msg := "it is invalid"
+		if len(probs) > 0 {
+			msg = probs[0].Message
+		}
+		return kind.Payload{}, fmt.Sprintf("the pointer file %s of %s at %s: %s", s.Pointer, a.Name, sha, msg)
+	}
+	return kind.Payload{Spec: &Ref{Registry: ptr.Registry, Name: ptr.Model, Version: ptr.Version},
+		Version: fmt.Sprintf("%s v%s (%s)", ptr.Model, ptr.Version, ptr.Registry),
+		Summary: fmt.Sprintf("%s v%s", ptr.Model, ptr.Version)}, ""
+}
+
+func specOf(s kind.Spec) *Spec {
+	if m, ok := s.(*Spec); ok && m != nil {
+		return m
+	}
+	return &Spec{}
+}

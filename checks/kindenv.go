@@ -1,0 +1,64 @@
+package checks
+
+import (
+	"context"
+	"io/fs"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
+)
+
+// kindEnv is what a kind may ask during one evaluation: the run's cached
+// facts, and the base config's environments.
+type kindEnv struct{ r *run }
+
+func (e kindEnv) HeadSHA() string { return e.r.ch.HeadSHA }
+
+func (e kindEnv) ReadFile(ctx context.Context, side kind.Side, path string) ([]byte, error) {
+	return e.r.f.ReadFile(ctx, sideOf(side), path)
+}
+
+func (e kindEnv) Tree(ctx context.Context, side kind.Side) (fs.FS, error) {
+	return e.r.f.Tree(ctx, sideOf(side))
+}
+
+// sideOf names a kind's side as the facts reader does.
+func sideOf(s kind.Side) Side {
+	if s == kind.Base {
+		return Base
+	}
+	return Head
+}
+
+func (e kindEnv) CI(ctx context.Context) (map[string]kind.CIResult, error) { return e.r.ciResults(ctx) }
+
+func (e kindEnv) Commits(ctx context.Context) ([]kind.Commit, error) { return e.r.commitList(ctx) }
+
+func (e kindEnv) Registry(name string) (kind.Registry, error) { return e.r.f.Registry(name) }
+
+func (e kindEnv) RegistryNames() string {
+	names := make([]string, 0, len(e.r.s.o.Server.Registries))
+	for n := range e.r.s.o.Server.Registries {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "(none: define registries in the server config)"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (e kindEnv) Environments() []string {
+	if e.r.base == nil {
+		return nil
+	}
+	out := make([]string, 0, len(e.r.base.Environments))
+	for _, env := range e.r.base.Environments {
+		out = append(out, env.Name)
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool { return slices.Contains(xs, x) }

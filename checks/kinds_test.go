@@ -1,0 +1,11 @@
+package checks
+
+import (
+	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/checks/kind/app"
+	"github.com/conveyor-dev/conveyor/checks/kind/dbt"
+	"github.com/conveyor-dev/conveyor/checks/kind/model"
+)
+
+// The configs under test use the three built-in kinds.
+func init() { kind.Ensure(app.Kind{}, model.Kind{}, dbt.Kind{}) }

@@ -1,0 +1,55 @@
+package repoconfig
+
+import (
+	"testing"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/checks/kind/app"
+	"github.com/conveyor-dev/conveyor/checks/kind/dbt"
+	"github.com/conveyor-dev/conveyor/checks/kind/model"
+)
+
+// The configs under test use the three built-in kinds.
+func init() { kind.Ensure(app.Kind{}, model.Kind{}, dbt.Kind{}) }
+
+// The kinds' own blocks, as the tests read them.
+func paths(a *Artifact) []string { return a.Spec.(*app.Spec).Paths }
+
+func modelSpec(a *Artifact) *model.Spec { return a.Spec.(*model.Spec) }
+
+func dbtSpec(a *Artifact) *dbt.Spec { return a.Spec.(*dbt.Spec) }
+
+// A kind says which of its fields govern: a new model's evaluation gate is
+// listed as a governance change and is not applied before merge, and a
+// changed gate of an existing model stays the base's.
+func TestGovernTakesKindGoverningFieldsFromBase(t *testing.T) {
+	base := mustParse(t, "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, min: 0.9}}\n")
+	head := mustParse(t, "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, min: 0.5}}\n"+
+		"  n: {kind: model, pointer: n.yaml, evaluation: {metric: auc, min: 0.1}}\n")
+	eff, changes := Govern(base, head)
+	if ev := modelSpec(eff.Artifact("m")).Evaluation; ev == nil || *ev.Min != 0.9 {
+		t.Fatalf("m's evaluation = %+v, want the base's min 0.9", ev)
+	}
+	n := eff.Artifact("n")
+	if modelSpec(n).Evaluation != nil || modelSpec(n).Pointer != "n.yaml" {
+		t.Fatalf("new model n = %+v: want the head's pointer and no evaluation before merge", modelSpec(n))
+	}
+	if modelSpec(head.Artifact("n")).Evaluation == nil {
+		t.Fatal("Govern modified the head's config")
+	}
+	got := map[string]string{}
+	for _, c := range changes {
+		got[c.Field] = c.String()
+	}
+	for field, want := range map[string]string{
+		"artifacts.m.evaluation.min": "artifacts.m.evaluation.min: 0.9 -> 0.5",
+		"artifacts.n.evaluation.min": "artifacts.n.evaluation.min: (none) -> 0.1",
+	} {
+		if got[field] != want {
+			t.Errorf("change %s = %q, want %q (all: %v)", field, got[field], want, changes)
+		}
+	}
+	if _, ok := got["artifacts.n.pointer"]; ok {
+		t.Error("a new model's pointer is listed as a governance change; it applies now")
+	}
+}
