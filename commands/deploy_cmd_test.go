@@ -141,7 +141,7 @@ func TestPushAfterCommentDeploysOldSHA(t *testing.T) {
 	// A push lands after the comment was written but before it is handled.
 	e.clock.Set(time.Now().Add(time.Hour))
 	e.gh.Commit(testRepo, "feature", map[string]*string{"services/web/extra.go": strp("package main\n")}, "more")
-	e.send("pull_request.synchronize", e.gh.PullRequestEvent("synchronize", e.gh.PR(testRepo, pr.Number)))
+	e.send("pull_request.synchronize", stamp(e.gh.PullRequestEvent("synchronize", e.gh.PR(testRepo, pr.Number)), "pull_request", "updated_at", time.Now().Add(30*time.Minute)))
 	e.gate.set(e.gh.PR(testRepo, pr.Number).HeadSHA, "success")
 	e.send("issue_comment.created", payload)
 
@@ -178,7 +178,9 @@ func TestGateNotGreen(t *testing.T) {
 		"":            {"the conveyor check has not finished on ", "wait until it is green"},
 	}
 	for state, want := range cases {
-		t.Run(state, func(t *testing.T) {
+		// A subtest named "" would be "#00", and a "#" in the store's
+		// temporary path ends its SQLite DSN: every run would share one file.
+		t.Run("state="+state, func(t *testing.T) {
 			e := newEnv(t)
 			e.gh.SetPermission(testRepo, "dev", "write")
 			pr := e.openPR("feature", "dev", webChange())

@@ -109,7 +109,8 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 		}
 		switch ev.GetAction() {
 		case "opened", "synchronize", "reopened":
-			return h.recordHead(ctx, ev.GetRepo().GetFullName(), ev.GetNumber(), ev.GetPullRequest().GetHead().GetSHA(), h.now())
+			return h.recordHead(ctx, ev.GetRepo().GetFullName(), ev.GetNumber(), ev.GetPullRequest().GetHead().GetSHA(),
+				h.headTime(ev.GetPullRequest().GetUpdatedAt().Time))
 		}
 		return nil
 	case "membership", "member", "organization":

@@ -96,6 +96,14 @@ func (s *Server) Commit(repo, branch string, files map[string]*string, message s
 	}
 	c := rs.addCommit(parent, next, message, "octocat")
 	rs.branches[branch] = c.sha
+	// A push to a pull request's head branch updates the pull request, as
+	// GitHub's updated_at shows.
+	now := time.Now()
+	for _, p := range rs.pulls {
+		if p.head == branch && p.state == "open" {
+			p.updated = now
+		}
+	}
 	return c.sha
 }
 

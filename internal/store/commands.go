@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// PRHead is one head commit a pull request had and when Conveyor learnt of it.
+// PRHead is one head commit a pull request had and since when (GitHub's time
+// of the change when the event carries it).
 type PRHead struct {
 	Repository string
 	PR         int
@@ -16,16 +17,18 @@ type PRHead struct {
 	At         time.Time
 }
 
-// RecordPRHead appends h to the pull request's head history. A head equal to
-// the latest one recorded is not repeated, so redelivered events add nothing.
+// RecordPRHead adds h to the pull request's head history, ordered by At.
+// Events may arrive late and out of order, so h is placed by its time: a head
+// equal to the one the history already has at h.At is not repeated, so
+// redelivered events add nothing.
 func (s *Store) RecordPRHead(ctx context.Context, h PRHead) error {
 	if h.Repository == "" || h.PR <= 0 || h.SHA == "" {
 		return fmt.Errorf("record PR head: repository, PR number and SHA are required (got %q #%d %q)", h.Repository, h.PR, h.SHA)
 	}
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		var last string
-		err := tx.QueryRowContext(ctx, `SELECT sha FROM pr_heads WHERE repository = $1 AND pr = $2 ORDER BY at DESC, id DESC LIMIT 1`,
-			h.Repository, h.PR).Scan(&last)
+		err := tx.QueryRowContext(ctx, `SELECT sha FROM pr_heads WHERE repository = $1 AND pr = $2 AND at <= $3 ORDER BY at DESC, id DESC LIMIT 1`,
+			h.Repository, h.PR, h.At.UnixMilli()).Scan(&last)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:

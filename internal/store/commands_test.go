@@ -41,6 +41,22 @@ func TestPRHeads(t *testing.T) {
 		if !got[1].At.Equal(t0.Add(2 * time.Minute)) {
 			t.Fatalf("second head at %v, want %v", got[1].At, t0.Add(2*time.Minute))
 		}
+		// A late redelivery of the first push is placed by its time and
+		// adds nothing: the history already has aaa then.
+		rec("aaa", t0.Add(30*time.Second))
+		// A late event for a head between known ones is placed by its time.
+		rec("ddd", t0.Add(150*time.Second))
+		got, err = s.PRHeads(ctx, "acme/shop", 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shas = nil
+		for _, h := range got {
+			shas = append(shas, h.SHA)
+		}
+		if strings.Join(shas, ",") != "aaa,bbb,ddd,aaa" {
+			t.Fatalf("history after late events = %v, want aaa,bbb,ddd,aaa", shas)
+		}
 		none, err := s.PRHeads(ctx, "acme/shop", 99)
 		if err != nil || len(none) != 0 {
 			t.Fatalf("unknown PR: %v, %v; want no history", none, err)
