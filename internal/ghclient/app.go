@@ -16,7 +16,6 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v66/github"
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // App hands out go-github clients for the app and its installations, all on
@@ -31,7 +30,7 @@ type App struct {
 	limits  PaceLimits
 	maxBody int64
 	base    http.RoundTripper
-	etags   *lru.Cache[string, *etagEntry]
+	etags   *etagCache
 
 	mu       sync.Mutex
 	installs map[int64]*installation
@@ -89,7 +88,7 @@ func New(o Options) (*App, error) {
 	return &App{
 		appID: o.AppID, key: o.PrivateKey, apiURL: api, metrics: o.Metrics,
 		policy: o.Retry.withDefaults(), limits: o.Pace, maxBody: o.MaxBody, base: base,
-		etags: newETagCache(), installs: map[int64]*installation{},
+		etags: newETagCache(etagCacheSize, etagCacheBytes), installs: map[int64]*installation{},
 	}, nil
 }
 

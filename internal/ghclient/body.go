@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -112,24 +113,64 @@ func prefixed(head []byte, rest io.ReadCloser) io.ReadCloser {
 	}{io.MultiReader(bytes.NewReader(head), rest), rest}
 }
 
+// etagCacheBytes bounds the bytes the ETag cache holds: without it 2048
+// entries of up to 2 MiB could hold 4 GiB.
+const etagCacheBytes = 64 << 20
+
 type etagEntry struct {
 	etag string
 	raw  []byte // the whole response, as http.Response.Write renders it
 }
 
-func newETagCache() *lru.Cache[string, *etagEntry] {
-	c, err := lru.New[string, *etagEntry](etagCacheSize)
+// etagCache is an LRU bounded by entries and by bytes.
+type etagCache struct {
+	mu       sync.Mutex // makes add's replace-then-trim one step
+	lru      *lru.Cache[string, *etagEntry]
+	bytes    int64
+	maxBytes int64
+}
+
+func newETagCache(entries int, maxBytes int64) *etagCache {
+	c := &etagCache{maxBytes: maxBytes}
+	l, err := lru.NewWithEvict(entries, func(_ string, e *etagEntry) { c.bytes -= int64(len(e.raw)) })
 	if err != nil {
 		panic(err) // only for a size <= 0
 	}
+	c.lru = l
 	return c
+}
+
+func (c *etagCache) get(key string) *etagEntry {
+	e, _ := c.lru.Get(key)
+	return e
+}
+
+func (c *etagCache) add(key string, e *etagEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Replacing a key does not call the eviction callback: count it here.
+	if _, ok := c.lru.Peek(key); ok {
+		c.lru.Remove(key)
+	}
+	c.lru.Add(key, e)
+	c.bytes += int64(len(e.raw))
+	for c.bytes > c.maxBytes && c.lru.Len() > 0 {
+		c.lru.RemoveOldest()
+	}
+}
+
+// size reports the entries and bytes held.
+func (c *etagCache) size() (int, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.bytes
 }
 
 // etagTransport keeps the last 200 answer of GETs by scope and URL and asks
 // again with If-None-Match: a 304 costs no rate limit.
 type etagTransport struct {
 	next  http.RoundTripper
-	cache *lru.Cache[string, *etagEntry]
+	cache *etagCache
 	scope string
 }
 
@@ -138,7 +179,7 @@ func (t *etagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.next.RoundTrip(req)
 	}
 	key := t.scope + " " + req.Header.Get("Accept") + " " + req.URL.String()
-	cached, _ := t.cache.Get(key)
+	cached := t.cache.get(key)
 	if cached != nil {
 		req = req.Clone(req.Context())
 		req.Header.Set("If-None-Match", cached.etag)
@@ -175,7 +216,7 @@ func (t *etagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	snapshot.ContentLength = int64(len(head))
 	snapshot.TransferEncoding = nil
 	if err := snapshot.Write(&buf); err == nil {
-		t.cache.Add(key, &etagEntry{etag: etag, raw: buf.Bytes()})
+		t.cache.add(key, &etagEntry{etag: etag, raw: buf.Bytes()})
 	}
 	return resp, nil
 }

@@ -206,3 +206,29 @@ func TestForbiddenBodyNotCut(t *testing.T) {
 		t.Fatalf("403 body: %d bytes, %v; want %d", len(got), err, len(want))
 	}
 }
+
+// The ETag cache is bounded by entries and by bytes; replacing an entry
+// counts its new size only.
+func TestETagCacheBounds(t *testing.T) {
+	t.Parallel()
+	c := newETagCache(3, 1000)
+	entry := func(n int) *etagEntry { return &etagEntry{etag: "e", raw: make([]byte, n)} }
+	c.add("a", entry(400))
+	c.add("b", entry(400))
+	if n, b := c.size(); n != 2 || b != 800 {
+		t.Fatalf("two entries: %d, %d bytes", n, b)
+	}
+	c.add("a", entry(100)) // replaced, and now the most recent
+	if n, b := c.size(); n != 2 || b != 500 {
+		t.Fatalf("after replacing a: %d, %d bytes; want 2, 500", n, b)
+	}
+	c.add("c", entry(600)) // 1100 > 1000: the oldest (b) goes (Contains does not touch recency)
+	if n, b := c.size(); n != 2 || b != 700 || c.lru.Contains("b") || !c.lru.Contains("a") {
+		t.Fatalf("past the byte bound: %d entries, %d bytes; want b evicted", n, b)
+	}
+	c.add("d", entry(10))
+	c.add("e", entry(10)) // four entries > 3: the oldest (a) goes
+	if n, b := c.size(); n != 3 || b != 620 || c.lru.Contains("a") {
+		t.Fatalf("past the entry bound: %d entries, %d bytes", n, b)
+	}
+}
