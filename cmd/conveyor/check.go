@@ -73,7 +73,7 @@ func runCheck(ctx context.Context, w io.Writer, f *checkFlags) error {
 	}
 	scfg := serverconfig.Default()
 	if f.config != "" {
-		if scfg, err = serverconfig.Load(f.config); err != nil {
+		if scfg, err = loadServerConfig(f.config); err != nil {
 			return usageErr("%v", err)
 		}
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/ghclient"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
-	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/slackfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
@@ -148,7 +147,7 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	d.slack.AddUser("U0SRE00001", "alice", "alice@acme.example")
 	d.slack.AddUser("U0MLLEAD01", "bob", "bob@acme.example")
 
-	scfg, err := serverconfig.Load(filepath.Join(monorepo, "conveyor.server.yml"))
+	scfg, err := loadServerConfig(filepath.Join(monorepo, "conveyor.server.yml"))
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func newPolicyCmd() *cobra.Command {
 			}
 			scfg := serverconfig.Default()
 			if config != "" {
-				if scfg, err = serverconfig.Load(config); err != nil {
+				if scfg, err = loadServerConfig(config); err != nil {
 					return usageErr("%v", err)
 				}
 			}

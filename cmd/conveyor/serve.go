@@ -88,7 +88,7 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	}
 	scfg := serverconfig.Default()
 	if f.config != "" {
-		if scfg, err = serverconfig.Load(f.config); err != nil {
+		if scfg, err = loadServerConfig(f.config); err != nil {
 			return usageErr("%v", err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v66/github"
@@ -107,8 +108,12 @@ const (
 	defaultPollInterval = 5 * time.Second
 )
 
-// New builds the driver named name from its server config entry.
+// New builds the driver named name from its server config entry. The entry
+// must pass the same rules serverconfig.Load applies with Rules.
 func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
+	if problems := checkDriver(name, cfg, nil); len(problems) > 0 {
+		return nil, fmt.Errorf("driver %q (%s): %s", name, cfg.Type, strings.Join(problems, "; "))
+	}
 	deps = deps.withDefaults()
 	if cfg.Timeout.Duration <= 0 {
 		cfg.Timeout.Duration = defaultTimeout
@@ -119,9 +124,6 @@ func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
 	b := base{name: name, typ: cfg.Type, timeout: cfg.Timeout.Duration, mask: deps.Mask}
 	switch cfg.Type {
 	case "exec":
-		if len(cfg.Command) == 0 {
-			return nil, fmt.Errorf("driver %q (exec): drivers.%s.command is missing; write the command to run, for example [\"/opt/deploy/web.sh\"]", name, name)
-		}
 		return &execDriver{base: b, cfg: cfg, deps: deps}, nil
 	case "mlflow":
 		if deps.MLflow == nil {
@@ -137,23 +139,12 @@ func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
 		}
 		return &dbtDriver{base: b, cfg: cfg, deps: deps}, nil
 	case "github-workflow":
-		if cfg.Workflow == "" {
-			return nil, fmt.Errorf("driver %q (github-workflow): drivers.%s.workflow is missing; write the workflow file name, for example deploy.yml", name, name)
-		}
 		if deps.GitHub == nil {
 			return nil, fmt.Errorf("driver %q (github-workflow): no GitHub client was provided (Deps.GitHub is nil)", name)
 		}
 		return &workflowDriver{base: b, cfg: cfg, deps: deps, runs: defaultRuns}, nil
-	case "webhook":
-		if cfg.URL == "" {
-			return nil, fmt.Errorf("driver %q (webhook): drivers.%s.url is missing; write the deployer's URL", name, name)
-		}
-		if cfg.SecretEnv == "" {
-			return nil, fmt.Errorf("driver %q (webhook): drivers.%s.secret_env is missing; webhook deploys are signed, so name the environment variable holding the shared secret", name, name)
-		}
+	default: // webhook; checkDriver refused every other type
 		return &webhookDriver{base: b, cfg: cfg, deps: deps}, nil
-	default:
-		return nil, fmt.Errorf("driver %q: type %q is not a driver type; write one of %v", name, cfg.Type, serverconfig.DriverTypes)
 	}
 }
 

@@ -2,6 +2,10 @@
 // registries, deploy drivers, health gates, teams and quotas, pricing, Slack
 // and approvals. It parses and validates the file at start; it holds secrets
 // only by reference (environment variable names), never their values.
+//
+// It holds driver entries as written but knows no driver type: the rules
+// for drivers: live in deploy/driver (driver.Rules), which callers pass to
+// Load or Parse so every problem of the file is still reported at once.
 package serverconfig
 
 import (
@@ -39,7 +43,8 @@ type Registry struct {
 	PasswordEnv string `yaml:"password_env"` // Basic auth password, by environment variable name
 }
 
-// Driver is a named deploy driver. Which fields apply depends on Type.
+// Driver is a named deploy driver as written in the file. Which fields apply
+// depends on Type; deploy/driver says which are required and their defaults.
 type Driver struct {
 	Type         string            `yaml:"type"` // exec, github-workflow, mlflow, dbt, webhook
 	Command      []string          `yaml:"command"`
@@ -110,8 +115,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// DriverTypes lists the driver types the server knows.
-var DriverTypes = []string{"exec", "github-workflow", "mlflow", "dbt", "webhook"}
+// Rules checks a part of the config this package does not own (the
+// drivers: section: driver.Rules) and returns its problems, each naming the
+// setting by its path.
+type Rules func(c *Config) []string
 
 // Default returns the configuration used when no file is given.
 func Default() *Config {
@@ -120,21 +127,23 @@ func Default() *Config {
 	return c
 }
 
-// Load reads and validates a server config file.
-func Load(path string) (*Config, error) {
+// Load reads and validates a server config file, with rules for the parts
+// other packages own (driver.Rules for drivers:).
+func Load(path string, rules ...Rules) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
-	c, err := Parse(b)
+	c, err := Parse(b, rules...)
 	if err != nil {
 		return nil, fmt.Errorf("server config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// Parse decodes and validates a server config document. Unknown keys are errors.
-func Parse(b []byte) (*Config, error) {
+// Parse decodes and validates a server config document. Unknown keys are
+// errors. rules check the parts other packages own.
+func Parse(b []byte, rules ...Rules) (*Config, error) {
 	c := &Config{}
 	if len(bytes.TrimSpace(b)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -144,7 +153,7 @@ func Parse(b []byte) (*Config, error) {
 		}
 	}
 	c.applyDefaults()
-	if err := c.Validate(); err != nil {
+	if err := c.Validate(rules...); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -163,20 +172,13 @@ func (c *Config) applyDefaults() {
 		}
 		c.Health[name] = h
 	}
-	for name, d := range c.Drivers {
-		if d.Timeout.Duration == 0 {
-			d.Timeout.Duration = 10 * time.Minute
-		}
-		if d.PollInterval.Duration == 0 {
-			d.PollInterval.Duration = 5 * time.Second
-		}
-		c.Drivers[name] = d
-	}
 }
 
-// Validate checks cross-references and required fields. Each problem names
-// the setting by its path, for example drivers.web.command.
-func (c *Config) Validate() error {
+// Validate checks cross-references and required fields, and runs rules for
+// the parts other packages own. Each problem names the setting by its path,
+// for example drivers.web.command; all are reported at once, in the file's
+// order of sections.
+func (c *Config) Validate(rules ...Rules) error {
 	var errs []string
 	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	for _, name := range sortedKeys(c.Registries) {
@@ -188,29 +190,8 @@ func (c *Config) Validate() error {
 			add("registries.%s.url: missing (write the registry's base URL)", name)
 		}
 	}
-	for _, name := range sortedKeys(c.Drivers) {
-		d := c.Drivers[name]
-		switch d.Type {
-		case "exec":
-			if len(d.Command) == 0 {
-				add("drivers.%s.command: missing (an exec driver runs a command, for example [\"/opt/deploy/web.sh\"])", name)
-			}
-		case "dbt":
-		case "mlflow":
-			if _, ok := c.Registries[d.Registry]; !ok {
-				add("drivers.%s.registry: %q is not defined under registries", name, d.Registry)
-			}
-		case "github-workflow":
-			if d.Workflow == "" {
-				add("drivers.%s.workflow: missing (write the workflow file name, for example deploy.yml)", name)
-			}
-		case "webhook":
-			if d.URL == "" {
-				add("drivers.%s.url: missing (write the deployer's URL)", name)
-			}
-		default:
-			add("drivers.%s.type: %q is not a driver type (write one of %s)", name, d.Type, strings.Join(DriverTypes, ", "))
-		}
+	for _, r := range rules {
+		errs = append(errs, r(c)...)
 	}
 	for _, name := range sortedKeys(c.Health) {
 		if c.Health[name].HTTP == "" {

@@ -9,6 +9,13 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
+// loadServerConfig reads the server config file with the rules of the
+// packages that own parts of it (deploy/driver for drivers:), so every
+// problem is reported at once, each naming its setting.
+func loadServerConfig(path string) (*serverconfig.Config, error) {
+	return serverconfig.Load(path, driver.Rules)
+}
+
 // serverMasker masks every secret the server holds or hands to a driver:
 // the app's own credentials (private key, webhook secret, Slack tokens,
 // the database password), each registry's token or password, and each
