@@ -128,3 +128,27 @@ func TestWorkflowDispatchErrorSaysWhatToCheck(t *testing.T) {
 		}
 	}
 }
+
+// The PR's branch name and dbt selection never reach the dispatch: it runs
+// on the configured ref (or the default branch) with the five inputs the
+// server fills from names the config validated, the commit SHA and numbers.
+func TestWorkflowDispatchCarriesNoPRText(t *testing.T) {
+	w, gh := newWorkflowWorld(t, time.Minute, serverconfig.Driver{})
+	tg := w.target
+	tg.Ref = "--upload-pack=evil"
+	tg.Spec = EncodeSpec(&DBTRef{Select: []string{"--profiles-dir=evil"}})
+	if _, err := w.driver.Deploy(context.Background(), tg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if gh.lastRun.Ref != "main" {
+		t.Errorf("dispatched on %q, want the default branch", gh.lastRun.Ref)
+	}
+	if len(gh.lastRun.Inputs) != 5 {
+		t.Errorf("inputs = %v, want exactly environment, sha, artifact, percent, action", gh.lastRun.Inputs)
+	}
+	for k, v := range gh.lastRun.Inputs {
+		if s := fmt.Sprint(v); strings.HasPrefix(s, "-") || strings.Contains(s, "evil") {
+			t.Errorf("input %s = %q carries PR text", k, s)
+		}
+	}
+}
