@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -39,6 +40,9 @@ import (
 	"github.com/conveyor-dev/conveyor/bot"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
 )
+
+// cpuProfile is where the server writes its CPU profile, if anywhere.
+var cpuProfile string
 
 func main() {
 	binary := flag.String("binary", "bin/conveyor", "conveyor binary to run")
@@ -53,6 +57,7 @@ func main() {
 	mix := flag.String("mix", "synthetic", "synthetic (workflow_job and comments, no GitHub) or sync (real-shaped pull_request.synchronize over -prs pull requests, the check worker running against the GitHub emulator)")
 	prs := flag.Int("prs", 300, "-mix sync: how many pull requests the deliveries are spread over")
 	storm := flag.Bool("storm", false, "every delivery is for the same pull request (-mix sync -prs 1)")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile over the run to this file (go tool pprof)")
 	flag.Parse()
 	if *storm {
 		*mix, *prs = "sync", 1
@@ -119,6 +124,13 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	cmd := exec.Command(binary, "serve", "--catch-up", "0", "--log-level", "warn", "--workers", strconv.Itoa(workers))
 	cmd.Env = append(os.Environ(), "APP_ID="+appID, "PRIVATE_KEY="+string(key), "WEBHOOK_SECRET="+secret,
 		"DATABASE_URL="+dbURL, "PORT="+strconv.Itoa(port), "GITHUB_API_URL="+apiURL, "APP_SLUG=conveyor")
+	if cpuProfile != "" {
+		abs, err := filepath.Abs(cpuProfile)
+		if err != nil {
+			return err
+		}
+		cmd.Env = append(cmd.Env, "CONVEYOR_CPU_PROFILE="+abs)
+	}
 	// The server's warnings (jobs waiting on GitHub's pacing, retries) go to
 	// a file, not into the figures.
 	logf, err := os.Create(filepath.Join(tmp, "serve.log"))
@@ -130,7 +142,13 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer func() {
+		// SIGTERM lets the server write its profile; Kill if it lingers.
+		cmd.Process.Signal(syscall.SIGTERM)
+		t := time.AfterFunc(40*time.Second, func() { cmd.Process.Kill() })
+		cmd.Wait()
+		t.Stop()
+	}()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	for i := 0; ; i++ {
 		if resp, err := http.Get(base + "/readyz"); err == nil && resp.StatusCode == 200 {

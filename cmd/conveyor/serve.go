@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -83,6 +84,14 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if path := getenv("CONVEYOR_CPU_PROFILE"); path != "" {
+		// For measuring (bench/loadgen -cpuprofile): written at shutdown.
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return usageErr("CONVEYOR_CPU_PROFILE: %v", err)
+		}
+		defer stop()
+	}
 	if f.metrics != "" {
 		cfg.MetricsAddr = f.metrics
 	}
@@ -128,4 +137,17 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	}
 	log.Info("starting", "config", cfg, "workers", f.workers)
 	return srv.Run(ctx, ln, bot.RunOptions{CatchUpInterval: f.catchUp, MetricsListener: mln})
+}
+
+// startCPUProfile profiles the process into path until the returned stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
