@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20s
 
-.PHONY: build test demo bench fuzz lint vet fmt
+.PHONY: build test demo bench fuzz opa-test lint vet fmt
 
 ## build: bin/conveyor; the first time, says that modules are downloaded and shows progress
 build:
@@ -40,7 +40,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchemaYAML$$' -fuzztime $(FUZZTIME) ./checks/dbt
 	$(GO) test -run '^$$' -fuzz '^FuzzParseComment$$' -fuzztime $(FUZZTIME) ./commands
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./bot
-	$(GO) test -run '^$$' -fuzz '^FuzzPlanMatchesTopdown$$' -fuzztime $(FUZZTIME) ./policies
+
+## opa-test: the stock opa command line, at the version in go.mod, runs the bundle's Rego tests
+opa-test:
+	GOBIN=$(CURDIR)/bin GOFLAGS= $(GO) install github.com/open-policy-agent/opa@$$($(GO) list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+	bin/opa test -v policies/bundle
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

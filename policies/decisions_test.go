@@ -70,12 +70,12 @@ func decisionLines(t testing.TB, srcs []source) (lines, docs []string) {
 	ctx := context.Background()
 	r := rand.New(rand.NewSource(20250611))
 	for ci, cfg := range decisionConfigs(t) {
-		pq := newEngines(t, srcs, cfg).topdown
+		pq := preparedDecision(t, srcs, cfg)
 		for i := 0; i < 250; i++ {
 			// The fields are dropped from the input as its writer made it;
 			// the freeze readings are then derived from whatever windows
 			// remain, as Conveyor derives them for any input.
-			in := withoutFreezeReadings(inputValue(generatedInput(r)))
+			in := withoutFreezeReadings(mustInputValue(t, generatedInput(r)))
 			if r.Intn(3) == 0 {
 				// A partial input has no input.requested (the Rego sums the
 				// candidates itself); a whole one has it, as Conveyor sends it.
@@ -307,4 +307,30 @@ func setKey(v ast.Value, key string, val ast.Value) ast.Value {
 	obj := withoutKey(v, key).(ast.Object)
 	obj.Insert(ast.StringTerm(key), ast.NewTerm(val))
 	return obj
+}
+
+// preparedDecision prepares the decision query over srcs with cfg as
+// data.conveyor.config, as New does.
+func preparedDecision(t testing.TB, srcs []source, cfg map[string]any) rego.PreparedEvalQuery {
+	t.Helper()
+	store, err := newStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, err := rego.New(rego.ParsedQuery(ast.MustParseBody(DecisionQuery)), rego.Compiler(mustCompile(t, srcs)), rego.Store(store),
+		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
+	).PrepareForEval(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pq
+}
+
+func mustInputValue(t testing.TB, in Input) ast.Value {
+	t.Helper()
+	v, err := inputValue(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

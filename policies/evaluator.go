@@ -2,11 +2,12 @@
 // approve, roll back and lock, and what a deployment needs (the contract
 // in docs/policies.md). It ships the default bundle (bundle/*.rego), compiles it once
 // with the server's extra policies, and evaluates data.conveyor.decision over
-// an Input: as OPA's plan of the query, run by this package's interpreter
-// (plan.go), or on OPA's topdown evaluator when the policy uses what the
-// interpreter does not run. The policy decides and Go obeys: this package holds no permission
-// or threshold logic of its own, and it fails closed — any error, undefined
-// or malformed result is a denial that says so.
+// an Input on OPA's own evaluator (topdown), the query prepared once with
+// rego.PrepareForEval. The bundle uses only OPA's built-in functions, so the
+// stock opa command line tests and evaluates it too. The policy decides and
+// Go obeys: this package holds no permission or threshold logic of its own,
+// and it fails closed — any error, undefined or malformed result is a denial
+// that says so.
 package policies
 
 import (
@@ -14,8 +15,8 @@ import (
 	"fmt"
 	"time"
 
-	// Freeze windows name IANA zones; embed the zone database so they work on
-	// machines without tzdata.
+	// Freeze windows name IANA zones that OPA's time built-ins load; embed
+	// the zone database so they work on machines without tzdata.
 	_ "time/tzdata"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -87,16 +88,12 @@ type Options struct {
 	Dir      string               // extra policies (package conveyor), may be empty
 	Config   *serverconfig.Config // exposed as data.conveyor.config; nil means serverconfig.Default()
 	Recorder Recorder             // may be nil
-	// Topdown runs every decision on OPA's topdown evaluator even when the
-	// policy can run as a plan (see Engine); for comparing the two.
-	Topdown bool
 }
 
-// Evaluator evaluates the compiled policy. It is safe for concurrent use.
+// Evaluator evaluates the compiled policy. It is safe for concurrent use:
+// OPA's prepared query may be shared between goroutines (see New).
 type Evaluator struct {
-	plan     *program               // the planned decision, or nil
-	query    rego.PreparedEvalQuery // topdown's, when plan is nil
-	engine   string
+	query    rego.PreparedEvalQuery
 	revision string
 	recorder Recorder
 	now      func() time.Time
@@ -134,15 +131,11 @@ func newEvaluator(ctx context.Context, srcs []source, opts Options) (*Evaluator,
 	if err != nil {
 		return nil, err
 	}
-	e := &Evaluator{revision: revision(srcs), recorder: opts.Recorder, now: time.Now}
-	if opts.Topdown {
-		e.engine = "topdown (asked for)"
-	} else if prog, err := newProgram(ctx, DecisionQuery, compiler, store); err != nil {
-		e.engine = "topdown (the policy cannot run as a plan: " + err.Error() + ")"
-	} else {
-		e.plan, e.engine = prog, "plan"
-		return e, nil
-	}
+	// Compiled once above and prepared once here. OPA's integration guide
+	// ("Integrating with the Go API"): "Preparing queries in advance avoids
+	// parsing and compiling the policies on each query and improves
+	// performance considerably. Prepared queries are safe to share across
+	// multiple Go routines."
 	pq, err := rego.New(
 		rego.ParsedQuery(ast.MustParseBody(DecisionQuery)),
 		rego.Compiler(compiler),
@@ -153,14 +146,8 @@ func newEvaluator(ctx context.Context, srcs []source, opts Options) (*Evaluator,
 	if err != nil {
 		return nil, fmt.Errorf("policies: prepare %s: %w", DecisionQuery, err)
 	}
-	e.query = pq
-	return e, nil
+	return &Evaluator{query: pq, revision: revision(srcs), recorder: opts.Recorder, now: time.Now}, nil
 }
-
-// Engine says how decisions are evaluated: "plan" (the policy planned once
-// into OPA's intermediate representation and run by this package's
-// interpreter), or "topdown (...)" with the reason the plan was not used.
-func (e *Evaluator) Engine() string { return e.engine }
 
 func newStore(data map[string]any) (storage.Store, error) {
 	v, err := ast.InterfaceToValue(map[string]any{"conveyor": map[string]any{"config": data}})
@@ -215,32 +202,25 @@ func (e *Evaluator) decide(ctx context.Context, in Input, meta *Meta) (Decision,
 		return Decision{}, err
 	}
 	meta.InputDigest = digest
+	input, err := inputValue(in)
+	if err != nil {
+		return Decision{}, err
+	}
 	// Cancellation is wired with context.AfterFunc rather than OPA's default
 	// goroutine per query, and metrics are off: nothing reads them.
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
-	if e.plan != nil {
-		v, err := e.plan.eval(ctx, inputValue(in), cancel)
-		stop()
-		if err == nil {
-			// A decision finished after its request was cancelled is not
-			// handed out: topdown would have stopped with an error too.
-			err = ctx.Err()
-		}
-		if err != nil {
-			return Decision{}, err
-		}
-		if v == nil {
-			return Decision{}, fmt.Errorf("%s is undefined", DecisionQuery)
-		}
-		return decodeDecision(v)
-	}
 	rs, err := e.query.Eval(ctx,
-		rego.EvalParsedInput(inputValue(in)),
+		rego.EvalParsedInput(input),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(noMetrics),
 	)
 	stop()
+	if err == nil {
+		// A decision finished after its request was cancelled is not handed
+		// out: the request is over.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return Decision{}, err
 	}

@@ -3,6 +3,8 @@ package policies
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -260,5 +262,61 @@ func TestCheckActionNeedsNoApprovals(t *testing.T) {
 	}
 	if !d.Allow || d.ApprovalsRequired.Count != 0 || !reflect.DeepEqual(d.Warn, want) {
 		t.Fatalf("check = %+v", d)
+	}
+}
+
+// TestEvalCancelled: a cancelled request is denied, and the error says so.
+func TestEvalCancelled(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	stop()
+	rec := &memRecorder{}
+	d, _, err := newTestEvaluator(t, "", rec).Eval(ctx, productionDeploy())
+	if !errors.Is(err, context.Canceled) || d.Allow || len(d.Deny) != 1 || !strings.HasPrefix(d.Deny[0], "policy evaluation failed: ") {
+		t.Fatalf("cancelled decision %+v, %v", d, err)
+	}
+	if len(rec.records) != 1 || rec.records[0].Decision.Allow {
+		t.Errorf("the denial was not recorded: %+v", rec.records)
+	}
+}
+
+// TestEvalConcurrent shares one Evaluator between goroutines (go test -race
+// checks the prepared query and the shared store); every decision must
+// match the one made alone.
+func TestEvalConcurrent(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Options{Config: testConfig(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(5))
+	ins := make([]Input, 40)
+	want := make([]Decision, len(ins))
+	for i := range ins {
+		ins[i] = generatedInput(r)
+		if want[i], _, err = e.Eval(ctx, ins[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for n := range 50 {
+				i := (g*7 + n) % len(ins)
+				got, _, err := e.Eval(ctx, ins[i])
+				if err == nil && !reflect.DeepEqual(got, want[i]) {
+					err = fmt.Errorf("input %d: got %+v, want %+v", i, got, want[i])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Input is the document every decision is made over (docs/policies.md, "The contract").
@@ -162,8 +165,30 @@ type Usage struct {
 // Actions lists the actions a decision can be asked for.
 var Actions = []string{"check", "deploy", "approve", "rollback", "lock"}
 
+// Permissions lists the repository permissions an actor may have; an empty
+// permission is none.
+var Permissions = []string{"admin", "maintain", "write", "triage", "read"}
+
+// contractDocs is where users read what an input document holds.
+const contractDocs = `docs/policies.md, section "The contract"`
+
+// CheckAction says whether a is one of Actions, and if not, which are.
+func CheckAction(a string) error {
+	if slices.Contains(Actions, a) {
+		return nil
+	}
+	if a == "" {
+		return fmt.Errorf("no action; write one of %s (%s)", strings.Join(Actions, ", "), contractDocs)
+	}
+	return fmt.Errorf("action %q is not one of %s (%s)", a, strings.Join(Actions, ", "), contractDocs)
+}
+
 // ParseInput reads an input document (as `conveyor policy eval --input`
-// takes it). Unknown fields and unknown actions are errors.
+// takes it) and checks it against the contract: unknown fields, values of
+// the wrong JSON type, an unknown action or permission and a now that is not
+// RFC 3339 are errors. A missing action is left to the caller, which may
+// supply one (policy eval's --action) and must then check it with
+// CheckAction.
 func ParseInput(r io.Reader) (Input, error) {
 	var in Input
 	dec := json.NewDecoder(r)
@@ -175,27 +200,48 @@ func ParseInput(r io.Reader) (Input, error) {
 		case errors.As(err, &syn):
 			return Input{}, fmt.Errorf("policy input: invalid JSON at byte %d: %v", syn.Offset, err)
 		case errors.As(err, &typ):
-			return Input{}, fmt.Errorf("policy input: %s must be a %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
+			return Input{}, fmt.Errorf("policy input: %s must be %s, not a JSON %s (%s)", typ.Field, jsonKind(typ.Type), typ.Value, contractDocs)
 		case errors.Is(err, io.EOF):
 			return Input{}, errors.New("policy input: empty document (write a JSON object such as {\"action\": \"check\", ...})")
 		default:
-			return Input{}, fmt.Errorf("policy input: %v (the fields are listed in docs/policies.md, section The contract)", err)
+			return Input{}, fmt.Errorf("policy input: %v (the fields are listed in %s)", err, contractDocs)
 		}
 	}
 	if dec.More() {
 		return Input{}, errors.New("policy input: more than one JSON document (write exactly one object)")
 	}
-	if !validAction(in.Action) {
-		return Input{}, fmt.Errorf("policy input: action %q is not one of %s", in.Action, strings.Join(Actions, ", "))
+	if in.Action != "" {
+		if err := CheckAction(in.Action); err != nil {
+			return Input{}, fmt.Errorf("policy input: %w", err)
+		}
+	}
+	if p := in.Actor.Permission; p != "" && !slices.Contains(Permissions, p) {
+		return Input{}, fmt.Errorf("policy input: actor.permission %q is not one of %s, or empty for none (%s)", p, strings.Join(Permissions, ", "), contractDocs)
+	}
+	if in.Now != "" {
+		if _, err := time.Parse(time.RFC3339, in.Now); err != nil {
+			return Input{}, fmt.Errorf("policy input: now %q is not an RFC 3339 time such as 2025-06-11T10:00:00Z (%s)", in.Now, contractDocs)
+		}
 	}
 	return in, nil
 }
 
-func validAction(a string) bool {
-	for _, x := range Actions {
-		if a == x {
-			return true
-		}
+// jsonKind names what a Go type reads from JSON, for error messages.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
 	}
-	return false
+	return "a " + t.String()
 }

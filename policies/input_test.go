@@ -2,6 +2,8 @@ package policies
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"strings"
@@ -20,7 +22,7 @@ func TestValueMatchesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := inputValue(in)
+	full := mustInputValue(t, in)
 	if got := withoutFreezeReadings(withoutKey(full, "requested")); got.Compare(want) != 0 {
 		t.Fatalf("ast input differs from its JSON form:\n got %v\nwant %v", got, want)
 	}
@@ -34,13 +36,13 @@ func TestValueMatchesJSON(t *testing.T) {
 	in.PullRequest, in.Requester, in.Artifacts[1].Evidence.Metrics = nil, "", nil
 	b, _ = json.Marshal(in)
 	want, _ = ast.ValueFromReader(bytes.NewReader(b))
-	if got := withoutFreezeReadings(withoutKey(inputValue(in), "requested")); got.Compare(want) != 0 {
+	if got := withoutFreezeReadings(withoutKey(mustInputValue(t, in), "requested")); got.Compare(want) != 0 {
 		t.Fatalf("optional keys differ:\n got %v\nwant %v", got, want)
 	}
 }
 
 func TestNilCollectionsBecomeEmpty(t *testing.T) {
-	v := inputValue(Input{Action: "check"}).(ast.Object)
+	v := mustInputValue(t, Input{Action: "check"}).(ast.Object)
 	for _, key := range []string{"artifacts", "approvals"} {
 		if a, ok := v.Get(ast.StringTerm(key)).Value.(*ast.Array); !ok || a.Len() != 0 {
 			t.Errorf("%s = %v; want []", key, v.Get(ast.StringTerm(key)))
@@ -60,6 +62,12 @@ func TestDigestIsStable(t *testing.T) {
 	da, err := Digest(a)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The digest is sha256 over encoding/json's bytes, so anyone can
+	// recompute it from a stored input (docs/policies.md, the audit log).
+	raw0, _ := json.Marshal(a)
+	if sum := sha256.Sum256(raw0); hex.EncodeToString(sum[:]) != da {
+		t.Fatalf("Digest = %s, not the sha256 of the input's JSON", da)
 	}
 	for i := 0; i < 20; i++ {
 		if db, _ := Digest(b); db != da {
@@ -115,17 +123,43 @@ func TestParseInput(t *testing.T) {
 	}
 
 	bad := map[string]string{
-		``:                                        "empty document",
-		`{"action": "check", "colour": "red"}`:    `unknown field "colour"`,
-		`{"action": "check", "artifacts": {}}`:    "artifacts must be a []policies.Artifact, not a JSON object",
-		`{"action": "launch"}`:                    `action "launch" is not one of check, deploy, approve, rollback, lock`,
-		`{"action": "check"`:                      "unexpected EOF",
-		`{"action": "check"} {"action": "check"}`: "more than one JSON document",
-		`{"action": "check", "now": 5}`:           "now must be a string",
+		``:                                                                "empty document",
+		`{"action": "check", "colour": "red"}`:                            `unknown field "colour"`,
+		`{"action": "check", "artifacts": {}}`:                            "artifacts must be a list, not a JSON object (docs/policies.md",
+		`{"action": "launch"}`:                                            `action "launch" is not one of check, deploy, approve, rollback, lock (docs/policies.md`,
+		`{"action": "check"`:                                              "unexpected EOF",
+		`{"action": "check"} {"action": "check"}`:                         "more than one JSON document",
+		`{"action": "check", "now": 5}`:                                   "now must be a string",
+		`{"action": "check", "now": "yesterday"}`:                         `now "yesterday" is not an RFC 3339 time`,
+		`{"action": "check", "actor": {"permission": "owner"}}`:           `actor.permission "owner" is not one of admin, maintain, write, triage, read`,
+		`{"action": "check", "pull_request": {"number": "7"}}`:            "pull_request.number must be a whole number, not a JSON string",
+		`{"action": "check", "environment": {"config": {"freeze": "x"}}}`: "environment.config.freeze must be a list",
 	}
 	for doc, want := range bad {
 		if _, err := ParseInput(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseInput(%q) error = %v; want it to mention %q", doc, err, want)
+		} else if strings.Contains(err.Error(), "DESIGN") {
+			t.Errorf("ParseInput(%q) error cites a document outside the repository: %v", doc, err)
+		}
+	}
+	// A missing action is the caller's to supply (policy eval --action).
+	if in, err := ParseInput(strings.NewReader(`{"repository": "acme/shop"}`)); err != nil || in.Action != "" {
+		t.Errorf("input without action: %+v, %v", in, err)
+	}
+}
+
+func TestCheckAction(t *testing.T) {
+	for _, a := range Actions {
+		if err := CheckAction(a); err != nil {
+			t.Errorf("CheckAction(%q) = %v", a, err)
+		}
+	}
+	for a, want := range map[string]string{
+		"deply": `action "deply" is not one of check, deploy, approve, rollback, lock (docs/policies.md, section "The contract")`,
+		"":      `no action; write one of check, deploy, approve, rollback, lock (docs/policies.md, section "The contract")`,
+	} {
+		if err := CheckAction(a); err == nil || err.Error() != want {
+			t.Errorf("CheckAction(%q) = %v, want %s", a, err, want)
 		}
 	}
 }

@@ -39,7 +39,7 @@ func newPolicyCmd() *cobra.Command {
 	}
 	test.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
 	var input, action, dir, config string
-	var topdown bool
+	var document bool
 	eval := &cobra.Command{
 		Use:   "eval --input input.json",
 		Short: "Print the policy decision for an input document",
@@ -48,6 +48,11 @@ func newPolicyCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if input == "" {
 				return usageErr("--input: missing (write --input input.json, or - for standard input)")
+			}
+			if action != "" {
+				if err := policies.CheckAction(action); err != nil {
+					return usageErr("--action: %v", err)
+				}
 			}
 			r := os.Stdin
 			if input != "-" {
@@ -65,8 +70,19 @@ func newPolicyCmd() *cobra.Command {
 			if action != "" {
 				in.Action = action
 			}
+			if err := policies.CheckAction(in.Action); err != nil {
+				return usageErr("--input %s: %v (or give --action)", input, err)
+			}
 			if in.Now == "" {
 				in.Now = time.Now().UTC().Format(time.RFC3339)
+			}
+			if document {
+				b, err := policies.Document(in)
+				if err != nil {
+					return usageErr("--input %s: %v", input, err)
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+				return err
 			}
 			scfg := serverconfig.Default()
 			if config != "" {
@@ -77,7 +93,7 @@ func newPolicyCmd() *cobra.Command {
 			if dir == "" {
 				dir = scfg.Policies.Dir
 			}
-			ev, err := policies.New(cmd.Context(), policies.Options{Dir: dir, Config: scfg, Topdown: topdown})
+			ev, err := policies.New(cmd.Context(), policies.Options{Dir: dir, Config: scfg})
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -85,7 +101,7 @@ func newPolicyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"decision": d, "input_digest": meta.InputDigest, "revision": meta.Revision, "engine": ev.Engine()}
+			out := map[string]any{"decision": d, "input_digest": meta.InputDigest, "revision": meta.Revision}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(out)
@@ -95,7 +111,7 @@ func newPolicyCmd() *cobra.Command {
 	eval.Flags().StringVar(&action, "action", "", "override the input's action (check, deploy, approve, rollback, lock)")
 	eval.Flags().StringVar(&dir, "dir", "", "extra policy directory (default: the server config's policies.dir)")
 	eval.Flags().StringVar(&config, "config", "", "server config file for teams, quotas and pricing")
-	eval.Flags().BoolVar(&topdown, "topdown", false, "evaluate with OPA's topdown evaluator instead of the planned policy (to compare the two)")
+	eval.Flags().BoolVar(&document, "document", false, "print the document the policy evaluates (the input plus what Conveyor derives), for opa eval -i, instead of deciding")
 	cmd.AddCommand(test, eval)
 	return cmd
 }

@@ -337,9 +337,9 @@ func TestServeShutsDownGracefullyOnSIGTERM(t *testing.T) {
 	if !strings.Contains(logs, "shutting down") {
 		t.Fatalf("no shutdown line in the log:\n%s", logs)
 	}
-	// The start says which policy engine decides (the default bundle is planned).
-	if !strings.Contains(logs, "policy loaded") || !strings.Contains(logs, `"engine":"plan"`) {
-		t.Fatalf("no policy engine line in the log:\n%s", logs)
+	// The start says which policy revision decides.
+	if !strings.Contains(logs, `"msg":"policy loaded"`) {
+		t.Fatalf("no policy line in the log:\n%s", logs)
 	}
 	if _, err := http.Get(p.url + "/healthz"); err == nil {
 		t.Fatal("still accepting connections after shutdown")

@@ -68,7 +68,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	if err != nil {
 		return nil, err
 	}
-	srv.Log.Info("policy loaded", "revision", w.Policy.Revision(), "engine", w.Policy.Engine())
+	srv.Log.Info("policy loaded", "revision", w.Policy.Revision())
 	registry := registries(scfg, getenv)
 	mask := serverMasker(scfg, srv.Config, getenv)
 	deps := driver.Deps{
