@@ -1,8 +1,10 @@
 // Package checks owns the uniform check suite (docs/configuration.md): it
 // classifies a pull request's changed files into artifacts, evaluates each
-// touched app, model and dbt project through the same four stages (Validate,
-// Quality, Policy, Readiness) and writes the `conveyor` gate and one
-// `conveyor / <artifact>` check run per artifact.
+// touched artifact through the same four stages (Validate and Quality by the
+// artifact's kind, through the checks/kind interface and registry; Policy and
+// Readiness here, the same for every kind) and writes the `conveyor` gate and
+// one `conveyor / <artifact>` check run per artifact. It knows no kind by
+// name: what an app, a model or a dbt project is lives in checks/kind/*.
 //
 // Evaluation is pure over Facts, an interface created per evaluation that
 // fetches and caches what it is asked for (changed files, configuration,

@@ -34,7 +34,9 @@ type Kind interface {
 	// through r and returns the spec (never nil, even with problems).
 	Parse(r *Doc, a Ident, fields []Field) Spec
 	// Schema is the JSON Schema of the kind's keys (property name ->
-	// schema), merged into docs/conveyor.schema.json.
+	// schema) as docs/conveyor.schema.json lists them under
+	// $defs.artifact.properties; it may refer to that document's $defs
+	// (relativePath, stringList).
 	Schema() map[string]any
 	// Evaluate runs Validate and Quality for one touched artifact.
 	Evaluate(ctx context.Context, env Env, a Artifact) Outcome
@@ -231,4 +233,14 @@ func Or(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// MustSchema decodes a kind's JSON Schema fragment written as a JSON object
+// literal; it panics on a malformed literal, a programming error.
+func MustSchema(src string) map[string]any {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(src), &m); err != nil {
+		panic(fmt.Sprintf("kind: schema fragment: %v", err))
+	}
+	return m
 }

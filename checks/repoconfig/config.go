@@ -1,7 +1,9 @@
-// Package repoconfig owns the repository configuration (.github/conveyor.yml)
-// and model pointer files: it parses them with file, line and column for every
-// problem, validates them against the repository tree and the server's
-// drivers, and classifies a PR's changed files into the artifacts they touch.
+// Package repoconfig owns the repository configuration (.github/conveyor.yml):
+// it parses it with file, line and column for every problem (an artifact's
+// kind-specific keys through its registered kind, package checks/kind),
+// validates it against the repository tree and the server's drivers,
+// classifies a PR's changed files into the artifacts they touch (by the
+// kinds' file claims) and merges base and head configs (Govern).
 // It only reads bytes handed to it; it never calls GitHub, a model registry or
 // the policy engine, and it decides nothing about whether a change may ship.
 package repoconfig

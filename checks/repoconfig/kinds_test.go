@@ -1,6 +1,9 @@
 package repoconfig
 
 import (
+	"encoding/json"
+	"os"
+	"reflect"
 	"testing"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
@@ -51,5 +54,46 @@ func TestGovernTakesKindGoverningFieldsFromBase(t *testing.T) {
 	}
 	if _, ok := got["artifacts.n.pointer"]; ok {
 		t.Error("a new model's pointer is listed as a governance change; it applies now")
+	}
+}
+
+// docs/conveyor.schema.json lists what the registered kinds say: the kind
+// enum is the registry's names, and each kind's keys are described by the
+// fragment the kind itself gives (Kind.Schema).
+func TestSchemaDocumentsEveryKind(t *testing.T) {
+	data, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Defs struct {
+			Artifact struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"artifact"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Defs.Artifact.Properties
+	var enum []string
+	for _, v := range props["kind"].(map[string]any)["enum"].([]any) {
+		enum = append(enum, v.(string))
+	}
+	if !reflect.DeepEqual(enum, kind.Names()) {
+		t.Errorf("schema kind enum = %v, registered kinds = %v", enum, kind.Names())
+	}
+	for _, k := range kind.All() {
+		frag := k.Schema()
+		for _, key := range k.Keys() {
+			if _, ok := frag[key]; !ok {
+				t.Errorf("kind %s: key %s has no schema fragment", k.Name(), key)
+			}
+		}
+		for key, want := range frag {
+			if got := props[key]; !reflect.DeepEqual(got, want) {
+				t.Errorf("kind %s: docs/conveyor.schema.json describes %s as\n%v\nthe kind says\n%v", k.Name(), key, got, want)
+			}
+		}
 	}
 }

@@ -34,10 +34,8 @@ func (Kind) Keys() []string { return []string{"paths"} }
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
-	return map[string]any{"paths": map[string]any{
-		"description": "app: doublestar globs of the files that belong to it",
-		"oneOf":       []any{map[string]any{"type": "string"}, map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
-	}}
+	return kind.MustSchema(`{"paths": {"description": "app: doublestar globs relative to the repository root.",
+		"oneOf": [{"$ref": "#/$defs/relativePath"}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/relativePath"}}]}}`)
 }
 
 // Parse implements kind.Kind.

@@ -48,10 +48,10 @@ func (Kind) Keys() []string { return []string{"project", "manifest"} }
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
-	return map[string]any{
-		"project":  map[string]any{"type": "string", "description": "dbt: folder holding dbt_project.yml (\".\" is the root)"},
-		"manifest": map[string]any{"type": "string", "description": "dbt: optional committed manifest.json"},
-	}
+	return kind.MustSchema(`{
+		"project": {"type": "string", "minLength": 1, "not": {"pattern": "^(/|\\.\\./)|/\\.\\.(/|$)"},
+			"description": "dbt: folder holding dbt_project.yml, for example analytics/."},
+		"manifest": {"$ref": "#/$defs/relativePath", "description": "dbt: optional committed manifest.json."}}`)
 }
 
 // Parse implements kind.Kind.

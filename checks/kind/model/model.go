@@ -56,16 +56,10 @@ func (Kind) Keys() []string { return []string{"pointer", "evaluation"} }
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
-	num := map[string]any{"type": "number"}
-	return map[string]any{
-		"pointer": map[string]any{"type": "string", "description": "model: path of the pointer file (registry, model, version)"},
-		"evaluation": map[string]any{
-			"type": "object", "additionalProperties": false, "required": []any{"metric"},
-			"description": "model: the quality gate (governs: read from the base branch)",
-			"properties": map[string]any{"metric": map[string]any{"type": "string"}, "min": num,
-				"max_regression": map[string]any{"type": "number", "minimum": 0}},
-		},
-	}
+	return kind.MustSchema(`{
+		"pointer": {"$ref": "#/$defs/relativePath", "description": "model: path of the pointer file (registry, model, version)."},
+		"evaluation": {"type": "object", "required": ["metric"], "additionalProperties": false,
+			"properties": {"metric": {"type": "string", "minLength": 1}, "min": {"type": "number"}, "max_regression": {"type": "number", "minimum": 0}}}}`)
 }
 
 // Parse implements kind.Kind.
