@@ -95,7 +95,7 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			return fmt.Errorf("issue_comment %s: %w", deliveryID, err)
 		}
-		return h.onComment(ctx, &ev)
+		return h.onComment(ctx, deliveryID, &ev)
 	case "check_run":
 		var ev github.CheckRunEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
@@ -152,12 +152,17 @@ func isBot(u *github.User) bool {
 	return u == nil || strings.EqualFold(u.GetType(), "Bot") || strings.HasSuffix(u.GetLogin(), "[bot]")
 }
 
-func (h *Handler) onComment(ctx context.Context, ev *github.IssueCommentEvent) error {
+func (h *Handler) onComment(ctx context.Context, deliveryID string, ev *github.IssueCommentEvent) error {
 	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() {
 		return nil
 	}
 	if isBot(ev.GetSender()) || isBot(ev.GetComment().GetUser()) {
 		return nil
+	}
+	// A retried delivery whose commands already ran only posts what GitHub
+	// has not accepted yet.
+	if resumed, err := h.resume(ctx, ev.GetInstallation().GetID(), deliveryID); resumed || err != nil {
+		return err
 	}
 	cmds, perrs := ParseComment(ev.GetComment().GetBody())
 	if len(cmds) == 0 && len(perrs) == 0 {
@@ -172,15 +177,17 @@ func (h *Handler) onComment(ctx context.Context, ev *github.IssueCommentEvent) e
 		repo: ev.GetRepo().GetFullName(), pr: ev.GetIssue().GetNumber(),
 		actor: ev.GetComment().GetUser().GetLogin(), written: ev.GetComment().GetCreatedAt().Time,
 		commentID: ev.GetComment().GetID(), source: fmt.Sprintf("comment:%d", ev.GetComment().GetID()),
+		delivery: deliveryID,
 	}
-	s.react(ctx, "eyes")
+	s.react("eyes")
+	s.postNow(ctx)
 	ok := s.run(ctx, cmds, perrs)
 	if ok {
-		s.react(ctx, "rocket")
+		s.react("rocket")
 	} else {
-		s.react(ctx, "confused")
+		s.react("confused")
 	}
-	return nil
+	return s.finish(ctx)
 }
 
 // actionCommand maps a check run button identifier to the command line it
@@ -196,6 +203,9 @@ func actionCommand(identifier string) (string, bool) {
 func (h *Handler) onCheckRunAction(ctx context.Context, deliveryID string, ev *github.CheckRunEvent) error {
 	if ev.GetAction() != "requested_action" || isBot(ev.GetSender()) {
 		return nil
+	}
+	if resumed, err := h.resume(ctx, ev.GetInstallation().GetID(), deliveryID); resumed || err != nil {
+		return err
 	}
 	line, ok := actionCommand(requestedIdentifier(ev))
 	if !ok {
@@ -218,9 +228,10 @@ func (h *Handler) onCheckRunAction(ctx context.Context, deliveryID string, ev *g
 		// The button belongs to the check run's commit: that is what deploys.
 		fixedSHA: ev.GetCheckRun().GetHeadSHA(),
 		source:   fmt.Sprintf("action:%d:%s", ev.GetCheckRun().GetID(), deliveryID),
+		delivery: deliveryID,
 	}
 	s.run(ctx, cmds, perrs)
-	return nil
+	return s.finish(ctx)
 }
 
 func requestedIdentifier(ev *github.CheckRunEvent) string {

@@ -202,6 +202,12 @@ func newEnv(t *testing.T) *env {
 // newEnvConfig is newEnv with a server config of the test's own.
 func newEnvConfig(t *testing.T, scfg *serverconfig.Config) *env {
 	t.Helper()
+	return newEnvOn(t, scfg, storetest.Open(t, store.SQLite))
+}
+
+// newEnvOn is newEnvConfig on a store of the test's own.
+func newEnvOn(t *testing.T, scfg *serverconfig.Config, st *store.Store) *env {
+	t.Helper()
 	ctx := context.Background()
 	gh := ghfake.New()
 	t.Cleanup(gh.Close)
@@ -217,7 +223,7 @@ func newEnvConfig(t *testing.T, scfg *serverconfig.Config) *env {
 		t.Fatalf("policy: %v", err)
 	}
 	e := &env{t: t, gh: gh, dep: newFakeDeployer(), gate: &fakeGate{m: map[string]string{}},
-		clock: &clock{t: time.Now().Add(-time.Hour)}, store: storetest.Open(t, store.SQLite)}
+		clock: &clock{t: time.Now().Add(-time.Hour)}, store: st}
 	e.h = New(Options{
 		GitHub:   func(id int64) (*github.Client, error) { return gh.InstallationClient(id) },
 		Deployer: e.dep, Gate: e.gate, Policy: pol, ServerConfig: scfg, Store: e.store, Now: e.clock.Now,
@@ -249,6 +255,17 @@ func (e *env) send(eventType string, payload map[string]any) string {
 		e.t.Fatalf("Handle %s: %v", eventType, err)
 	}
 	return id
+}
+
+// handle hands a payload to the handler under a delivery ID of the test's
+// choice and returns the handler's error (a retry is the same ID again).
+func (e *env) handle(eventType, deliveryID string, payload map[string]any) error {
+	e.t.Helper()
+	b, err := json.Marshal(payload)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.h.Handle(context.Background(), eventType, deliveryID, b)
 }
 
 // comment writes body on pr as login and delivers it; it returns the

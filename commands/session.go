@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v66/github"
+
+	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
 // session is one comment (or one button press) being handled: who, where,
@@ -19,11 +21,13 @@ type session struct {
 	repo         string
 	pr           int
 	actor        string
-	written      time.Time // the comment's created_at; zero for buttons
-	fixedSHA     string    // a button's commit; "" for comments
-	commentID    int64     // 0 for buttons
-	source       string    // "comment:<id>" or "action:<check run>:<delivery>"
-	startedOnce  bool      // a command of this session already used source as its SourceKey
+	written      time.Time     // the comment's created_at; zero for buttons
+	fixedSHA     string        // a button's commit; "" for comments
+	commentID    int64         // 0 for buttons
+	source       string        // "comment:<id>" or "action:<check run>:<delivery>"
+	startedOnce  bool          // a command of this session already used source as its SourceKey
+	delivery     string        // the webhook delivery being handled; names the stored replies
+	out          []store.Reply // what the session says on GitHub, in order (see replies.go)
 
 	prInfo     *prInfo
 	headChoice *headChoice
@@ -45,15 +49,15 @@ func refused(text string) outcome { return outcome{text: text} }
 // every command succeeded.
 func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) bool {
 	if msg, ok := s.admit(ctx, cmds, perrs); !ok {
-		s.reply(ctx, msg)
+		s.reply(msg)
 		return false
 	}
 	if len(perrs) > 0 {
-		s.reply(ctx, renderParseErrors(perrs))
+		s.reply(renderParseErrors(perrs))
 		return false
 	}
 	if msgs := s.validate(ctx, cmds); len(msgs) > 0 {
-		s.reply(ctx, strings.Join(msgs, "\n\n"))
+		s.reply(strings.Join(msgs, "\n\n"))
 		return false
 	}
 	all := true
@@ -66,7 +70,7 @@ func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) 
 		}
 	}
 	if len(sections) > 0 {
-		s.reply(ctx, strings.Join(sections, "\n\n---\n\n"))
+		s.reply(strings.Join(sections, "\n\n---\n\n"))
 	}
 	return all
 }
@@ -156,24 +160,6 @@ func (s *session) errorText(err error) string {
 	}
 	s.h.log.Error("command failed", "repo", s.repo, "pr", s.pr, "err", err)
 	return fmt.Sprintf("Conveyor could not complete this: %v. Try the command again; if it keeps failing, tell the Conveyor operators.", err)
-}
-
-func (s *session) react(ctx context.Context, content string) {
-	if s.commentID == 0 {
-		return
-	}
-	owner, name := splitRepo(s.repo)
-	if _, _, err := s.gh.Reactions.CreateIssueCommentReaction(ctx, owner, name, s.commentID, content); err != nil {
-		s.h.log.Warn("reaction failed", "repo", s.repo, "comment", s.commentID, "content", content, "err", err)
-	}
-}
-
-func (s *session) reply(ctx context.Context, body string) {
-	owner, name := splitRepo(s.repo)
-	body = fmt.Sprintf("@%s\n\n%s", s.actor, body)
-	if _, _, err := s.gh.Issues.CreateComment(ctx, owner, name, s.pr, &github.IssueComment{Body: &body}); err != nil {
-		s.h.log.Error("reply failed", "repo", s.repo, "pr", s.pr, "err", err)
-	}
 }
 
 func renderParseErrors(perrs []*ParseError) string {

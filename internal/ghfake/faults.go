@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type fault struct {
 	status     int
 	retryAfter time.Duration
 	secondary  bool
+	after      bool // carry the request out, then answer status
 }
 
 type rateState struct {
@@ -38,6 +40,15 @@ type rateState struct {
 // segment, "**" any number, so "/repos/acme/web/check-runs/*" or "/repos/**".
 func (s *Server) FailNext(method, pathPattern string, n int, status int) {
 	s.addFault(fault{method: method, pattern: pathPattern, status: status}, n)
+}
+
+// FailAfterNext makes the next n successful requests whose method ("" for any) and path
+// match pathPattern take effect and then answer status instead of their real answer: the
+// ambiguous failure of a 502 or 504 from GitHub's front end after the API made the change
+// (a comment created, yet the client sees an error). Requests the API refuses keep their
+// own answer and do not use the fault up.
+func (s *Server) FailAfterNext(method, pathPattern string, n int, status int) {
+	s.addFault(fault{method: method, pattern: pathPattern, status: status, after: true}, n)
 }
 
 // SecondaryRateLimitNext makes the next n requests matching pathPattern fail the way GitHub's
@@ -64,10 +75,29 @@ func (s *Server) SetRateLimitRemaining(remaining int) {
 	s.rate.used = max(s.rate.limit-remaining, 0)
 }
 
-// injectFault writes a planned failure if one matches and reports whether it did.
+// injectFault writes a planned failure that replaces the request if one matches and
+// reports whether it did.
 func (s *Server) injectFault(w http.ResponseWriter, method, path string) bool {
+	return s.writeFault(w, method, path, false)
+}
+
+// injectFaultAfter replaces the answer of a request that was carried out with a planned
+// failure if one matches, and reports whether it did. rec holds the real answer.
+func (s *Server) injectFaultAfter(rec *httptest.ResponseRecorder, method, path string) bool {
+	if rec.Code >= 300 {
+		return false
+	}
+	fresh := httptest.NewRecorder()
+	if !s.writeFault(fresh, method, path, true) {
+		return false
+	}
+	*rec = *fresh
+	return true
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, method, path string, after bool) bool {
 	hit, ok := s.faults.Take(func(f fault) bool {
-		if f.method != "" && !strings.EqualFold(f.method, method) {
+		if f.after != after || f.method != "" && !strings.EqualFold(f.method, method) {
 			return false
 		}
 		ok, _ := doublestar.Match(f.pattern, path)

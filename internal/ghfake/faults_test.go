@@ -126,3 +126,47 @@ func TestFaultPatternValidation(t *testing.T) {
 	}()
 	s.FailNext("GET", "/repos/[", 1, 500)
 }
+
+func TestFailAfterNext(t *testing.T) {
+	s, gh := fixture(t)
+	s.Commit("acme/web", "feature", map[string]*string{"x": str("1")}, "change")
+	pr := s.OpenPR("acme/web", "feature", "main", "a change", "dev")
+	s.FailAfterNext("POST", "/repos/*/*/issues/*/comments", 1, http.StatusBadGateway)
+
+	// A refused request keeps its own answer and leaves the fault for the next one.
+	if _, _, err := gh.Issues.CreateComment(ctx, "acme", "web", 999, &github.IssueComment{Body: str("x")}); statusOf(err) != http.StatusNotFound {
+		t.Fatalf("comment on a missing PR: %v, want 404", err)
+	}
+	_, _, err := gh.Issues.CreateComment(ctx, "acme", "web", pr.Number, &github.IssueComment{Body: str("hello")})
+	if statusOf(err) != http.StatusBadGateway {
+		t.Fatalf("first create: %v, want 502", err)
+	}
+	if cs := s.Comments("acme/web", pr.Number); len(cs) != 1 || cs[0].Body != "hello" {
+		t.Fatalf("comments = %+v, want the one created before the 502", cs)
+	}
+	if _, _, err := gh.Issues.CreateComment(ctx, "acme", "web", pr.Number, &github.IssueComment{Body: str("again")}); err != nil {
+		t.Fatalf("the fault was good for one request: %v", err)
+	}
+	if c := s.CallsMatching("POST", "/repos/acme/web/issues/"); len(c) != 3 || c[1].Status != http.StatusBadGateway || c[2].Status != http.StatusCreated {
+		t.Fatalf("recorded = %+v", c)
+	}
+}
+
+func TestListCommentsSince(t *testing.T) {
+	s, gh := fixture(t)
+	s.Commit("acme/web", "feature", map[string]*string{"x": str("1")}, "change")
+	pr := s.OpenPR("acme/web", "feature", "main", "a change", "dev")
+	s.CommentOnPR("acme/web", pr.Number, "dev", "one")
+	since := time.Now().Add(time.Hour)
+	if cs, _, err := gh.Issues.ListComments(ctx, "acme", "web", pr.Number, &github.IssueListCommentsOptions{Since: &since}); err != nil || len(cs) != 0 {
+		t.Fatalf("since an hour ahead: %d comments, %v; want none", len(cs), err)
+	}
+	since = time.Now().Add(-time.Hour)
+	if cs, _, err := gh.Issues.ListComments(ctx, "acme", "web", pr.Number, &github.IssueListCommentsOptions{Since: &since}); err != nil || len(cs) != 1 {
+		t.Fatalf("since an hour ago: %d comments, %v; want one", len(cs), err)
+	}
+	req, _ := gh.NewRequest("GET", "repos/acme/web/issues/1/comments?since=yesterday", nil)
+	if _, err := gh.Do(ctx, req, nil); statusOf(err) != http.StatusUnprocessableEntity {
+		t.Fatalf("bad since: %v, want 422", err)
+	}
+}

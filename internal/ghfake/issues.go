@@ -155,8 +155,25 @@ func (s *Server) handleIssuesGet(w http.ResponseWriter, r *http.Request, rs *rep
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
+	comments := rs.commentsOn(n)
+	// since: only comments last updated at or after the time (ISO 8601,
+	// YYYY-MM-DDTHH:MM:SSZ), as GitHub's "List issue comments" documents.
+	if v := r.URL.Query().Get("since"); v != "" {
+		since, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeValidation(w, fmt.Sprintf("Invalid value for since: %q is not an ISO 8601 timestamp", v))
+			return
+		}
+		var kept []*Comment
+		for _, c := range comments {
+			if !c.UpdatedAt.Before(since) {
+				kept = append(kept, c)
+			}
+		}
+		comments = kept
+	}
 	out := []any{}
-	for _, c := range paginate(s, w, r, rs.commentsOn(n)) {
+	for _, c := range paginate(s, w, r, comments) {
 		out = append(out, s.commentJSON(rs, c))
 	}
 	writeJSON(w, http.StatusOK, out)

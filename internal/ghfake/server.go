@@ -208,6 +208,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case counted && !s.rateAllows(rec):
 	default:
 		s.mux.ServeHTTP(rec, r2)
+		if s.injectFaultAfter(rec, r.Method, p) {
+			break
+		}
 		if r.Method == http.MethodGet && rec.Code == http.StatusOK {
 			etag := etagOf(rec.Body.Bytes())
 			rec.Header().Set("ETag", etag)
