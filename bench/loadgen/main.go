@@ -44,6 +44,9 @@ import (
 // cpuProfile is where the server writes its CPU profile, if anywhere.
 var cpuProfile string
 
+// serveLog is where the server's info-level log is kept, if anywhere.
+var serveLog string
+
 func main() {
 	binary := flag.String("binary", "bin/conveyor", "conveyor binary to run")
 	db := flag.String("db", "sqlite", "sqlite or postgres")
@@ -58,6 +61,7 @@ func main() {
 	prs := flag.Int("prs", 300, "-mix sync: how many pull requests the deliveries are spread over")
 	storm := flag.Bool("storm", false, "every delivery is for the same pull request (-mix sync -prs 1)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write the server's CPU profile over the run to this file (go tool pprof)")
+	flag.StringVar(&serveLog, "serve-log", "", "keep the server's log, at info level, in this file (default: warnings only, discarded)")
 	flag.Parse()
 	if *storm {
 		*mix, *prs = "sync", 1
@@ -133,7 +137,12 @@ func run(binary, db, pgURL string, rate int, dur time.Duration, conc, size, work
 	}
 	// The server's warnings (jobs waiting on GitHub's pacing, retries) go to
 	// a file, not into the figures.
-	logf, err := os.Create(filepath.Join(tmp, "serve.log"))
+	logPath := filepath.Join(tmp, "serve.log")
+	if serveLog != "" {
+		logPath = serveLog
+		cmd.Args = append(cmd.Args, "--log-level", "info")
+	}
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
@@ -306,16 +315,20 @@ func sampleOnce(pid int, peak *atomic.Int64) {
 	}
 }
 
-// warnings counts the server's log lines (it logs at warn and above here)
-// and returns the first.
-func warnings(path string) (int, string) {
+// warnings counts the server's log lines at warn level and above, and
+// returns the first.
+func warnings(path string) (n int, first string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, ""
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		return 0, ""
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
+			if n == 0 {
+				first = l
+			}
+			n++
+		}
 	}
-	return len(lines), lines[0]
+	return n, first
 }
