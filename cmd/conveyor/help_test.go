@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/conveyor-dev/conveyor/internal/docgolden"
 )
 
 // walk calls fn for cmd and every subcommand that a user can run.
@@ -85,4 +88,14 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 			t.Errorf("usageExamples names %q, which is not a command", path)
 		}
 	}
+}
+
+// TestReadmeListsServeFlags: the README's flag list of serve is what the
+// binary's help prints.
+func TestReadmeListsServeFlags(t *testing.T) {
+	serve, _, err := newRoot().Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docgolden.Check(t, filepath.Join(docgolden.Root(), "README.md"), "serve-flags", "text", serve.LocalFlags().FlagUsages())
 }

@@ -20,8 +20,13 @@ var update = flag.Bool("update-docs", false, "rewrite the golden blocks in docs/
 // Path is the path of a file in the repository's docs/ folder, wherever the
 // test runs from.
 func Path(name string) string {
+	return filepath.Join(Root(), "docs", name)
+}
+
+// Root is the repository's top folder (where README.md is).
+func Root() string {
 	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..", "docs", name)
+	return filepath.Join(filepath.Dir(here), "..", "..")
 }
 
 // Check compares got, shown as a fenced block of language lang, with the
