@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing/fstest"
@@ -64,6 +66,9 @@ func runCheck(ctx context.Context, w io.Writer, f *checkFlags) error {
 		return usageErr("--format: %q is not a format (write text, markdown or json)", f.format)
 	}
 	g := &gitFacts{dir: f.repo}
+	if err := g.checkTop(ctx); err != nil {
+		return usageErr("--repo %s: %v", f.repo, err)
+	}
 	var err error
 	if g.baseSHA, err = g.git(ctx, "rev-parse", "--verify", f.base+"^{commit}"); err != nil {
 		return usageErr("--base %s: %v", f.base, err)
@@ -127,6 +132,33 @@ func (g *gitFacts) git(ctx context.Context, args ...string) (string, error) {
 		return "", errors.New(msg)
 	}
 	return strings.TrimSpace(out.String()), nil
+}
+
+// checkTop makes sure dir is the top of a git checkout: git would otherwise
+// quietly answer for an enclosing repository (a folder of examples inside
+// this one, say) and check the wrong change.
+func (g *gitFacts) checkTop(ctx context.Context) error {
+	if st, err := os.Stat(g.dir); err != nil || !st.IsDir() {
+		return errors.New("no such folder")
+	}
+	top, err := g.git(ctx, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return fmt.Errorf("not a git checkout (%v); pass the folder that holds .git", err)
+	}
+	abs, err := filepath.Abs(g.dir)
+	if err != nil {
+		return err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	if real, err := filepath.EvalSymlinks(top); err == nil {
+		top = real
+	}
+	if filepath.Clean(abs) != filepath.Clean(top) {
+		return fmt.Errorf("is not the top of a git checkout but a folder inside %s; pass the checkout's top folder (the one holding .git and .github/conveyor.yml)", top)
+	}
+	return nil
 }
 
 func (g *gitFacts) sha(side checks.Side) string {

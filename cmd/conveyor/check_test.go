@@ -113,6 +113,8 @@ func TestCheckErrors(t *testing.T) {
 		{base: "nope", head: "HEAD", format: "text", repo: dir},
 		{base: "main", head: "HEAD", format: "yaml", repo: dir},
 		{base: "main", head: "HEAD", format: "text", repo: t.TempDir()},
+		{base: "main", head: "HEAD", format: "text", repo: filepath.Join(dir, "services")},   // inside a checkout
+		{base: "main", head: "HEAD", format: "text", repo: filepath.Join(dir, "no-such-dir")}, // missing
 	} {
 		if err := runCheck(context.Background(), &bytes.Buffer{}, f); exitCode(err) != 2 {
 			t.Errorf("%+v: exit %d (%v), want 2", f, exitCode(err), err)
@@ -141,5 +143,20 @@ func TestCheckWithRegistry(t *testing.T) {
 		if !strings.Contains(out.String(), "auc") {
 			t.Errorf("%s: no metric table:\n%s", change, out.String())
 		}
+	}
+}
+
+// TestCheckRefusesAFolderInsideACheckout: --repo examples/monorepo inside
+// this repository used to check the enclosing repository silently.
+func TestCheckRefusesAFolderInsideACheckout(t *testing.T) {
+	dir := gitRepo(t, "good")
+	var out bytes.Buffer
+	err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "text", repo: filepath.Join(dir, "services")})
+	if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), "is not the top of a git checkout") || out.Len() != 0 {
+		t.Fatalf("exit %d, err %v, output %q; want exit 2 naming the problem and no check output", exitCode(err), err, out.String())
+	}
+	// The checkout's top, given through a path with a trailing slash, is accepted.
+	if err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "text", repo: dir + "/"}); exitCode(err) == 2 {
+		t.Fatalf("the checkout's own top folder was refused: %v", err)
 	}
 }
