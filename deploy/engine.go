@@ -98,6 +98,7 @@ func NewEngine(o Options) *Engine {
 func (e *Engine) Register(workers *river.Workers) {
 	river.AddWorker(workers, &stepWorker{e: e})
 	river.AddWorker(workers, &expireWorker{e: e})
+	river.AddWorker(workers, &commentSyncWorker{e: e})
 }
 
 // ArtifactPlan is one artifact a request deploys.
@@ -249,7 +250,8 @@ func (e *Engine) inTx(ctx context.Context, id int64, fn func(tx *sql.Tx, d *stor
 
 // changed tells the notifier and refreshes the PR comment after a commit.
 // GitHub and Slack failures are logged, never returned: the database is the
-// truth and the next change brings them up to date.
+// truth. A comment GitHub did not take is retried by a job of its own
+// (commentSyncArgs), so the last change is shown too.
 func (e *Engine) changed(ctx context.Context, id int64, event, detail string) *Deployment {
 	detail = e.o.Mask.String(detail)
 	d, err := e.Get(ctx, id)
@@ -259,6 +261,7 @@ func (e *Engine) changed(ctx context.Context, id int64, event, detail string) *D
 	}
 	if err := e.syncComment(ctx, d); err != nil {
 		e.o.Log.Warn("status comment", "deployment", id, "err", err)
+		e.retryComment(ctx, id, err)
 	}
 	if e.o.Notifier != nil {
 		e.o.Notifier.Changed(ctx, d, event, detail)

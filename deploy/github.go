@@ -162,7 +162,21 @@ func (e *Engine) syncComment(ctx context.Context, d *Deployment) error {
 	if gh == nil {
 		return nil
 	}
-	body := github.String(renderComment(fresh))
+	body := github.String(renderComment(fresh) + "\n\n" + commentMarker(fresh.ID))
+	if fresh.CommentID == 0 {
+		// Look before creating: an earlier create may have succeeded
+		// behind a 5xx (see commentSyncArgs).
+		found, err := findStatusComment(ctx, gh, owner, name, fresh)
+		if err != nil {
+			return err
+		}
+		if found != 0 {
+			if _, err := store.SetDeploymentComment(ctx, e.o.Store.DB, fresh.ID, found); err != nil {
+				return err
+			}
+			fresh.CommentID = found
+		}
+	}
 	if fresh.CommentID != 0 {
 		_, _, err := gh.Issues.EditComment(ctx, owner, name, fresh.CommentID, &github.IssueComment{Body: body})
 		return err

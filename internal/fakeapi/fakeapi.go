@@ -77,6 +77,13 @@ func (q *Faults[F]) Take(match func(F) bool) (F, bool) {
 	return zero, false
 }
 
+// Reset drops every queued fault.
+func (q *Faults[F]) Reset() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queued = nil
+}
+
 // Latency is a concurrency-safe injected delay before an emulator answers.
 type Latency struct {
 	mu sync.Mutex

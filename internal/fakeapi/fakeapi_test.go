@@ -238,3 +238,16 @@ func TestLatencyConcurrentSet(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestFaultsReset(t *testing.T) {
+	var q Faults[testFault]
+	q.Add(testFault{"a", 1}, 5)
+	q.Reset()
+	if f, ok := q.Take(matchKey("a")); ok {
+		t.Fatalf("after Reset, Take = %+v", f)
+	}
+	q.Add(testFault{"a", 2}, 1)
+	if f, ok := q.Take(matchKey("a")); !ok || f.code != 2 {
+		t.Fatalf("a fault added after Reset: %+v %v", f, ok)
+	}
+}

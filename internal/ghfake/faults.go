@@ -65,6 +65,9 @@ func (s *Server) addFault(f fault, n int) {
 	s.faults.Add(f, n)
 }
 
+// ClearFaults drops every fault not used up yet: GitHub has recovered.
+func (s *Server) ClearFaults() { s.faults.Reset() }
+
 // SetLatency delays every response by d (0 to turn it off).
 func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
