@@ -100,8 +100,22 @@ func TestGetModelVersionByAlias(t *testing.T) {
 	}
 	calls := f.Calls()
 	last := calls[len(calls)-1]
-	if last.Status != http.StatusNotFound || last.Query.Get("alias") != "staging" {
-		t.Fatalf("the fake did not answer 404 for the unset alias: %+v", last)
+	if last.Status != http.StatusBadRequest || last.Query.Get("alias") != "staging" {
+		t.Fatalf("the fake did not answer MLflow's 400 for the unset alias: %+v", last)
+	}
+}
+
+func TestAliasRefusedForAnotherReasonIsAnError(t *testing.T) {
+	// INVALID_PARAMETER_VALUE that is not "alias not found" must not read as
+	// "nothing serving": a gate would then pass as a first release.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error_code":"INVALID_PARAMETER_VALUE","message":"Missing value for required parameter 'name'."}`))
+	}))
+	defer srv.Close()
+	mv, err := mlflow.New(srv.URL).GetModelVersionByAlias(context.Background(), "fraud", "production")
+	if err == nil || mv != nil || !strings.Contains(err.Error(), "required parameter") {
+		t.Fatalf("got %+v, %v; want the server's refusal", mv, err)
 	}
 }
 
@@ -134,6 +148,11 @@ func TestSetAndDeleteAlias(t *testing.T) {
 	}
 	if err := c.DeleteAlias(ctx, "fraud", "production"); err != nil {
 		t.Fatal(err)
+	}
+	calls = f.Calls()
+	if last := calls[len(calls)-1]; last.Method != http.MethodDelete || len(last.Query) != 0 ||
+		last.Body != `{"alias":"production","name":"fraud"}` {
+		t.Fatalf("DeleteAlias sent %+v; want DELETE with a JSON body and no query", last)
 	}
 	if got := f.Alias("fraud", "production"); got != "" {
 		t.Fatalf("alias after delete = %q, want unset", got)
@@ -341,5 +360,15 @@ func TestNotMLflowServer(t *testing.T) {
 	_, err = mlflow.New(srv2.URL).GetModelVersion(context.Background(), "fraud", "1")
 	if err == nil || !strings.Contains(err.Error(), "without the expected object") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPermissionDeniedFromMLflowAuthApp(t *testing.T) {
+	f := newFake(t)
+	f.Deny("fraud")
+	_, err := mlflow.New(f.URL()).GetModelVersion(context.Background(), "fraud", "13")
+	var apiErr *mlflow.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || apiErr.Code != "PERMISSION_DENIED" || mlflow.IsNotFound(err) {
+		t.Fatalf("err = %v; want PERMISSION_DENIED", err)
 	}
 }

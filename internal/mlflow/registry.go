@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // REST paths of the endpoints this client calls.
@@ -36,8 +37,12 @@ func (c *Client) GetModelVersion(ctx context.Context, name, version string) (*Mo
 
 // GetModelVersionByAlias resolves an alias (Conveyor names aliases after
 // environments) to the version it points at. It returns (nil, nil) when the
-// alias is not set, which means nothing serves there yet: MLflow answers
-// RESOURCE_DOES_NOT_EXIST or INVALID_PARAMETER_VALUE for that.
+// alias is not set, which means nothing serves there yet. MLflow's stores
+// answer that with 400 INVALID_PARAMETER_VALUE "Registered model alias X not
+// found." (mlflow/store/model_registry/sqlalchemy_store.py and file_store.py,
+// get_model_version_by_alias); other registries (Databricks) with
+// RESOURCE_DOES_NOT_EXIST. Any other INVALID_PARAMETER_VALUE (an alias MLflow
+// refuses, a missing field) is an error, not "nothing serving".
 func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string) (*ModelVersion, error) {
 	if err := required("model name", name, "alias", alias); err != nil {
 		return nil, err
@@ -46,7 +51,8 @@ func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string)
 	q := url.Values{"name": {name}, "alias": {alias}}
 	if err := c.call(ctx, http.MethodGet, pathAlias, q, nil, &resp); err != nil {
 		var apiErr *APIError
-		if errors.As(err, &apiErr) && (apiErr.Code == CodeNotFound || apiErr.Code == CodeInvalidParam) {
+		if errors.As(err, &apiErr) && (apiErr.Code == CodeNotFound ||
+			(apiErr.Code == CodeInvalidParam && strings.Contains(apiErr.Message, "not found"))) {
 			return nil, nil
 		}
 		return nil, withSubject(err, fmt.Sprintf("alias %q of model %q", alias, name))
@@ -123,13 +129,18 @@ func (c *Client) SetAlias(ctx context.Context, name, alias, version string) erro
 	return nil
 }
 
-// DeleteAlias removes alias from model name.
+// DeleteAlias removes alias from model name. The parameters travel as a
+// JSON body: MLflow's server reads the query string only for GET
+// (mlflow/server/handlers.py, _get_request_message) and MLflow's own client
+// sends every other method's parameters as JSON (mlflow/utils/rest_utils.py,
+// call_endpoint), so a DELETE with a query string is answered 400 "Missing
+// value for required parameter 'name'".
 func (c *Client) DeleteAlias(ctx context.Context, name, alias string) error {
 	if err := required("model name", name, "alias", alias); err != nil {
 		return err
 	}
-	q := url.Values{"name": {name}, "alias": {alias}}
-	if err := c.call(ctx, http.MethodDelete, pathAlias, q, nil, nil); err != nil {
+	body := map[string]string{"name": name, "alias": alias}
+	if err := c.call(ctx, http.MethodDelete, pathAlias, nil, body, nil); err != nil {
 		return withSubject(err, fmt.Sprintf("model %q", name))
 	}
 	return nil

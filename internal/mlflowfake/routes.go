@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // The REST paths the emulator serves.
@@ -13,21 +14,37 @@ const (
 	PathRun          = "/api/2.0/mlflow/runs/get"
 )
 
-// params reads request parameters the way MLflow does: from the query string
-// for GET and DELETE, else from the JSON body (DELETE also accepts a body).
-func params(r *http.Request, body []byte) (map[string]string, error) {
+// params reads request parameters exactly as MLflow's server does
+// (mlflow/server/handlers.py, _get_request_message): a GET with a query
+// string is read from the query alone; every other request (a GET without a
+// query included) is read from the JSON body and its query is ignored. For
+// POST and PUT the body must be declared application/json
+// (mlflow/server/validation.py, _validate_content_type), else 400
+// INVALID_PARAMETER_VALUE. A body that is not JSON reads as empty
+// (flask's get_json(force=True, silent=True)), so it fails later as a
+// missing parameter, the way MLflow answers it.
+func params(r *http.Request, body []byte) (map[string]string, *apiError) {
 	out := map[string]string{}
-	for k, v := range r.URL.Query() {
-		if len(v) > 0 {
-			out[k] = v[0]
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		for k, v := range r.URL.Query() {
+			if len(v) > 0 {
+				out[k] = v[0]
+			}
 		}
-	}
-	if r.Method == http.MethodGet || len(body) == 0 {
 		return out, nil
 	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		ct := r.Header.Get("Content-Type")
+		if ct == "" {
+			return nil, &apiError{http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Bad Request. Content-Type header is missing."}
+		}
+		if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/json" {
+			return nil, &apiError{http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "Bad Request. Content-Type must be one of ['application/json']."}
+		}
+	}
 	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("malformed JSON request body: %v", err)
+	if json.Unmarshal(body, &doc) != nil {
+		return out, nil
 	}
 	for k, v := range doc {
 		switch x := v.(type) {
@@ -38,6 +55,12 @@ func params(r *http.Request, body []byte) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// apiError is an MLflow error document with its HTTP status.
+type apiError struct {
+	status    int
+	code, msg string
 }
 
 // route dispatches one authorized, non-faulted request.
@@ -56,15 +79,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	case r.URL.Path == PathRun && r.Method == http.MethodGet:
 		h = s.getRun
 	case r.URL.Path == PathModelVersion || r.URL.Path == PathAlias || r.URL.Path == PathRun:
-		writeError(w, http.StatusMethodNotAllowed, "BAD_REQUEST", fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path))
+		methodNotAllowed(w)
 		return
 	default:
 		writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", fmt.Sprintf("no MLflow endpoint at %s", r.URL.Path))
 		return
 	}
-	p, err := params(r, body)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "MALFORMED_REQUEST", err.Error())
+	p, apiErr := params(r, body)
+	if apiErr != nil {
+		writeError(w, apiErr.status, apiErr.code, apiErr.msg)
+		return
+	}
+	if s.isDenied(p["name"]) {
+		forbidden(w)
 		return
 	}
 	h(w, p)
@@ -74,7 +101,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 func need(w http.ResponseWriter, p map[string]string, names ...string) bool {
 	for _, n := range names {
 		if p[n] == "" {
-			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", fmt.Sprintf("Missing value for required parameter '%s'.", n))
+			// handlers.py, _validate_param_against_schema.
+			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE",
+				fmt.Sprintf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", n))
 			return false
 		}
 	}
@@ -99,21 +128,26 @@ func (s *Server) getModelVersion(w http.ResponseWriter, p map[string]string) {
 	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.wireVersion(m, m.versions[p["version"]])})
 }
 
+// getByAlias answers an unset alias as MLflow's SQL store does
+// (mlflow/store/model_registry/sqlalchemy_store.py,
+// get_model_version_by_alias): 400 INVALID_PARAMETER_VALUE "Registered model
+// alias X not found.", whether or not the model exists.
 func (s *Server) getByAlias(w http.ResponseWriter, p map[string]string) {
 	if !need(w, p, "name", "alias") {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.modelOr404(w, p["name"])
-	if m == nil {
-		return
+	var ver string
+	ok := false
+	if m := s.models[p["name"]]; m != nil {
+		ver, ok = m.aliases[p["alias"]]
 	}
-	ver, ok := m.aliases[p["alias"]]
 	if !ok {
-		notFound(w, "Registered model alias %s not found.", p["alias"])
+		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", fmt.Sprintf("Registered model alias %s not found.", p["alias"]))
 		return
 	}
+	m := s.models[p["name"]]
 	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.wireVersion(m, m.versions[ver])})
 }
 

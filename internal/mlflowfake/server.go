@@ -50,6 +50,7 @@ type Server struct {
 	runs         map[string]*run
 	metricsOnVer bool
 	clock        int64
+	denied       map[string]bool // models the caller may not read or change
 
 	// calls, faults and latency carry their own locks; mu does not guard them.
 	calls   fakeapi.Log[Call]
@@ -119,7 +120,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if !s.authorized(r) {
-		rec.Header().Set("WWW-Authenticate", `Basic realm="mlflow"`)
+		if s.basic {
+			// MLflow's auth app (mlflow/server/auth/__init__.py,
+			// make_basic_auth_response) answers in plain text.
+			rec.Header().Set("WWW-Authenticate", `Basic realm="mlflow"`)
+			writeText(rec, http.StatusUnauthorized, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.")
+			return
+		}
 		writeError(rec, http.StatusUnauthorized, "UNAUTHENTICATED", "You are not authenticated. Please provide valid credentials.")
 		return
 	}
@@ -156,6 +163,41 @@ func faultCode(status int) string {
 		return "REQUEST_LIMIT_EXCEEDED"
 	}
 	return "BAD_REQUEST"
+}
+
+// Deny makes every request about model name answer as MLflow's auth app
+// answers a user without permission on it: 403 "Permission denied"
+// (mlflow/server/auth/__init__.py, make_forbidden_response).
+func (s *Server) Deny(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied == nil {
+		s.denied = map[string]bool{}
+	}
+	s.denied[name] = true
+}
+
+func (s *Server) isDenied(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return name != "" && s.denied[name]
+}
+
+func forbidden(w http.ResponseWriter) { writeText(w, http.StatusForbidden, "Permission denied") }
+
+// methodNotAllowed is Flask's answer for a route registered under other
+// methods (MLflow's routes come from service.proto's endpoint methods): a
+// 405 HTML page, not an MLflow error document.
+func methodNotAllowed(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_, _ = io.WriteString(w, "<!doctype html>\n<html lang=en>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n<p>The method is not allowed for the requested URL.</p>\n")
+}
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg)
 }
 
 // writeError writes MLflow's error document.

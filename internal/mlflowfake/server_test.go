@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -116,17 +115,21 @@ func TestErrorShapes(t *testing.T) {
 	}{
 		{"GET", mlflowfake.PathModelVersion + "?name=m", "", 400, "INVALID_PARAMETER_VALUE", "'version'"},
 		{"GET", mlflowfake.PathModelVersion + "?name=m&version=2", "", 404, "RESOURCE_DOES_NOT_EXIST", "Model Version (name=m, version=2) not found"},
-		{"GET", mlflowfake.PathAlias + "?name=m&alias=prod", "", 404, "RESOURCE_DOES_NOT_EXIST", "alias prod not found"},
-		{"GET", mlflowfake.PathAlias + "?name=x&alias=prod", "", 404, "RESOURCE_DOES_NOT_EXIST", "name=x"},
+		{"GET", mlflowfake.PathAlias + "?name=m&alias=prod", "", 400, "INVALID_PARAMETER_VALUE", "Registered model alias prod not found."},
+		{"GET", mlflowfake.PathAlias + "?name=x&alias=prod", "", 400, "INVALID_PARAMETER_VALUE", "Registered model alias prod not found."},
 		{"POST", mlflowfake.PathAlias, `{"name":"m","alias":"prod"}`, 400, "INVALID_PARAMETER_VALUE", "'version'"},
 		{"POST", mlflowfake.PathAlias, `{"name":"m","alias":"bad alias","version":"1"}`, 400, "INVALID_PARAMETER_VALUE", "Invalid alias name"},
-		{"POST", mlflowfake.PathAlias, `not json`, 400, "MALFORMED_REQUEST", "malformed JSON"},
+		{"POST", mlflowfake.PathAlias, `not json`, 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'"},
+		{"DELETE", mlflowfake.PathAlias, `{"name":"x","alias":"prod"}`, 404, "RESOURCE_DOES_NOT_EXIST", "name=x"},
 		{"GET", mlflowfake.PathRun, "", 400, "INVALID_PARAMETER_VALUE", "'run_id'"},
-		{"PUT", mlflowfake.PathRun, "", 405, "BAD_REQUEST", "not allowed"},
 		{"GET", "/api/2.0/mlflow/experiments/list", "", 404, "ENDPOINT_NOT_FOUND", "no MLflow endpoint"},
 	}
 	for _, tc := range cases {
-		status, doc := do(t, tc.method, f.URL()+tc.path, tc.body, nil)
+		var hdr http.Header
+		if tc.method == "POST" {
+			hdr = http.Header{"Content-Type": {"application/json"}}
+		}
+		status, doc := do(t, tc.method, f.URL()+tc.path, tc.body, hdr)
 		msg, _ := doc["message"].(string)
 		if status != tc.status || doc["error_code"] != tc.code || !strings.Contains(msg, tc.msg) {
 			t.Errorf("%s %s: got %d %v, want %d %s containing %q", tc.method, tc.path, status, doc, tc.status, tc.code, tc.msg)
@@ -143,7 +146,7 @@ func TestDeleteAliasFromJSONBodyAndIdempotent(t *testing.T) {
 	if status != 200 || f.Alias("m", "prod") != "" {
 		t.Fatalf("delete via body: %d, alias %q", status, f.Alias("m", "prod"))
 	}
-	if status, _ := do(t, "DELETE", f.URL()+mlflowfake.PathAlias+"?"+url.Values{"name": {"m"}, "alias": {"prod"}}.Encode(), "", nil); status != 200 {
+	if status, _ := do(t, "DELETE", f.URL()+mlflowfake.PathAlias, `{"name":"m","alias":"prod"}`, nil); status != 200 {
 		t.Fatalf("deleting an unset alias: %d", status)
 	}
 }
@@ -199,17 +202,18 @@ func TestBasicAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 404 { // authorized; the alias simply is not set
-		t.Fatalf("status = %d, want 404", resp.StatusCode)
+	if resp.StatusCode != 400 { // authorized; the alias simply is not set
+		t.Fatalf("status = %d, want 400", resp.StatusCode)
 	}
 	req.SetBasicAuth("u", "wrong")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
-		t.Fatalf("wrong password: %d", resp.StatusCode)
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(string(raw), "You are not authenticated") {
+		t.Fatalf("wrong password: %d %s", resp.StatusCode, raw)
 	}
 }
 
