@@ -30,6 +30,10 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./bench/loadgen -binary $(BIN) -db sqlite
 	$(GO) run ./bench/loadgen -binary $(BIN) -db postgres
+	$(GO) run ./bench/loadgen -binary $(BIN) -db sqlite -mix sync -prs 300
+	$(GO) run ./bench/loadgen -binary $(BIN) -db postgres -mix sync -prs 300
+	$(GO) run ./bench/loadgen -binary $(BIN) -db sqlite -storm
+	$(GO) run ./bench/loadgen -binary $(BIN) -db postgres -storm
 
 ## fuzz: each parser's fuzz target for FUZZTIME
 fuzz:
