@@ -61,11 +61,23 @@ func (s *Suite) Evaluate(ctx context.Context, f Facts) (*Result, error) {
 	return ev.result, nil
 }
 
+// definer is Facts that resolve their own definitions (the GitHub facts do,
+// through the shared PR-facts reader, so commands reuse the answer).
+type definer interface {
+	Definitions(ctx context.Context) (*prfacts.Definitions, error)
+}
+
 // evaluate evaluates the touched artifacts in only (all when only is nil);
 // the caller computes the gate.
 func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*evaluation, error) {
 	ch := f.Change()
-	defs, err := prfacts.Resolve(ctx, f, s.drivers)
+	var defs *prfacts.Definitions
+	var err error
+	if d, ok := f.(definer); ok {
+		defs, err = d.Definitions(ctx) // the shared reader's, cached by SHA
+	} else {
+		defs, err = prfacts.Resolve(ctx, f, s.drivers)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s#%d: %w", ch.Repository, ch.Number, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"strings"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
@@ -34,11 +33,6 @@ type Change struct {
 // Commit is one commit of the change, as the app check lists it.
 type Commit = kind.Commit
 
-// firstLine is a commit message's subject.
-func firstLine(msg string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
-	return strings.TrimSpace(line)
-}
 
 // CIResult is the state of one CI check (another app's check run or a commit
 // status) on the head SHA.

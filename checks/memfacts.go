@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"testing/fstest"
 
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
@@ -90,14 +90,7 @@ func (m *MemFacts) Registry(name string) (Registry, error) {
 	return m.Registries(name)
 }
 
-// mapFS turns path -> content into a read-only fs.FS safe for concurrent reads.
-func mapFS(files map[string]string) fs.FS {
-	out := make(fstest.MapFS, len(files))
-	for p, c := range files {
-		out[p] = &fstest.MapFile{Data: []byte(c), Mode: 0o644}
-	}
-	return out
-}
+func mapFS(files map[string]string) fs.FS { return prfacts.MapFS(files) }
 
 // Commits implements Facts: CommitList.
 func (m *MemFacts) Commits(context.Context) ([]Commit, error) { return m.CommitList, nil }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
-	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
@@ -37,6 +36,9 @@ type Options struct {
 	// Debounce is how long a job waits before reading what was requested, so
 	// bursts of events coalesce into one evaluation (default 1s).
 	Debounce time.Duration
+	// Facts is the PR-facts reader shared with the commands and the Slack
+	// approvals; nil makes one with the server config's drivers.
+	Facts *prfacts.Service
 	// DetailsURL is linked from every check run when set.
 	DetailsURL string
 	Logger     *slog.Logger
@@ -52,12 +54,9 @@ type Suite struct {
 	regMu sync.Mutex
 	regs  map[string]Registry
 
-	// SHA-addressed content never changes, so it is cached across evaluations.
-	baseConfigs *lru[*parsedConfig]
-	trees       *lru[fs.FS]
-	files       *lru[[]string]
-	commits     *lru[[]Commit]
-	blobs       *lru[[]byte]
+	// facts reads PR facts; SHA-addressed answers are cached there, shared
+	// with the commands and the Slack approvals.
+	facts *prfacts.Service
 
 	writing [64]sync.Mutex // striped by repo@sha: one writer per SHA at a time in this process
 
@@ -78,11 +77,13 @@ func New(o Options) *Suite {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Suite{o: o, drivers: map[string]bool{}, regs: map[string]Registry{},
-		baseConfigs: newLRU[*parsedConfig](256), trees: newLRU[fs.FS](16),
-		files: newLRU[[]string](256), commits: newLRU[[]Commit](256), blobs: newLRU[[]byte](1024)}
+	s := &Suite{o: o, drivers: map[string]bool{}, regs: map[string]Registry{}}
 	for name := range o.Server.Drivers {
 		s.drivers[name] = true
+	}
+	s.facts = o.Facts
+	if s.facts == nil {
+		s.facts = prfacts.New(prfacts.Options{Drivers: s.drivers})
 	}
 	return s
 }
@@ -194,9 +195,6 @@ func (s *Suite) GateStatus(ctx context.Context, repo, sha string) (GateStatus, e
 	return st, nil
 }
 
-// parsedConfig is a parsed configuration with its problems.
-type parsedConfig struct {
-	cfg      *repoconfig.Config
-	problems []repoconfig.Problem
-	cl       *repoconfig.Classifier
-}
+// Facts is the suite's PR-facts reader, to share with the commands and the
+// Slack approvals.
+func (s *Suite) Facts() *prfacts.Service { return s.facts }

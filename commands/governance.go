@@ -2,14 +2,13 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
@@ -25,15 +24,24 @@ type prInfo struct {
 	BaseSHA     string // the base branch's head now
 }
 
-// governance is what a command acts under: environments and approvals from
-// the base branch's config, artifact definitions (the head's config when the
-// PR changes it and it is valid), and what the PR touches at the chosen SHA.
+// governance is what a command acts under, as the shared PR-facts reader
+// resolves it for the chosen SHA: the base branch's config governs, the
+// artifact definitions are repoconfig.Govern(base, head), and the touched
+// artifacts are classified under them.
 type governance struct {
-	Base     *repoconfig.Config // environments and approvals: always the base branch's
-	Defs     *repoconfig.Config // artifact definitions
-	Touched  []string           // touched artifacts, in Defs order
-	BehindBy int                // commits on the base branch the head lacks
-	Notes    []string           // things the reply should mention
+	Base    *repoconfig.Config // environments, approvals and every governing field
+	Defs    *repoconfig.Config // artifact definitions (repoconfig.Govern)
+	Touched []string           // touched artifacts, in Defs order
+	Notes   []string           // things the reply should mention
+
+	facts *prfacts.Reader
+}
+
+// PRFacts is the PR-facts reader the commands ask (*prfacts.Service, shared
+// with the check suite so both read one cache and agree on what governs).
+type PRFacts interface {
+	For(gh *github.Client, pr prfacts.PR) (*prfacts.Reader, error)
+	RememberAuthor(repo string, number int, login string)
 }
 
 func (s *session) loadPR(ctx context.Context) (*prInfo, error) {
@@ -51,6 +59,7 @@ func (s *session) loadPR(ctx context.Context) (*prInfo, error) {
 		HeadRef:     p.GetHead().GetRef(),
 		CurrentHead: p.GetHead().GetSHA(), BaseRef: p.GetBase().GetRef(), BaseSHA: p.GetBase().GetSHA(),
 	}
+	s.h.prFacts.RememberAuthor(s.repo, s.pr, s.prInfo.Author)
 	return s.prInfo, nil
 }
 
@@ -97,64 +106,58 @@ func (s *session) governance(ctx context.Context) (*governance, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := s.baseConfig(ctx, pr)
+	r, err := s.h.prFacts.For(s.gh, prfacts.PR{Repository: s.repo, Number: s.pr, BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA,
+		HeadSHA: hc.SHA, Current: hc.SHA == pr.CurrentHead})
 	if err != nil {
 		return nil, err
 	}
-	g := &governance{Base: base, Defs: base}
-	owner, name := splitRepo(s.repo)
-	cmp, _, err := s.gh.Repositories.CompareCommits(ctx, owner, name, pr.BaseSHA, hc.SHA, &github.ListOptions{PerPage: 100})
-	if err != nil {
-		return nil, fmt.Errorf("compare %s with %s: %w", short(pr.BaseSHA), short(hc.SHA), err)
-	}
-	g.BehindBy = cmp.GetBehindBy()
-	var files []string
-	for _, f := range cmp.Files {
-		files = append(files, f.GetFilename())
-		if f.GetPreviousFilename() != "" {
-			files = append(files, f.GetPreviousFilename())
-		}
-	}
-	if len(cmp.Files) >= 300 { // the compare API lists at most 300 files
-		if files, err = s.prFiles(ctx); err != nil {
+	// A command for production checks how far behind the branch is, which
+	// takes a comparison; asked first, it also lists the changed files
+	// (when it holds them all), so the PR's file list is not read as well.
+	if base, _, err := r.BaseConfig(ctx); err != nil {
+		return nil, err
+	} else if s.namesProduction(base) {
+		if _, err := r.BehindBy(ctx); err != nil {
 			return nil, err
 		}
 	}
-	for _, f := range files {
-		if f == repoconfig.Path {
-			s.useHeadDefs(ctx, g, hc.SHA)
-			break
-		}
+	d, err := r.Definitions(ctx)
+	if err != nil {
+		return nil, err
 	}
-	touched, _ := repoconfig.NewClassifier(g.Defs).Classify(files)
-	for _, a := range g.Defs.Artifacts {
-		if _, ok := touched[a.Name]; ok {
-			g.Touched = append(g.Touched, a.Name)
+	if d.Base == nil {
+		return nil, userErr("%s has no %s on %s, so no environment is defined; merge a config to %s first", s.repo, repoconfig.Path, pr.BaseRef, pr.BaseRef)
+	}
+	if len(d.BaseProblems) > 0 {
+		var lines []string
+		for _, p := range d.BaseProblems {
+			lines = append(lines, "- "+p.String())
 		}
+		return nil, userErr("%s on %s has problems, so Conveyor will not act on it; fix them on %s first:\n%s", repoconfig.Path, pr.BaseRef, pr.BaseRef, strings.Join(lines, "\n"))
+	}
+	g := &governance{Base: d.Base, Defs: d.Effective, Touched: d.TouchedNames(), facts: r}
+	if d.ConfigChanged && d.Head == nil {
+		g.Notes = append(g.Notes, fmt.Sprintf("This PR's %s has problems (see the conveyor check); the base branch's artifacts are used.", repoconfig.Path))
+	}
+	if len(d.Governance) > 0 {
+		g.Notes = append(g.Notes, governanceNote(d.Governance))
 	}
 	s.gov = g
 	return g, nil
 }
 
-// useHeadDefs applies the PR's own config when it is valid, under
-// repoconfig.Govern: it may only add artifacts, which are not deployable
-// before merge; everything that governs stays the base branch's.
-func (s *session) useHeadDefs(ctx context.Context, g *governance, sha string) {
-	data, err := s.readFile(ctx, repoconfig.Path, sha)
-	if err != nil {
-		g.Notes = append(g.Notes, fmt.Sprintf("This PR changes %s but it could not be read at %s (%v); the base branch's artifacts are used.", repoconfig.Path, short(sha), err))
-		return
+// namesProduction reports whether a command of the session names an
+// environment that deploys only code containing the base branch head.
+func (s *session) namesProduction(base *repoconfig.Config) bool {
+	if base == nil {
+		return false
 	}
-	cfg, probs := repoconfig.Parse(data)
-	if cfg == nil || len(probs) > 0 {
-		g.Notes = append(g.Notes, fmt.Sprintf("This PR's %s has problems (see the conveyor check); the base branch's artifacts are used.", repoconfig.Path))
-		return
+	for _, name := range s.envs {
+		if e := base.Environment(name); e != nil && isProduction(e) {
+			return true
+		}
 	}
-	var changes []repoconfig.GovernanceChange
-	g.Defs, changes = repoconfig.Govern(g.Base, cfg)
-	if len(changes) > 0 {
-		g.Notes = append(g.Notes, governanceNote(changes))
-	}
+	return false
 }
 
 // governanceNote says which governing fields the PR edits: they apply only
@@ -166,94 +169,6 @@ func governanceNote(changes []repoconfig.GovernanceChange) string {
 		fmt.Fprintf(&b, "\n- `%s`: %s -> %s", c.Field, c.Base, c.Head)
 	}
 	return b.String()
-}
-
-func (s *session) prFiles(ctx context.Context) ([]string, error) {
-	owner, name := splitRepo(s.repo)
-	var out []string
-	opt := &github.ListOptions{PerPage: 100}
-	for {
-		fs, resp, err := s.gh.PullRequests.ListFiles(ctx, owner, name, s.pr, opt)
-		if err != nil {
-			return nil, fmt.Errorf("list files of #%d: %w", s.pr, err)
-		}
-		for _, f := range fs {
-			out = append(out, f.GetFilename())
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
-}
-
-// baseConfig reads and parses .github/conveyor.yml at the base branch head.
-// A missing or broken config is a user error: nothing governs the repository.
-func (s *session) baseConfig(ctx context.Context, pr *prInfo) (*repoconfig.Config, error) {
-	key := s.repo + "@" + pr.BaseSHA
-	if c, ok := s.h.configs.get(key); ok {
-		return c, nil
-	}
-	data, err := s.readFile(ctx, repoconfig.Path, pr.BaseSHA)
-	if notFound(err) {
-		return nil, userErr("%s has no %s on %s, so no environment is defined; merge a config to %s first", s.repo, repoconfig.Path, pr.BaseRef, pr.BaseRef)
-	}
-	if err != nil {
-		return nil, err
-	}
-	cfg, probs := repoconfig.Parse(data)
-	if cfg == nil || len(probs) > 0 {
-		var lines []string
-		for _, p := range probs {
-			lines = append(lines, "- "+p.String())
-		}
-		return nil, userErr("%s on %s has problems, so Conveyor will not act on it; fix them on %s first:\n%s", repoconfig.Path, pr.BaseRef, pr.BaseRef, strings.Join(lines, "\n"))
-	}
-	s.h.configs.put(key, cfg)
-	return cfg, nil
-}
-
-func (s *session) readFile(ctx context.Context, path, ref string) ([]byte, error) {
-	owner, name := splitRepo(s.repo)
-	fc, _, _, err := s.gh.Repositories.GetContents(ctx, owner, name, path, &github.RepositoryContentGetOptions{Ref: ref})
-	if err != nil {
-		return nil, err
-	}
-	if fc == nil {
-		return nil, errors.New(path + " is a directory")
-	}
-	c, err := fc.GetContent()
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
-	}
-	return []byte(c), nil
-}
-
-// configCache keeps parsed base configs by repository and commit SHA; a
-// commit's content never changes, so entries need no expiry, only a bound.
-type configCache struct {
-	mu sync.Mutex
-	m  map[string]*repoconfig.Config
-}
-
-const configCacheSize = 256
-
-func newConfigCache() *configCache { return &configCache{m: map[string]*repoconfig.Config{}} }
-
-func (c *configCache) get(k string) (*repoconfig.Config, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok
-}
-
-func (c *configCache) put(k string, v *repoconfig.Config) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= configCacheSize {
-		clear(c.m)
-	}
-	c.m[k] = v
 }
 
 // isProduction: an environment named production or one that takes approvals.

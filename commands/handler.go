@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/checks"
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/policies"
@@ -38,6 +39,9 @@ type Options struct {
 	Now func() time.Time
 	// FactsTTL is how long actor facts are cached; 0 means DefaultFactsTTL.
 	FactsTTL time.Duration
+	// PRFacts reads pull request facts (*prfacts.Service, shared with the
+	// check suite: checks.Suite.Facts); nil makes one for the handler.
+	PRFacts PRFacts
 }
 
 // Gate tells what the check suite recorded on a commit (*checks.Suite): the
@@ -59,7 +63,7 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	facts   *factCache
-	configs *configCache
+	prFacts PRFacts
 }
 
 // New returns a Handler.
@@ -73,7 +77,14 @@ func New(o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Handler{o: o, log: o.Log, now: o.Now, facts: newFactCache(o.FactsTTL, o.Now), configs: newConfigCache()}
+	if o.PRFacts == nil {
+		drivers := map[string]bool{}
+		for name := range o.ServerConfig.Drivers {
+			drivers[name] = true
+		}
+		o.PRFacts = prfacts.New(prfacts.Options{Drivers: drivers})
+	}
+	return &Handler{o: o, log: o.Log, now: o.Now, facts: newFactCache(o.FactsTTL, o.Now), prFacts: o.PRFacts}
 }
 
 // Handles lists the events the handler takes.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/conveyor-dev/conveyor/deploy"
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
 func TestPlanReportsWithoutStarting(t *testing.T) {
@@ -32,8 +33,19 @@ func TestPlanReportsWithoutStarting(t *testing.T) {
 		"Rollout: 10% -> 50% -> 100%, 2m0s between steps.")
 }
 
+// withDrivers is the default server config with the drivers the test
+// repository's config names (a PR's config is validated against them).
+func withDrivers() *serverconfig.Config {
+	scfg := serverconfig.Default()
+	scfg.Drivers = map[string]serverconfig.Driver{
+		"web-argo": {Type: "exec", Command: []string{"true"}},
+		"mlflow":   {Type: "mlflow", Registry: "main"},
+	}
+	return scfg
+}
+
 func TestGovernanceComesFromTheBaseBranch(t *testing.T) {
-	e := newEnv(t)
+	e := newEnvConfig(t, withDrivers())
 	e.gh.SetPermission(testRepo, "lead", "maintain")
 	// The PR drops production's approvals and staging requirement in its own
 	// config, and adds an artifact.

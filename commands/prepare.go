@@ -7,6 +7,7 @@ import (
 
 	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/policies"
@@ -71,9 +72,15 @@ func (s *session) prepare(ctx context.Context, c Command, action string, stopEar
 		if stop() {
 			return p, nil
 		}
-		if isProduction(p.env) && g.BehindBy > 0 {
-			p.unmet = append(p.unmet, fmt.Sprintf("the branch is %d commit(s) behind %s, and %s deploys only code that contains the base branch head; update the branch (merge or rebase %s) and comment again",
-				g.BehindBy, p.pr.BaseRef, p.env.Name, p.pr.BaseRef))
+		if isProduction(p.env) {
+			behind, err := g.facts.BehindBy(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if behind > 0 {
+				p.unmet = append(p.unmet, fmt.Sprintf("the branch is %d commit(s) behind %s, and %s deploys only code that contains the base branch head; update the branch (merge or rebase %s) and comment again",
+					behind, p.pr.BaseRef, p.env.Name, p.pr.BaseRef))
+			}
 		}
 		if stop() {
 			return p, nil
@@ -157,7 +164,9 @@ type planEnv struct {
 func (e planEnv) SHA() string { return e.sha }
 
 func (e planEnv) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	return e.s.readFile(ctx, path, e.sha)
+	// The shared PR-facts reader of the command's head (e.sha): a pointer
+	// the check already read is not read again.
+	return e.s.gov.facts.ReadFile(ctx, prfacts.Head, path)
 }
 
 // Selection is what the check suite recorded; nil when it did not evaluate

@@ -29,6 +29,7 @@ type session struct {
 	delivery     string        // the webhook delivery being handled; names the stored replies
 	out          []store.Reply // what the session says on GitHub, in order (see replies.go)
 
+	envs       []string // environments the session's commands name (see governance)
 	prInfo     *prInfo
 	headChoice *headChoice
 	gov        *governance
@@ -55,6 +56,11 @@ func (s *session) run(ctx context.Context, cmds []Command, perrs []*ParseError) 
 	if len(perrs) > 0 {
 		s.reply(renderParseErrors(perrs))
 		return false
+	}
+	for _, c := range cmds {
+		if c.Env != "" {
+			s.envs = append(s.envs, c.Env)
+		}
 	}
 	if msgs := s.validate(ctx, cmds); len(msgs) > 0 {
 		s.reply(strings.Join(msgs, "\n\n"))

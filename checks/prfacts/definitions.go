@@ -8,25 +8,19 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
-// Side names one end of a change.
-type Side int
+// Side names one end of a change; it is the kinds' Side, so a kind's
+// evaluation, the check engine and this reader speak of the same two ends.
+type Side = kind.Side
 
 // The two ends of a pull request.
 const (
-	Base Side = iota // the base branch head
-	Head             // the PR head SHA
+	Base = kind.Base // the base branch head
+	Head = kind.Head // the PR head SHA
 )
-
-// String names the side ("base" or "head").
-func (s Side) String() string {
-	if s == Base {
-		return "base"
-	}
-	return "head"
-}
 
 // Source is what Definitions reads: the raw facts of one change. The GitHub
 // reader of this package and the checks package's in-memory facts satisfy it.

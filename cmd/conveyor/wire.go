@@ -14,6 +14,7 @@ import (
 
 	"github.com/conveyor-dev/conveyor/bot"
 	"github.com/conveyor-dev/conveyor/checks"
+	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/commands"
 	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/deploy/driver"
@@ -139,13 +140,14 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	w.Commands = commands.New(commands.Options{
 		GitHub: srv.GitHub.Installation, Deployer: w.Engine, Gate: w.Suite, Policy: w.Policy,
 		ServerConfig: scfg, Store: srv.Store, Log: srv.Log.With("component", "commands"),
+		PRFacts: w.Suite.Facts(), // one PR-facts reader and cache for checks, commands and Slack
 	})
 	srv.Router.Register(w.Commands)
 
 	if api != nil {
 		w.Slack = slackapproval.New(slackapproval.Options{
 			Slack: api, Config: scfg, Approvals: w.Engine, Policy: w.Policy, Actors: w.Commands,
-			Author:  prAuthor(srv.GitHub.Installation),
+			Author:  prAuthor(srv.GitHub.Installation, w.Suite.Facts()),
 			Comment: prCommenter(srv.GitHub.Installation),
 			Checks:  checkLines(w.Suite),
 			Queue:   srv.Queue, Locks: srv.Store.KeyLocks(slackapproval.SlackWriterLocks),
@@ -165,18 +167,15 @@ func registries(scfg *serverconfig.Config, getenv func(string) string) func(name
 	return mlflow.Registries(scfg.Registries, getenv)
 }
 
-func prAuthor(gh func(int64) (*github.Client, error)) slackapproval.PRAuthor {
+// prAuthor looks up who opened a PR through the shared PR-facts reader (a
+// PR's author never changes: the commands already learned most of them).
+func prAuthor(gh func(int64) (*github.Client, error), facts *prfacts.Service) slackapproval.PRAuthor {
 	return func(ctx context.Context, installationID int64, repo string, pr int) (string, error) {
 		c, err := gh(installationID)
 		if err != nil {
 			return "", err
 		}
-		owner, name := splitFullName(repo)
-		p, _, err := c.PullRequests.Get(ctx, owner, name, pr)
-		if err != nil {
-			return "", err
-		}
-		return p.GetUser().GetLogin(), nil
+		return facts.Author(ctx, c, repo, pr)
 	}
 }
 

@@ -91,6 +91,9 @@ func (s *Server) commitJSON(rs *repoState, c *commitState) map[string]any {
 	}
 }
 
+// maxCompareFiles is where GitHub stops listing the files of a comparison.
+const maxCompareFiles = 300
+
 // handleCompare is GET compare/{base}...{head}.
 func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request, rs *repoState) {
 	baseRef, headRef, ok := strings.Cut(r.PathValue("basehead"), "...")
@@ -121,6 +124,11 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request, rs *repoS
 	}
 	files := []any{}
 	for _, fc := range diffTrees(mb.files, head.files) {
+		// "includes up to 300 changed files for the entire comparison" (REST
+		// reference, GET /repos/{owner}/{repo}/compare/{basehead}).
+		if len(files) == maxCompareFiles {
+			break
+		}
 		files = append(files, s.fileJSON(rs, head.sha, fc))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
