@@ -33,7 +33,6 @@ type Change struct {
 // Commit is one commit of the change, as the app check lists it.
 type Commit = kind.Commit
 
-
 // CIResult is the state of one CI check (another app's check run or a commit
 // status) on the head SHA.
 type CIResult = kind.CIResult

@@ -227,11 +227,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 	w.Header().Set("X-GitHub-Request-Id", newGUID())
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes())
-
+	// Recorded before the answer is written: a client that has its answer
+	// finds the call in the log (tests count calls right after a request).
 	call.Status = rec.Code
 	s.calls.Record(call)
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
 }
 
 // newID hands out a fresh numeric ID; callers hold s.mu.
