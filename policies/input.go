@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,11 +115,87 @@ type Cost struct {
 	DeltaUSD   float64 `json:"delta_usd"`
 }
 
-// Evidence is what the check suite found out about an artifact.
+// Evidence is what the check suite found out about an artifact: CI results
+// for every kind, and what the artifact's kind recorded under its own key
+// (evidence.metrics for models, evidence.dbt for dbt projects, and
+// evidence.<key> in Kinds for any other kind).
 type Evidence struct {
 	CI      map[string]string `json:"ci"` // check run name -> conclusion
 	Metrics *MetricsEvidence  `json:"metrics,omitempty"`
 	DBT     *DBTEvidence      `json:"dbt,omitempty"`
+	// Kinds is what other kinds record, by key, beside ci, metrics and dbt
+	// in the same object; values must encode as JSON.
+	Kinds map[string]any `json:"-"`
+}
+
+// evidenceFields is Evidence without its methods, for encoding/json.
+type evidenceFields Evidence
+
+// reservedEvidence are the keys Evidence's own fields use.
+var reservedEvidence = []string{"ci", "metrics", "dbt"}
+
+// MarshalJSON writes the fields, then each kind's evidence under its key;
+// without Kinds the bytes are encoding/json's of the fields alone.
+func (e Evidence) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(evidenceFields(e))
+	if err != nil || len(e.Kinds) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range e.Kinds {
+		if slices.Contains(reservedEvidence, k) {
+			return nil, fmt.Errorf("evidence: a kind may not record under %q (reserved for Evidence.%s)", k, strings.ToUpper(k[:1])+k[1:])
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("evidence.%s: %w", k, err)
+		}
+		m[k] = raw
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads the fields (strictly: an unknown key inside ci,
+// metrics or dbt is an error) and keeps every other key in Kinds.
+func (e *Evidence) UnmarshalJSON(data []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	own := map[string]json.RawMessage{}
+	for _, k := range reservedEvidence {
+		if raw, ok := m[k]; ok {
+			own[k] = raw
+		}
+	}
+	b, err := json.Marshal(own)
+	if err != nil {
+		return err
+	}
+	var f evidenceFields
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return err
+	}
+	for k, raw := range m {
+		if slices.Contains(reservedEvidence, k) {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("evidence.%s: %w", k, err)
+		}
+		if f.Kinds == nil {
+			f.Kinds = map[string]any{}
+		}
+		f.Kinds[k] = v
+	}
+	*e = Evidence(f)
+	return nil
 }
 
 // MetricsEvidence compares a model version's evaluation metric with the

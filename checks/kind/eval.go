@@ -39,8 +39,9 @@ type Outcome struct {
 	// persona's words (CI and commits, a metric table, lineage).
 	Persona     string
 	Annotations []Annotation
-	// Evidence is what the policy input carries for the artifact; CI is
-	// filled for every kind, the rest under the kind's own key.
+	// Evidence is what the policy input carries for the artifact
+	// (input.artifacts[_].evidence): CI results, and the kind's own record
+	// under its own key (a new kind sets Evidence.Kinds["<key>"]).
 	Evidence policies.Evidence
 	// Gated says a failed Quality is a finding the policy's quality gates
 	// judge (a metric that regressed, a contract break), so /deploy lets

@@ -87,6 +87,7 @@ func (s *notebookSpec) Ungoverned() kind.Spec {
 func (notebookKind) Evaluate(ctx context.Context, env kind.Env, a kind.Artifact) kind.Outcome {
 	var o kind.Outcome
 	var dirty []string
+	cells := 0
 	for _, f := range a.Files {
 		data, err := env.ReadFile(ctx, kind.Head, f)
 		if err != nil {
@@ -102,6 +103,7 @@ func (notebookKind) Evaluate(ctx context.Context, env kind.Env, a kind.Artifact)
 			o.Quality = kind.NotEvaluated
 			return o
 		}
+		cells += len(nb.Cells)
 		for _, c := range nb.Cells {
 			if len(c.Outputs) > 0 {
 				dirty = append(dirty, f)
@@ -118,6 +120,7 @@ func (notebookKind) Evaluate(ctx context.Context, env kind.Env, a kind.Artifact)
 		o.Quality = kind.Stage{Result: kind.Pass, Summary: "every notebook is committed without outputs"}
 	}
 	o.Selection = a.Files
+	o.Evidence.Kinds = map[string]any{"notebook": map[string]any{"cells": cells, "dirty": len(dirty)}}
 	o.Persona = "### Notebooks\n\n"
 	for _, f := range a.Files {
 		o.Persona += "- `" + f + "`\n"
@@ -171,9 +174,29 @@ environments:
 	write(filepath.Join(repo, "services/web/main.go"), "package main\n")
 	write(filepath.Join(repo, "mlflow.json"), `{"models": [{"name": "unused", "versions": [{"version": "1", "status": "READY", "run_id": "r1", "metrics": {"auc": 0.9}}]}]}`)
 	write(filepath.Join(dir, "deploy.sh"), "env | grep '^CONVEYOR_' | sort > \"$NB_OUT\"\n")
+	// The operators' own rules read the notebook kind's evidence, on the
+	// check and (after the store's round trip) on the deploy.
+	write(filepath.Join(dir, "policies/notebook.rego"), `package conveyor
+
+warn contains msg if {
+	input.action == "check"
+	some a in input.artifacts
+	n := a.evidence.notebook.cells
+	msg := sprintf("%s: %d notebook cells to review", [a.name, n])
+}
+
+deny contains msg if {
+	input.action == "deploy"
+	some a in input.artifacts
+	a.kind == "notebook"
+	not a.evidence.notebook
+	msg := sprintf("%s: no notebook evidence", [a.name])
+}
+`)
 	write(filepath.Join(repo, "conveyor.server.yml"), fmt.Sprintf(`drivers:
   nb-deploy: {type: exec, command: ["sh", %q], env: {NB_OUT: %q}}
-`, filepath.Join(dir, "deploy.sh"), out))
+policies: {dir: %q}
+`, filepath.Join(dir, "deploy.sh"), out, filepath.Join(dir, "policies")))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -242,7 +265,7 @@ environments:
 		t.Fatalf("notebook check = %s %q\n%s", nb.Conclusion, nb.Title, nb.Summary)
 	}
 	for _, want := range []string{"Validate", "1 notebook parse", "Quality", "every notebook is committed without outputs",
-		"Policy", "Readiness", "may go to staging now", "### Notebooks", "`notebooks/churn.ipynb`"} {
+		"Policy", "reports: 1 notebook cells to review", "Readiness", "may go to staging now", "### Notebooks", "`notebooks/churn.ipynb`"} {
 		if !strings.Contains(nb.Summary, want) {
 			t.Errorf("notebook check does not show %q:\n%s", want, nb.Summary)
 		}
