@@ -2,7 +2,9 @@ package mlflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -370,5 +372,48 @@ func TestPermissionDeniedFromMLflowAuthApp(t *testing.T) {
 	var apiErr *mlflow.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || apiErr.Code != "PERMISSION_DENIED" || mlflow.IsNotFound(err) {
 		t.Fatalf("err = %v; want PERMISSION_DENIED", err)
+	}
+}
+
+func TestNonFiniteMetricsDecodeAsMLflowWritesThem(t *testing.T) {
+	f := newFake(t)
+	f.AddVersion("fraud", "16", "", map[string]float64{"auc": math.NaN(), "loss": math.Inf(1), "gain": math.Inf(-1), "f1": 0.8})
+	c := mlflow.New(f.URL())
+	ctx := context.Background()
+	check := func(where string, m map[string]float64) {
+		t.Helper()
+		if !math.IsNaN(m["auc"]) || !math.IsInf(m["loss"], 1) || !math.IsInf(m["gain"], -1) || m["f1"] != 0.8 {
+			t.Fatalf("%s: metrics = %v", where, m)
+		}
+	}
+	run, err := c.GetRun(ctx, "run-fraud-16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("run", run.Metrics)
+	calls := f.Calls()
+	if body := calls[len(calls)-1]; body.Status != 200 {
+		t.Fatalf("runs/get = %+v", body)
+	}
+	f.SetMetricsOnVersion(true)
+	mv, err := c.GetModelVersion(ctx, "fraud", "16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("model version (MLflow 3)", mv.Metrics)
+}
+
+func TestMetricValueRejectsOtherStrings(t *testing.T) {
+	for _, raw := range []string{`"nan"`, `"inf"`, `"1e999"`, `true`, `"fast"`} {
+		var f mlflow.Float
+		if err := json.Unmarshal([]byte(raw), &f); err == nil {
+			t.Errorf("%s decoded as %v; want an error", raw, float64(f))
+		}
+	}
+	for raw, want := range map[string]float64{`0.5`: 0.5, `"0.25"`: 0.25} {
+		var f mlflow.Float
+		if err := json.Unmarshal([]byte(raw), &f); err != nil || float64(f) != want {
+			t.Errorf("%s = %v, %v", raw, float64(f), err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package mlflow
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 )
 
 // Model version statuses, as MLflow spells them.
@@ -22,7 +24,8 @@ type ModelVersion struct {
 	Description string
 	Aliases     []string
 	// Metrics holds the metrics MLflow 3 servers return on the version itself;
-	// it is empty for older servers (use Client.VersionMetrics).
+	// it is empty for older servers (use Client.VersionMetrics). Values may
+	// be NaN or infinite, as MLflow stores them.
 	Metrics map[string]float64
 }
 
@@ -34,12 +37,48 @@ type Run struct {
 	Params  map[string]string
 }
 
+// Float is a metric value as MLflow writes it. MLflow logs NaN and infinite
+// metrics (mlflow/entities/metric.py keeps any float) and serialises its
+// answers with protobuf's JSON mapping (mlflow/utils/proto_json_utils.py,
+// message_to_json), which writes non-finite doubles as the strings "NaN",
+// "Infinity" and "-Infinity". Float reads those as well as plain numbers.
+type Float float64
+
+// UnmarshalJSON accepts a JSON number or one of protobuf's strings for
+// non-finite doubles (a quoted number too, which the same mapping accepts).
+func (f *Float) UnmarshalJSON(b []byte) error {
+	var n float64
+	if err := json.Unmarshal(b, &n); err == nil {
+		*f = Float(n)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a metric value must be a number or \"NaN\", \"Infinity\", \"-Infinity\", not %s", b)
+	}
+	switch s {
+	case "NaN":
+		*f = Float(math.NaN())
+	case "Infinity":
+		*f = Float(math.Inf(1))
+	case "-Infinity":
+		*f = Float(math.Inf(-1))
+	default:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("a metric value must be a number or \"NaN\", \"Infinity\", \"-Infinity\", not %q", s)
+		}
+		*f = Float(v)
+	}
+	return nil
+}
+
 // wireMetric is MLflow's Metric message.
 type wireMetric struct {
-	Key       string  `json:"key"`
-	Value     float64 `json:"value"`
-	Timestamp int64   `json:"timestamp"`
-	Step      int64   `json:"step"`
+	Key       string `json:"key"`
+	Value     Float  `json:"value"`
+	Timestamp int64  `json:"timestamp"`
+	Step      int64  `json:"step"`
 }
 
 // metricList decodes MLflow's list of metrics, also accepting a plain
@@ -53,7 +92,7 @@ func (m *metricList) UnmarshalJSON(b []byte) error {
 		*m = list
 		return nil
 	}
-	var obj map[string]float64
+	var obj map[string]Float
 	if err := json.Unmarshal(b, &obj); err != nil {
 		return fmt.Errorf("metrics must be a list of {key, value, timestamp, step} or an object of numbers: %w", err)
 	}
@@ -79,7 +118,7 @@ func (m metricList) latest() map[string]float64 {
 			continue
 		}
 		best[x.Key] = x
-		out[x.Key] = x.Value
+		out[x.Key] = float64(x.Value)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"sort"
 )
 
@@ -29,10 +30,49 @@ type SeedModel struct {
 // SeedVersion is one model version in a Seed; Status "" means READY and
 // RunID "" means "run-<model>-<version>".
 type SeedVersion struct {
-	Version string             `json:"version"`
-	Status  string             `json:"status"`
-	RunID   string             `json:"run_id"`
-	Metrics map[string]float64 `json:"metrics"`
+	Version string      `json:"version"`
+	Status  string      `json:"status"`
+	RunID   string      `json:"run_id"`
+	Metrics SeedMetrics `json:"metrics"`
+}
+
+// SeedMetrics are a version's run metrics. A value is a JSON number or, as
+// MLflow writes non-finite values, "NaN", "Infinity" or "-Infinity".
+type SeedMetrics map[string]float64
+
+// UnmarshalJSON reads numbers and MLflow's strings for non-finite values.
+func (m *SeedMetrics) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(SeedMetrics, len(raw))
+	for k, v := range raw {
+		var f float64
+		if err := json.Unmarshal(v, &f); err == nil {
+			out[k] = f
+			continue
+		}
+		var s string
+		_ = json.Unmarshal(v, &s)
+		switch s {
+		case "NaN":
+			out[k] = math.NaN()
+		case "Infinity":
+			out[k] = math.Inf(1)
+		case "-Infinity":
+			out[k] = math.Inf(-1)
+		default:
+			return fmt.Errorf("metric %q: %s is not a number, \"NaN\", \"Infinity\" or \"-Infinity\"", k, v)
+		}
+	}
+	*m = out
+	return nil
+}
+
+// sameMetrics is maps.Equal with NaN equal to NaN.
+func sameMetrics(a, b map[string]float64) bool {
+	return maps.EqualFunc(a, b, func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) })
 }
 
 // LoadSeed adds the models, versions, runs and aliases described by the JSON
@@ -104,7 +144,7 @@ func (seed Seed) validate() error {
 				return fmt.Errorf("%s: status %q is not one of READY, PENDING_REGISTRATION, FAILED_REGISTRATION", vat, v.Status)
 			}
 			_, runID := v.defaults(m.Name)
-			if prev, ok := runMetrics[runID]; ok && !maps.Equal(prev, v.Metrics) {
+			if prev, ok := runMetrics[runID]; ok && !sameMetrics(prev, v.Metrics) {
 				return fmt.Errorf("%s: run_id %q is used by another version with different metrics; give each version its own run_id", vat, runID)
 			}
 			runMetrics[runID] = v.Metrics

@@ -233,3 +233,25 @@ func TestHelpersPanicOnBrokenTests(t *testing.T) {
 	mustPanic("alias to missing version", func() { f.SetAlias("m", "prod", "9") })
 	mustPanic("param on missing run", func() { f.SetRunParam("nope", "k", "v") })
 }
+
+func TestSeedServesNonFiniteMetricsAsMLflowWritesThem(t *testing.T) {
+	f := mlflowfake.New()
+	defer f.Close()
+	seed := `{"models":[{"name":"m","versions":[{"version":"1","run_id":"r1","metrics":{"a":"NaN","b":"Infinity","c":"-Infinity","d":1}}]}]}`
+	if err := f.LoadSeed(strings.NewReader(seed)); err != nil {
+		t.Fatal(err)
+	}
+	status, doc := do(t, "GET", f.URL()+mlflowfake.PathRun+"?run_id=r1", "", nil)
+	metrics := doc["run"].(map[string]any)["data"].(map[string]any)["metrics"].([]any)
+	got := map[string]any{}
+	for _, m := range metrics {
+		m := m.(map[string]any)
+		got[m["key"].(string)] = m["value"]
+	}
+	if status != 200 || got["a"] != "NaN" || got["b"] != "Infinity" || got["c"] != "-Infinity" || got["d"] != 1.0 {
+		t.Fatalf("run metrics: %d %v", status, got)
+	}
+	if err := f.LoadSeed(strings.NewReader(`{"models":[{"name":"n","versions":[{"version":"1","metrics":{"a":"nan"}}]}]}`)); err == nil || !strings.Contains(err.Error(), `metric "a"`) {
+		t.Fatalf("a seed metric in another spelling: %v", err)
+	}
+}

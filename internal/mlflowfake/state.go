@@ -2,6 +2,7 @@ package mlflowfake
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 )
@@ -171,7 +172,7 @@ func wireMetrics(metrics map[string]float64, ts int64, runID string) []map[strin
 	sort.Strings(keys)
 	out := make([]map[string]any, 0, len(keys))
 	for _, k := range keys {
-		m := map[string]any{"key": k, "value": metrics[k], "timestamp": ts, "step": 0}
+		m := map[string]any{"key": k, "value": wireFloat(metrics[k]), "timestamp": ts, "step": 0}
 		if runID != "" {
 			m["run_id"] = runID
 		}
@@ -200,4 +201,19 @@ func (s *Server) wireVersion(m *model, v *version) map[string]any {
 		}
 	}
 	return out
+}
+
+// wireFloat writes a metric value as MLflow does: protobuf's JSON mapping
+// (mlflow/utils/proto_json_utils.py, message_to_json) turns non-finite
+// doubles into the strings "NaN", "Infinity" and "-Infinity".
+func wireFloat(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
 }

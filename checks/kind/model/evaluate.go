@@ -126,8 +126,12 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Annotations = append(k.Annotations, at("Missing metric", k.Quality.Summary))
 		return k
 	}
-	me := &policies.MetricsEvidence{Metric: ev.Metric, Candidate: c, Passed: true}
+	me := &policies.MetricsEvidence{Metric: ev.Metric, Candidate: finite(c), Passed: true}
 	var fails []string
+	if math.IsNaN(c) {
+		// NaN compares false with everything: without this it would pass.
+		fails = append(fails, fmt.Sprintf("%s is NaN (not a number) on v%s; a NaN never passes a threshold, log a real value", ev.Metric, ptr.Version))
+	}
 	if ev.Min != nil {
 		me.Min = *ev.Min
 		if c < *ev.Min {
@@ -137,14 +141,21 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	prodLine := "nothing serving in production"
 	if pm, ok := servingMetrics[productionAlias]; ok {
 		if p, ok := pm[ev.Metric]; ok {
-			me.Production = p
-			me.Regression = round6(p - c)
-			prodLine = fmt.Sprintf("%s vs production v%s", signed(c-p), serving[productionAlias].Version)
+			pv := serving[productionAlias].Version
+			me.Production = finite(p)
+			reg := p - c
+			me.Regression = finite(round6(reg))
+			prodLine = fmt.Sprintf("%s vs production v%s", signed(c-p), pv)
 			if ev.MaxRegression != nil {
 				me.MaxRegression = *ev.MaxRegression
-				if me.Regression > *ev.MaxRegression+1e-9 {
+				switch {
+				case math.IsNaN(p):
+					fails = append(fails, fmt.Sprintf("production v%s logged %s as NaN, so the regression cannot be measured; a NaN never passes a threshold", pv, ev.Metric))
+				case math.IsNaN(reg) && !math.IsNaN(c):
+					fails = append(fails, fmt.Sprintf("%s %s against production v%s (%s) gives no measurable regression", ev.Metric, num(c), pv, num(p)))
+				case round6(reg) > *ev.MaxRegression+1e-9:
 					fails = append(fails, fmt.Sprintf("%s regresses %s against production v%s (%s); at most %s is allowed",
-						ev.Metric, num(me.Regression), serving[productionAlias].Version, num(p), num(*ev.MaxRegression)))
+						ev.Metric, num(reg), pv, num(p), num(*ev.MaxRegression)))
 				}
 			}
 		}
@@ -205,10 +216,33 @@ func metricTable(ptr *Pointer, ev *Evaluation, cand map[string]float64, envs []s
 	return b.String()
 }
 
-func num(f float64) string { return fmt.Sprintf("%.4g", round6(f)) }
+// num writes a metric value; non-finite values read as MLflow writes them.
+func num(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return fmt.Sprintf("%.4g", round6(f))
+}
+
+// finite keeps non-finite values out of the policy evidence, which is JSON
+// (encoding/json refuses NaN); the stage's result already failed on them.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
 
 func signed(f float64) string {
 	f = round6(f)
+	if math.IsNaN(f) {
+		return "NaN"
+	}
 	if f >= 0 {
 		return "+" + num(f)
 	}
