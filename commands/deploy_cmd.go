@@ -30,10 +30,10 @@ func (s *session) startLike(ctx context.Context, c Command, action string) outco
 		return refused(s.errorText(err))
 	}
 	if len(p.unmet) > 0 {
-		return refused(fmt.Sprintf("Not %s: %s.", verbing(action), strings.Join(p.unmet, "; ")))
+		return refused(withGovernance(fmt.Sprintf("Not %s: %s.", verbing(action), strings.Join(p.unmet, "; ")), p.gov))
 	}
 	if !p.decision.Allow {
-		return refused(fmt.Sprintf("Not %s to %s: the policy denies it.\n\n%s", verbing(action), p.env.Name, renderDecision(p.decision)))
+		return refused(withGovernance(fmt.Sprintf("Not %s to %s: the policy denies it.\n\n%s", verbing(action), p.env.Name, renderDecision(p.decision)), p.gov))
 	}
 	if s.h.o.Deployer == nil {
 		return refused("no deployment engine is configured on this Conveyor server; ask the operators")

@@ -160,11 +160,28 @@ func (s *session) namesProduction(base *repoconfig.Config) bool {
 	return false
 }
 
+// withGovernance adds to a refusal the governance changes the PR makes: its
+// own edits to the config are why a reader might expect another answer.
+func withGovernance(text string, g *governance) string {
+	if g == nil {
+		return text
+	}
+	for _, n := range g.Notes {
+		if strings.HasPrefix(n, governanceHeading) {
+			text += "\n\n" + n
+		}
+	}
+	return text
+}
+
+// governanceHeading starts the note listing governance changes.
+const governanceHeading = "Governance changes take effect after merge"
+
 // governanceNote says which governing fields the PR edits: they apply only
 // after merge, so the command acts under the base branch's values.
 func governanceNote(changes []repoconfig.GovernanceChange) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Governance changes take effect after merge: this PR edits %s, and commands act under the base branch's values:", repoconfig.Path)
+	fmt.Fprintf(&b, "%s: this PR edits %s, and commands act under the base branch's values:", governanceHeading, repoconfig.Path)
 	for _, c := range changes {
 		fmt.Fprintf(&b, "\n- `%s`: %s -> %s", c.Field, c.Base, c.Head)
 	}

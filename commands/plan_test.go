@@ -114,3 +114,22 @@ func TestHelpAndSeveralCommands(t *testing.T) {
 		t.Fatalf("starts %d, reactions %q", len(e.starts()), e.reactions(id))
 	}
 }
+
+// A freeze on the base branch holds even when the PR deletes it from its
+// own config; the reply lists the deletion as taking effect after merge.
+func TestHeadCannotLiftAFreeze(t *testing.T) {
+	e := newEnvConfig(t, withDrivers())
+	e.gh.SetPermission(testRepo, "dev", "write")
+	frozen := strings.Replace(baseConfig, "  staging: {}\n", "  staging: {freeze: [\"Wed 00:00-Thu 00:00 UTC\"]}\n", 1)
+	e.gh.Commit(testRepo, "main", map[string]*string{".github/conveyor.yml": strp(frozen)}, "freeze staging on Wednesdays")
+	e.clock.Set(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)) // a Wednesday
+	files := webChange()
+	files[".github/conveyor.yml"] = strp(baseConfig) // the PR lifts the freeze
+	pr := e.openPR("thaw", "dev", files)
+	e.comment(pr, "dev", "/deploy staging")
+	mustContain(t, e.oneReply(pr), "staging is frozen now", "Governance changes take effect after merge",
+		"- `environments.staging.freeze`: [Wed 00:00-Thu 00:00 UTC] -> (none)")
+	if len(e.starts()) != 0 {
+		t.Fatal("a PR lifted the freeze it is deployed under")
+	}
+}
