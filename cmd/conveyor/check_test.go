@@ -113,7 +113,7 @@ func TestCheckErrors(t *testing.T) {
 		{base: "nope", head: "HEAD", format: "text", repo: dir},
 		{base: "main", head: "HEAD", format: "yaml", repo: dir},
 		{base: "main", head: "HEAD", format: "text", repo: t.TempDir()},
-		{base: "main", head: "HEAD", format: "text", repo: filepath.Join(dir, "services")},   // inside a checkout
+		{base: "main", head: "HEAD", format: "text", repo: filepath.Join(dir, "services")},    // inside a checkout
 		{base: "main", head: "HEAD", format: "text", repo: filepath.Join(dir, "no-such-dir")}, // missing
 	} {
 		if err := runCheck(context.Background(), &bytes.Buffer{}, f); exitCode(err) != 2 {

@@ -166,7 +166,7 @@ func TestHeadConfigDoesNotGovernEndToEnd(t *testing.T) {
 
 	t.Run("ci", func(t *testing.T) {
 		pr := w.open("no-ci", map[string]string{
-			".github/conveyor.yml":  w.edited([2]string{`ci: ["build", "test"]`, `ci: []`}),
+			".github/conveyor.yml": w.edited([2]string{`ci: ["build", "test"]`, `ci: []`}),
 			"services/web/VERSION": "2.1.0\n",
 		}, false)
 		runs := w.runs(pr, func(r map[string]ghfake.CheckRun) bool {
@@ -188,7 +188,7 @@ func TestHeadConfigDoesNotGovernEndToEnd(t *testing.T) {
 
 	t.Run("deploy.driver", func(t *testing.T) {
 		pr := w.open("other-driver", map[string]string{
-			".github/conveyor.yml":  w.edited([2]string{"deploy: {driver: web-deploy}", "deploy: {driver: dbt}"}),
+			".github/conveyor.yml": w.edited([2]string{"deploy: {driver: web-deploy}", "deploy: {driver: dbt}"}),
 			"services/web/VERSION": "2.2.0\n",
 		}, true)
 		runs := w.runs(pr, completed("conveyor", "conveyor / web"))
