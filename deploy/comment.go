@@ -62,7 +62,7 @@ func renderComment(d *Deployment) string {
 	if o := outcome(d); o != "" {
 		fmt.Fprintf(&b, "\n**%s**\n", o)
 	}
-	fmt.Fprintf(&b, "\n<!-- conveyor:deployment:%d -->\n", d.ID)
+	fmt.Fprintf(&b, "\n%s\n", commentMarker(d.ID))
 	return b.String()
 }
 

@@ -58,9 +58,9 @@ func (e *Engine) retryComment(ctx context.Context, id int64, cause error) {
 	}
 }
 
-// commentMarker is the hidden line that ends a deployment's status comment,
-// so a comment GitHub created without our seeing the answer (a 5xx after
-// the fact) is found instead of created twice.
+// commentMarker is the hidden line that ends a deployment's status comment
+// (renderComment writes it), so a comment GitHub created without our seeing
+// the answer (a 5xx after the fact) is found instead of created twice.
 func commentMarker(id int64) string { return fmt.Sprintf("<!-- conveyor:deployment:%d -->", id) }
 
 // findStatusComment looks for the deployment's marker among the PR's

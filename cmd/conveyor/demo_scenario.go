@@ -421,7 +421,16 @@ func firstLine(s string) string {
 
 // clip keeps the first n lines of s.
 func clip(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	// GitHub does not show HTML comments (Conveyor's hidden reply and
+	// status comment markers); neither does the transcript.
+	var shown []string
+	for _, l := range strings.Split(s, "\n") {
+		if t := strings.TrimSpace(l); !(strings.HasPrefix(t, "<!--") && strings.HasSuffix(t, "-->")) {
+			shown = append(shown, l)
+		}
+	}
+	s = strings.TrimRight(strings.Join(shown, "\n"), "\n ")
+	lines := strings.Split(s, "\n")
 	if len(lines) > n {
 		lines = append(lines[:n], fmt.Sprintf("... (%d more lines)", len(lines)-n))
 	}
