@@ -16,8 +16,7 @@ import (
 
 func newFakeApp(t *testing.T) (*ghfake.Server, *ghclient.App) {
 	t.Helper()
-	fake := ghfake.New()
-	t.Cleanup(fake.Close)
+	fake := ghfake.NewTest(t)
 	fake.AddRepo("acme/shop", "main", 42)
 	fake.Commit("acme/shop", "main", map[string]*string{"README.md": str("hello\n")}, "first")
 	app, err := ghclient.New(ghclient.Options{AppID: fake.AppID(), PrivateKey: fake.PrivateKeyPEM(), APIURL: fake.URL(),

@@ -41,8 +41,7 @@ type ghEnv struct {
 // intake-only queue whose jobs the test runs itself with suite.work.
 func newGHEnv(t testing.TB, workers int, debounce time.Duration) *ghEnv {
 	t.Helper()
-	e := &ghEnv{t: t, gh: ghfake.New(), ml: newMLflow(t)}
-	t.Cleanup(e.gh.Close)
+	e := &ghEnv{t: t, gh: ghfake.NewTest(t), ml: newMLflow(t)}
 	e.gh.AddRepo(testRepo, "main", testInst)
 	base, err := examples.LoadRepo(filepath.Join(exampleDir, "monorepo"))
 	if err != nil {

@@ -209,8 +209,7 @@ func newEnvConfig(t *testing.T, scfg *serverconfig.Config) *env {
 func newEnvOn(t *testing.T, scfg *serverconfig.Config, st *store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
-	gh := ghfake.New()
-	t.Cleanup(gh.Close)
+	gh := ghfake.NewTest(t)
 	gh.AddRepo(testRepo, "main", testInst)
 	gh.Commit(testRepo, "main", map[string]*string{
 		".github/conveyor.yml": strp(baseConfig),

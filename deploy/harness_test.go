@@ -155,8 +155,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 
 func newEnvOn(t testing.TB, s *store.Store, opts ...option) *env {
 	t.Helper()
-	gh := ghfake.New()
-	t.Cleanup(gh.Close)
+	gh := ghfake.NewTest(t)
 	gh.AddRepo(repo, "main", installation)
 	e := &env{t: t, gh: gh, store: s, drv: newFakeDriver(), notes: &recorder{}}
 	e.opts = Options{

@@ -16,8 +16,7 @@ import (
 // The whole manifest flow against the GitHub emulator: the code GitHub hands
 // out converts into credentials that then authenticate as the app.
 func TestRunAgainstGitHubEmulator(t *testing.T) {
-	fake := ghfake.New()
-	defer fake.Close()
+	fake := ghfake.NewTest(t)
 	envPath := filepath.Join(t.TempDir(), ".env")
 	s := start(t, Options{APIURL: fake.URL(), Manifest: []byte(testManifest),
 		WebhookURL: "https://conveyor.acme.dev/webhooks/github", EnvPath: envPath})

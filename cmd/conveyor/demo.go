@@ -109,6 +109,10 @@ func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
 	if err := d.scenario(sctx, o.examples); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	// The journey is only proof if GitHub would have accepted every request it made.
+	if v := d.gh.ContractViolations(); len(v) > 0 {
+		return fmt.Errorf("demo: %d request(s) departed from GitHub's published description (%s), first: %s", len(v), ghfake.ContractSource(), v[0])
+	}
 	if o.keep {
 		d.say("\nKept running (Ctrl-C to stop):\n  Conveyor         %s  (/metrics, /healthz, /readyz)\n  GitHub emulator  %s\n  Slack emulator   %s\n  MLflow emulator  %s\n", d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL())
 		<-ctx.Done()

@@ -44,8 +44,7 @@ type killBody struct {
 }
 
 func newKillLoad(t *testing.T) *killLoad {
-	gh := ghfake.New(ghfake.WithAppSlug("conveyor"))
-	t.Cleanup(gh.Close)
+	gh := ghfake.NewTest(t, ghfake.WithAppSlug("conveyor"))
 	gh.AddRepo("acme/shop", "main", 7)
 	cfg := killConfig
 	web := "package main\n"

@@ -94,8 +94,7 @@ type world struct {
 // Options (its drivers, its masker) before it is built.
 func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) *world {
 	t.Helper()
-	w := &world{t: t, gh: ghfake.New(), slack: slackfake.New(), drv: &okDriver{}}
-	t.Cleanup(w.gh.Close)
+	w := &world{t: t, gh: ghfake.NewTest(t), slack: slackfake.New(), drv: &okDriver{}}
 	t.Cleanup(w.slack.Close)
 	w.gh.AddRepo(repo, "main", installation)
 	content := "v2"

@@ -22,8 +22,7 @@ func str(s string) *string { return &s }
 
 func newFakeApp(t *testing.T, o Options) (*ghfake.Server, *App) {
 	t.Helper()
-	fake := ghfake.New()
-	t.Cleanup(fake.Close)
+	fake := ghfake.NewTest(t)
 	fake.AddRepo("acme/shop", "main", 42)
 	fake.Commit("acme/shop", "main", map[string]*string{"README.md": str("hello\n")}, "first")
 	o.AppID = fake.AppID()

@@ -78,6 +78,11 @@ func TestCheckRunValidation(t *testing.T) {
 			if statusOf(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want 422 mentioning %q", err, tc.want)
 			}
+			// The published description must catch the same mistakes where it states them.
+			v := s.TakeContractViolations()
+			if described := tc.name != "unknown sha" && tc.name != "completed without conclusion"; described != (len(v) > 0) {
+				t.Fatalf("contract violations = %q, want some: %v", v, described)
+			}
 		})
 	}
 	if n := len(s.CheckRuns("acme/web", sha)); n != 0 {
@@ -113,6 +118,9 @@ func TestCommitStatuses(t *testing.T) {
 	}
 	if _, _, err := gh.Repositories.CreateStatus(ctx, "acme", "web", sha, &github.RepoStatus{State: str("fine")}); statusOf(err) != 422 {
 		t.Fatalf("bad state: %v", err)
+	}
+	if v := s.TakeContractViolations(); len(v) != 1 || !strings.Contains(v[0], "/state") {
+		t.Fatalf("contract violations = %q, want the bad state", v)
 	}
 	if got := s.Statuses("acme/web", sha); len(got) != 3 || got[0].Creator != "conveyor[bot]" {
 		t.Fatalf("stored statuses = %+v", got)

@@ -2,6 +2,7 @@ package ghfake
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-github/v66/github"
@@ -76,6 +77,9 @@ func TestDeploymentsAndAutoInactive(t *testing.T) {
 	if _, _, err := gh.Repositories.CreateDeploymentStatus(ctx, "acme", "web", d1.GetID(),
 		&github.DeploymentStatusRequest{State: str("done")}); statusOf(err) != 422 {
 		t.Fatalf("bad state: %v, want 422", err)
+	}
+	if v := s.TakeContractViolations(); len(v) != 1 || !strings.Contains(v[0], "/state") {
+		t.Fatalf("contract violations = %q, want the bad state", v)
 	}
 	var payload map[string]int
 	if err := json.Unmarshal(s.Deployments("acme/web")[0].Payload, &payload); err != nil || payload["percent"] != 10 {

@@ -16,8 +16,7 @@ const testInstallation = 11
 // client authenticated through ghinstallation, pointed at the root-style base URL.
 func fixture(t *testing.T, opts ...Option) (*Server, *github.Client) {
 	t.Helper()
-	s := New(opts...)
-	t.Cleanup(s.Close)
+	s := NewTest(t, opts...)
 	s.AddRepo("acme/web", "main", testInstallation)
 	return s, installationClient(t, s, testInstallation, "")
 }

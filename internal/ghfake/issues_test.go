@@ -48,6 +48,9 @@ func TestCommentsAndReactions(t *testing.T) {
 		t.Fatalf("repeat reaction should return the existing one with 200: %v %v", resp.StatusCode, err)
 	}
 	_, _, err = gh.Reactions.CreateIssueCommentReaction(ctx, "acme", "web", userComment, "thumbsup")
+	if v := s.TakeContractViolations(); len(v) != 1 || !strings.Contains(v[0], "/content") {
+		t.Fatalf("contract violations = %q, want the bad reaction", v)
+	}
 	if statusOf(err) != 422 || !strings.Contains(err.Error(), "+1") {
 		t.Fatalf("bad content: %v", err)
 	}

@@ -58,7 +58,7 @@ func (s *Server) handleCommitsSubtree(w http.ResponseWriter, r *http.Request, rs
 		if p := rs.commits[c.parent]; p != nil {
 			parentFiles = p.files
 		}
-		var files []any
+		files := []any{}
 		adds, dels := 0, 0
 		for _, fc := range diffTrees(parentFiles, c.files) {
 			f := s.fileJSON(rs, c.sha, fc)

@@ -69,6 +69,8 @@ type Server struct {
 	latency fakeapi.Latency
 	rate    rateState
 	hookCli *http.Client
+	// violations are departures from GitHub's published description (contract.go).
+	violations fakeapi.Log[string]
 }
 
 // Call is one recorded HTTP request, as the emulator saw it after the /api/v3 prefix is removed.
@@ -208,6 +210,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case counted && !s.rateAllows(rec):
 	default:
 		s.mux.ServeHTTP(rec, r2)
+		s.checkContract(r2, body, rec.Code, rec.Body.Bytes())
 		if s.injectFaultAfter(rec, r.Method, p) {
 			break
 		}
