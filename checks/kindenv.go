@@ -17,19 +17,11 @@ type kindEnv struct{ r *run }
 func (e kindEnv) HeadSHA() string { return e.r.ch.HeadSHA }
 
 func (e kindEnv) ReadFile(ctx context.Context, side kind.Side, path string) ([]byte, error) {
-	return e.r.f.ReadFile(ctx, sideOf(side), path)
+	return e.r.f.ReadFile(ctx, side, path)
 }
 
 func (e kindEnv) Tree(ctx context.Context, side kind.Side) (fs.FS, error) {
-	return e.r.f.Tree(ctx, sideOf(side))
-}
-
-// sideOf names a kind's side as the facts reader does.
-func sideOf(s kind.Side) Side {
-	if s == kind.Base {
-		return Base
-	}
-	return Head
+	return e.r.f.Tree(ctx, side)
 }
 
 func (e kindEnv) CI(ctx context.Context) (map[string]kind.CIResult, error) { return e.r.ciResults(ctx) }
