@@ -105,14 +105,27 @@ func (g gateFunc) Healthy(ctx context.Context, t driver.Target) error { return g
 
 // recorder is a Notifier that keeps every event.
 type recorder struct {
-	mu     sync.Mutex
-	events []string // "<id>:<event>"
+	mu      sync.Mutex
+	events  []string // "<id>:<event>"
+	details []string // each event's detail, as the Slack thread gets it
 }
 
 func (r *recorder) Changed(ctx context.Context, d *Deployment, event, detail string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, fmt.Sprintf("%d:%s", d.ID, event))
+	r.details = append(r.details, detail)
+}
+
+// detail returns the detail of the first event of deployment id.
+func (r *recorder) detail(id int64, event string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := slices.Index(r.events, fmt.Sprintf("%d:%s", id, event))
+	if i < 0 {
+		return ""
+	}
+	return r.details[i]
 }
 
 func (r *recorder) has(id int64, event string) bool {

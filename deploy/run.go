@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -238,27 +239,38 @@ func servingOf(d *Deployment, a ArtifactState) string {
 }
 
 // gate runs the health checks after step: each driver's own check, if it
-// has one, and the server's health gate for the driver, if configured.
+// has one, and the server's health gate for the driver, if configured. The
+// artifacts are checked side by side, since a metric gate may watch for
+// minutes (its bake time); the checks stop when the deployment is
+// cancelled.
 func (e *Engine) gate(ctx context.Context, d *Deployment, step int) error {
-	var errs []error
-	for _, a := range d.Artifacts {
+	gateCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go e.watchCancel(gateCtx, cancel, d.ID)
+	// One slot per artifact keeps the message in the deployment's order.
+	errs := make([][]error, len(d.Artifacts))
+	p := pool.New().WithMaxGoroutines(e.o.Parallel)
+	for i, a := range d.Artifacts {
 		t := e.target(d, a, step)
-		if drv, err := e.o.Drivers(a.Driver); err == nil {
-			if hc, ok := drv.(driver.HealthChecker); ok {
-				if err := safely(a, func() error { return hc.Healthy(ctx, t) }); err != nil {
-					errs = append(errs, fmt.Errorf("%s: health check failed at %d%%: %w", a.Name, t.Percent, err))
+		p.Go(func() {
+			if drv, err := e.o.Drivers(a.Driver); err == nil {
+				if hc, ok := drv.(driver.HealthChecker); ok {
+					if err := safely(a, func() error { return hc.Healthy(gateCtx, t) }); err != nil {
+						errs[i] = append(errs[i], fmt.Errorf("%s: health check failed at %d%%: %w", a.Name, t.Percent, err))
+					}
 				}
 			}
-		}
-		if e.o.Health != nil {
-			if g, ok := e.o.Health(a.Driver); ok && g != nil {
-				if err := safely(a, func() error { return g.Healthy(ctx, t) }); err != nil {
-					errs = append(errs, fmt.Errorf("%s: health gate failed at %d%%: %w", a.Name, t.Percent, err))
+			if e.o.Health != nil {
+				if g, ok := e.o.Health(a.Driver); ok && g != nil {
+					if err := safely(a, func() error { return g.Healthy(gateCtx, t) }); err != nil {
+						errs[i] = append(errs[i], fmt.Errorf("%s: health gate failed at %d%%: %w", a.Name, t.Percent, err))
+					}
 				}
 			}
-		}
+		})
 	}
-	return errors.Join(errs...)
+	p.Wait()
+	return errors.Join(slices.Concat(errs...)...)
 }
 
 // succeed finishes deployment id: every artifact serves, the environment is

@@ -20,7 +20,8 @@ func loadServerConfig(path string) (*serverconfig.Config, error) {
 // the app's own credentials (private key, webhook secret, Slack tokens,
 // the database password), each registry's token or password, and each
 // driver's secrets (secret_env, env values read by reference or named
-// like a credential). Installation tokens the app mints at run time are
+// like a credential), and the health gates' Prometheus token and Datadog
+// keys. Installation tokens the app mints at run time are
 // not listed: they are ghs_ tokens, which the masker recognises by shape.
 func serverMasker(scfg *serverconfig.Config, cfg *bot.Config, getenv func(string) string) *secretmask.Masker {
 	var values []string
@@ -37,6 +38,9 @@ func serverMasker(scfg *serverconfig.Config, cfg *bot.Config, getenv func(string
 	}
 	for _, d := range scfg.Drivers {
 		values = append(values, driver.SecretValues(d, getenv)...)
+	}
+	for _, h := range scfg.Health {
+		values = append(values, driver.HealthSecretValues(h, getenv)...)
 	}
 	return secretmask.New(values...)
 }

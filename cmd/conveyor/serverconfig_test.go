@@ -1,29 +1,26 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
-// serve, check, policy and the demo load the server config with the driver
-// rules: a driver problem stops them at load, with the file's other
-// problems, as before the rules moved to deploy/driver.
-func TestLoadServerConfigAppliesTheDriverRules(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "conveyor.server.yml")
-	if err := os.WriteFile(p, []byte("drivers: {web: {type: exec}, hook: {type: webhook, url: \"https://d\"}}\nteams: {ml: {}}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err := loadServerConfig(p)
-	want := "server config " + p + `: drivers.hook.secret_env: missing (webhook deploys are signed, so name the environment variable holding the shared secret); drivers.web.command: missing (an exec driver runs a command, for example ["/opt/deploy/web.sh"]); teams.ml: write the team as org/slug`
-	if err == nil || err.Error() != want {
-		t.Errorf("err = %v\nwant %s", err, want)
-	}
-	if err := os.WriteFile(p, []byte("drivers: {web: {type: exec, command: [/opt/deploy/web.sh]}}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if c, err := loadServerConfig(p); err != nil || !strings.HasSuffix(c.Drivers["web"].Command[0], "web.sh") {
-		t.Errorf("valid config: %+v, %v", c, err)
+// The health gates' credentials are masked like the drivers' secrets.
+func TestServerMaskerHidesHealthGateKeys(t *testing.T) {
+	t.Parallel()
+	scfg := serverconfig.Default()
+	scfg.Health = map[string]serverconfig.Health{"web": {
+		Prometheus: &serverconfig.PrometheusSource{URL: "http://prom:9090", TokenEnv: "PROM_TOKEN"},
+		Datadog:    &serverconfig.DatadogSource{APIKeyEnv: "DD_API_KEY", AppKeyEnv: "DD_APP_KEY"},
+	}}
+	env := map[string]string{"PROM_TOKEN": "prom-secret-1", "DD_API_KEY": "dd-api-secret", "DD_APP_KEY": "dd-app-secret"}
+	m := serverMasker(scfg, nil, func(k string) string { return env[k] })
+	got := m.String("datadog answered 403 for dd-api-secret/dd-app-secret with prom-secret-1")
+	for _, v := range env {
+		if strings.Contains(got, v) {
+			t.Errorf("%q left in %q", v, got)
+		}
 	}
 }

@@ -109,7 +109,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 		if !ok {
 			return nil, false
 		}
-		return driver.NewHealthGate(h, deps.HTTP), true
+		return driver.NewGates(h, deps), true
 	}
 	notifier := &forwardNotifier{}
 	cfg := srv.Config
@@ -212,12 +212,15 @@ func checkLines(s *checks.Suite) func(ctx context.Context, installationID int64,
 
 // stepTimeout is how long a rollout step job may run before the queue
 // presumes its worker dead: room for the slowest configured driver to
-// deploy, pass its health gate and roll back (three of its timeouts), and
-// never less than deploy.DefaultStepTimeout.
+// deploy, pass its health gate and roll back (three of its timeouts), plus
+// the longest metric gate bake, and never less than deploy.DefaultStepTimeout.
 func stepTimeout(scfg *serverconfig.Config) time.Duration {
-	longest := time.Duration(0)
+	longest, bake := time.Duration(0), time.Duration(0)
 	for _, d := range scfg.Drivers {
 		longest = max(longest, d.Timeout.Duration)
 	}
-	return max(deploy.DefaultStepTimeout, 3*longest)
+	for _, h := range scfg.Health {
+		bake = max(bake, h.Bake.Duration+h.Every.Duration)
+	}
+	return max(deploy.DefaultStepTimeout, 3*longest+bake)
 }

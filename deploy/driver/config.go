@@ -11,9 +11,9 @@ import (
 // Types lists the driver types, in the order messages name them.
 var Types = []string{"exec", "github-workflow", "mlflow", "dbt", "webhook"}
 
-// Rules validates the drivers: section of a server config: every rule about
-// a driver entry lives here, next to the drivers that rely on it, and
-// nowhere else. Pass it to serverconfig.Load or Parse, which report its
+// Rules validates the drivers: section of a server config and the metric
+// gates of health: every rule about a driver entry or a gate lives here,
+// next to the code that relies on it, and nowhere else. Pass it to serverconfig.Load or Parse, which report its
 // problems among the file's others; New applies the same rules to one entry.
 func Rules(c *serverconfig.Config) []string {
 	names := make([]string, 0, len(c.Drivers))
@@ -28,7 +28,7 @@ func Rules(c *serverconfig.Config) []string {
 			return ok
 		})...)
 	}
-	return problems
+	return append(problems, checkHealth(c)...)
 }
 
 // checkDriver returns the problems of one driver entry, each naming its

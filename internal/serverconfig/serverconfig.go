@@ -59,11 +59,48 @@ type Driver struct {
 	PollInterval Duration          `yaml:"poll_interval"`
 }
 
-// Health is an HTTP health gate probed between rollout steps.
+// Health is the health gate of one driver, checked after every rollout
+// step: an HTTP probe, metric queries watched over a bake time, or both.
+// deploy/driver (driver.Rules) says which combinations are valid.
 type Health struct {
 	HTTP    string   `yaml:"http"` // may contain {environment} and {artifact}
 	Expect  int      `yaml:"expect"`
-	Timeout Duration `yaml:"timeout"`
+	Timeout Duration `yaml:"timeout"` // per probe or query
+	// Bake is how long the metric gates are watched after each step (0:
+	// evaluated once); Every is the pause between two evaluations.
+	Bake       Duration          `yaml:"bake"`
+	Every      Duration          `yaml:"every"`
+	Prometheus *PrometheusSource `yaml:"prometheus"`
+	Datadog    *DatadogSource    `yaml:"datadog"`
+	Metrics    []MetricGate      `yaml:"metrics"`
+}
+
+// PrometheusSource is the Prometheus server the metric gates query.
+type PrometheusSource struct {
+	URL      string `yaml:"url"`
+	TokenEnv string `yaml:"token_env"` // Bearer token, by environment variable name (optional)
+}
+
+// DatadogSource is the Datadog site the metric gates query, with its keys
+// by environment variable name.
+type DatadogSource struct {
+	URL       string   `yaml:"url"` // API host, default https://api.datadoghq.com
+	APIKeyEnv string   `yaml:"api_key_env"`
+	AppKeyEnv string   `yaml:"app_key_env"`
+	Window    Duration `yaml:"window"` // how far back each query looks, default 5m
+}
+
+// MetricGate is one query that must compare true against its threshold
+// for the rollout to go on. Exactly one of Prometheus (PromQL) and Datadog
+// (a metrics query) is set; both may use {artifact}, {environment} and
+// {version}.
+type MetricGate struct {
+	Name         string   `yaml:"name"`
+	Prometheus   string   `yaml:"prometheus"`
+	Datadog      string   `yaml:"datadog"`
+	Compare      string   `yaml:"compare"` // <, <=, >, >=
+	Threshold    *float64 `yaml:"threshold"`
+	Environments []string `yaml:"environments"` // only in these (default: every environment)
 }
 
 // Team is a GitHub team ("org/slug") with quotas per environment.
@@ -170,6 +207,17 @@ func (c *Config) applyDefaults() {
 		if h.Timeout.Duration == 0 {
 			h.Timeout.Duration = 5 * time.Second
 		}
+		if h.Every.Duration == 0 {
+			h.Every.Duration = 30 * time.Second
+		}
+		if h.Datadog != nil {
+			if h.Datadog.URL == "" {
+				h.Datadog.URL = "https://api.datadoghq.com"
+			}
+			if h.Datadog.Window.Duration == 0 {
+				h.Datadog.Window.Duration = 5 * time.Minute
+			}
+		}
 		c.Health[name] = h
 	}
 }
@@ -194,8 +242,8 @@ func (c *Config) Validate(rules ...Rules) error {
 		errs = append(errs, r(c)...)
 	}
 	for _, name := range sortedKeys(c.Health) {
-		if c.Health[name].HTTP == "" {
-			add("health.%s.http: missing (write the URL to probe)", name)
+		if h := c.Health[name]; h.HTTP == "" && len(h.Metrics) == 0 {
+			add("health.%s: write http (a URL to probe), metrics (queries to watch), or both", name)
 		}
 	}
 	for _, name := range sortedKeys(c.Teams) {
