@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-github/v66/github"
@@ -94,11 +95,8 @@ func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo, sha str
 		row.CheckRunID = cr.GetID()
 	} else {
 		opts := github.UpdateCheckRunOptions{Name: out.Name, Status: github.String(out.Status), Conclusion: conclusion,
-			Output: output(first), Actions: actions}
-		if actions == nil {
-			opts.Actions = []*github.CheckRunAction{}
-		}
-		if _, _, err := gh.Checks.UpdateCheckRun(ctx, owner, name, prev.CheckRunID, opts); err != nil {
+			Output: output(first)}
+		if err := updateCheckRun(ctx, gh, owner, name, prev.CheckRunID, opts, actions); err != nil {
 			return prev, fmt.Errorf("update check run %q on %s: %w", out.Name, short(sha), err)
 		}
 	}
@@ -113,6 +111,27 @@ func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo, sha str
 		}
 	}
 	return row, nil
+}
+
+// updateCheckRun is UpdateCheckRun with the "actions" field always sent. GitHub
+// keeps a run's buttons when the field is absent, and go-github's
+// UpdateCheckRunOptions drops an empty list (omitempty), so a run that stopped
+// being deployable would keep its "Deploy" button; an explicit [] clears it.
+func updateCheckRun(ctx context.Context, gh *github.Client, owner, name string, id int64, opts github.UpdateCheckRunOptions, actions []*github.CheckRunAction) error {
+	if actions == nil {
+		actions = []*github.CheckRunAction{}
+	}
+	body := struct {
+		github.UpdateCheckRunOptions
+		Actions []*github.CheckRunAction `json:"actions"` // shadows the embedded omitempty field
+	}{opts, actions}
+	req, err := gh.NewRequest(http.MethodPatch, fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/vnd.github+json")
+	_, err = gh.Do(ctx, req, nil)
+	return err
 }
 
 func split[T any](xs []T, n int) (head, tail []T) {

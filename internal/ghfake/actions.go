@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // WorkflowDispatch is one accepted workflow_dispatch request.
@@ -121,6 +124,10 @@ func (s *Server) handleDispatch(w http.ResponseWriter, r *http.Request, rs *repo
 		writeValidation(w, "you may only define up to 25 `inputs` for a `workflow_dispatch` event")
 		return
 	}
+	if msg := checkDispatchInputs(c.files[wfPath], req.Inputs); msg != "" {
+		writeValidation(w, msg)
+		return
+	}
 	now := time.Now().UTC().Truncate(time.Second)
 	branch := strings.TrimPrefix(req.Ref, "refs/heads/")
 	if _, isBranch := rs.branches[branch]; !isBranch {
@@ -197,4 +204,62 @@ func (s *Server) workflowRunPayload(rs *repoState, run *WorkflowRun, action stri
 	p["workflow_run"] = s.runJSON(rs, run)
 	p["workflow"] = map[string]any{"id": run.WorkflowID, "name": run.Name, "path": run.Path, "state": "active"}
 	return p
+}
+
+// checkDispatchInputs holds dispatch inputs to the ones the workflow declares under
+// on.workflow_dispatch.inputs, as GitHub does: an undeclared input is refused with
+// "Unexpected inputs provided: [...]" and a missing required one (without a default)
+// with "Required input '...' not provided" (both 422).
+func checkDispatchInputs(workflow string, inputs map[string]any) string {
+	var wf struct {
+		On yaml.Node `yaml:"on"`
+	}
+	if err := yaml.Unmarshal([]byte(workflow), &wf); err != nil {
+		return "Invalid workflow file: " + err.Error()
+	}
+	declared := map[string]struct {
+		Required bool `yaml:"required"`
+		Default  any  `yaml:"default"`
+	}{}
+	if wf.On.Kind == yaml.MappingNode {
+		var on map[string]yaml.Node
+		if err := wf.On.Decode(&on); err != nil {
+			return "Invalid workflow file: " + err.Error()
+		}
+		if wd, ok := on["workflow_dispatch"]; ok && wd.Kind == yaml.MappingNode {
+			var d struct {
+				Inputs map[string]struct {
+					Required bool `yaml:"required"`
+					Default  any  `yaml:"default"`
+				} `yaml:"inputs"`
+			}
+			if err := wd.Decode(&d); err != nil {
+				return "Invalid workflow file: " + err.Error()
+			}
+			for k, v := range d.Inputs {
+				declared[k] = v
+			}
+		}
+	}
+	var unexpected []string
+	for k := range inputs {
+		if _, ok := declared[k]; !ok {
+			unexpected = append(unexpected, strconv.Quote(k))
+		}
+	}
+	if len(unexpected) > 0 {
+		sort.Strings(unexpected)
+		return "Unexpected inputs provided: [" + strings.Join(unexpected, ", ") + "]"
+	}
+	names := make([]string, 0, len(declared))
+	for k := range declared {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, given := inputs[k]; !given && declared[k].Required && declared[k].Default == nil {
+			return "Required input '" + k + "' not provided"
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package ghfake
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-github/v66/github"
@@ -12,7 +13,7 @@ func TestWorkflowDispatchAndCompletion(t *testing.T) {
 	s, gh := fixture(t)
 	rc, _ := newReceiver(t, s)
 	s.Commit("acme/web", "main", map[string]*string{
-		".github/workflows/deploy.yml": str("on:\n  workflow_dispatch:\n"),
+		".github/workflows/deploy.yml": str("on:\n  push:\n    branches: [main]\n  schedule:\n    - cron: '0 0 * * *'\n  workflow_dispatch:\n    inputs:\n      environment:\n        required: true\n      percent:\n        default: '100'\n"),
 		".github/workflows/ci.yml":     str("on: push\n"),
 	}, "workflows")
 	_, err := gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, "acme", "web", "deploy.yml",
@@ -57,6 +58,23 @@ func TestWorkflowDispatchAndCompletion(t *testing.T) {
 		if statusOf(err) != tc.want {
 			t.Errorf("%s@%s: %v, want %d", tc.file, tc.ref, err, tc.want)
 		}
+	}
+	// Inputs are held to the workflow's declaration, as GitHub holds them.
+	for _, tc := range []struct {
+		inputs map[string]any
+		want   string
+	}{
+		{map[string]any{"environment": "prod", "colour": "red"}, `Unexpected inputs provided: ["colour"]`},
+		{map[string]any{"percent": "10"}, "Required input 'environment' not provided"},
+	} {
+		_, err := gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, "acme", "web", "deploy.yml",
+			github.CreateWorkflowDispatchEventRequest{Ref: "main", Inputs: tc.inputs})
+		if statusOf(err) != 422 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("inputs %v: %v, want 422 %q", tc.inputs, err, tc.want)
+		}
+	}
+	if n := len(s.WorkflowDispatches("acme/web")); n != 1 {
+		t.Errorf("refused dispatches were recorded: %d dispatches", n)
 	}
 	if _, err := s.CompleteWorkflowRun("acme/web", 1, "success"); err == nil {
 		t.Error("completing an unknown run should fail")

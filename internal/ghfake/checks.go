@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // CheckRun is a check run as the emulator stores it.
@@ -132,7 +133,9 @@ func applyCheckRun(cr *CheckRun, req *checkRunRequest) string {
 		if o.Title == nil || o.Summary == nil {
 			return "Invalid request.\n\nFor 'properties/output', \"title\" and \"summary\" are both required."
 		}
-		if len(*o.Summary) > 65535 || (o.Text != nil && len(*o.Text) > 65535) {
+		// GitHub counts characters, not bytes: "Maximum length: 65535 characters"
+		// (REST reference, create a check run, output.summary and output.text).
+		if utf8.RuneCountInString(*o.Summary) > 65535 || (o.Text != nil && utf8.RuneCountInString(*o.Text) > 65535) {
 			return "Invalid request.\n\nOnly 65535 characters are allowed in output.summary and output.text."
 		}
 		if len(o.Annotations) > 50 {
@@ -155,8 +158,8 @@ func applyCheckRun(cr *CheckRun, req *checkRunRequest) string {
 			return "Invalid request.\n\nOnly 3 actions are allowed on a check run."
 		}
 		for _, a := range req.Actions {
-			if a.Label == "" || len(a.Label) > 20 || a.Description == "" || len(a.Description) > 40 ||
-				a.Identifier == "" || len(a.Identifier) > 20 {
+			if a.Label == "" || utf8.RuneCountInString(a.Label) > 20 || a.Description == "" || utf8.RuneCountInString(a.Description) > 40 ||
+				a.Identifier == "" || utf8.RuneCountInString(a.Identifier) > 20 {
 				return "Invalid request.\n\nEach action needs label (max 20 chars), description (max 40) and identifier (max 20)."
 			}
 		}

@@ -71,6 +71,7 @@ func (s *Server) handleCreateDeployment(w http.ResponseWriter, r *http.Request, 
 		Payload               json.RawMessage `json:"payload"`
 		TransientEnvironment  bool            `json:"transient_environment"`
 		ProductionEnvironment *bool           `json:"production_environment"`
+		RequiredContexts      *[]string       `json:"required_contexts"`
 	}
 	if !decodeBody(w, r, &req) {
 		return
@@ -82,6 +83,15 @@ func (s *Server) handleCreateDeployment(w http.ResponseWriter, r *http.Request, 
 	c := rs.resolve(req.Ref)
 	if c == nil {
 		writeError(w, http.StatusConflict, fmt.Sprintf("No ref found for: %s", req.Ref))
+		return
+	}
+	if failed := rs.failedContexts(c.sha, req.RequiredContexts); len(failed) > 0 {
+		writeJSON(w, http.StatusConflict, map[string]any{
+			"message": "Conflict: Commit status checks failed for " + req.Ref + ".",
+			"errors": []any{map[string]any{"contexts": failed, "resource": "Deployment",
+				"field": "required_contexts", "code": "invalid"}},
+			"documentation_url": "https://docs.github.com/rest/deployments/deployments#create-a-deployment",
+		})
 		return
 	}
 	if req.Task == "" {
@@ -103,6 +113,34 @@ func (s *Server) handleCreateDeployment(w http.ResponseWriter, r *http.Request, 
 		Creator: s.actorLogin(), CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	rs.deployments = append(rs.deployments, d)
 	writeJSON(w, http.StatusCreated, s.deploymentJSON(rs, d))
+}
+
+// failedContexts lists the commit status contexts on sha that stop a deployment:
+// "If you omit this parameter, GitHub verifies all unique contexts before creating
+// a deployment. To bypass checking entirely, pass an empty array" (REST reference,
+// create a deployment, required_contexts). A required context with no status has
+// not passed either. Callers hold s.mu.
+func (rs *repoState) failedContexts(sha string, required *[]string) []any {
+	latest := map[string]string{}
+	var order []string
+	for _, st := range rs.latestStatuses(sha) {
+		latest[st.Context] = st.State
+		order = append(order, st.Context)
+	}
+	if required != nil {
+		order = *required
+	}
+	var failed []any
+	for _, ctx := range order {
+		state, ok := latest[ctx]
+		if !ok {
+			state = "pending"
+		}
+		if state != "success" {
+			failed = append(failed, map[string]any{"context": ctx, "state": state})
+		}
+	}
+	return failed
 }
 
 func (s *Server) deploymentJSON(rs *repoState, d *Deployment) map[string]any {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Comment is an issue (pull request conversation) comment.
@@ -88,7 +89,9 @@ func validCommentBody(w http.ResponseWriter, body *string) bool {
 		writeValidation(w, "Invalid request.\n\n\"body\" wasn't supplied.")
 		return false
 	}
-	if len(*body) > 65536 {
+	// The limit is in characters ("maximum is 65536 characters"), so a comment of
+	// multi-byte text may be longer than 65536 bytes.
+	if utf8.RuneCountInString(*body) > 65536 {
 		writeValidation(w, "Validation Failed: body is too long (maximum is 65536 characters)")
 		return false
 	}

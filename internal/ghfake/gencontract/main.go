@@ -44,6 +44,7 @@ var operations = [][2]string{
 	{"GET", "/repos/{owner}/{repo}/installation"},
 	{"GET", "/repos/{owner}/{repo}/commits/{ref}"},
 	{"GET", "/repos/{owner}/{repo}/commits/{ref}/status"},
+	{"GET", "/repos/{owner}/{repo}/commits/{ref}/statuses"},
 	{"GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"},
 	{"GET", "/repos/{owner}/{repo}/compare/{basehead}"},
 	{"GET", "/repos/{owner}/{repo}/contents/{path}"},
