@@ -105,4 +105,3 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
-
