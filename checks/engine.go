@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
@@ -127,6 +128,9 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 			Quality: kind.Stage{Result: Info, Summary: "not evaluated"}}
 	}
 	validate, quality := kindStage(StageValidate, k.Validate), kindStage(StageQuality, k.Quality)
+	if k.Retry {
+		res.RetryAt = r.retry(&validate, &quality)
+	}
 	if len(r.problems) > 0 && validate.Result != Fail {
 		validate = Stage{Name: StageValidate, Result: Fail, Summary: plural(len(r.problems), "problem") + " in " + configPath + " (see the conveyor check)",
 			Details: r.problems}
@@ -147,6 +151,28 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	res.Overridable = res.overridable(k.Gated)
 	res.Actions = r.actions(res)
 	return res
+}
+
+// retry words the stages that wait on an unreachable service. On the PR
+// they wait and the check is evaluated again at the time returned; without
+// a queue (conveyor check) nothing would come back, so they fail and say
+// to run the command again.
+func (r *run) retry(stages ...*Stage) time.Time {
+	at := r.s.o.Now().Add(r.s.o.RetryDelay)
+	for _, st := range stages {
+		if st.Result != Wait {
+			continue
+		}
+		if r.s.o.Queue == nil {
+			st.Result, st.Summary = Error, st.Summary+"; run conveyor check again"
+		} else {
+			st.Summary += fmt.Sprintf(", trying again at %s UTC", at.UTC().Format("15:04"))
+		}
+	}
+	if r.s.o.Queue == nil {
+		return time.Time{}
+	}
+	return at
 }
 
 func kindStage(name string, s kind.Stage) Stage {

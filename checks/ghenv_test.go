@@ -39,7 +39,7 @@ type ghEnv struct {
 
 // newGHEnv seeds acme/shop with the example monorepo. workers 0 makes an
 // intake-only queue whose jobs the test runs itself with suite.work.
-func newGHEnv(t testing.TB, workers int, debounce time.Duration) *ghEnv {
+func newGHEnv(t testing.TB, workers int, debounce time.Duration, opts ...func(*Options)) *ghEnv {
 	t.Helper()
 	e := &ghEnv{t: t, gh: ghfake.NewTest(t), ml: newMLflow(t)}
 	e.gh.AddRepo(testRepo, "main", testInst)
@@ -53,7 +53,7 @@ func newGHEnv(t testing.TB, workers int, debounce time.Duration) *ghEnv {
 	e.q = store.NewQueue(e.st, store.QueueConfig{Workers: workers, PollInterval: 10 * time.Millisecond})
 	var mu sync.Mutex
 	clients := map[int64]*github.Client{}
-	e.suite = New(Options{Server: serverConfig(t), Policy: examplePolicy(t), Store: e.st, Queue: e.q,
+	o := Options{Server: serverConfig(t), Policy: examplePolicy(t), Store: e.st, Queue: e.q,
 		Registries: registriesAt(e.ml.URL()), Debounce: debounce,
 		GitHub: func(id int64) (*github.Client, error) {
 			mu.Lock()
@@ -64,7 +64,11 @@ func newGHEnv(t testing.TB, workers int, debounce time.Duration) *ghEnv {
 			c, err := e.gh.InstallationClient(id)
 			clients[id] = c
 			return c, err
-		}})
+		}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	e.suite = New(o)
 	e.suite.Register(e.q.Workers())
 	if err := e.q.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/examples"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
@@ -62,7 +63,9 @@ func newMLflow(t testing.TB) *mlflowfake.Server {
 }
 
 func registriesAt(url string) func(string) (Registry, error) {
-	c := mlflow.New(url)
+	// Retries back off in milliseconds here: tests fail the registry on
+	// purpose and wait on what the check then says, not on the clock.
+	c := mlflow.New(url, mlflow.WithRetry(mlflow.DefaultAttempts, time.Millisecond, 10*time.Millisecond))
 	return func(name string) (Registry, error) {
 		if name != "main" {
 			return nil, ErrUnknownRegistry

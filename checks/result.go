@@ -3,6 +3,7 @@ package checks
 import (
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/policies"
+	"time"
 )
 
 // Stage outcomes. Pass and Info never block; Wait keeps the check in
@@ -88,6 +89,9 @@ type ArtifactResult struct {
 	// then lets the policy decide instead of refusing outright, and a listed
 	// override team can take it to production.
 	Overridable bool `json:"overridable,omitempty"`
+	// RetryAt, when set, is when the PR is evaluated again because a
+	// service the evaluation needs could not be reached.
+	RetryAt time.Time `json:"-"`
 }
 
 // overridable reports whether a settled result failed only on quality-gate

@@ -36,6 +36,10 @@ type Options struct {
 	// Debounce is how long a job waits before reading what was requested, so
 	// bursts of events coalesce into one evaluation (default 1s).
 	Debounce time.Duration
+	// RetryDelay is how long after an evaluation that could not reach a
+	// registry the PR is evaluated again (default 1 minute). Without a Queue
+	// (conveyor check) such an evaluation fails and says to run it again.
+	RetryDelay time.Duration
 	// Facts is the PR-facts reader shared with the commands and the Slack
 	// approvals; nil makes one with the server config's drivers.
 	Facts *prfacts.Service
@@ -70,6 +74,9 @@ func New(o Options) *Suite {
 	}
 	if o.Debounce <= 0 {
 		o.Debounce = time.Second
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

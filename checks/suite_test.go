@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/conveyor-dev/conveyor/examples"
+	"github.com/conveyor-dev/conveyor/internal/ghfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
@@ -132,17 +134,31 @@ func TestGateConclusionUnknownSHA(t *testing.T) {
 }
 
 func TestRegistryUnreachableEndToEnd(t *testing.T) {
-	e := newGHEnv(t, 2, 20*time.Millisecond)
+	e := newGHEnv(t, 2, 20*time.Millisecond, func(o *Options) { o.RetryDelay = 200 * time.Millisecond })
 	pr := e.openPR("model", map[string]*string{"models/fraud.yaml": strp("registry: main\nmodel: fraud-detector\nversion: \"14\"\n")})
 	e.ml.FailNext("/api/2.0/mlflow", 1000, 503)
 	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
-	runs := e.waitSettled(pr.HeadSHA)
-	m := runs[CheckName("fraud-model")]
-	if m.Conclusion == Success || runs[GateName].Conclusion == Success {
-		t.Fatalf("registry down, yet model %q gate %q", m.Conclusion, runs[GateName].Conclusion)
+	// The check waits, says when it tries again, and never turns green or red.
+	var m ghfake.CheckRun
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m = e.checkRuns(pr.HeadSHA)[CheckName("fraud-model")]; strings.Contains(m.Summary, "trying again at") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(m.Summary, "unreachable; retry with Re-run") {
-		t.Errorf("model summary does not say to retry:\n%s", m.Summary)
+	if m.Status != StatusInProgress || m.Conclusion != "" || !regexp.MustCompile(`registry "main" unreachable, trying again at \d\d:\d\d UTC`).MatchString(m.Summary) {
+		t.Fatalf("registry down: model check %s/%s:\n%s", m.Status, m.Conclusion, m.Summary)
+	}
+	if strings.Contains(m.Summary, "Re-run") || strings.Contains(m.Summary, "run conveyor check") {
+		t.Errorf("the PR check tells the author to do what it does itself:\n%s", m.Summary)
+	}
+	// The registry comes back: the scheduled re-evaluation completes the check
+	// without any event from GitHub.
+	e.ml.ClearFaults()
+	runs := e.waitSettled(pr.HeadSHA)
+	if m = runs[CheckName("fraud-model")]; m.Status != StatusCompleted || m.Conclusion != Success {
+		t.Fatalf("after the registry came back: %s/%s\n%s", m.Status, m.Conclusion, m.Summary)
 	}
 }
 

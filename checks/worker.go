@@ -36,6 +36,7 @@ type evaluateWorker struct {
 // Register adds the checks_evaluate worker.
 func (s *Suite) Register(workers *river.Workers) {
 	river.AddWorker(workers, &evaluateWorker{s: s})
+	river.AddWorker(workers, &retryWorker{s: s})
 }
 
 // maxRounds bounds how often one job re-evaluates for requests that keep
@@ -154,6 +155,9 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 	}
 	row.Seq = req.Seq
 	if err := store.SaveCheckResult(ctx, db, row); err != nil {
+		return false, err
+	}
+	if err := s.scheduleRetry(ctx, a.Repo, a.SHA, ev.result.Artifacts); err != nil {
 		return false, err
 	}
 	return store.SettleCheckRequest(ctx, db, a.Repo, a.SHA, req.Seq)

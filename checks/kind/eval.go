@@ -51,6 +51,12 @@ type Outcome struct {
 	// modified and added models); kept with the check and handed back to
 	// Plan through PlanEnv.Selection.
 	Selection []string
+	// Retry says a service the evaluation needs (a model registry) could
+	// not be reached: the stages that depend on it are Wait, and the
+	// evaluation should run again later. The check on the PR stays in
+	// progress and re-evaluates by itself; `conveyor check` fails and says
+	// to run it again.
+	Retry bool
 }
 
 // Side names one end of a change.

@@ -89,7 +89,8 @@ func runCheck(ctx context.Context, w io.Writer, f *checkFlags) error {
 		}
 		g.defaultRegistry = mlflow.New(f.mlflowURL)
 	}
-	g.registry = registries(scfg, func(string) string { return "" })
+	// Credentials come from the environment, as for conveyor serve.
+	g.registry = registries(scfg, os.Getenv)
 	g.scfg = scfg
 	ev, err := policies.New(ctx, policies.Options{Dir: scfg.Policies.Dir, Config: scfg})
 	if err != nil {

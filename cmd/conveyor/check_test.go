@@ -160,3 +160,45 @@ func TestCheckRefusesAFolderInsideACheckout(t *testing.T) {
 		t.Fatalf("the checkout's own top folder was refused: %v", err)
 	}
 }
+
+// TestCheckWithAuthenticatedRegistry: conveyor check reads the registry's
+// token_env from the environment, as conveyor serve does.
+func TestCheckWithAuthenticatedRegistry(t *testing.T) {
+	seed, err := os.ReadFile("../../examples/monorepo/mlflow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := mlflowfake.New(mlflowfake.WithToken("s3cret-token"))
+	defer reg.Close()
+	if err := reg.LoadSeed(bytes.NewReader(seed)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile("../../examples/monorepo/conveyor.server.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.Replace(string(cfg), `main: {type: mlflow, url: "http://127.0.0.1:0"}`,
+		`main: {type: mlflow, url: "`+reg.URL()+`", token_env: CONVEYOR_TEST_MLFLOW_TOKEN}`, 1)
+	if conf == string(cfg) {
+		t.Fatal("the example server config no longer has the registry line this test rewrites")
+	}
+	path := filepath.Join(t.TempDir(), "conveyor.server.yml")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := gitRepo(t, "good")
+	check := func() (string, error) {
+		var out bytes.Buffer
+		err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "text", repo: dir, config: path})
+		return out.String(), err
+	}
+	t.Setenv("CONVEYOR_TEST_MLFLOW_TOKEN", "s3cret-token")
+	if out, err := check(); err != nil || !strings.Contains(out, "auc") {
+		t.Fatalf("with the token: %v\n%s", err, out)
+	}
+	t.Setenv("CONVEYOR_TEST_MLFLOW_TOKEN", "wrong")
+	out, err := check()
+	if exitCode(err) != 1 || !strings.Contains(out, "UNAUTHENTICATED") || strings.Contains(out, "s3cret") {
+		t.Fatalf("with a wrong token: exit %d (%v)\n%s", exitCode(err), err, out)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +24,9 @@ import (
 const maxResponseBytes = 8 << 20
 
 // Client calls one MLflow tracking server. It is safe for concurrent use.
+// Each call is retried on what a bad minute looks like (5xx, 429, a
+// connection error, a call slower than its timeout) with exponential
+// backoff and full jitter, for as long as the caller's context allows.
 type Client struct {
 	baseURL  string
 	token    string
@@ -30,7 +34,22 @@ type Client struct {
 	password string
 	basic    bool
 	http     *http.Client
+
+	attempts    int           // tries per call, the first included
+	backoff     time.Duration // the first retry waits up to this, doubling after
+	maxBackoff  time.Duration
+	callTimeout time.Duration // one try; the caller's context bounds them all
 }
+
+// Defaults of the retry policy: four tries, waits of up to 250 ms, 500 ms,
+// 1 s (never above 4 s), each try bounded by 10 s. A caller's 20 s budget
+// (the model check's) thus survives a slow first answer and a few 503s.
+const (
+	DefaultAttempts    = 4
+	DefaultBackoff     = 250 * time.Millisecond
+	DefaultMaxBackoff  = 4 * time.Second
+	DefaultCallTimeout = 10 * time.Second
+)
 
 // Option configures a Client.
 type Option func(*Client)
@@ -46,7 +65,7 @@ func WithBasicAuth(user, pass string) Option {
 	return func(c *Client) { c.user, c.password, c.basic = user, pass, true }
 }
 
-// WithHTTPClient replaces the default HTTP client (30 s timeout).
+// WithHTTPClient replaces the default HTTP client.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -55,12 +74,42 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
+// WithRetry sets how many tries a call gets (1 turns retries off) and the
+// first backoff, which doubles per retry up to max; each wait is drawn at
+// random below it (full jitter) so that many checks do not retry in step.
+func WithRetry(attempts int, backoff, max time.Duration) Option {
+	return func(c *Client) {
+		c.attempts, c.backoff, c.maxBackoff = max1(attempts), backoff, max
+	}
+}
+
+// WithCallTimeout bounds one try of a call; a try that takes longer is
+// abandoned and retried while the caller's context allows.
+func WithCallTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.callTimeout = d
+		}
+	}
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
 // New returns a client for the MLflow server at baseURL, for example
 // "https://mlflow.internal" or "http://127.0.0.1:5000/mlflow".
 func New(baseURL string, opts ...Option) *Client {
 	c := &Client{
-		baseURL: strings.TrimRight(baseURL, "/"),
-		http:    &http.Client{Timeout: 30 * time.Second},
+		baseURL:     strings.TrimRight(baseURL, "/"),
+		http:        &http.Client{},
+		attempts:    DefaultAttempts,
+		backoff:     DefaultBackoff,
+		maxBackoff:  DefaultMaxBackoff,
+		callTimeout: DefaultCallTimeout,
 	}
 	for _, o := range opts {
 		o(c)
@@ -68,27 +117,95 @@ func New(baseURL string, opts ...Option) *Client {
 	return c
 }
 
-// call sends one request and decodes a 2xx JSON answer into out (when out is
-// not nil). query goes in the URL; body, when not nil, is sent as JSON.
+// UnavailableError says the registry could not be reached or answered that
+// it is unavailable (5xx, 429, a timeout) on every try: trying again later
+// may succeed, unlike a refusal (4xx).
+type UnavailableError struct {
+	Tries int
+	Err   error
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Tries > 1 {
+		return fmt.Sprintf("%v (after %d tries)", e.Err, e.Tries)
+	}
+	return e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// IsUnavailable reports whether err means the registry was unreachable or
+// out of time rather than that it refused the request.
+func IsUnavailable(err error) bool {
+	var u *UnavailableError
+	return errors.As(err, &u) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// call sends one request, retrying as the Client's policy says, and
+// decodes a 2xx JSON answer into out (when out is not nil). query goes in
+// the URL; body, when not nil, is sent as JSON.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("MLflow %s %s: encode request: %w", method, path, err)
+		}
+	}
+	for try := 1; ; try++ {
+		err, retry := c.once(ctx, method, path, query, raw, body != nil, out)
+		if err == nil || !retry {
+			return err
+		}
+		if try >= c.attempts || ctx.Err() != nil {
+			return &UnavailableError{Tries: try, Err: err}
+		}
+		wait := c.wait(try)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return &UnavailableError{Tries: try, Err: err}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return &UnavailableError{Tries: try, Err: err}
+		case <-t.C:
+		}
+	}
+}
+
+// wait is the backoff before retry n (1-based): full jitter below
+// backoff*2^(n-1), capped at maxBackoff.
+func (c *Client) wait(n int) time.Duration {
+	ceil := c.backoff << (n - 1)
+	if ceil <= 0 || ceil > c.maxBackoff {
+		ceil = c.maxBackoff
+	}
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+// once makes one try. retry says the failure is one a later try may not
+// meet: a connection error or timeout of this try, 5xx or 429.
+func (c *Client) once(ctx context.Context, method, path string, query url.Values, raw []byte, hasBody bool, out any) (err error, retry bool) {
 	endpoint := c.baseURL + path
 	if len(query) > 0 {
 		endpoint += "?" + query.Encode()
 	}
+	tctx, cancel := context.WithTimeout(ctx, c.callTimeout)
+	defer cancel()
 	var reader io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("MLflow %s %s: encode request: %w", method, path, err)
-		}
+	if hasBody {
 		reader = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, reader)
+	req, err := http.NewRequestWithContext(tctx, method, endpoint, reader)
 	if err != nil {
-		return fmt.Errorf("MLflow %s %s: build request: %w", method, path, stripURL(err))
+		return fmt.Errorf("MLflow %s %s: build request: %w", method, path, stripURL(err)), false
 	}
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	switch {
@@ -100,29 +217,32 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("MLflow %s %s: %w", method, path, stripURL(err))
+		if ctx.Err() == nil && tctx.Err() != nil {
+			return fmt.Errorf("MLflow %s %s: no answer within %s", method, path, c.callTimeout), true
+		}
+		return fmt.Errorf("MLflow %s %s: %w", method, path, stripURL(err)), ctx.Err() == nil
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return fmt.Errorf("MLflow %s %s: read response: %w", method, path, err)
+		return fmt.Errorf("MLflow %s %s: read response: %w", method, path, err), ctx.Err() == nil
 	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := parseAPIError(resp.StatusCode, raw)
-		if resp.StatusCode >= 500 {
-			return fmt.Errorf("MLflow %s %s: %w", method, path, apiErr)
+		apiErr := parseAPIError(resp.StatusCode, body)
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return fmt.Errorf("MLflow %s %s: %w", method, path, apiErr), true
 		}
-		return apiErr
+		return apiErr, false
 	}
-	if out == nil || len(bytes.TrimSpace(raw)) == 0 {
-		return nil
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil, false
 	}
-	if err := json.Unmarshal(raw, out); err != nil {
+	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("MLflow %s %s: the server answered HTTP %d with a body that is not the expected JSON (is the registry URL an MLflow server?): %w",
-			method, path, resp.StatusCode, err)
+			method, path, resp.StatusCode, err), false
 	}
-	return nil
+	return nil, false
 }
 
 // stripURL drops the URL from *url.Error so that credentials embedded in a

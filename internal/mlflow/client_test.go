@@ -304,7 +304,7 @@ func TestNonJSONUnauthorizedBodyStillReadsWell(t *testing.T) {
 func TestServerErrorWrapsWithPath(t *testing.T) {
 	f := newFake(t, mlflowfake.WithToken("tok-123"))
 	f.FailNext(mlflowfake.PathModelVersion, 1, http.StatusServiceUnavailable)
-	c := mlflow.New(f.URL(), mlflow.WithToken("tok-123"))
+	c := mlflow.New(f.URL(), mlflow.WithToken("tok-123"), mlflow.WithRetry(1, 0, 0))
 	_, err := c.GetModelVersion(context.Background(), "fraud", "13")
 	if err == nil || !strings.Contains(err.Error(), "GET /api/2.0/mlflow/model-versions/get") || !strings.Contains(err.Error(), "TEMPORARILY_UNAVAILABLE") {
 		t.Fatalf("err = %v", err)
@@ -326,7 +326,7 @@ func TestNetworkErrorHidesCredentials(t *testing.T) {
 	base := f.URL()
 	f.Close()
 	withCreds := strings.Replace(base, "http://", "http://user:hunter2@", 1)
-	_, err := mlflow.New(withCreds).GetRun(context.Background(), "r1")
+	_, err := mlflow.New(withCreds, mlflow.WithRetry(2, time.Millisecond, time.Millisecond)).GetRun(context.Background(), "r1")
 	if err == nil || !strings.Contains(err.Error(), "/api/2.0/mlflow/runs/get") {
 		t.Fatalf("err = %v", err)
 	}

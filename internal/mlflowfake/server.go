@@ -33,7 +33,8 @@ type Call struct {
 // fault makes requests under a path prefix fail with status; fakeapi.Faults counts how many.
 type fault struct {
 	prefix string
-	status int
+	status int           // 0: answer normally, after delay
+	delay  time.Duration // waited before answering
 }
 
 // Server is a running MLflow emulator. All methods are safe for concurrent use.
@@ -103,6 +104,15 @@ func (s *Server) FailNext(pathPrefix string, n, status int) {
 	s.faults.Add(fault{prefix: pathPrefix, status: status}, n)
 }
 
+// ClearFaults drops every fault and delay still queued by FailNext and SlowNext.
+func (s *Server) ClearFaults() { s.faults.Reset() }
+
+// SlowNext delays the answers to the next n requests whose path starts
+// with pathPrefix by d (a client that gives up first is logged as 499).
+func (s *Server) SlowNext(pathPrefix string, n int, d time.Duration) {
+	s.faults.Add(fault{prefix: pathPrefix, delay: d}, n)
+}
+
 // SetLatency delays every answer by d (0 turns it off).
 func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 
@@ -131,8 +141,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, ok := s.faults.Take(func(f fault) bool { return strings.HasPrefix(r.URL.Path, f.prefix) }); ok {
-		writeError(rec, f.status, faultCode(f.status), fmt.Sprintf("injected fault: HTTP %d", f.status))
-		return
+		if f.delay > 0 {
+			t := time.NewTimer(f.delay)
+			select {
+			case <-r.Context().Done():
+				t.Stop()
+				rec.status = 499
+				return
+			case <-t.C:
+			}
+		}
+		if f.status != 0 {
+			writeError(rec, f.status, faultCode(f.status), fmt.Sprintf("injected fault: HTTP %d", f.status))
+			return
+		}
 	}
 	s.route(rec, r, body)
 }

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/sourcegraph/conc/pool"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
@@ -20,6 +23,10 @@ const repoconfigPath = ".github/conveyor.yml"
 
 // productionAlias is the alias regressions are measured against.
 const productionAlias = "production"
+
+// RegistryBudget bounds all registry calls of one model evaluation,
+// retries included.
+const RegistryBudget = 20 * time.Second
 
 // Evaluate implements kind.Kind: the pointer and the registry version, then its
 // metrics against the minimum and the version serving in production.
@@ -61,8 +68,17 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality = notEvaluated
 		return k
 	}
+	// One budget for every registry call of this evaluation: the client
+	// retries within it, and a registry that stays down makes the check wait
+	// and come back rather than fail.
+	ctx, cancel := context.WithTimeout(ctx, RegistryBudget)
+	defer cancel()
 	unreachable := func(err error) kind.Stage {
-		return kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("model registry %q unreachable; retry with Re-run", ptr.Registry), Details: []string{err.Error()}}
+		if mlflow.IsUnavailable(err) {
+			k.Retry = true
+			return kind.Stage{Result: kind.Wait, Summary: fmt.Sprintf("registry %q unreachable", ptr.Registry), Details: []string{err.Error()}}
+		}
+		return kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("registry %q refused the request; check its access for this model (see details)", ptr.Registry), Details: []string{err.Error()}}
 	}
 	mv, err := reg.GetModelVersion(ctx, ptr.Model, ptr.Version)
 	switch {
@@ -86,33 +102,42 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		}
 		return k
 	}
-	cand, err := reg.VersionMetrics(ctx, mv)
-	if err != nil {
-		k.Quality = unreachable(err)
-		return k
-	}
-	// What each environment serves, by alias named after it.
+	// The candidate's metrics and what each environment serves do not
+	// depend on each other: read them side by side.
 	envs := env.Environments()
 	if !slices.Contains(envs, productionAlias) {
 		envs = append(envs, productionAlias)
 	}
+	var cand map[string]float64
+	served := make([]*mlflow.ModelVersion, len(envs))
+	servedMetrics := make([]map[string]float64, len(envs))
+	p := pool.New().WithErrors().WithFirstError().WithContext(ctx)
+	p.Go(func(ctx context.Context) error {
+		var err error
+		cand, err = reg.VersionMetrics(ctx, mv)
+		return err
+	})
+	for i, alias := range envs {
+		p.Go(func(ctx context.Context) error {
+			v, err := reg.GetModelVersionByAlias(ctx, ptr.Model, alias)
+			if err != nil || v == nil {
+				return err
+			}
+			m, err := reg.VersionMetrics(ctx, v)
+			served[i], servedMetrics[i] = v, m
+			return err
+		})
+	}
+	if err := p.Wait(); err != nil {
+		k.Quality = unreachable(err)
+		return k
+	}
 	serving := map[string]*mlflow.ModelVersion{}
 	servingMetrics := map[string]map[string]float64{}
-	for _, env := range envs {
-		v, err := reg.GetModelVersionByAlias(ctx, ptr.Model, env)
-		if err != nil {
-			k.Quality = unreachable(err)
-			return k
+	for i, alias := range envs {
+		if served[i] != nil {
+			serving[alias], servingMetrics[alias] = served[i], servedMetrics[i]
 		}
-		if v == nil {
-			continue
-		}
-		m, err := reg.VersionMetrics(ctx, v)
-		if err != nil {
-			k.Quality = unreachable(err)
-			return k
-		}
-		serving[env], servingMetrics[env] = v, m
 	}
 	k.Persona = metricTable(ptr, a.Evaluation, cand, env.Environments(), serving, servingMetrics)
 	ev := a.Evaluation
