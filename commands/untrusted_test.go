@@ -47,6 +47,7 @@ func TestReaderCommentIsAnsweredBeforeValidation(t *testing.T) {
 	e.gh.ResetCalls()
 	var id int64
 	alloc := allocatedBy(func() { id = e.comment(pr, "outsider", body) })
+	t.Logf("a %d-byte comment from an outsider: %d KiB allocated", len(body), alloc>>10)
 
 	if alloc > 16<<20 {
 		t.Errorf("handling the comment allocated %d MiB, want under 16", alloc>>20)
@@ -68,6 +69,7 @@ func TestReaderCommentIsAnsweredBeforeValidation(t *testing.T) {
 
 	// One line holding the 32 KB: not explained to an outsider either.
 	alloc = allocatedBy(func() { e.comment(pr, "outsider", "/deploy staging"+unknownNames(0, 5000)) })
+	t.Logf("a one-line comment of 5,000 names from an outsider: %d KiB allocated", alloc>>10)
 	if alloc > 16<<20 {
 		t.Errorf("handling the one-line comment allocated %d MiB, want under 16", alloc>>20)
 	}
