@@ -55,8 +55,7 @@ type Suite struct {
 	o       Options
 	drivers map[string]bool
 
-	regMu sync.Mutex
-	regs  map[string]Registry
+	clients func(name string) (*mlflow.Client, error) // one client per registry, built by mlflow.FromConfig
 
 	// facts reads PR facts; SHA-addressed answers are cached there, shared
 	// with the commands and the Slack approvals.
@@ -84,7 +83,7 @@ func New(o Options) *Suite {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Suite{o: o, drivers: map[string]bool{}, regs: map[string]Registry{}}
+	s := &Suite{o: o, drivers: map[string]bool{}, clients: mlflow.Registries(o.Server.Registries, os.Getenv)}
 	for name := range o.Server.Drivers {
 		s.drivers[name] = true
 	}
@@ -100,17 +99,13 @@ func (s *Suite) registry(name string) (Registry, error) {
 	if s.o.Registries != nil {
 		return s.o.Registries(name)
 	}
-	s.regMu.Lock()
-	defer s.regMu.Unlock()
-	if r, ok := s.regs[name]; ok {
-		return r, nil
-	}
-	rc, ok := s.o.Server.Registries[name]
-	if !ok {
+	if _, ok := s.o.Server.Registries[name]; !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRegistry, name)
 	}
-	c := mlflow.FromConfig(rc, os.Getenv)
-	s.regs[name] = c
+	c, err := s.clients(name)
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -87,7 +87,7 @@ func runCheck(ctx context.Context, w io.Writer, f *checkFlags) error {
 			r.URL = f.mlflowURL
 			scfg.Registries[name] = r
 		}
-		g.defaultRegistry = mlflow.New(f.mlflowURL)
+		g.defaultRegistry = mlflow.FromConfig(serverconfig.Registry{Type: "mlflow", URL: f.mlflowURL}, os.Getenv)
 	}
 	// Credentials come from the environment, as for conveyor serve.
 	g.registry = registries(scfg, os.Getenv)
