@@ -2,8 +2,9 @@ package dbt
 
 import "sort"
 
-// Graph is the model lineage of a project: an edge runs from a model to
-// each model it refs. Refs into packages and unresolved refs are not edges.
+// Graph is the lineage of a project's nodes (models, seeds, snapshots): an
+// edge runs from a node to each node it refs, directly or inside a macro it
+// calls. Refs into packages and unresolved refs are not edges.
 type Graph struct {
 	parents  map[string][]string
 	children map[string][]string
@@ -21,8 +22,8 @@ func (p *Project) Graph() *Graph {
 	for _, key := range g.keys {
 		seen := map[string]bool{}
 		for _, r := range p.Models[key].Refs {
-			parent, _, ok := res.resolve(r)
-			if !ok || parent == "" || seen[parent] {
+			parent, st := res.resolve(r)
+			if st != refRoot || seen[parent] {
 				continue
 			}
 			seen[parent] = true

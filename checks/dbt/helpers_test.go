@@ -66,3 +66,5 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 	}
 	return strings.Replace(s, old, new, 1)
 }
+
+func mapFile(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }

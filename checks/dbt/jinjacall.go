@@ -87,50 +87,83 @@ type callArg struct {
 	IsLit bool
 }
 
-// scanCalls finds ref(), source() and config() calls in one block body
-// starting on line, appending them to facts.
-func scanCalls(body string, line int, facts *sqlFacts) []lineError {
-	if !strings.Contains(body, "ref") && !strings.Contains(body, "source") && !strings.Contains(body, "config") {
+// scanCalls finds ref(), source(), config() and macro calls in one block
+// body starting on line, appending them to facts. sc resolves var() and
+// loop variables in ref() arguments; it may be nil.
+func scanCalls(body string, line int, facts *sqlFacts, sc *scope) []lineError {
+	if !strings.Contains(body, "(") {
 		return nil
 	}
 	toks := lexJinja(body)
 	var errs []lineError
 	for k := 0; k+1 < len(toks); k++ {
 		t := toks[k]
-		if t.kind != 'i' || toks[k+1].text != "(" || (k > 0 && toks[k-1].text == ".") {
+		if t.kind != 'i' || toks[k+1].text != "(" {
+			continue
+		}
+		if k > 0 && toks[k-1].text == "." {
+			// pkg.macro(...) and adapter.dispatch('name', 'pkg')(...); any
+			// other method call (x.get(...)) names no macro and is dropped
+			// when calls are resolved.
+			if k >= 2 && toks[k-2].kind == 'i' && (k < 3 || toks[k-3].text != ".") {
+				at := line + strings.Count(body[:t.pos], "\n")
+				if toks[k-2].text == "adapter" && t.text == "dispatch" {
+					if args, _, ok := splitArgs(body, toks, k+2); ok {
+						if d, ok := dispatchFromArgs(args); ok {
+							d.Line = at
+							facts.Dispatches = append(facts.Dispatches, d)
+						}
+					}
+					continue
+				}
+				facts.Calls = append(facts.Calls, macroCall{Name: toks[k-2].text + "." + t.text, Line: at})
+			}
 			continue
 		}
 		if t.text != "ref" && t.text != "source" && t.text != "config" {
+			facts.Calls = append(facts.Calls, macroCall{Name: t.text, Line: line + strings.Count(body[:t.pos], "\n")})
 			continue
 		}
 		at := line + strings.Count(body[:t.pos], "\n")
 		args, next, ok := splitArgs(body, toks, k+2)
 		if !ok {
-			errs = append(errs, lineError{at, fmt.Sprintf("%s( is never closed: add the missing )", t.text)})
+			errs = append(errs, lineError{Line: at, Message: fmt.Sprintf("%s( is never closed: add the missing )", t.text)})
 			return errs
 		}
 		k = next
 		switch t.text {
 		case "ref":
-			r, msg := refFromArgs(args)
+			refs, msg, dynamic := sc.refsFromArgs(args)
 			if msg != "" {
-				errs = append(errs, lineError{at, msg})
+				errs = append(errs, lineError{Line: at, Message: msg, Warn: dynamic})
 				continue
 			}
-			r.Line = at
-			facts.Refs = append(facts.Refs, r)
+			for _, r := range refs {
+				r.Line = at
+				facts.Refs = append(facts.Refs, r)
+			}
 		case "source":
 			s, msg := sourceFromArgs(args)
 			if msg != "" {
-				errs = append(errs, lineError{at, msg})
+				errs = append(errs, lineError{Line: at, Message: msg})
 				continue
 			}
 			s.Line = at
 			facts.Sources = append(facts.Sources, s)
 		case "config":
+			// config({'materialized': 'table'}) is the same as
+			// config(materialized='table'): dbt's config() takes one
+			// positional dict or keyword arguments (core/dbt/context/
+			// providers.py, ParseConfigObject._transform_config).
+			if len(args) == 1 && args[0].Key == "" && strings.HasPrefix(args[0].Raw, "{") {
+				if err := dictConfig(args[0].Raw, facts.Config); err != "" {
+					errs = append(errs, lineError{Line: at, Message: err})
+				}
+				continue
+			}
 			for _, a := range args {
 				if a.Key == "" {
-					errs = append(errs, lineError{at, fmt.Sprintf("config() takes key=value pairs, not %q: write {{ config(materialized='table') }}", a.Raw)})
+					errs = append(errs, lineError{Line: at, Message: fmt.Sprintf("config() takes key=value pairs, not %q: write {{ config(materialized='table') }}", a.Raw)})
 					continue
 				}
 				facts.Config[a.Key] = configValue(a)
@@ -189,40 +222,6 @@ func splitArgs(body string, toks []token, from int) ([]callArg, int, bool) {
 
 const refUsage = "write {{ ref('model') }}, {{ ref('package', 'model') }} or {{ ref('model', v=2) }}"
 
-// refFromArgs builds a Ref, or says what is wrong with the call.
-func refFromArgs(args []callArg) (Ref, string) {
-	var pos []string
-	var r Ref
-	for _, a := range args {
-		switch a.Key {
-		case "":
-			if !a.IsLit {
-				return r, fmt.Sprintf("ref(%s) cannot be resolved without running dbt: use a quoted model name; %s", a.Raw, refUsage)
-			}
-			pos = append(pos, a.Lit)
-		case "v", "version":
-			r.Version = strings.Trim(a.Raw, `'"`)
-		case "package":
-			if !a.IsLit {
-				return r, fmt.Sprintf("ref(package=%s) needs a quoted package name; %s", a.Raw, refUsage)
-			}
-			r.Package = a.Lit
-		}
-	}
-	switch len(pos) {
-	case 1:
-		r.Name = pos[0]
-	case 2:
-		r.Package, r.Name = pos[0], pos[1]
-	default:
-		return r, fmt.Sprintf("ref() takes one or two quoted names, got %d; %s", len(pos), refUsage)
-	}
-	if r.Name == "" {
-		return r, "ref('') names no model; " + refUsage
-	}
-	return r, ""
-}
-
 // sourceFromArgs builds a SourceRef, or says what is wrong with the call.
 func sourceFromArgs(args []callArg) (SourceRef, string) {
 	var pos []string
@@ -259,4 +258,43 @@ func configValue(a callArg) string {
 // ({enforced: true} from YAML, {'enforced': True} from Jinja).
 func contractEnforced(raw string) bool {
 	return reEnforcedYes.MatchString(raw)
+}
+
+// dictConfig reads a config dict literal ({'k': v, "k2": v2}) into cfg.
+func dictConfig(raw string, cfg map[string]string) string {
+	inner := strings.TrimSpace(raw)
+	inner = strings.TrimSuffix(strings.TrimPrefix(inner, "{"), "}")
+	toks := lexJinja(inner)
+	depth, start := 0, 0
+	flush := func(stop int) string {
+		part := toks[start:stop]
+		if len(part) == 0 {
+			return ""
+		}
+		if len(part) < 3 || part[0].kind != 's' || part[1].text != ":" {
+			return fmt.Sprintf("config() takes a dict of quoted keys, not %q: write {{ config({'materialized': 'table'}) }}", raw)
+		}
+		a := callArg{Key: part[0].text, Raw: inner[part[2].pos:part[len(part)-1].end]}
+		if len(part) == 3 && part[2].kind == 's' {
+			a.Lit, a.IsLit = part[2].text, true
+		}
+		cfg[a.Key] = configValue(a)
+		return ""
+	}
+	for k, t := range toks {
+		switch t.text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		case ",":
+			if depth == 0 && t.kind == 'p' {
+				if msg := flush(k); msg != "" {
+					return msg
+				}
+				start = k + 1
+			}
+		}
+	}
+	return flush(len(toks))
 }

@@ -7,30 +7,42 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // Load reads the dbt project in folder dir of fsys. It always returns a
 // project (empty when dbt_project.yml is missing) and the problems found
-// while reading; Validate reports them again along with broken references.
-// Files are parsed in parallel, so fsys must allow concurrent reads (as
-// os.DirFS and fstest.MapFS do).
+// while reading; Validate reports them again along with broken references,
+// and Warnings lists what leaves the analysis incomplete. Only the project
+// folder and its installed packages are read. Files are parsed in parallel,
+// so fsys must allow concurrent reads (as os.DirFS and fstest.MapFS do).
 func Load(fsys fs.FS, dir string, opts LoadOptions) (*Project, []Problem) {
+	l := newLoader(fsys, dir)
+	l.load(opts, true)
+	sortProblems(l.p.problems)
+	sortProblems(l.p.warnings)
+	return l.p, append([]Problem(nil), l.p.problems...)
+}
+
+func newLoader(fsys fs.FS, dir string) *loader {
 	dir = path.Clean(strings.Trim(dir, "/"))
 	if dir == "" {
 		dir = "."
 	}
-	l := &loader{fsys: fsys, dir: dir, p: &Project{Dir: dir, Models: map[string]*Model{}, Sources: map[string]*Source{}}}
-	l.load(opts)
-	sort.SliceStable(l.p.problems, func(i, j int) bool {
-		a, b := l.p.problems[i], l.p.problems[j]
+	return &loader{fsys: fsys, dir: dir, p: &Project{Dir: dir, Models: map[string]*Model{}, Sources: map[string]*Source{},
+		Disabled: map[string]*Model{}, Deps: map[string]*Project{}, Macros: map[string]*Macro{}}}
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
 		if a.File != b.File {
 			return a.File < b.File
 		}
 		return a.Line < b.Line
 	})
-	return l.p, append([]Problem(nil), l.p.problems...)
 }
 
 // loader carries the state of one Load.
@@ -39,7 +51,10 @@ type loader struct {
 	dir  string
 	p    *Project
 	pf   projectFile
-	sql  map[string]*parsedSQL // model files by rel, parsed up front
+	sql  map[string]*parsedSQL // node files by rel, parsed up front
+	// pkgName is "" for the root project, else the package being read.
+	pkgName string
+	decl    []declaredPackage
 }
 
 // repoPath turns a path relative to the project folder into a repo path.
@@ -49,13 +64,21 @@ func (l *loader) problem(rel string, line int, msg string) {
 	l.p.problems = append(l.p.problems, Problem{File: l.repoPath(rel), Line: line, Message: msg})
 }
 
+func (l *loader) warn(rel string, line int, msg string) {
+	l.p.warnings = append(l.p.warnings, Problem{File: l.repoPath(rel), Line: line, Message: msg, Warning: true})
+}
+
 func (l *loader) lineErrors(rel string, errs []lineError) {
 	for _, e := range errs {
-		l.problem(rel, e.Line, e.Message)
+		if e.Warn {
+			l.warn(rel, e.Line, e.Message)
+		} else {
+			l.problem(rel, e.Line, e.Message)
+		}
 	}
 }
 
-func (l *loader) load(opts LoadOptions) {
+func (l *loader) load(opts LoadOptions, root bool) {
 	data, err := fs.ReadFile(l.fsys, l.repoPath("dbt_project.yml"))
 	if err != nil {
 		l.problem("dbt_project.yml", 0, fmt.Sprintf("no dbt_project.yml in %s/: point `project:` at the folder that holds dbt_project.yml, or add one with `name:` and `model-paths:`", l.dir))
@@ -65,14 +88,22 @@ func (l *loader) load(opts LoadOptions) {
 	l.pf, errs = parseProjectFile(data)
 	l.lineErrors("dbt_project.yml", errs)
 	l.p.Name = l.pf.Name
+	if !root {
+		l.loadSources(false)
+		return
+	}
 	for _, f := range []string{"packages.yml", "dependencies.yml"} {
 		data, err := fs.ReadFile(l.fsys, l.repoPath(f))
 		if err != nil {
 			continue
 		}
-		names, errs := parsePackages(data)
+		decl, errs := parsePackages(data)
 		l.lineErrors(f, errs)
-		l.p.Packages = append(l.p.Packages, names...)
+		for i := range decl {
+			decl[i].file = f
+			l.p.Packages = append(l.p.Packages, decl[i].name)
+		}
+		l.decl = append(l.decl, decl...)
 	}
 	l.p.Packages = sortedUnique(l.p.Packages)
 
@@ -82,54 +113,64 @@ func (l *loader) load(opts LoadOptions) {
 			manifest = "target/manifest.json"
 		}
 	}
-	if manifest != "" {
-		l.loadManifest(manifest)
+	if manifest != "" && l.loadManifest(manifest) {
 		return
 	}
-	l.loadSources()
+	l.loadSources(true)
 }
 
-// sqlFile is one .sql file found under a model path.
+// sqlFile is one node file found under a resource path.
 type sqlFile struct {
 	rel   string // relative to the project folder
-	under string // relative to its model path
+	under string // relative to its resource path
 }
 
-func (l *loader) loadSources() {
-	byName := map[string][]sqlFile{}
-	var yamls []string
-	for _, mp := range l.pf.ModelPaths {
+// walk lists the files under the given project-relative folders whose
+// extension is in exts, once each, sorted.
+func (l *loader) walk(folders []string, exts ...string) []sqlFile {
+	var out []sqlFile
+	seen := map[string]bool{}
+	for _, mp := range folders {
 		root := l.repoPath(mp)
 		err := fs.WalkDir(l.fsys, root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+			if err != nil || d.IsDir() || !slices.Contains(exts, path.Ext(p)) {
 				return nil
 			}
-			rel := strings.TrimPrefix(strings.TrimPrefix(p, l.dir+"/"), "./")
-			if l.dir == "." {
-				rel = p
+			rel := p
+			if l.dir != "." {
+				rel = strings.TrimPrefix(p, l.dir+"/")
 			}
-			switch path.Ext(p) {
-			case ".sql":
-				name := strings.TrimSuffix(path.Base(p), ".sql")
-				byName[name] = append(byName[name], sqlFile{rel: rel, under: strings.TrimPrefix(p, root+"/")})
-			case ".yml", ".yaml":
-				yamls = append(yamls, rel)
+			if !seen[rel] {
+				seen[rel] = true
+				out = append(out, sqlFile{rel: rel, under: strings.TrimPrefix(p, root+"/")})
 			}
 			return nil
 		})
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			l.problem(mp, 0, "cannot read model path: "+err.Error())
+			l.problem(mp, 0, "cannot read folder: "+err.Error())
 		}
 	}
-	sort.Strings(yamls)
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out
+}
 
-	var all []sqlFile
-	for _, files := range byName {
-		all = append(all, files...)
+func (l *loader) loadSources(root bool) {
+	modelFiles := l.walk(l.pf.ModelPaths, ".sql", ".py")
+	snapFiles := l.walk(l.pf.SnapshotPaths, ".sql")
+	byName := map[string][]sqlFile{}
+	for _, f := range modelFiles {
+		name := strings.TrimSuffix(path.Base(f.rel), path.Ext(f.rel))
+		byName[name] = append(byName[name], f)
 	}
-	l.sql = l.parseSQLFiles(all)
+	yamlPaths := slices.Concat(l.pf.ModelPaths, l.pf.SeedPaths, l.pf.SnapshotPaths, l.pf.MacroPaths)
+	var yamls []string
+	for _, f := range l.walk(yamlPaths, ".yml", ".yaml") {
+		yamls = append(yamls, f.rel)
+	}
+	l.sql = l.parseSQLFiles(slices.Concat(modelFiles, snapFiles))
+	l.loadMacros()
 
-	var entries []entryAt
+	var entries, seedEntries, snapEntries []entryAt
 	var units []unitTest
 	for i, parsed := range l.parseYAMLFiles(yamls) {
 		rel := yamls[i]
@@ -142,6 +183,12 @@ func (l *loader) loadSources() {
 		for _, m := range sf.Models {
 			entries = append(entries, entryAt{m, rel})
 		}
+		for _, m := range sf.Seeds {
+			seedEntries = append(seedEntries, entryAt{m, rel})
+		}
+		for _, m := range sf.Snapshots {
+			snapEntries = append(snapEntries, entryAt{m, rel})
+		}
 		for _, s := range sf.Sources {
 			s.File = l.repoPath(rel)
 			key := s.SourceName + "." + s.Table
@@ -152,11 +199,25 @@ func (l *loader) loadSources() {
 			src := s
 			l.p.Sources[key] = &src
 		}
+		for _, x := range sf.Exposures {
+			x.File = l.repoPath(rel)
+			l.p.Exposures = append(l.p.Exposures, x)
+		}
 		units = append(units, sf.UnitTests...)
 	}
 	l.buildModels(byName, entries)
+	l.buildSeeds(seedEntries)
+	l.buildSnapshots(snapFiles, snapEntries)
+	if !root {
+		return
+	}
+	l.loadDeps()
+	l.linkMacros()
 	l.countUnitTests(units)
 	l.countSingularTests()
+	for _, m := range l.p.Models {
+		finishChecksums(m)
+	}
 }
 
 // entryAt is a schema model entry and the file declaring it.
@@ -165,8 +226,9 @@ type entryAt struct {
 	rel string
 }
 
-// buildModels pairs SQL files with schema entries: versioned entries claim
-// their version files first, every other file is a model named after it.
+// buildModels pairs SQL and Python files with schema entries: versioned
+// entries claim their version files first, every other file is a model
+// named after it.
 func (l *loader) buildModels(byName map[string][]sqlFile, entries []entryAt) {
 	seen := map[string]entryAt{}
 	claimed := map[string]bool{}
@@ -199,9 +261,10 @@ func (l *loader) buildModels(byName map[string][]sqlFile, entries []entryAt) {
 			}
 			claimed[file] = true
 			m := l.newModel(e.m.Name, files[0])
-			m.Version, m.LatestVersion = v.V, latest
-			l.applyEntry(m, e, v.Config, v.Columns, v.Tests, v.Checksum)
-			l.p.Models[modelKey(m.Name, m.Version)] = m
+			m.Version, m.LatestVersion, m.DeprecationDate = v.V, latest, v.DeprecationDate
+			l.applyEntry(m, e, v.Config, v.Columns, v.Tests)
+			m.TestsSum = v.TestsSig
+			l.place(modelKey(m.Name, m.Version), m)
 		}
 	}
 	names := make([]string, 0, len(byName))
@@ -213,31 +276,64 @@ func (l *loader) buildModels(byName map[string][]sqlFile, entries []entryAt) {
 		if claimed[name] {
 			continue
 		}
-		files := byName[name]
-		for _, dup := range files[1:] {
-			l.problem(dup.rel, 0, fmt.Sprintf("model name %s is used twice (also %s): dbt needs unique model names, rename one file", name, l.repoPath(files[0].rel)))
+		for _, f := range byName[name] {
+			m := l.newModel(name, f)
+			if e, ok := seen[name]; ok && len(e.m.Versions) == 0 {
+				l.applyEntry(m, e, e.m.Config, e.m.Columns, e.m.Tests)
+			}
+			l.place(name, m)
 		}
-		m := l.newModel(name, files[0])
-		if e, ok := seen[name]; ok && len(e.m.Versions) == 0 {
-			l.applyEntry(m, e, e.m.Config, e.m.Columns, e.m.Tests, e.m.Checksum)
-		}
-		l.p.Models[name] = m
 	}
 	for _, e := range entries {
 		if _, ok := byName[e.m.Name]; !ok && len(e.m.Versions) == 0 && seen[e.m.Name].rel == e.rel {
-			l.problem(e.rel, e.m.Line, fmt.Sprintf("model %s is described here but has no %s.sql under %s: fix the name or add the model", e.m.Name, e.m.Name, strings.Join(l.pf.ModelPaths, ", ")))
+			// dbt only warns here ("Did not find matching node for patch",
+			// core/dbt/parser/schemas.py): the project still builds.
+			l.warn(e.rel, e.m.Line, fmt.Sprintf("model %s is described here but has no %s.sql under %s: fix the name or add the model", e.m.Name, e.m.Name, strings.Join(l.pf.ModelPaths, ", ")))
 		}
-	}
-	for _, m := range l.p.Models {
-		m.ContractEnforced = contractEnforced(m.Config["contract"])
-		m.Checksums.Config = configChecksum(m.Config)
 	}
 }
 
-// newModel reads and parses one model SQL file; configs from
-// dbt_project.yml apply first, config() in the file last.
+// place adds a node under key, or to Disabled when its config disables it.
+// Two enabled nodes of one name are an error; a disabled twin is not (dbt
+// allows one enabled node per name, e.g. one per adapter).
+func (l *loader) place(key string, m *Model) {
+	m.pkg = l.pkgName
+	if !enabled(m.Config["enabled"], l.pf.Vars) {
+		l.p.Disabled[m.Path+"#"+key] = m
+		return
+	}
+	if prev, dup := l.p.Models[key]; dup {
+		l.problem(strings.TrimPrefix(m.Path, l.dir+"/"), 0, fmt.Sprintf("%s name %s is used twice (also %s): dbt needs unique names for models, seeds and snapshots, rename one file",
+			m.Resource, key, prev.Path))
+		return
+	}
+	l.p.Models[key] = m
+}
+
+// enabled decides an enabled config as dbt renders it: false/False, or a
+// Jinja expression decided by project vars ("{{ var('x', false) }}").
+// What cannot be decided counts as enabled.
+func enabled(raw string, vars map[string]string) bool {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return true
+	}
+	if inner, ok := strings.CutPrefix(raw, "{{"); ok {
+		inner = strings.TrimSuffix(inner, "}}")
+		v, known := (&scope{vars: vars}).value(lexJinja(strings.Trim(inner, "-")))
+		return !known || truthy(v)
+	}
+	return truthy(raw)
+}
+
+// newModel reads and parses one model file; configs from dbt_project.yml
+// apply first, config() in the file last.
 func (l *loader) newModel(name string, f sqlFile) *Model {
-	m := &Model{Name: name, Path: l.repoPath(f.rel), Config: l.pf.projectConfig(f.under)}
+	m := &Model{Name: name, Resource: ResourceModel, Language: "sql", Path: l.repoPath(f.rel), Config: l.pf.projectConfig("models", f.under),
+		fqn: strings.TrimSuffix(f.under, path.Ext(f.under))}
+	if path.Ext(f.rel) == ".py" {
+		m.Language = "python"
+	}
 	parsed := l.sql[f.rel]
 	if parsed.readErr != nil {
 		l.problem(f.rel, 0, "cannot read file: "+parsed.readErr.Error())
@@ -247,6 +343,7 @@ func (l *loader) newModel(name string, f sqlFile) *Model {
 	facts := parsed.facts
 	l.lineErrors(f.rel, parsed.errs)
 	m.Refs, m.SourceRefs = facts.Refs, facts.Sources
+	m.calls, m.dispatch = facts.Calls, facts.Dispatches
 	m.sqlConfig = facts.Config
 	for k, v := range facts.Config {
 		m.Config[k] = v
@@ -254,8 +351,8 @@ func (l *loader) newModel(name string, f sqlFile) *Model {
 	return m
 }
 
-// applyEntry merges a schema entry into a model; config() in SQL still wins.
-func (l *loader) applyEntry(m *Model, e entryAt, cfg map[string]string, cols []Column, tests int, sum string) {
+// applyEntry merges a schema entry into a node; config() in SQL still wins.
+func (l *loader) applyEntry(m *Model, e entryAt, cfg map[string]string, cols []Column, tests int) {
 	for k, v := range e.m.Config {
 		m.Config[k] = v
 	}
@@ -268,44 +365,51 @@ func (l *loader) applyEntry(m *Model, e entryAt, cfg map[string]string, cols []C
 	m.Columns, m.Constraints = cols, e.m.Constraints
 	m.Tests += tests
 	m.YAMLFile, m.YAMLLine = l.repoPath(e.rel), e.m.Line
-	m.Checksums.YAML = digest(sum)
+	m.Description, m.TestsSum = e.m.Description, e.m.TestsSig
+	if m.DeprecationDate == "" {
+		m.DeprecationDate = e.m.DeprecationDate
+	}
+	if e.m.Access != "" && m.Config["access"] == "" {
+		m.Config["access"] = e.m.Access
+	}
 }
 
+// countUnitTests adds each unit test to the models it targets (all
+// versions of a versioned model), in one pass.
 func (l *loader) countUnitTests(units []unitTest) {
+	byName := make(map[string][]*Model, len(l.p.Models))
+	for _, m := range l.p.Models {
+		byName[m.Name] = append(byName[m.Name], m)
+	}
 	for _, u := range units {
-		for _, m := range l.p.Models {
-			if m.Name == u.Model {
-				m.Tests++
-			}
+		for _, m := range byName[u.Model] {
+			m.Tests++
+			m.TestsSum += u.Sig
 		}
 	}
 }
 
-// countSingularTests adds one test to each model a tests/*.sql file refs.
+// countSingularTests adds one test to each node a tests/*.sql file refs.
 func (l *loader) countSingularTests() {
 	res := newResolver(l.p)
-	for _, tp := range l.pf.TestPaths {
-		_ = fs.WalkDir(l.fsys, l.repoPath(tp), func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || path.Ext(p) != ".sql" {
-				return nil
+	for _, f := range l.walk(l.pf.TestPaths, ".sql") {
+		data, err := fs.ReadFile(l.fsys, l.repoPath(f.rel))
+		if err != nil {
+			continue
+		}
+		facts, _ := parseSQLWith(string(data), l.pf.Vars)
+		if facts.Macro {
+			continue
+		}
+		counted := map[string]bool{}
+		for _, r := range facts.Refs {
+			if key, st := res.resolve(r); st == refRoot && !counted[key] {
+				counted[key] = true
+				m := l.p.Models[key]
+				m.Tests++
+				m.TestsSum += f.rel + digest(string(data))
 			}
-			data, err := fs.ReadFile(l.fsys, p)
-			if err != nil {
-				return nil
-			}
-			facts, _ := parseSQL(string(data))
-			if facts.Macro {
-				return nil
-			}
-			counted := map[string]bool{}
-			for _, r := range facts.Refs {
-				if key, _, ok := res.resolve(r); ok && key != "" && !counted[key] {
-					counted[key] = true
-					l.p.Models[key].Tests++
-				}
-			}
-			return nil
-		})
+		}
 	}
 }
 

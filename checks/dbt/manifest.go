@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 )
@@ -19,6 +20,25 @@ type manifestFile struct {
 	Nodes     map[string]manifestNode     `json:"nodes"`
 	Sources   map[string]manifestSource   `json:"sources"`
 	UnitTests map[string]manifestUnitTest `json:"unit_tests"`
+	Macros    map[string]manifestMacro    `json:"macros"`
+	Exposures map[string]struct {
+		Name             string `json:"name"`
+		Type             string `json:"type"`
+		OriginalFilePath string `json:"original_file_path"`
+		DependsOn        struct {
+			Nodes []string `json:"nodes"`
+		} `json:"depends_on"`
+	} `json:"exposures"`
+}
+
+type manifestMacro struct {
+	Name             string `json:"name"`
+	PackageName      string `json:"package_name"`
+	OriginalFilePath string `json:"original_file_path"`
+	MacroSQL         string `json:"macro_sql"`
+	DependsOn        struct {
+		Macros []string `json:"macros"`
+	} `json:"depends_on"`
 }
 
 type manifestNode struct {
@@ -37,16 +57,21 @@ type manifestNode struct {
 	Columns          map[string]manifestColumn  `json:"columns"`
 	Constraints      []manifestConstraint       `json:"constraints"`
 	DependsOn        struct {
-		Nodes []string `json:"nodes"`
+		Nodes  []string `json:"nodes"`
+		Macros []string `json:"macros"`
 	} `json:"depends_on"`
-	Version       json.RawMessage `json:"version"`
-	LatestVersion json.RawMessage `json:"latest_version"`
-	ColumnName    string          `json:"column_name"`
+	Version         json.RawMessage `json:"version"`
+	LatestVersion   json.RawMessage `json:"latest_version"`
+	DeprecationDate json.RawMessage `json:"deprecation_date"`
+	Access          string          `json:"access"`
+	ColumnName      string          `json:"column_name"`
+	Description     string          `json:"description"`
 }
 
 type manifestColumn struct {
 	Name        string               `json:"name"`
 	DataType    string               `json:"data_type"`
+	Description string               `json:"description"`
 	Constraints []manifestConstraint `json:"constraints"`
 }
 
@@ -68,22 +93,35 @@ type manifestUnitTest struct {
 	} `json:"depends_on"`
 }
 
-// loadManifest takes models, sources and tests from a manifest.json,
-// which dbt wrote after resolving every ref, config and version.
-func (l *loader) loadManifest(rel string) {
+// loadManifest takes nodes, sources and tests from a manifest.json, which
+// dbt wrote after resolving every ref, config and version. It returns
+// false, after a warning, when the manifest is stale (its checksums do not
+// match the files at this commit): then the sources are parsed instead.
+func (l *loader) loadManifest(rel string) bool {
 	data, err := fs.ReadFile(l.fsys, l.repoPath(rel))
 	if err != nil {
 		l.problem(rel, 0, "cannot read the manifest: run `dbt parse` to write target/manifest.json, or leave the manifest path empty to parse the sources")
-		return
+		return true
 	}
 	var mf manifestFile
 	if err := json.Unmarshal(data, &mf); err != nil {
 		l.problem(rel, jsonErrorLine(data, err), "malformed manifest.json: "+err.Error()+"; regenerate it with `dbt parse`")
-		return
+		return true
 	}
 	if !strings.Contains(mf.Metadata.SchemaVersion, "/manifest/") {
 		l.problem(rel, 0, "not a dbt manifest (metadata.dbt_schema_version is missing): point the manifest path at dbt's target/manifest.json")
-		return
+		return true
+	}
+	if l.p.Name == "" {
+		l.p.Name = mf.Metadata.ProjectName
+	}
+	if stale := l.staleFiles(mf); len(stale) > 0 {
+		more := ""
+		if len(stale) > 1 {
+			more = fmt.Sprintf(" and %d more", len(stale)-1)
+		}
+		l.warn(rel, 0, fmt.Sprintf("manifest is older than %s%s: it is not trusted, the project is parsed from source instead; regenerate it with `dbt parse` and commit it", stale[0], more))
+		return false
 	}
 	l.p.FromManifest = true
 	if l.p.Name == "" {
@@ -104,7 +142,7 @@ func (l *loader) loadManifest(rel string) {
 	yamlLines := map[string]schemaFile{}
 	for _, id := range ids {
 		n := mf.Nodes[id]
-		if n.ResourceType != "model" {
+		if n.ResourceType != ResourceModel && n.ResourceType != ResourceSeed && n.ResourceType != ResourceSnapshot {
 			continue
 		}
 		if n.PackageName != l.p.Name {
@@ -135,6 +173,7 @@ func (l *loader) loadManifest(rel string) {
 				if m := byID[dep]; m != nil && !counted[m] {
 					counted[m] = true
 					m.Tests++
+					m.TestsSum += id + n.Checksum.Checksum + n.RawCode
 					for i := range m.Columns {
 						if m.Columns[i].Name == n.ColumnName {
 							m.Columns[i].Tests++
@@ -144,40 +183,58 @@ func (l *loader) loadManifest(rel string) {
 			}
 		}
 	}
-	for _, u := range mf.UnitTests {
+	for id, u := range mf.UnitTests {
 		for _, dep := range u.DependsOn.Nodes {
 			if m := byID[dep]; m != nil {
 				m.Tests++
+				m.TestsSum += id
 				break
 			}
 		}
 	}
+	l.manifestMacros(mf, byID)
+	for _, m := range l.p.Models {
+		finishChecksums(m)
+	}
+	return true
 }
 
 // manifestModel converts one model node.
 func (l *loader) manifestModel(n manifestNode, yamlCache map[string]schemaFile) *Model {
 	m := &Model{
-		Name:          n.Name,
-		Path:          l.repoPath(n.OriginalFilePath),
-		SQL:           n.RawCode,
-		Version:       rawScalar(n.Version),
-		LatestVersion: rawScalar(n.LatestVersion),
-		Config:        map[string]string{},
+		Name:            n.Name,
+		Resource:        n.ResourceType,
+		Path:            l.repoPath(n.OriginalFilePath),
+		SQL:             n.RawCode,
+		Version:         rawScalar(n.Version),
+		LatestVersion:   rawScalar(n.LatestVersion),
+		DeprecationDate: rawScalar(n.DeprecationDate),
+		Description:     n.Description,
+		Config:          map[string]string{},
+		fqn:             strings.TrimSuffix(n.OriginalFilePath, path.Ext(n.OriginalFilePath)),
 	}
+	// same_config compares unrendered configs; materialized, contract and
+	// persist_docs not set there come from the rendered config, which
+	// dbt's contract and persisted-description checks read.
 	for k, v := range n.UnrenderedConfig {
 		m.Config[k] = rawScalar(v)
 	}
-	var contract struct {
-		Enforced bool `json:"enforced"`
+	for _, k := range []string{"materialized", "contract", "persist_docs", "access", "enabled"} {
+		if v, ok := n.Config[k]; ok && m.Config[k] == "" {
+			m.Config[k] = rawScalar(v)
+		}
 	}
-	_ = json.Unmarshal(n.Config["contract"], &contract)
-	m.ContractEnforced = contract.Enforced
-	if n.Checksum.Name == "sha256" && n.Checksum.Checksum != "" {
+	if n.Access != "" {
+		m.Config["access"] = n.Access
+	}
+	switch {
+	case n.Checksum.Name == "path":
+		m.Checksums.Body = "path:" + n.Checksum.Checksum
+	case n.Checksum.Checksum != "":
 		m.Checksums.Body = n.Checksum.Checksum
-	} else {
+	default:
 		m.Checksums.Body = digest(n.RawCode)
 	}
-	m.Checksums.Config = configChecksum(m.Config)
 	names := make([]string, 0, len(n.Columns))
 	for name := range n.Columns {
 		names = append(names, name)
@@ -185,7 +242,7 @@ func (l *loader) manifestModel(n manifestNode, yamlCache map[string]schemaFile) 
 	sort.Strings(names)
 	for _, name := range names {
 		c := n.Columns[name]
-		col := Column{Name: name, DataType: c.DataType}
+		col := Column{Name: name, DataType: c.DataType, Description: c.Description}
 		for _, k := range c.Constraints {
 			col.Constraints = append(col.Constraints, strings.ToLower(k.Type))
 		}
@@ -194,8 +251,6 @@ func (l *loader) manifestModel(n manifestNode, yamlCache map[string]schemaFile) 
 	for _, k := range n.Constraints {
 		m.Constraints = append(m.Constraints, Constraint{Type: strings.ToLower(k.Type), Columns: k.Columns})
 	}
-	yamlState, _ := json.Marshal([]any{n.Columns, n.Constraints, n.Config["contract"], n.PatchPath})
-	m.Checksums.YAML = digest(string(yamlState))
 	if _, file, ok := strings.Cut(n.PatchPath, "://"); ok {
 		m.YAMLFile = l.repoPath(file)
 		l.locateEntry(m, file, yamlCache)
@@ -250,7 +305,7 @@ func (l *loader) manifestDeps(m *Model, n manifestNode, mf manifestFile) {
 	}
 	for _, dep := range n.DependsOn.Nodes {
 		switch {
-		case strings.HasPrefix(dep, "model."):
+		case strings.HasPrefix(dep, "model."), strings.HasPrefix(dep, "seed."), strings.HasPrefix(dep, "snapshot."):
 			r := Ref{}
 			if d, ok := mf.Nodes[dep]; ok {
 				r.Name, r.Version = d.Name, rawScalar(d.Version)
@@ -258,7 +313,8 @@ func (l *loader) manifestDeps(m *Model, n manifestNode, mf manifestFile) {
 					r.Package = d.PackageName
 				}
 			} else {
-				parts := strings.SplitN(strings.TrimPrefix(dep, "model."), ".", 2)
+				_, rest, _ := strings.Cut(dep, ".")
+				parts := strings.SplitN(rest, ".", 2)
 				r.Name = parts[len(parts)-1]
 			}
 			r.Line = lineOf[r.Name]
@@ -307,4 +363,80 @@ func jsonErrorLine(data []byte, err error) int {
 		off = int64(len(data))
 	}
 	return bytes.Count(data[:off], []byte("\n")) + 1
+}
+
+// staleFiles lists the project files a manifest does not describe as they
+// are: a node whose file is gone or whose checksum (dbt's sha256 of the
+// stripped file, see fileChecksum) differs, and model files it lacks.
+func (l *loader) staleFiles(mf manifestFile) []string {
+	var stale []string
+	known := map[string]bool{}
+	for _, n := range mf.Nodes {
+		if n.PackageName != mf.Metadata.ProjectName || n.OriginalFilePath == "" {
+			continue
+		}
+		switch n.ResourceType {
+		case ResourceModel, ResourceSeed, ResourceSnapshot, "analysis", "test":
+		default:
+			continue
+		}
+		known[n.OriginalFilePath] = true
+		if n.Checksum.Name != "sha256" {
+			continue
+		}
+		data, err := fs.ReadFile(l.fsys, l.repoPath(n.OriginalFilePath))
+		if err != nil {
+			stale = append(stale, l.repoPath(n.OriginalFilePath)+" (deleted)")
+			continue
+		}
+		if fileChecksum(data) != n.Checksum.Checksum {
+			stale = append(stale, l.repoPath(n.OriginalFilePath))
+		}
+	}
+	for _, f := range l.walk(l.pf.ModelPaths, ".sql", ".py") {
+		if !known[f.rel] {
+			stale = append(stale, l.repoPath(f.rel)+" (not in the manifest)")
+		}
+	}
+	sort.Strings(stale)
+	return sortedUnique(stale)
+}
+
+// manifestMacros takes the macros and each node's transitive macro
+// dependencies from the manifest.
+func (l *loader) manifestMacros(mf manifestFile, byID map[string]*Model) {
+	for id, mm := range mf.Macros {
+		uid := strings.TrimPrefix(id, "macro.")
+		m := &Macro{Package: mm.PackageName, Name: mm.Name, File: mm.OriginalFilePath, Sum: digest(mm.MacroSQL)}
+		for _, d := range mm.DependsOn.Macros {
+			m.Deps = append(m.Deps, strings.TrimPrefix(d, "macro."))
+		}
+		l.p.Macros[uid] = m
+	}
+	for id, n := range mf.Nodes {
+		m := byID[id]
+		if m == nil {
+			continue
+		}
+		seen := map[string]bool{}
+		stack := []string{}
+		for _, d := range n.DependsOn.Macros {
+			stack = append(stack, strings.TrimPrefix(d, "macro."))
+		}
+		for len(stack) > 0 {
+			u := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[u] {
+				continue
+			}
+			seen[u] = true
+			if mac := l.p.Macros[u]; mac != nil {
+				stack = append(stack, mac.Deps...)
+			}
+		}
+		for u := range seen {
+			m.Macros = append(m.Macros, u)
+		}
+		sort.Strings(m.Macros)
+	}
 }

@@ -1,6 +1,8 @@
 package dbt
 
 import (
+	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -9,14 +11,15 @@ import (
 // a package model, a source, a contracted model with a column test, a
 // singular test and a unit test.
 func shopManifest(idType string) string {
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	return `{
   "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "project_name": "shop"},
   "nodes": {
     "model.shop.stg_orders": {
       "resource_type": "model", "name": "stg_orders", "package_name": "shop",
       "original_file_path": "models/stg_orders.sql",
-      "raw_code": "select * from {{ source('jaffle', 'orders') }}",
-      "checksum": {"name": "sha256", "checksum": "aaa"},
+      "raw_code": ` + q(stgOrdersSQL) + `,
+      "checksum": {"name": "sha256", "checksum": "` + digest(stgOrdersSQL) + `"},
       "config": {"materialized": "view", "contract": {"enforced": false}},
       "unrendered_config": {},
       "columns": {},
@@ -26,8 +29,8 @@ func shopManifest(idType string) string {
       "resource_type": "model", "name": "fct_orders", "package_name": "shop",
       "original_file_path": "models/fct_orders.sql",
       "patch_path": "shop://models/schema.yml",
-      "raw_code": "select *\nfrom {{ ref('stg_orders') }}\njoin {{ ref('dbt_utils', 'spine') }} using (d)",
-      "checksum": {"name": "sha256", "checksum": "bbb"},
+      "raw_code": ` + q(fctOrdersSQL) + `,
+      "checksum": {"name": "sha256", "checksum": "` + digest(fctOrdersSQL) + `"},
       "config": {"materialized": "table", "contract": {"enforced": true, "alias_types": true}},
       "unrendered_config": {"materialized": "table", "contract": {"enforced": true}},
       "columns": {
@@ -62,16 +65,22 @@ func shopManifest(idType string) string {
 }`
 }
 
+// The model files the manifest describes; dbt's checksum is sha256 of the
+// stripped file, so a trailing newline on disk still matches.
+const (
+	stgOrdersSQL = "select * from {{ source('jaffle', 'orders') }}"
+	fctOrdersSQL = "select *\nfrom {{ ref('stg_orders') }}\njoin {{ ref('dbt_utils', 'spine') }} using (d)"
+)
+
 const manifestSchemaYML = "models:\n  - name: fct_orders\n    columns:\n      - name: id\n      - name: amount\n"
 
 func TestLoadFromManifest(t *testing.T) {
 	files := map[string]string{
-		"dbt_project.yml":      "name: shop\n",
-		"target/manifest.json": shopManifest("integer"),
-		"models/schema.yml":    manifestSchemaYML,
-		// The SQL on disk disagrees with the manifest on purpose: the
-		// manifest is the truth when it is present.
-		"models/fct_orders.sql": "select 1",
+		"dbt_project.yml":       "name: shop\n",
+		"target/manifest.json":  shopManifest("integer"),
+		"models/schema.yml":     manifestSchemaYML,
+		"models/stg_orders.sql": stgOrdersSQL + "\n",
+		"models/fct_orders.sql": fctOrdersSQL + "\n\n",
 	}
 	p := mustLoad(t, files)
 	if !p.FromManifest {
@@ -93,24 +102,71 @@ func TestLoadFromManifest(t *testing.T) {
 	assertEqual(t, "stg tests", p.Models["stg_orders"].Tests, 1)
 	assertEqual(t, "config", f.Config, map[string]string{"materialized": "table", "contract": `{"enforced":true}`})
 	assertEqual(t, "yaml", [2]any{f.YAMLFile, f.YAMLLine}, [2]any{"analytics/models/schema.yml", 2})
-	assertEqual(t, "body checksum", f.Checksums.Body, "bbb")
+	assertEqual(t, "body checksum", f.Checksums.Body, digest(fctOrdersSQL))
 	assertEqual(t, "sources", p.Models["stg_orders"].SourceRefs, []SourceRef{{Source: "jaffle", Table: "orders", Line: 1}})
 	assertEqual(t, "validate", p.Validate(), []Problem(nil))
 	assertEqual(t, "lineage", p.Graph().Children("stg_orders"), []string{"fct_orders"})
 
 	// Ignoring the manifest parses the sources instead.
 	parsed, _ := Load(projectFS(files), "analytics", LoadOptions{IgnoreManifest: true})
-	if parsed.FromManifest || parsed.Models["fct_orders"].SQL != "select 1" {
+	if parsed.FromManifest || parsed.Models["fct_orders"].SQL != fctOrdersSQL+"\n\n" {
 		t.Errorf("IgnoreManifest must parse the SQL files")
 	}
+	// The same body checksum either way: dbt's sha256 of the stripped file.
+	assertEqual(t, "source checksum = manifest checksum", parsed.Models["fct_orders"].Checksums.Body, f.Checksums.Body)
+}
+
+// A manifest committed before an edit describes files that are no longer
+// there: it is reported and not trusted (the files are parsed instead), so
+// the edited model is seen as it is.
+func TestLoadStaleManifestIsNotTrusted(t *testing.T) {
+	base := map[string]string{
+		"dbt_project.yml":       "name: shop\n",
+		"target/manifest.json":  shopManifest("integer"),
+		"models/schema.yml":     manifestSchemaYML,
+		"models/stg_orders.sql": stgOrdersSQL,
+		"models/fct_orders.sql": fctOrdersSQL,
+		"models/sources.yml":    "sources:\n  - name: jaffle\n    tables: [{name: orders}]\n",
+	}
+	cases := []struct {
+		name string
+		edit func(map[string]string)
+		want string
+	}{
+		{"edited model", func(f map[string]string) { f["models/fct_orders.sql"] = "select 2" }, "manifest is older than analytics/models/fct_orders.sql"},
+		{"deleted model", func(f map[string]string) { delete(f, "models/stg_orders.sql") }, "analytics/models/stg_orders.sql (deleted)"},
+		{"new model", func(f map[string]string) { f["models/new.sql"] = "select 1" }, "analytics/models/new.sql (not in the manifest)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := maps.Clone(base)
+			tc.edit(files)
+			p, _ := Load(projectFS(files), "analytics", LoadOptions{})
+			if p.FromManifest {
+				t.Fatalf("a stale manifest must not be trusted")
+			}
+			assertProblem(t, p.Warnings(), "analytics/target/manifest.json", 0, tc.want, "not trusted", "dbt parse")
+		})
+	}
+	p, _ := Load(projectFS(base), "analytics", LoadOptions{})
+	if !p.FromManifest {
+		t.Errorf("a manifest matching the files is used")
+	}
+	edited := maps.Clone(base)
+	edited["models/fct_orders.sql"] = "select 2"
+	head, _ := Load(projectFS(edited), "analytics", LoadOptions{})
+	baseParsed, _ := Load(projectFS(base), "analytics", LoadOptions{IgnoreManifest: true})
+	assertEqual(t, "the edit is seen", Compare(baseParsed, head).Modified, []string{"fct_orders"})
 }
 
 func TestCompareManifests(t *testing.T) {
 	loadAt := func(idType string) *Project {
 		p, probs := Load(projectFS(map[string]string{
-			"dbt_project.yml":   "name: shop\n",
-			"state/m.json":      shopManifest(idType),
-			"models/schema.yml": manifestSchemaYML,
+			"dbt_project.yml":       "name: shop\n",
+			"state/m.json":          shopManifest(idType),
+			"models/schema.yml":     manifestSchemaYML,
+			"models/stg_orders.sql": stgOrdersSQL,
+			"models/fct_orders.sql": fctOrdersSQL,
 		}), "analytics", LoadOptions{ManifestPath: "state/m.json"})
 		if len(probs) > 0 {
 			t.Fatalf("problems: %v", probs)

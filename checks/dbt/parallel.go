@@ -1,9 +1,8 @@
 package dbt
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"io/fs"
+	"path"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -54,9 +53,12 @@ func (l *loader) parseSQLFiles(files []sqlFile) map[string]*parsedSQL {
 			out[i].readErr = err
 			return
 		}
-		sum := sha256.Sum256(data)
-		out[i].sql, out[i].sum = string(data), hex.EncodeToString(sum[:])
-		out[i].facts, out[i].errs = parseSQL(out[i].sql)
+		out[i].sql, out[i].sum = string(data), fileChecksum(data)
+		if path.Ext(files[i].rel) == ".py" {
+			out[i].facts, out[i].errs = parsePython(out[i].sql)
+		} else {
+			out[i].facts, out[i].errs = parseSQLWith(out[i].sql, l.pf.Vars)
+		}
 	})
 	byRel := make(map[string]*parsedSQL, len(files))
 	for i := range files {

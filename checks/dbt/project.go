@@ -12,6 +12,9 @@ type Problem struct {
 	File    string
 	Line    int
 	Message string
+	// Warning marks what does not keep the project from building but
+	// leaves the analysis incomplete (a dynamic ref, an unvendored package).
+	Warning bool
 }
 
 // String formats the problem as file:line: message.
@@ -48,13 +51,64 @@ type Project struct {
 	Packages []string
 	// FromManifest reports that models came from a manifest.json.
 	FromManifest bool
+	// Disabled are nodes configured enabled: false (in a config block, YAML
+	// or dbt_project.yml): dbt does not build them and does not resolve
+	// their refs.
+	Disabled map[string]*Model
+	// Deps are the installed packages found in the repository (under
+	// packages-install-path, or local: packages), by their dbt_project.yml
+	// name.
+	Deps map[string]*Project
+	// Unvendored are packages declared in packages.yml / dependencies.yml
+	// but not found in the repository; refs into them are not checked.
+	Unvendored []string
+	// Macros are the macros of the project and its installed packages, by
+	// "package.name".
+	Macros map[string]*Macro
+	// Exposures are the project's declared exposures.
+	Exposures []Exposure
 
 	problems []Problem // found while loading; Validate repeats them
+	warnings []Problem
 }
 
-// Model is one dbt model (or one version of a versioned model).
+// Macro is one {% macro %} of the project or of an installed package.
+type Macro struct {
+	Package, Name string
+	File          string
+	Line          int
+	// Sum digests the macro's text (dbt compares macro_sql).
+	Sum string
+	// Deps are the macros it calls, by "package.name".
+	Deps []string
+
+	facts sqlFacts
+	warns []lineError // dynamic refs inside the macro
+}
+
+// Exposure is a declared downstream consumer (dashboard, ML model, app).
+type Exposure struct {
+	Name, Type string
+	DependsOn  []Ref
+	File       string
+	Line       int
+}
+
+// Resource types of a node.
+const (
+	ResourceModel    = "model"
+	ResourceSeed     = "seed"
+	ResourceSnapshot = "snapshot"
+)
+
+// Model is one node dbt builds: a model (SQL or Python, or one version of
+// a versioned model), a seed or a snapshot; ref() names all three.
 type Model struct {
 	Name string
+	// Resource is ResourceModel, ResourceSeed or ResourceSnapshot.
+	Resource string
+	// Language is "sql" or "python" (models only).
+	Language string
 	// Path is the repo-relative path of the model's SQL file.
 	Path string
 	// SQL is the raw file content, Jinja included.
@@ -79,22 +133,41 @@ type Model struct {
 	// YAMLFile and YAMLLine locate the model's schema YAML entry, if any.
 	YAMLFile string
 	YAMLLine int
+	// DeprecationDate is the model's deprecation_date (YYYY-MM-DD...).
+	DeprecationDate string
+	// Description is the node's description.
+	Description string
+	// Macros are the macros the node depends on, transitively, by
+	// "package.name", sorted.
+	Macros []string
 	// Checksums identify the model's state, as dbt's state:modified does.
 	Checksums Checksums
+	// TestsSum and DocsSum digest the node's tests and its descriptions:
+	// edits there alone do not modify the node.
+	TestsSum, DocsSum string
 
 	sqlConfig map[string]string // config() of the SQL file, which wins over YAML
+	calls     []macroCall       // macros the file calls directly
+	dispatch  []macroCall
+	fqn       string
+	pkg       string // the package defining it; "" for the root project
 }
 
-// Checksums are the digests state comparison uses: the raw SQL file, the
-// merged config, and the model's schema YAML entry.
+// Checksums are the digests state comparison uses, one per part of dbt's
+// same_contents (core/dbt/contracts/graph/nodes.py): the body (raw file,
+// stripped; a seed's content or path), the unrendered config, the fqn,
+// the contract (when enforced), the persisted descriptions (when
+// persist_docs is on) and the ref representation (latest_version, access,
+// deprecation_date).
 type Checksums struct {
-	Body, Config, YAML string
+	Body, Config, FQN, Contract, PersistedDocs, RefRepr string
 }
 
 // Column is a column declared for a model.
 type Column struct {
-	Name     string
-	DataType string
+	Name        string
+	DataType    string
+	Description string
 	// Constraints are the constraint types (not_null, primary_key, unique,
 	// check, foreign_key, custom), lower-case, in declaration order.
 	Constraints []string
@@ -114,6 +187,9 @@ type Ref struct {
 	Package, Name string
 	Version       string
 	Line          int
+	// Via is the macro ("package.name") the ref is made in, when a macro
+	// the node calls makes it.
+	Via string
 }
 
 // SourceRef is one source() call.
@@ -145,69 +221,6 @@ func (p *Project) ModelKeys() []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// resolver finds the model a ref() points at.
-type resolver struct {
-	p      *Project
-	latest map[string]string // name -> key of the unversioned or latest version
-	pkgs   map[string]bool
-}
-
-func newResolver(p *Project) *resolver {
-	r := &resolver{p: p, latest: make(map[string]string, len(p.Models)), pkgs: map[string]bool{}}
-	best := map[string]string{}
-	for key, m := range p.Models {
-		if m.Version == "" {
-			r.latest[m.Name] = key
-			continue
-		}
-		if _, unversioned := p.Models[m.Name]; unversioned {
-			continue
-		}
-		latest := m.LatestVersion
-		if latest == m.Version || (latest == "" && versionLess(best[m.Name], m.Version)) {
-			best[m.Name] = m.Version
-			r.latest[m.Name] = key
-		}
-	}
-	for _, pkg := range p.Packages {
-		r.pkgs[pkg] = true
-	}
-	return r
-}
-
-// versionLess orders versions numerically when both are numbers.
-func versionLess(a, b string) bool {
-	if a == "" {
-		return true
-	}
-	var x, y float64
-	if _, err := fmt.Sscan(a, &x); err == nil {
-		if _, err := fmt.Sscan(b, &y); err == nil {
-			return x < y
-		}
-	}
-	return a < b
-}
-
-// resolve returns the key of the model r points at, or external=true for a
-// ref into a declared package; ok is false when nothing matches.
-func (r *resolver) resolve(ref Ref) (key string, external, ok bool) {
-	if ref.Package != "" && ref.Package != r.p.Name {
-		return "", true, r.pkgs[ref.Package]
-	}
-	if ref.Version != "" {
-		if m, found := r.p.Models[modelKey(ref.Name, ref.Version)]; found && m.Name == ref.Name {
-			return modelKey(ref.Name, ref.Version), false, true
-		}
-		if m, found := r.p.Models[ref.Name]; found && m.Version == ref.Version {
-			return ref.Name, false, true
-		}
-		return "", false, false
-	}
-	key, ok = r.latest[ref.Name]
-	return key, false, ok
 }
 
 // describeRef renders a ref the way it is written in SQL.

@@ -10,16 +10,29 @@ import (
 
 // projectFile is what dbt_project.yml says that the analyzer needs.
 type projectFile struct {
-	Name       string
-	ModelPaths []string
-	TestPaths  []string
-	// models is the `models:` config tree for this project.
-	models *yaml.Node
+	Name          string
+	ModelPaths    []string
+	TestPaths     []string
+	SeedPaths     []string
+	SnapshotPaths []string
+	MacroPaths    []string
+	// InstallPath is packages-install-path: where `dbt deps` puts packages.
+	InstallPath string
+	// Vars are the project's vars: (scalars only, as text).
+	Vars map[string]string
+	// Dispatch maps a macro_namespace to its search_order (dispatch: config).
+	Dispatch map[string][]string
+	// trees are the `models:`, `seeds:` and `snapshots:` config trees for
+	// this project, by resource type.
+	trees map[string]*yaml.Node
 }
 
 // parseProjectFile reads dbt_project.yml.
 func parseProjectFile(data []byte) (projectFile, []lineError) {
-	pf := projectFile{ModelPaths: []string{"models"}, TestPaths: []string{"tests"}}
+	// Defaults as dbt's project config sets them (core/dbt/config/project.py).
+	pf := projectFile{ModelPaths: []string{"models"}, TestPaths: []string{"tests"}, SeedPaths: []string{"seeds"},
+		SnapshotPaths: []string{"snapshots"}, MacroPaths: []string{"macros"}, InstallPath: "dbt_packages",
+		Vars: map[string]string{}, Dispatch: map[string][]string{}, trees: map[string]*yaml.Node{}}
 	root, perr := parseYAMLDoc(data)
 	if perr != nil {
 		return pf, []lineError{*perr}
@@ -31,15 +44,15 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 		if root != nil {
 			line = root.Line
 		}
-		errs = append(errs, lineError{line, "dbt_project.yml has no name: add `name: my_project` (letters, digits and underscores)"})
+		errs = append(errs, lineError{Line: line, Message: "dbt_project.yml has no name: add `name: my_project` (letters, digits and underscores)"})
 	}
-	for _, key := range []string{"model-paths", "test-paths"} {
+	for _, key := range []string{"model-paths", "test-paths", "seed-paths", "snapshot-paths", "macro-paths", "source-paths", "data-paths"} {
 		n := mapGet(root, key)
 		if n == nil {
 			continue
 		}
 		if n.Kind != yaml.SequenceNode {
-			errs = append(errs, lineError{n.Line, key + ": must be a list of folders like `" + key + `: ["models"]` + "`, not a " + kindName(n)})
+			errs = append(errs, lineError{Line: n.Line, Message: key + ": must be a list of folders like `" + key + `: ["models"]` + "`, not a " + kindName(n)})
 			continue
 		}
 		var paths []string
@@ -48,13 +61,44 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 				paths = append(paths, path.Clean(s))
 			}
 		}
-		if key == "model-paths" {
+		switch key {
+		case "model-paths", "source-paths": // source-paths is the pre-1.0 spelling
 			pf.ModelPaths = paths
-		} else {
+		case "test-paths":
 			pf.TestPaths = paths
+		case "seed-paths", "data-paths": // data-paths is the pre-1.0 spelling
+			pf.SeedPaths = paths
+		case "snapshot-paths":
+			pf.SnapshotPaths = paths
+		case "macro-paths":
+			pf.MacroPaths = paths
 		}
 	}
-	pf.models = mapGet(mapGet(root, "models"), pf.Name)
+	if ip := strings.Trim(scalar(mapGet(root, "packages-install-path")), "/"); ip != "" {
+		pf.InstallPath = path.Clean(ip)
+	}
+	// Project vars: top-level scalars, and the ones scoped to this project
+	// (vars: {my_project: {x: 1}}), which win (dbt's VarProvider).
+	vars := mapGet(root, "vars")
+	mapPairs(vars, func(k, v *yaml.Node) {
+		if v.Kind == yaml.ScalarNode {
+			pf.Vars[k.Value] = v.Value
+		}
+	})
+	mapPairs(mapGet(vars, pf.Name), func(k, v *yaml.Node) {
+		if v.Kind == yaml.ScalarNode {
+			pf.Vars[k.Value] = v.Value
+		}
+	})
+	for _, d := range items(mapGet(root, "dispatch")) {
+		ns := scalar(mapGet(d, "macro_namespace"))
+		for _, p := range items(mapGet(d, "search_order")) {
+			pf.Dispatch[ns] = append(pf.Dispatch[ns], scalar(p))
+		}
+	}
+	for _, rt := range []string{"models", "seeds", "snapshots"} {
+		pf.trees[rt] = mapGet(mapGet(root, rt), pf.Name)
+	}
 	return pf, errs
 }
 
@@ -62,16 +106,17 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 // "+" holding a mapping is a config rather than a subfolder.
 var dictConfigs = map[string]bool{"contract": true, "meta": true, "docs": true, "persist_docs": true, "grants": true, "labels": true, "access": true}
 
-// projectConfig returns the configs dbt_project.yml applies to a model at
-// rel (path under its model-path, with extension): every level of the
-// folder tree it sits in, and finally its own name.
-func (pf projectFile) projectConfig(rel string) map[string]string {
+// projectConfig returns the configs dbt_project.yml applies to a node of
+// resource tree ("models", "seeds", "snapshots") at rel (path under its
+// resource path, with extension): every level of the folder tree it sits
+// in, and finally its own name (dbt's fqn-based config resolution).
+func (pf projectFile) projectConfig(tree, rel string) map[string]string {
 	cfg := map[string]string{}
-	if pf.models == nil {
+	if pf.trees[tree] == nil {
 		return cfg
 	}
 	parts := strings.Split(strings.TrimSuffix(rel, path.Ext(rel)), "/")
-	node := pf.models
+	node := pf.trees[tree]
 	for level := 0; node != nil; level++ {
 		var next *yaml.Node
 		mapPairs(node, func(k, v *yaml.Node) {
@@ -92,32 +137,43 @@ func (pf projectFile) projectConfig(rel string) map[string]string {
 	return cfg
 }
 
-// parsePackages reads packages.yml or dependencies.yml and returns the
-// names refs may use: a hub package's name without its org, a git or local
-// package's folder name, or a project of dependencies.yml.
-func parsePackages(data []byte) ([]string, []lineError) {
+// declaredPackage is one entry of packages.yml or dependencies.yml.
+type declaredPackage struct {
+	// name is the name refs may use: a hub package's name without its org,
+	// a git or local package's folder name (its dbt_project.yml name, read
+	// when it is installed, wins), or a dependencies.yml project.
+	name    string
+	local   string // the local: folder, relative to the project
+	project bool   // a dependencies.yml project (dbt Mesh), never vendored
+	file    string
+	line    int
+}
+
+// parsePackages reads packages.yml or dependencies.yml.
+func parsePackages(data []byte) ([]declaredPackage, []lineError) {
 	root, perr := parseYAMLDoc(data)
 	if perr != nil {
 		return nil, []lineError{*perr}
 	}
 	var errs []lineError
-	var names []string
+	var out []declaredPackage
 	for _, key := range []string{"packages", "projects"} {
 		list := mapGet(root, key)
 		if list != nil && !isListOrNull(list) {
-			errs = append(errs, lineError{list.Line, key + ": must be a list like `- package: dbt-labs/dbt_utils`, not a " + kindName(list)})
+			errs = append(errs, lineError{Line: list.Line, Message: key + ": must be a list like `- package: dbt-labs/dbt_utils`, not a " + kindName(list)})
 			continue
 		}
 		for _, e := range items(list) {
 			name := packageName(e)
 			if name == "" {
-				errs = append(errs, lineError{e.Line, "package entry names no package: write `- package: org/name`, `- git: <url>`, `- local: <folder>` or `- name: <project>`"})
+				errs = append(errs, lineError{Line: e.Line, Message: "package entry names no package: write `- package: org/name`, `- git: <url>`, `- local: <folder>` or `- name: <project>`"})
 				continue
 			}
-			names = append(names, name)
+			out = append(out, declaredPackage{name: name, local: strings.Trim(scalar(mapGet(e, "local")), "/"),
+				project: key == "projects" || (scalar(mapGet(e, "name")) != "" && mapGet(e, "package") == nil && mapGet(e, "git") == nil), line: e.Line})
 		}
 	}
-	return names, errs
+	return out, errs
 }
 
 func packageName(e *yaml.Node) string {

@@ -10,8 +10,11 @@ import (
 // schemaFile is what one schema YAML file declares.
 type schemaFile struct {
 	Models    []schemaModel
+	Seeds     []schemaModel
+	Snapshots []schemaModel
 	Sources   []Source
 	UnitTests []unitTest
+	Exposures []Exposure
 }
 
 // schemaModel is one entry of `models:`.
@@ -25,6 +28,14 @@ type schemaModel struct {
 	LatestVersion string
 	Versions      []schemaVersion
 	Checksum      string
+	// Description is the model's description; TestsSig digests its and
+	// its columns' test entries (tests are nodes of their own in dbt, so
+	// editing them does not modify the model).
+	Description, TestsSig string
+	// DeprecationDate, Access: dbt's same_ref_representation compares them.
+	DeprecationDate, Access string
+	// Relation is a YAML-defined snapshot's relation: (dbt 1.9+).
+	Relation string
 }
 
 // schemaVersion is one entry of a model's `versions:`.
@@ -36,12 +47,15 @@ type schemaVersion struct {
 	Columns   []Column
 	Tests     int
 	Checksum  string
+	// TestsSig and DeprecationDate are the version's own, or the model's.
+	TestsSig, DeprecationDate string
 }
 
 // unitTest is one entry of `unit_tests:`.
 type unitTest struct {
 	Name, Model string
 	Line        int
+	Sig         string
 }
 
 // parseSchemaYAML reads a schema (properties) YAML file. Entries it cannot
@@ -54,18 +68,34 @@ func parseSchemaYAML(data []byte) (schemaFile, []lineError) {
 	}
 	var errs []lineError
 	bad := func(n *yaml.Node, format string, a ...any) {
-		errs = append(errs, lineError{n.Line, fmt.Sprintf(format, a...)})
+		errs = append(errs, lineError{Line: n.Line, Message: fmt.Sprintf(format, a...)})
 	}
 	mapPairs(root, func(k, v *yaml.Node) {
 		switch k.Value {
-		case "models":
+		case "models", "seeds", "snapshots":
 			if !isListOrNull(v) {
-				bad(v, "models: must be a list of entries like `- name: my_model`, not a %s", kindName(v))
+				bad(v, "%s: must be a list of entries like `- name: my_model`, not a %s", k.Value, kindName(v))
 				return
 			}
 			for _, e := range items(v) {
-				if m, ok := parseSchemaModel(e, bad); ok {
+				m, ok := parseSchemaModel(e, bad)
+				if !ok {
+					continue
+				}
+				switch k.Value {
+				case "models":
 					sf.Models = append(sf.Models, m)
+				case "seeds":
+					sf.Seeds = append(sf.Seeds, m)
+				default:
+					m.Relation = scalar(mapGet(e, "relation"))
+					sf.Snapshots = append(sf.Snapshots, m)
+				}
+			}
+		case "exposures":
+			for _, e := range items(v) {
+				if x, ok := parseExposure(e); ok {
+					sf.Exposures = append(sf.Exposures, x)
 				}
 			}
 		case "sources":
@@ -87,7 +117,7 @@ func parseSchemaYAML(data []byte) (schemaFile, []lineError) {
 					bad(e, "unit test %q has no model: write `model: <model name>`", scalar(mapGet(e, "name")))
 					continue
 				}
-				sf.UnitTests = append(sf.UnitTests, unitTest{Name: scalar(mapGet(e, "name")), Model: model, Line: e.Line})
+				sf.UnitTests = append(sf.UnitTests, unitTest{Name: scalar(mapGet(e, "name")), Model: model, Line: e.Line, Sig: canonical(e)})
 			}
 		}
 	})
@@ -119,6 +149,10 @@ func parseSchemaModel(e *yaml.Node, bad badFunc) (schemaModel, bool) {
 	}
 	m.LatestVersion = scalar(mapGet(e, "latest_version"))
 	m.Checksum = canonicalExcept(e, "versions")
+	m.Description = scalar(mapGet(e, "description"))
+	m.DeprecationDate = scalar(mapGet(e, "deprecation_date"))
+	m.Access = scalar(mapGet(e, "access"))
+	m.TestsSig = testsSig(e)
 	if vs := mapGet(e, "versions"); vs != nil {
 		if !isListOrNull(vs) {
 			bad(vs, "versions: of model %q must be a list like `- v: 1`, not a %s", m.Name, kindName(vs))
@@ -134,6 +168,11 @@ func parseSchemaModel(e *yaml.Node, bad badFunc) (schemaModel, bool) {
 			ver.Columns = versionColumns(m.Columns, mapGet(ve, "columns"), bad)
 			ver.Tests = countTests(ve, bad) + m.Tests - sumColumnTests(m.Columns) + sumColumnTests(ver.Columns)
 			ver.Checksum = m.Checksum + canonical(ve)
+			ver.TestsSig = m.TestsSig + testsSig(ve)
+			ver.DeprecationDate = m.DeprecationDate
+			if d := scalar(mapGet(ve, "deprecation_date")); d != "" {
+				ver.DeprecationDate = d
+			}
 			m.Versions = append(m.Versions, ver)
 		}
 	}
@@ -214,7 +253,8 @@ func parseColumns(n *yaml.Node, bad badFunc) []Column {
 }
 
 func parseColumn(c *yaml.Node, bad badFunc) (Column, bool) {
-	col := Column{Name: scalar(mapGet(c, "name")), DataType: scalar(mapGet(c, "data_type")), Line: c.Line}
+	col := Column{Name: scalar(mapGet(c, "name")), DataType: scalar(mapGet(c, "data_type")), Line: c.Line,
+		Description: scalar(mapGet(c, "description"))}
 	if col.Name == "" {
 		bad(c, "column entry has no name: add `name: <column>`")
 		return col, false
@@ -338,4 +378,40 @@ func parseSchemaSource(e *yaml.Node, bad badFunc) []Source {
 		out = append(out, Source{SourceName: name, Table: tn, Line: t.Line})
 	}
 	return out
+}
+
+// testsSig digests the test entries of a model (or version) entry and of
+// its columns.
+func testsSig(e *yaml.Node) string {
+	var b strings.Builder
+	for _, key := range []string{"tests", "data_tests"} {
+		if t := mapGet(e, key); t != nil {
+			b.WriteString(key + canonical(t))
+		}
+	}
+	for _, c := range items(mapGet(e, "columns")) {
+		for _, key := range []string{"tests", "data_tests"} {
+			if t := mapGet(c, key); t != nil {
+				b.WriteString(scalar(mapGet(c, "name")) + "." + key + canonical(t))
+			}
+		}
+	}
+	return b.String()
+}
+
+// parseExposure reads one exposures: entry: its name, type and the nodes
+// it depends on (depends_on: ["ref('x')", ...]).
+func parseExposure(e *yaml.Node) (Exposure, bool) {
+	x := Exposure{Name: scalar(mapGet(e, "name")), Type: scalar(mapGet(e, "type")), Line: e.Line}
+	if x.Name == "" {
+		return x, false
+	}
+	for _, d := range items(mapGet(e, "depends_on")) {
+		facts, _ := parseSQL("{{ " + scalar(d) + " }}")
+		for _, r := range facts.Refs {
+			r.Line = d.Line
+			x.DependsOn = append(x.DependsOn, r)
+		}
+	}
+	return x, true
 }

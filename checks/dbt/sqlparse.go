@@ -11,15 +11,29 @@ type sqlFacts struct {
 	Refs    []Ref
 	Sources []SourceRef
 	Config  map[string]string
+	// Calls are the macros the Jinja calls by name ("name", or "pkg.name"
+	// for a package-qualified call), in order of first call, with lines.
+	Calls []macroCall
+	// Dispatches are adapter.dispatch('name', 'namespace') calls.
+	Dispatches []macroCall
 	// Macro reports a file that defines {% test %} or {% macro %} blocks
 	// (a generic test definition, not a singular test).
 	Macro bool
 }
 
-// lineError is a problem inside one file.
+// macroCall is one call of a macro: its (possibly package-qualified) name,
+// the namespace of a dispatch, and the line of the call.
+type macroCall struct {
+	Name, Namespace string
+	Line            int
+}
+
+// lineError is a problem inside one file; Warn marks one that does not
+// keep the project from building (a dynamic ref, lineage incomplete).
 type lineError struct {
 	Line    int
 	Message string
+	Warn    bool
 }
 
 var (
@@ -32,8 +46,13 @@ var (
 // parseSQL extracts ref(), source() and config() calls from a model or test
 // file. Only Jinja blocks ({{ }} and {% %}) are read; {# #} comments and
 // {% raw %} sections are skipped. It never panics on any input.
-func parseSQL(sql string) (sqlFacts, []lineError) {
+func parseSQL(sql string) (sqlFacts, []lineError) { return parseSQLWith(sql, nil) }
+
+// parseSQLWith is parseSQL with the project's vars, so that var() in refs
+// and {% if %} conditions is decided as dbt decides it when it parses.
+func parseSQLWith(sql string, vars map[string]string) (sqlFacts, []lineError) {
 	facts := sqlFacts{Config: map[string]string{}}
+	sc := &scope{vars: vars}
 	var errs []lineError
 	line := 1
 	i := 0
@@ -49,7 +68,7 @@ func parseSQL(sql string) (sqlFacts, []lineError) {
 		case '#':
 			end := strings.Index(sql[start+2:], "#}")
 			if end < 0 {
-				errs = append(errs, lineError{line, "comment {# is never closed: add #} after it"})
+				errs = append(errs, lineError{Line: line, Message: "comment {# is never closed: add #} after it"})
 				return facts, errs
 			}
 			stop := start + 2 + end + 2
@@ -67,16 +86,21 @@ func parseSQL(sql string) (sqlFacts, []lineError) {
 				if closer == "%}" {
 					kind = "statement {%"
 				}
-				errs = append(errs, lineError{line, fmt.Sprintf("%s is never closed: add %s after it", kind, closer)})
+				errs = append(errs, lineError{Line: line, Message: fmt.Sprintf("%s is never closed: add %s after it", kind, closer)})
 				return facts, errs
 			}
 			body := strings.Trim(sql[bodyStart:end], "-+")
-			errs = append(errs, scanCalls(body, line, &facts)...)
+			if closer == "%}" {
+				sc.statement(body)
+			}
+			if sc.live() {
+				errs = append(errs, scanCalls(body, line, &facts, sc)...)
+			}
 			stop := end + 2
 			if closer == "%}" && reRawStart.MatchString(body) {
 				loc := reRawEnd.FindStringIndex(sql[stop:])
 				if loc == nil {
-					errs = append(errs, lineError{line, "{% raw %} is never closed: add {% endraw %}"})
+					errs = append(errs, lineError{Line: line, Message: "{% raw %} is never closed: add {% endraw %}"})
 					return facts, errs
 				}
 				stop += loc[1]

@@ -62,7 +62,8 @@ func TestParseSQLBadInput(t *testing.T) {
 		line      int
 		want      string
 	}{
-		{"dynamic ref", "select 1\nfrom {{ ref(var('model')) }}", 2, "use a quoted model name"},
+		{"dynamic ref", "select 1\nfrom {{ ref(var('model')) }}", 2, "dynamic ref(var('model')), lineage incomplete"},
+		{"ref of a run-time value", "{{ ref(target.name ~ '_x') }}", 1, "dynamic ref"},
 		{"empty ref", "{{ ref() }}", 1, "takes one or two quoted names, got 0"},
 		{"three names", "{{ ref('a', 'b', 'c') }}", 1, "got 3"},
 		{"empty name", "{{ ref('') }}", 1, "names no model"},

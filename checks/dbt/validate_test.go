@@ -15,11 +15,14 @@ join {{ source('raw', 'payments') }} using (id)
 join {{ ref('customers', v=3) }} using (id)
 `,
 		"models/customers.sql": "select 1 as id",
+		// dbt_utils is vendored, so every ref is checked.
+		"dbt_packages/dbt_utils/dbt_project.yml":       "name: dbt_utils\n",
+		"dbt_packages/dbt_utils/models/date_spine.sql": "select 1",
 	}
 	p := mustLoad(t, files)
 	probs := p.Validate()
 	assertEqual(t, "problem count", len(probs), 4)
-	assertProblem(t, probs, "analytics/models/orders.sql", 2, "ref('customer') names no model in project shop", "did you mean 'customers'?")
+	assertProblem(t, probs, "analytics/models/orders.sql", 2, "ref('customer') names no model, seed or snapshot in project shop", "did you mean 'customers'?")
 	assertProblem(t, probs, "analytics/models/orders.sql", 4, "package \"finance\"", "declared: dbt_utils")
 	assertProblem(t, probs, "analytics/models/orders.sql", 6, "source('raw', 'payments') is not declared")
 	assertProblem(t, probs, "analytics/models/orders.sql", 7, "ref('customers', v=3)", "version")

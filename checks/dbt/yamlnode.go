@@ -24,7 +24,7 @@ func parseYAMLDoc(data []byte) (*yaml.Node, *lineError) {
 			line, _ = strconv.Atoi(m[1])
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		return nil, &lineError{line, "malformed YAML: " + msg + "; fix the indentation or quoting there"}
+		return nil, &lineError{Line: line, Message: "malformed YAML: " + msg + "; fix the indentation or quoting there"}
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -34,7 +34,7 @@ func parseYAMLDoc(data []byte) (*yaml.Node, *lineError) {
 		return nil, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, &lineError{root.Line, "the file must be a YAML mapping (key: value pairs) at the top level, not a " + kindName(root)}
+		return nil, &lineError{Line: root.Line, Message: "the file must be a YAML mapping (key: value pairs) at the top level, not a " + kindName(root)}
 	}
 	return root, nil
 }

@@ -23,7 +23,7 @@ func TestDemoTranscript(t *testing.T) {
 		"✓ conveyor / fraud-model     success",
 		"✓ conveyor / web             success",
 		// each persona's view
-		"| modified | `stg_orders` |",
+		"| modified | `stg_orders` (body) |",
 		"| auc | 0.935 | 0.93 | 0.93 | +0.005 |",
 		"| `build` | ✅ success |",
 		// 2. staging

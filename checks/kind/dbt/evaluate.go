@@ -36,7 +36,15 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality = kind.Stage{Result: kind.Info, Summary: "not evaluated until Validate passes"}
 		return k
 	}
-	k.Validate = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s parse; every ref() and source() resolves; no cycles", kind.Plural(len(head.Models), "model"))}
+	warns := head.Warnings()
+	k.Validate = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s parse; every ref() and source() resolves; no cycles", nodeCounts(head))}
+	if len(warns) > 0 {
+		k.Validate.Summary += fmt.Sprintf("; %s (lineage may be incomplete)", kind.Plural(len(warns), "warning"))
+	}
+	for _, w := range warns {
+		k.Validate.Details = append(k.Validate.Details, "warning: "+w.String())
+		k.Annotations = append(k.Annotations, kind.Annotation{Path: w.File, Line: max(w.Line, 1), Level: "warning", Title: "dbt lineage incomplete", Message: w.Message})
+	}
 	baseFS, err := env.Tree(ctx, kind.Base)
 	if err != nil {
 		k.Quality = kind.Stage{Result: kind.Error, Summary: "the base branch could not be read; retry with Re-run", Details: []string{err.Error()}}
@@ -74,7 +82,14 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality.Details = ev.ContractBreaks
 	} else {
 		k.Quality = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s modified, %s downstream; all tested; no contract breaks",
-			kind.Plural(len(ev.Modified), "model"), kind.Plural(len(d.Downstream), "model"))}
+			kind.Plural(len(ev.Modified), "node"), kind.Plural(len(d.Downstream), "node"))}
+	}
+	// Edits dbt does not rebuild for are said as such, not as modified nodes.
+	if n := len(d.TestsChanged); n > 0 {
+		k.Quality.Summary += fmt.Sprintf("; tests changed: %d; not rebuilt", n)
+	}
+	if n := len(d.DocsChanged); n > 0 {
+		k.Quality.Summary += fmt.Sprintf("; descriptions changed: %d; not rebuilt (persist_docs is off)", n)
 	}
 	k.Evidence.DBT = ev
 	k.Gated = len(ev.ContractBreaks) > 0 || len(ev.Untested) > 0
@@ -92,11 +107,21 @@ func lineage(d dbtengine.Diff, head *dbtengine.Project) string {
 			fmt.Fprintf(&b, "| %s | %s |\n", label, "`"+strings.Join(xs, "`, `")+"`")
 		}
 	}
-	row("modified", d.Modified)
+	var why []string
+	for _, key := range d.Modified {
+		why = append(why, fmt.Sprintf("`%s` (%s)", key, strings.Join(d.Reasons[key], ", ")))
+	}
+	if len(why) > 0 {
+		fmt.Fprintf(&b, "| modified | %s |\n", strings.Join(why, "; "))
+	}
 	row("added", d.Added)
 	row("deleted", d.Deleted)
 	row("downstream", d.Downstream)
+	row("exposures downstream", d.Exposures)
 	row("untested", d.Untested)
+	row("macros changed", d.ModifiedMacros)
+	row("tests changed (not rebuilt)", d.TestsChanged)
+	row("descriptions changed (not rebuilt)", d.DocsChanged)
 	if len(d.Modified)+len(d.Added)+len(d.Deleted) == 0 {
 		b.WriteString("| modified | none |\n")
 	}
@@ -110,4 +135,20 @@ func lineage(d dbtengine.Diff, head *dbtengine.Project) string {
 		fmt.Fprintf(&b, "| %s | %s | `%s:%d` |\n", br.Model, br.Message, path.Clean(br.File), br.Line)
 	}
 	return b.String()
+}
+
+// nodeCounts says how many models, seeds and snapshots the project has.
+func nodeCounts(p *dbtengine.Project) string {
+	n := map[string]int{}
+	for _, m := range p.Models {
+		n[m.Resource]++
+	}
+	out := kind.Plural(n[dbtengine.ResourceModel], "model")
+	if n[dbtengine.ResourceSeed] > 0 {
+		out += ", " + kind.Plural(n[dbtengine.ResourceSeed], "seed")
+	}
+	if n[dbtengine.ResourceSnapshot] > 0 {
+		out += ", " + kind.Plural(n[dbtengine.ResourceSnapshot], "snapshot")
+	}
+	return out
 }

@@ -1,0 +1,184 @@
+package dbt
+
+import (
+	"strings"
+	"testing"
+)
+
+// Each test here is a small project reproducing one pattern of a real
+// project, with the answer dbt gives, stated from dbt's rules.
+
+// ref() names models (SQL and Python), seeds and snapshots alike (dbt's
+// Manifest.resolve_ref searches every refable node). jaffle_shop refs its
+// seeds this way.
+func TestResolveSeedsSnapshotsAndPythonModels(t *testing.T) {
+	p := mustLoad(t, map[string]string{
+		"dbt_project.yml":          "name: shop\nseed-paths: [data]\n",
+		"data/raw_customers.csv":   "id,name\n1,a\n",
+		"snapshots/customers.sql":  "{% snapshot customers_snapshot %}\n{{ config(unique_key='id', strategy='check') }}\nselect * from {{ ref('raw_customers') }}\n{% endsnapshot %}\n",
+		"models/stg_customers.sql": "select * from {{ ref('raw_customers') }}",
+		"models/scored.py":         "# dbt.ref('commented_out')\ndef model(dbt, session):\n    dbt.config(materialized='table')\n    df = dbt.ref(\"stg_customers\")\n    return df\n",
+		"models/history.sql":       "select * from {{ ref('customers_snapshot') }} join {{ ref('scored') }} using (id)",
+	})
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	assertEqual(t, "kinds", [4]string{p.Models["raw_customers"].Resource, p.Models["customers_snapshot"].Resource, p.Models["scored"].Language, p.Models["scored"].Config["materialized"]},
+		[4]string{ResourceSeed, ResourceSnapshot, "python", "table"})
+	g := p.Graph()
+	assertEqual(t, "seed children", g.Children("raw_customers"), []string{"customers_snapshot", "stg_customers"})
+	assertEqual(t, "python model parents", g.Parents("scored"), []string{"stg_customers"})
+	assertEqual(t, "snapshot ref line", p.Models["customers_snapshot"].Refs[0].Line, 3)
+	assertEqual(t, "downstream of the seed", g.Downstream("raw_customers"), []string{"customers_snapshot", "history", "scored", "stg_customers"})
+}
+
+// A local or vendored package is known by its own dbt_project.yml name, not
+// its folder; ref('package', 'model') and unqualified refs find its nodes;
+// ref('model', v=2) finds a version.
+func TestResolvePackagesByProjectName(t *testing.T) {
+	files := map[string]string{
+		"dbt_project.yml": basicProjectYML,
+		"packages.yml":    "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n  - local: ../libs/shared-lib\n",
+		"dbt_packages/dbt-utils-1.3/dbt_project.yml":       "name: dbt_utils\n",
+		"dbt_packages/dbt-utils-1.3/models/date_spine.sql": "select 1",
+		"models/orders.sql": "select * from {{ ref('core_lib', 'dim_date') }} join {{ ref('dim_region') }} using (r)\n" +
+			"join {{ ref('dbt_utils', 'date_spine') }} using (d) join {{ ref('customers', v=2) }} using (id)",
+		"models/customers_v1.sql": "select 1 as id",
+		"models/customers_v2.sql": "select 2 as id",
+		"models/schema.yml":       "models:\n  - name: customers\n    latest_version: 1\n    versions: [{v: 1}, {v: 2}]\n",
+	}
+	fsys := projectFS(files)
+	fsys["libs/shared-lib/dbt_project.yml"] = mapFile("name: core_lib\n")
+	fsys["libs/shared-lib/models/dim_date.sql"] = mapFile("select 1")
+	fsys["libs/shared-lib/models/dim_region.sql"] = mapFile("select 1")
+	p, probs := Load(fsys, "analytics", LoadOptions{})
+	assertEqual(t, "load", probs, []Problem(nil))
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	assertEqual(t, "warnings", p.Warnings(), []Problem(nil))
+	assertEqual(t, "packages", p.Packages, []string{"core_lib", "dbt_utils", "shared_lib"})
+	assertEqual(t, "pinned version parent", p.Graph().Parents("orders"), []string{"customers.v2"})
+
+	// The folder name is not the package name: dbt fails this ref.
+	fsys["analytics/models/bad.sql"] = mapFile("select * from {{ ref('shared_lib_x', 'dim_date') }}")
+	p, _ = Load(fsys, "analytics", LoadOptions{})
+	assertProblem(t, p.Validate(), "analytics/models/bad.sql", 1, "package \"shared_lib_x\"", "does not declare")
+}
+
+// Disabled nodes (enabled: false in a config block, in YAML, or for a path
+// in dbt_project.yml, also through a var) are not built and their refs are
+// not resolved; an enabled node reffing a disabled one fails in dbt.
+func TestResolveDisabledNodes(t *testing.T) {
+	files := map[string]string{
+		"dbt_project.yml":              basicProjectYML + "vars:\n  use_legacy: false\nmodels:\n  shop:\n    legacy:\n      +enabled: \"{{ var('use_legacy', true) }}\"\n",
+		"models/legacy/old_orders.sql": "select * from {{ ref('gone_model') }}",
+		"models/off_in_sql.sql":        "{{ config(enabled=false) }}\nselect * from {{ ref('also_gone') }}",
+		"models/off_in_yaml.sql":       "select * from {{ ref('nothing_here') }}",
+		"models/schema.yml":            "models:\n  - name: off_in_yaml\n    config:\n      enabled: false\n",
+		"models/orders.sql":            "select 1",
+		// Two files of one name are fine when only one is enabled.
+		"models/pg/orders.sql": "{{ config(enabled=false) }} select 2",
+	}
+	p := mustLoad(t, files)
+	assertEqual(t, "enabled", p.ModelKeys(), []string{"orders"})
+	assertEqual(t, "disabled", len(p.Disabled), 4)
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+
+	files["models/report.sql"] = "select * from {{ ref('off_in_yaml') }}"
+	p = mustLoad(t, files)
+	assertProblem(t, p.Validate(), "analytics/models/report.sql", 1, "ref('off_in_yaml') names a disabled node")
+}
+
+// A package declared but not vendored cannot be checked: a warning that
+// says what to do, never a failure.
+func TestResolveUnvendoredPackageIsAWarning(t *testing.T) {
+	p := mustLoad(t, map[string]string{
+		"dbt_project.yml": basicProjectYML,
+		"packages.yml":    "packages:\n  - package: fivetran/hubspot_source\n    version: 1.0.0\n",
+		"models/contacts.sql": "select * from {{ ref('stg_hubspot__contact') }} join {{ ref('hubspot_source', 'stg_hubspot__deal') }} using (id)\n" +
+			"join {{ source('hubspot', 'owner') }} using (owner_id)",
+	})
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	w := p.Warnings()
+	assertProblem(t, w, "analytics/packages.yml", 2, "package hubspot_source is declared but not in the repository", "run dbt deps, or commit dbt_packages")
+	assertProblem(t, w, "analytics/models/contacts.sql", 1, "ref('stg_hubspot__contact')", "may be in package hubspot_source")
+	assertProblem(t, w, "analytics/models/contacts.sql", 2, "source('hubspot', 'owner')", "may be in package")
+	for _, x := range w {
+		if !x.Warning {
+			t.Errorf("not marked a warning: %v", x)
+		}
+	}
+}
+
+// Refs made in a macro a model calls are the model's (dbt renders the
+// macro while parsing the model), also through adapter.dispatch into the
+// project's or a package's implementation and through macros calling
+// macros.
+func TestResolveRefsInsideMacros(t *testing.T) {
+	p := mustLoad(t, macroProject())
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	g := p.Graph()
+	assertEqual(t, "direct macro", g.Parents("orders_enriched"), []string{"currencies"})
+	assertEqual(t, "dispatch into the package", g.Parents("daily"), []string{"calendar"})
+	assertEqual(t, "macro calling a macro", g.Parents("report"), []string{"currencies", "orders_enriched"})
+	assertEqual(t, "downstream of currencies", g.Downstream("currencies"), []string{"orders_enriched", "report"})
+	assertEqual(t, "macros of report", p.Models["report"].Macros, []string{"shop.convert", "shop.with_fx"})
+	assertEqual(t, "macros of daily", p.Models["daily"].Macros, []string{"shop.spine_for", "util_pkg.default__spine", "util_pkg.postgres__spine"})
+	ref := p.Models["orders_enriched"].Refs[0]
+	assertEqual(t, "ref via macro at the call line", [2]any{ref.Via, ref.Line}, [2]any{"shop.convert", 2})
+}
+
+func macroProject() map[string]string {
+	return map[string]string{
+		"dbt_project.yml": basicProjectYML + "dispatch:\n  - macro_namespace: util_pkg\n    search_order: [shop, util_pkg]\n",
+		"macros/fx.sql": "{% macro convert(col) %}\n  {{ col }} * (select rate from {{ ref('currencies') }})\n{% endmacro %}\n" +
+			"{% macro with_fx(col) -%}\n  {{ convert(col) }}\n{%- endmacro %}\n",
+		"macros/spine.sql":                  "{% macro spine_for(d) %}{{ return(adapter.dispatch('spine', 'util_pkg')(d)) }}{% endmacro %}",
+		"models/currencies.sql":             "select 1 as rate",
+		"models/calendar.sql":               "select 1 as d",
+		"models/orders_enriched.sql":        "select\n  {{ convert('amount') }} as amount_usd\nfrom t",
+		"models/report.sql":                 "select {{ with_fx('x') }} from {{ ref('orders_enriched') }}",
+		"models/daily.sql":                  "select * from {{ spine_for('day') }}",
+		"dbt_packages/util/dbt_project.yml": "name: util_pkg\n",
+		"dbt_packages/util/macros/spine.sql": "{% macro default__spine(d) %}select * from {{ ref('calendar') }}{% endmacro %}\n" +
+			"{% macro postgres__spine(d) %}select 1{% endmacro %}\n",
+		"packages.yml": "packages:\n  - package: acme/util_pkg\n    version: 1.0.0\n",
+	}
+}
+
+// var() with project vars and defaults, if branches decided by vars or
+// literals, and for loops over literal lists decide lineage as dbt's
+// parse-time render does; what only the database knows is a warning.
+func TestResolveJinjaVarsBranchesAndLoops(t *testing.T) {
+	p := mustLoad(t, map[string]string{
+		"dbt_project.yml":   basicProjectYML + "vars:\n  source_model: stg_b\n  use_new: true\n  shop:\n    region: eu\n",
+		"models/stg_a.sql":  "select 1",
+		"models/stg_b.sql":  "select 1",
+		"models/stg_eu.sql": "select 1",
+		"models/stg_us.sql": "select 1",
+		"models/pick.sql": "select * from {{ ref(var('source_model')) }}\n" +
+			"{% if var('use_new') %} join {{ ref('stg_a') }} {% else %} join {{ ref('missing_old') }} {% endif %}\n" +
+			"{% if var('region', 'us') == 'eu' %} join {{ ref('stg_eu') }} {% elif true %} join {{ ref('stg_us') }} {% endif %}\n" +
+			"{% if var('flag_absent', false) %} join {{ ref('never') }} {% endif %}\n",
+		"models/unioned.sql": "{% set parts = ['stg_a', 'stg_b'] %}\n{% for m in ['stg_eu', 'stg_us'] %} select * from {{ ref(m) }} union all {% endfor %}\n" +
+			"{% for p in parts %} select * from {{ ref(p) }} {% endfor %}",
+		"models/by_target.sql": "{% if target.name == 'prod' %} select * from {{ ref('stg_a') }} {% else %} select * from {{ ref('stg_b') }} {% endif %}\n" +
+			"{% for t in run_query('select 1').columns %} {{ ref(t) }} {% endfor %}",
+	})
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	g := p.Graph()
+	assertEqual(t, "pick", g.Parents("pick"), []string{"stg_a", "stg_b", "stg_eu"})
+	assertEqual(t, "unioned", g.Parents("unioned"), []string{"stg_a", "stg_b", "stg_eu", "stg_us"})
+	assertEqual(t, "unknown branch keeps both", g.Parents("by_target"), []string{"stg_a", "stg_b"})
+	assertProblem(t, p.Warnings(), "analytics/models/by_target.sql", 2, "dynamic ref(t), lineage incomplete", "manifest")
+}
+
+// Bad input costs little and never panics: deep nesting, unbalanced
+// blocks, a huge loop list.
+func TestResolveJinjaBadInputIsBounded(t *testing.T) {
+	src := strings.Repeat("{% if x %}{% for a in b %}", 5000) + "{{ ref('a') }}" + strings.Repeat("{% endif %}{% endfor %}{% else %}", 3000)
+	facts, _ := parseSQL(src)
+	if len(facts.Refs) != 1 {
+		t.Errorf("want the one ref, got %d", len(facts.Refs))
+	}
+	list := "[" + strings.Repeat("'m', ", 20000) + "'m']"
+	facts, _ = parseSQL("{% for x in " + list + " %}{{ ref(x) }}{% endfor %}")
+	assertEqual(t, "one ref per item", len(facts.Refs), 20001)
+}
