@@ -71,7 +71,10 @@ func openSQLite(ctx context.Context, p string) (*Store, error) {
 	if i := strings.IndexByte(q, '?'); i >= 0 {
 		q = q[:i]
 	}
-	dsn := "file:" + q + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// SQLite reads a file: URI: "%" escapes and "#" starts a fragment, so a
+	// path holding them must be escaped to name the file it says
+	// (https://www.sqlite.org/uri.html).
+	dsn := "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(q) + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	if q == ":memory:" {
 		return nil, errors.New("DATABASE_URL: an in-memory SQLite database cannot be shared by the queue; name a file")
 	}
