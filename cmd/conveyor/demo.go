@@ -155,6 +155,10 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	if err != nil {
 		return err
 	}
+	// The workspace has the approval channels the server config names, with the bot in them.
+	for _, ch := range scfg.Slack.Channels {
+		d.slack.AddChannel(ch, true)
+	}
 	for name, r := range scfg.Registries {
 		r.URL = d.mlflow.URL()
 		scfg.Registries[name] = r

@@ -96,6 +96,7 @@ func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) 
 	t.Helper()
 	w := &world{t: t, gh: ghfake.NewTest(t), slack: slackfake.New(), drv: &okDriver{}}
 	t.Cleanup(w.slack.Close)
+	w.slack.AddChannel(prodChannel, true)
 	w.gh.AddRepo(repo, "main", installation)
 	content := "v2"
 	w.gh.Commit(repo, "feature", map[string]*string{"app/web.txt": &content}, "change web")

@@ -17,7 +17,7 @@ import (
 func render(d *deploy.Deployment, checks []string) (text string, blocks []slack.Block) {
 	headline := headline(d)
 	text = fmt.Sprintf("%s: %s #%d at %s", headline, d.Repository, d.PR, short(d.SHA))
-	blocks = append(blocks, slack.NewHeaderBlock(plain(headline)))
+	blocks = append(blocks, slack.NewHeaderBlock(plain(clip(headline, maxHeaderText))))
 
 	pr := fmt.Sprintf("%s#%d", d.Repository, d.PR)
 	if d.PRURL != "" {
@@ -27,8 +27,8 @@ func render(d *deploy.Deployment, checks []string) (text string, blocks []slack.
 	if d.PRTitle != "" {
 		title = " " + escape(d.PRTitle)
 	}
-	blocks = append(blocks, section(fmt.Sprintf("*%s*%s\nHead `%s` to *%s*, requested by @%s",
-		pr, title, short(d.SHA), escape(d.Environment), escape(d.Requester))))
+	blocks = append(blocks, section(fitText(fmt.Sprintf("*%s*%s\nHead `%s` to *%s*, requested by @%s",
+		pr, title, short(d.SHA), escape(d.Environment), escape(d.Requester)), d.PRURL)))
 
 	var arts []string
 	for _, a := range d.Artifacts {
@@ -39,7 +39,7 @@ func render(d *deploy.Deployment, checks []string) (text string, blocks []slack.
 		arts = append(arts, line)
 	}
 	if len(arts) > 0 {
-		blocks = append(blocks, section("*Artifacts*\n"+strings.Join(arts, "\n")))
+		blocks = append(blocks, section(fitLines("*Artifacts*", arts, d.PRURL)))
 	}
 
 	var gate []string
@@ -50,11 +50,11 @@ func render(d *deploy.Deployment, checks []string) (text string, blocks []slack.
 		gate = append(gate, fmt.Sprintf("• see <%s/checks|the PR's checks>", d.PRURL))
 	}
 	gate = append(gate, decisionLines(d.Decision)...)
-	blocks = append(blocks, section("*Checks and policy*\n"+strings.Join(gate, "\n")))
+	blocks = append(blocks, section(fitLines("*Checks and policy*", gate, d.PRURL)))
 
-	blocks = append(blocks, section(approvalText(d)))
+	blocks = append(blocks, section(fitText(approvalText(d), d.PRURL)))
 	if outcome := outcomeText(d); outcome != "" {
-		blocks = append(blocks, section(outcome))
+		blocks = append(blocks, section(fitText(outcome, d.PRURL)))
 	}
 	if d.State == deploy.StateAwaitingApproval {
 		id := strconv.FormatInt(d.ID, 10)

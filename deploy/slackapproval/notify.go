@@ -130,7 +130,7 @@ func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArg
 		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		return fmt.Errorf("chat.update: %w", err)
 	}
-	if line := progressText(a); line != "" {
+	if line := clip(progressText(a), maxMessageText); line != "" {
 		if _, _, err := s.o.Slack.PostMessageContext(ctx, d.SlackChannel,
 			slack.MsgOptionText(line, false), slack.MsgOptionTS(d.SlackTS)); err != nil {
 			return fmt.Errorf("chat.postMessage in thread: %w", err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -115,14 +117,43 @@ func (s *Server) newTS() string {
 	return fmt.Sprintf("1700000000.%06d", s.nextSeq())
 }
 
-// checkBlocks returns the Slack error for blocks slack-go cannot decode.
-func checkBlocks(raw []byte) string {
+// checkMessage returns the Slack error for a message's text and blocks, with the
+// details Slack gives for invalid_blocks (nil when the message is acceptable).
+func checkMessage(text string, raw []byte) (map[string]any, string) {
+	if utf8.RuneCountInString(text) > maxMessageText {
+		return nil, "msg_too_long"
+	}
 	if len(raw) == 0 {
-		return ""
+		return nil, ""
 	}
 	var b slack.Blocks
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return "invalid_blocks"
+		return nil, "invalid_blocks"
+	}
+	if errs := blockErrors(raw, maxMessageBlocks, "/blocks"); len(errs) > 0 {
+		return invalidDetails(errs), "invalid_blocks"
+	}
+	return nil, ""
+}
+
+// invalidDetails is the detail Slack sends with invalid_blocks and invalid_arguments.
+func invalidDetails(errs []string) map[string]any {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = "[ERROR] " + e
+	}
+	return map[string]any{"errors": errs, "response_metadata": map[string]any{"messages": msgs}}
+}
+
+// checkChannel answers channel_not_found for a channel the workspace does not have
+// and not_in_channel for one the bot is not a member of; callers hold s.mu.
+func (s *Server) checkChannel(channel string) string {
+	member, ok := s.known[channel]
+	switch {
+	case !ok:
+		return "channel_not_found"
+	case !member:
+		return "not_in_channel"
 	}
 	return ""
 }
@@ -135,11 +166,14 @@ func (s *Server) postMessage(q *request) (map[string]any, string) {
 	if text == "" && len(blocks) == 0 && q.get("attachments") == "" {
 		return nil, "no_text"
 	}
-	if e := checkBlocks(blocks); e != "" {
-		return nil, e
+	if d, e := checkMessage(text, blocks); e != "" {
+		return d, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e := s.checkChannel(channel); e != "" {
+		return nil, e
+	}
 	if threadTS != "" {
 		parent := s.find(channel, threadTS)
 		if parent == nil {
@@ -165,13 +199,13 @@ func (s *Server) update(q *request) (map[string]any, string) {
 	if text == "" && len(blocks) == 0 && q.get("attachments") == "" {
 		return nil, "no_text"
 	}
-	if e := checkBlocks(blocks); e != "" {
-		return nil, e
+	if d, e := checkMessage(text, blocks); e != "" {
+		return d, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.channels[channel]; !ok {
-		return nil, "channel_not_found"
+	if e := s.checkChannel(channel); e != "" {
+		return nil, e
 	}
 	m := s.find(channel, ts)
 	if m == nil {
@@ -202,11 +236,14 @@ func (s *Server) postEphemeral(q *request) (map[string]any, string) {
 	case text == "" && len(blocks) == 0 && q.get("attachments") == "":
 		return nil, "no_text"
 	}
-	if e := checkBlocks(blocks); e != "" {
-		return nil, e
+	if d, e := checkMessage(text, blocks); e != "" {
+		return d, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e := s.checkChannel(channel); e != "" {
+		return nil, e
+	}
 	ts := s.newTS()
 	s.ephemerals = append(s.ephemerals, Message{Channel: channel, TS: ts, ThreadTS: q.get("thread_ts"), User: user, Text: text, BlocksJSON: blocks})
 	return map[string]any{"message_ts": ts}, ""
@@ -215,12 +252,21 @@ func (s *Server) postEphemeral(q *request) (map[string]any, string) {
 // responseTarget is what a response_url handed out with an interaction acts on.
 type responseTarget struct {
 	channel, ts, user string
+	issued            time.Time
+	uses              int
 }
+
+// A response_url "can be used up to 5 times within 30 minutes" (Slack, "Handling
+// user interaction", responding with response_url).
+const (
+	responseURLUses = 5
+	responseURLLife = 30 * time.Minute
+)
 
 // newResponseURL registers a response_url for a message; callers hold s.mu.
 func (s *Server) newResponseURL(channel, ts, user string) string {
 	id := fmt.Sprintf("R%06d", s.nextSeq())
-	s.responses[id] = responseTarget{channel: channel, ts: ts, user: user}
+	s.responses[id] = &responseTarget{channel: channel, ts: ts, user: user, issued: s.now()}
 	return s.URL() + "/response/" + id
 }
 
@@ -245,17 +291,22 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	if string(msg.Blocks) == "null" {
 		msg.Blocks = nil
 	}
-	if checkBlocks(msg.Blocks) != "" {
-		http.Error(w, "invalid_blocks", http.StatusBadRequest)
+	if _, e := checkMessage(msg.Text, msg.Blocks); e != "" {
+		http.Error(w, e, http.StatusBadRequest)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.responses[id]
-	if !ok {
+	if !ok || s.now().Sub(t.issued) > responseURLLife {
 		http.Error(w, "expired_url", http.StatusNotFound)
 		return
 	}
+	if t.uses >= responseURLUses {
+		http.Error(w, "used_url", http.StatusNotFound)
+		return
+	}
+	t.uses++
 	switch {
 	case msg.DeleteOriginal || msg.ReplaceOriginal:
 		m := s.find(t.channel, t.ts)

@@ -18,6 +18,8 @@ func newClient(t *testing.T) (*slackfake.Server, *slack.Client) {
 	t.Helper()
 	f := slackfake.New()
 	t.Cleanup(f.Close)
+	f.AddChannel("C0PROD", true)
+	f.AddChannel("C1", true)
 	return f, slack.New(f.Token(), slack.OptionAPIURL(f.URL()+"/api/"))
 }
 

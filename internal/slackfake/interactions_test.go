@@ -185,6 +185,7 @@ func TestSubmitViewSendsViewSubmission(t *testing.T) {
 	view := slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Reject", false, false),
 		CallbackID:      "reject",
 		PrivateMetadata: `{"deployment":42}`,
 		Blocks: slack.Blocks{BlockSet: []slack.Block{

@@ -54,7 +54,9 @@ type Server struct {
 	ephemerals []Message
 	views      []*View
 	users      map[string]User
-	responses  map[string]responseTarget // response_url id -> message
+	responses  map[string]*responseTarget // response_url id -> message
+	known      map[string]bool            // channel ID or name -> the bot is a member
+	clock      time.Duration              // Advance's offset from the real clock
 
 	// calls, faults and latency carry their own locks; mu does not guard them.
 	calls   fakeapi.Log[Call]
@@ -77,7 +79,8 @@ func New(opts ...Option) *Server {
 		token:     DefaultToken,
 		channels:  map[string][]*stored{},
 		users:     map[string]User{},
-		responses: map[string]responseTarget{},
+		responses: map[string]*responseTarget{},
+		known:     map[string]bool{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -88,6 +91,25 @@ func New(opts ...Option) *Server {
 	s.srv = httptest.NewServer(mux)
 	return s
 }
+
+// AddChannel makes a channel (by ID or by name, as chat.postMessage accepts either)
+// exist in the workspace, with the bot a member or not. Posting to a channel that
+// was not added answers channel_not_found; to one the bot is not in, not_in_channel.
+func (s *Server) AddChannel(channel string, botMember bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known[channel] = botMember
+}
+
+// Advance moves the emulator's clock forward (response_url expiry).
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock += d
+}
+
+// now is the emulator's clock; callers hold s.mu.
+func (s *Server) now() time.Time { return time.Now().Add(s.clock) }
 
 // URL is the server's base URL (no trailing slash).
 func (s *Server) URL() string { return s.srv.URL }
@@ -212,7 +234,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		slackErr = "unknown_method"
 	}
 	if slackErr != "" {
-		fail(slackErr)
+		call.Error = slackErr
+		out := map[string]any{"ok": false, "error": slackErr}
+		for k, v := range resp { // invalid_blocks carries errors and response_metadata
+			out[k] = v
+		}
+		writeJSON(w, out)
 		return
 	}
 	resp["ok"] = true

@@ -68,6 +68,9 @@ func (s *Server) openView(q *request) (map[string]any, string) {
 	if err := json.Unmarshal(raw, &req); err != nil || req.Type == "" {
 		return nil, "invalid_arguments"
 	}
+	if errs := viewErrors(raw); len(errs) > 0 {
+		return invalidDetails(errs), "invalid_arguments"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := &View{ID: fmt.Sprintf("V%08d", s.nextSeq()), TriggerID: trigger, JSON: raw}

@@ -1,0 +1,74 @@
+package slackapproval
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Slack refuses a whole message (invalid_blocks) when one block breaks a limit,
+// which would leave a deployment without its approval card, or with a stale one
+// whose buttons still work. Block Kit's limits, as @slack/types states them
+// (dist/block-kit/blocks.d.ts): a section's text holds at most 3,000 characters,
+// a header's 150. The card stays within them by listing what fits and pointing to
+// the pull request for the rest.
+const (
+	maxSectionText = 3000
+	maxHeaderText  = 150
+	// maxMessageText is where chat.postMessage answers msg_too_long (a thread
+	// reply is text only): "more than 40,000 characters" (method reference).
+	maxMessageText = 40000
+)
+
+// fitLines is a section of a title and lines: every line when they fit, else as
+// many as fit followed by how many more there are and where to read them.
+func fitLines(title string, lines []string, prURL string) string {
+	full := title + "\n" + strings.Join(lines, "\n")
+	if utf8.RuneCountInString(full) <= maxSectionText {
+		return full
+	}
+	var b strings.Builder
+	b.WriteString(title)
+	for i, line := range lines {
+		rest := moreText(len(lines)-i, prURL)
+		if utf8.RuneCountInString(b.String())+1+utf8.RuneCountInString(line)+utf8.RuneCountInString(rest) > maxSectionText {
+			b.WriteString(rest)
+			return b.String()
+		}
+		b.WriteString("\n" + line)
+	}
+	return b.String()
+}
+
+func moreText(n int, prURL string) string {
+	if prURL == "" {
+		return fmt.Sprintf("\n… and %d more (see the pull request)", n)
+	}
+	return fmt.Sprintf("\n… and %d more on <%s|the pull request>", n, prURL)
+}
+
+// fitText cuts one long text (a driver's failure, say) to the section limit and
+// says where the whole of it is.
+func fitText(md, prURL string) string {
+	if utf8.RuneCountInString(md) <= maxSectionText {
+		return md
+	}
+	tail := "\n… (cut to fit Slack; the full text is in the status comment on the pull request)"
+	if prURL != "" {
+		tail = fmt.Sprintf("\n… (cut to fit Slack; the full text is in the status comment on <%s|the pull request>)", prURL)
+	}
+	return clip(md, maxSectionText-utf8.RuneCountInString(tail)) + tail
+}
+
+// clip keeps at most n characters of s, never splitting a character; a clipped
+// text ends in "…". It does not cut inside Slack markup's &amp;-style entities.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:n-1]
+	if i := strings.LastIndexByte(string(r), '&'); i >= 0 && !strings.Contains(string(r)[i:], ";") {
+		r = []rune(string(r)[:i])
+	}
+	return string(r) + "…"
+}
