@@ -15,7 +15,6 @@ import (
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
-	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // repoconfigPath is where annotations about the artifact block point.
@@ -80,7 +79,29 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		}
 		return kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("registry %q refused the request; check its access for this model (see details)", ptr.Registry), Details: []string{err.Error()}}
 	}
-	mv, err := reg.GetModelVersion(ctx, ptr.Model, ptr.Version)
+	var mv *mlflow.ModelVersion
+	if ptr.Alias != "" {
+		mv, err = reg.GetModelVersionByAlias(ctx, ptr.Model, ptr.Alias)
+		switch {
+		case err != nil:
+			k.Validate, k.Quality = unreachable(err), notEvaluated
+			if k.Validate.Result == kind.Wait {
+				k.Quality = kind.Stage{Result: kind.Wait, Summary: "waits for the registry"}
+			}
+			return k
+		case mv == nil:
+			k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("alias %q of model %s is not set in registry %q; set it or name a version", ptr.Alias, ptr.Model, ptr.Registry)}
+			k.Annotations = append(k.Annotations, at("Unknown model alias", k.Validate.Summary))
+			k.Quality = notEvaluated
+			return k
+		}
+		// The deploy ships the version evaluated here, not whatever the
+		// alias points at by then.
+		ptr.Version = mv.Version
+		k.Selection = []string{mv.Version}
+	} else {
+		mv, err = reg.GetModelVersion(ctx, ptr.Model, ptr.Version)
+	}
 	switch {
 	case mlflow.IsNotFound(err):
 		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("version %s of model %s does not exist in registry %q; register it or point at an existing version", ptr.Version, ptr.Model, ptr.Registry)}
@@ -94,11 +115,17 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Annotations = append(k.Annotations, at("Model version not ready", k.Validate.Summary))
 	default:
 		k.Validate = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s v%s is READY in %s", ptr.Model, ptr.Version, ptr.Registry)}
+		if ptr.Alias != "" {
+			k.Validate.Summary = fmt.Sprintf("%s@%s is v%s, READY in %s", ptr.Model, ptr.Alias, ptr.Version, ptr.Registry)
+		}
 	}
 	if k.Validate.Result != kind.Pass {
 		k.Quality = notEvaluated
 		if k.Validate.Result == kind.Wait {
 			k.Quality = kind.Stage{Result: kind.Wait, Summary: "waits for the version to be READY"}
+			if k.Retry {
+				k.Quality.Summary = "waits for the registry"
+			}
 		}
 		return k
 	}
@@ -140,60 +167,18 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		}
 	}
 	k.Persona = metricTable(ptr, a.Evaluation, cand, env.Environments(), serving, servingMetrics)
-	ev := a.Evaluation
-	if ev == nil {
-		k.Quality = kind.Stage{Result: kind.Pass, Summary: "no evaluation configured (add evaluation: {metric, min, max_regression} to gate it)"}
-		return k
+	var misspelled *mlflow.ModelVersion
+	if serving[productionAlias] == nil {
+		// A team that named its alias "Production" would otherwise read as a
+		// first release without a word; the hint is best effort.
+		misspelled, _ = reg.GetModelVersionByAlias(ctx, ptr.Model, "Production")
 	}
-	c, ok := cand[ev.Metric]
-	if !ok {
-		k.Quality = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("v%s logged no %q metric; log it in the run that produced the version", ptr.Version, ev.Metric)}
-		k.Annotations = append(k.Annotations, at("Missing metric", k.Quality.Summary))
-		return k
+	g := gate(ptr, a.Evaluation, cand, serving[productionAlias], servingMetrics[productionAlias], misspelled)
+	k.Quality, k.Evidence.Metrics = g.stage, g.evidence
+	if g.stage.Result == kind.Fail {
+		k.Annotations = append(k.Annotations, at(g.title, g.stage.Summary))
 	}
-	me := &policies.MetricsEvidence{Metric: ev.Metric, Candidate: finite(c), Passed: true}
-	var fails []string
-	if math.IsNaN(c) {
-		// NaN compares false with everything: without this it would pass.
-		fails = append(fails, fmt.Sprintf("%s is NaN (not a number) on v%s; a NaN never passes a threshold, log a real value", ev.Metric, ptr.Version))
-	}
-	if ev.Min != nil {
-		me.Min = *ev.Min
-		if c < *ev.Min {
-			fails = append(fails, fmt.Sprintf("%s %s is below the minimum %s", ev.Metric, num(c), num(*ev.Min)))
-		}
-	}
-	prodLine := "nothing serving in production"
-	if pm, ok := servingMetrics[productionAlias]; ok {
-		if p, ok := pm[ev.Metric]; ok {
-			pv := serving[productionAlias].Version
-			me.Production = finite(p)
-			reg := p - c
-			me.Regression = finite(round6(reg))
-			prodLine = fmt.Sprintf("%s vs production v%s", signed(c-p), pv)
-			if ev.MaxRegression != nil {
-				me.MaxRegression = *ev.MaxRegression
-				switch {
-				case math.IsNaN(p):
-					fails = append(fails, fmt.Sprintf("production v%s logged %s as NaN, so the regression cannot be measured; a NaN never passes a threshold", pv, ev.Metric))
-				case math.IsNaN(reg) && !math.IsNaN(c):
-					fails = append(fails, fmt.Sprintf("%s %s against production v%s (%s) gives no measurable regression", ev.Metric, num(c), pv, num(p)))
-				case round6(reg) > *ev.MaxRegression+1e-9:
-					fails = append(fails, fmt.Sprintf("%s regresses %s against production v%s (%s); at most %s is allowed",
-						ev.Metric, num(reg), pv, num(p), num(*ev.MaxRegression)))
-				}
-			}
-		}
-	}
-	if len(fails) > 0 {
-		me.Passed = false
-		k.Quality = kind.Stage{Result: kind.Fail, Summary: strings.Join(fails, "; ")}
-		k.Annotations = append(k.Annotations, at("Model evaluation failed", k.Quality.Summary))
-	} else {
-		k.Quality = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s %s meets the minimum; %s", ev.Metric, num(c), prodLine)}
-	}
-	k.Evidence.Metrics = me
-	k.Gated = !me.Passed
+	k.Gated = g.evidence != nil && !g.evidence.Passed
 	return k
 }
 

@@ -33,6 +33,12 @@ type Evaluation struct {
 	Metric        string
 	Min           *float64 // the candidate's metric must be at least this
 	MaxRegression *float64 // and at most this much below the version serving in production
+	// Optional lets a version that did not log the metric pass (the
+	// summary says nothing was gated); otherwise a missing metric fails.
+	Optional bool
+	// FirstRelease is "allow" (the default) or "deny": whether a candidate
+	// may pass with nothing serving in production to compare with.
+	FirstRelease string
 }
 
 // Ref names the candidate model version of a model artifact: the payload
@@ -43,7 +49,7 @@ type Ref struct {
 	Version  string `json:"version"`
 }
 
-var evaluationKeys = []string{"metric", "min", "max_regression"}
+var evaluationKeys = []string{"metric", "min", "max_regression", "optional", "first_release"}
 
 // Name implements kind.Kind.
 func (Kind) Name() string { return "model" }
@@ -59,7 +65,9 @@ func (Kind) Schema() map[string]any {
 	return kind.MustSchema(`{
 		"pointer": {"$ref": "#/$defs/relativePath", "description": "model: path of the pointer file (registry, model, version)."},
 		"evaluation": {"type": "object", "required": ["metric"], "additionalProperties": false,
-			"properties": {"metric": {"type": "string", "minLength": 1}, "min": {"type": "number"}, "max_regression": {"type": "number", "minimum": 0}}}}`)
+			"properties": {"metric": {"type": "string", "minLength": 1}, "min": {"type": "number"}, "max_regression": {"type": "number", "minimum": 0},
+				"optional": {"type": "boolean", "description": "a version without the metric passes, saying nothing was gated"},
+				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}}}`)
 }
 
 // Parse implements kind.Kind.
@@ -89,7 +97,7 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 }
 
 func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
-	e := &Evaluation{}
+	e := &Evaluation{FirstRelease: FirstReleaseAllow}
 	what += ": evaluation"
 	example := "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}"
 	ok := r.Fields(v, what, example, evaluationKeys, func(k, v *yaml.Node) {
@@ -108,12 +116,35 @@ func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
 					e.MaxRegression = &f
 				}
 			}
+		case "optional":
+			if b, ok := boolean(r, v, what+".optional", "optional: true"); ok {
+				e.Optional = b
+			}
+		case "first_release":
+			if s, ok := r.Str(v, what+".first_release", "first_release: deny"); ok {
+				if s != FirstReleaseAllow && s != FirstReleaseDeny {
+					r.Add(v, "%s.first_release must be allow or deny, not %q; write for example first_release: deny", what, s)
+				} else {
+					e.FirstRelease = s
+				}
+			}
 		}
 	})
 	if ok && e.Metric == "" && !kind.Has(v, "metric") {
 		r.Add(k, "%s needs metric, the run metric to gate on; write for example %s", what, example)
 	}
 	return e
+}
+
+// boolean reads true or false.
+func boolean(r *kind.Doc, n *yaml.Node, what, example string) (bool, bool) {
+	n = kind.Resolve(n)
+	var b bool
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+		r.Add(n, "%s must be true or false, not %s; write for example %s", what, kind.Describe(n), example)
+		return false, false
+	}
+	return b, true
 }
 
 // Claims implements kind.Spec: a model is touched by its pointer file.
@@ -148,9 +179,12 @@ func (s *Spec) Validate(t kind.Tree, report func(kind.Problem)) {
 // Fields implements kind.Spec: the pointer says where the model is named;
 // the evaluation gate governs.
 func (s *Spec) Fields() []kind.FieldValue {
-	var metric, min, maxReg string
+	var metric, min, maxReg, optional, first string
 	if e := s.Evaluation; e != nil {
-		metric = e.Metric
+		metric, first = e.Metric, e.FirstRelease
+		if e.Optional {
+			optional = "true"
+		}
 		if e.Min != nil {
 			min = strconv.FormatFloat(*e.Min, 'g', -1, 64)
 		}
@@ -163,6 +197,8 @@ func (s *Spec) Fields() []kind.FieldValue {
 		{Name: "evaluation.metric", Value: metric, Governs: true},
 		{Name: "evaluation.min", Value: min, Governs: true},
 		{Name: "evaluation.max_regression", Value: maxReg, Governs: true},
+		{Name: "evaluation.optional", Value: optional, Governs: true},
+		{Name: "evaluation.first_release", Value: first, Governs: true},
 	}
 }
 
@@ -188,6 +224,15 @@ func (Kind) Plan(ctx context.Context, env kind.PlanEnv, a kind.Artifact) (kind.P
 			msg = probs[0].Message
 		}
 		return kind.Payload{}, fmt.Sprintf("the pointer file %s of %s at %s: %s", s.Pointer, a.Name, sha, msg)
+	}
+	if ptr.Alias != "" {
+		// The check resolved the alias and recorded the version it
+		// evaluated; ship that one, never what the alias points at now.
+		sel := env.Selection()
+		if len(sel) != 1 || sel[0] == "" {
+			return kind.Payload{}, fmt.Sprintf("the pointer file %s of %s names alias %q, and no check at %s has resolved it to a version yet; wait for the conveyor check of %s to finish, then comment again", s.Pointer, a.Name, ptr.Alias, sha, a.Name)
+		}
+		ptr.Version = sel[0]
 	}
 	return kind.Payload{Spec: &Ref{Registry: ptr.Registry, Name: ptr.Model, Version: ptr.Version},
 		Version: fmt.Sprintf("%s v%s (%s)", ptr.Model, ptr.Version, ptr.Registry),

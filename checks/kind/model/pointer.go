@@ -1,12 +1,18 @@
 package model
 
 import (
+	"regexp"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 )
 
-var pointerKeys = []string{"registry", "model", "version"}
+var pointerKeys = []string{"registry", "model", "version", "alias"}
+
+// aliasName is MLflow's rule for alias names (mlflow/utils/validation.py,
+// _validate_model_alias_name).
+var aliasName = regexp.MustCompile(`^[\w\-]+$`)
 
 // Pointer is a model pointer file: which registered model version a model
 // artifact ships.
@@ -14,7 +20,11 @@ type Pointer struct {
 	Registry string // a registry named in the server config
 	Model    string // registered model name
 	Version  string // candidate version, written as a number or a string
-	Line     int    // line of the version value, for annotations
+	// Alias names the candidate by a registry alias (champion) instead of
+	// a version; the check resolves it and the deploy ships the version
+	// the check evaluated.
+	Alias string
+	Line  int // line of the version (or alias) value, for annotations
 }
 
 // ParsePointer reads a model pointer file such as models/fraud.yaml.
@@ -45,13 +55,27 @@ func ParsePointer(data []byte) (*Pointer, []kind.Problem) {
 				return
 			}
 			p.Version, p.Line = v.Value, v.Line
+		case "alias":
+			if a, ok := r.Str(v, "alias", "alias: champion"); ok {
+				if !aliasName.MatchString(a) {
+					r.Add(v, "alias %q is not an MLflow alias name (letters, digits, _ and -); write for example alias: champion", a)
+				} else {
+					p.Alias, p.Line = a, v.Line
+				}
+			}
 		}
 	})
 	if ok {
-		for _, key := range pointerKeys {
+		for _, key := range []string{"registry", "model"} {
 			if !seen[key] {
 				r.Add(root, "the pointer file has no %s; write for example %s", key, example)
 			}
+		}
+		switch {
+		case seen["version"] && seen["alias"]:
+			r.Add(root, "the pointer file names both a version and an alias; keep one (version: \"14\" or alias: champion)")
+		case !seen["version"] && !seen["alias"]:
+			r.Add(root, "the pointer file has no version; write for example %s (or name an alias: alias: champion)", example)
 		}
 	}
 	kind.SortProblems(r.Probs)

@@ -20,6 +20,13 @@ func TestParsePointer(t *testing.T) {
 	}
 }
 
+func TestParsePointerAlias(t *testing.T) {
+	p, probs := ParsePointer([]byte("registry: main\nmodel: fraud-detector\nalias: champion\n"))
+	if len(probs) > 0 || p.Alias != "champion" || p.Version != "" || p.Line != 3 {
+		t.Fatalf("pointer = %+v, problems %v", p, probs)
+	}
+}
+
 func TestParsePointerProblems(t *testing.T) {
 	cases := []struct {
 		name, src string
@@ -34,6 +41,8 @@ func TestParsePointerProblems(t *testing.T) {
 		{"typo", "registry: main\nmodle: m\nversion: 1\n", 2, `did you mean "model"`},
 		{"empty model", "registry: main\nmodel: \"\"\nversion: 1\n", 2, "model is empty"},
 		{"registry number", "registry: 7\nmodel: m\nversion: 1\n", 1, "registry must be a string"},
+		{"version and alias", "registry: main\nmodel: m\nversion: 1\nalias: champion\n", 1, "both a version and an alias"},
+		{"bad alias", "registry: main\nmodel: m\nalias: \"champ ion\"\n", 3, "not an MLflow alias name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

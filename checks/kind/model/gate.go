@@ -1,0 +1,109 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/policies"
+)
+
+// First-release settings of evaluation.first_release.
+const (
+	FirstReleaseAllow = "allow"
+	FirstReleaseDeny  = "deny"
+)
+
+// gateResult is the Quality stage of a model, the evidence the policy
+// reads, and the annotation title of a failure.
+type gateResult struct {
+	stage    kind.Stage
+	evidence *policies.MetricsEvidence
+	title    string
+}
+
+// gate judges the candidate's gated metric against the minimum and the
+// version serving in production. Every comparison it made, or could not
+// make, is stated in the summary: nothing passes silently. prod is nil when
+// the production alias is not set; misspelled is the version an alias
+// "Production" points at, if any.
+func gate(ptr *Pointer, ev *Evaluation, cand map[string]float64, prod *mlflow.ModelVersion,
+	prodMetrics map[string]float64, misspelled *mlflow.ModelVersion) gateResult {
+	if ev == nil {
+		return gateResult{stage: kind.Stage{Result: kind.Pass,
+			Summary: "no evaluation configured, nothing gated (add evaluation: {metric, min, max_regression} to gate it)"}}
+	}
+	c, ok := cand[ev.Metric]
+	if !ok {
+		if ev.Optional {
+			return gateResult{stage: kind.Stage{Result: kind.Pass,
+				Summary: fmt.Sprintf("v%s logged no %q metric; it is optional, so nothing was gated", ptr.Version, ev.Metric)}}
+		}
+		return gateResult{title: "Missing metric", stage: kind.Stage{Result: kind.Fail,
+			Summary: fmt.Sprintf("the candidate v%s logged no %q metric; log it in the run that produced the version (or mark it optional: evaluation.optional: true)", ptr.Version, ev.Metric)}}
+	}
+	me := &policies.MetricsEvidence{Metric: ev.Metric, Candidate: finite(c), Passed: true}
+	var fails, said []string
+	if math.IsNaN(c) {
+		// NaN compares false with everything: without this it would pass.
+		fails = append(fails, fmt.Sprintf("%s is NaN (not a number) on v%s; a NaN never passes a threshold, log a real value", ev.Metric, ptr.Version))
+	}
+	if ev.Min != nil {
+		me.Min = *ev.Min
+		if c < *ev.Min {
+			fails = append(fails, fmt.Sprintf("%s %s is below the minimum %s", ev.Metric, num(c), num(*ev.Min)))
+		} else if !math.IsNaN(c) {
+			said = append(said, fmt.Sprintf("%s %s ≥ minimum %s", ev.Metric, num(c), num(*ev.Min)))
+		}
+	} else {
+		said = append(said, fmt.Sprintf("%s %s (no minimum set)", ev.Metric, num(c)))
+	}
+	if ev.MaxRegression != nil {
+		me.MaxRegression = *ev.MaxRegression
+	}
+	p, hasP := prodMetrics[ev.Metric]
+	switch {
+	case prod == nil:
+		first := "first release: nothing serving in production to compare with"
+		if misspelled != nil {
+			first += fmt.Sprintf(` (an alias "Production" points at v%s, but Conveyor reads the lowercase alias "production"; rename it to compare)`, misspelled.Version)
+		}
+		if ev.FirstRelease == FirstReleaseDeny {
+			fails = append(fails, first+"; evaluation.first_release is deny")
+		} else {
+			said = append(said, first)
+		}
+	case prod.Version == ptr.Version:
+		said = append(said, fmt.Sprintf("already serving in production (v%s)", prod.Version))
+	case !hasP && ev.Optional:
+		said = append(said, fmt.Sprintf("production v%s logged no %s, so no regression was measured (the metric is optional)", prod.Version, ev.Metric))
+	case !hasP && ev.MaxRegression != nil:
+		fails = append(fails, fmt.Sprintf("production v%s logged no %q metric, so the regression cannot be measured; log it on that version's run or mark the metric optional (evaluation.optional: true)", prod.Version, ev.Metric))
+	case !hasP:
+		said = append(said, fmt.Sprintf("production v%s logged no %s (no max_regression set, nothing gated against it)", prod.Version, ev.Metric))
+	default:
+		me.Production = finite(p)
+		reg := p - c
+		me.Regression = finite(round6(reg))
+		switch {
+		case ev.MaxRegression == nil:
+			said = append(said, fmt.Sprintf("%s vs production v%s (%s; no max_regression set, not gated)", signed(c-p), prod.Version, num(p)))
+		case math.IsNaN(p):
+			fails = append(fails, fmt.Sprintf("production v%s logged %s as NaN, so the regression cannot be measured; a NaN never passes a threshold", prod.Version, ev.Metric))
+		case math.IsNaN(reg) && !math.IsNaN(c):
+			fails = append(fails, fmt.Sprintf("%s %s against production v%s (%s) gives no measurable regression", ev.Metric, num(c), prod.Version, num(p)))
+		case round6(reg) > *ev.MaxRegression+1e-9:
+			fails = append(fails, fmt.Sprintf("%s regresses %s against production v%s (%s); at most %s is allowed",
+				ev.Metric, num(reg), prod.Version, num(p), num(*ev.MaxRegression)))
+		case !math.IsNaN(c):
+			said = append(said, fmt.Sprintf("%s vs production v%s (%s), regression within %s", signed(c-p), prod.Version, num(p), num(*ev.MaxRegression)))
+		}
+	}
+	if len(fails) > 0 {
+		me.Passed = false
+		return gateResult{stage: kind.Stage{Result: kind.Fail, Summary: strings.Join(fails, "; ")}, evidence: me, title: "Model evaluation failed"}
+	}
+	return gateResult{stage: kind.Stage{Result: kind.Pass, Summary: strings.Join(said, "; ")}, evidence: me}
+}
