@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-github/v66/github"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // DefaultFactsTTL is how long an actor's permission and team memberships are
@@ -26,13 +26,16 @@ type ActorFacts struct {
 
 // factCache keeps actor facts per installation, so a burst of commands costs
 // one permission call and one membership call per team. Entries expire after
-// ttl and are dropped by membership, member and organization events.
+// ttl and are dropped by membership, member and organization events; each
+// map is a bounded LRU (golang-lru). Expiry is checked against the handler's
+// clock rather than with golang-lru's expirable package, which reads the
+// wall clock itself: the handler's clock is what tests and the policy's
+// "now" agree on.
 type factCache struct {
-	mu    sync.Mutex
 	ttl   time.Duration
 	now   func() time.Time
-	perms map[factKey]factEntry // subject = repository
-	teams map[factKey]factEntry // subject = team "org/slug"
+	perms *lru.Cache[factKey, factEntry] // subject = repository
+	teams *lru.Cache[factKey, factEntry] // subject = team "org/slug"
 }
 
 type factKey struct {
@@ -46,38 +49,38 @@ type factEntry struct {
 	expires time.Time
 }
 
+// factCacheSize bounds each map: enough for every active user of a busy
+// installation's repositories and teams.
+const factCacheSize = 8192
+
 func newFactCache(ttl time.Duration, now func() time.Time) *factCache {
 	if ttl <= 0 {
 		ttl = DefaultFactsTTL
 	}
-	return &factCache{ttl: ttl, now: now, perms: map[factKey]factEntry{}, teams: map[factKey]factEntry{}}
+	perms, _ := lru.New[factKey, factEntry](factCacheSize)
+	teams, _ := lru.New[factKey, factEntry](factCacheSize)
+	return &factCache{ttl: ttl, now: now, perms: perms, teams: teams}
 }
 
-func (c *factCache) get(m map[factKey]factEntry, k factKey) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := m[k]
+func (c *factCache) get(m *lru.Cache[factKey, factEntry], k factKey) (string, bool) {
+	e, ok := m.Get(k)
 	if !ok || !c.now().Before(e.expires) {
 		return "", false
 	}
 	return e.value, true
 }
 
-func (c *factCache) put(m map[factKey]factEntry, k factKey, v string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m[k] = factEntry{value: v, expires: c.now().Add(c.ttl)}
+func (c *factCache) put(m *lru.Cache[factKey, factEntry], k factKey, v string) {
+	m.Add(k, factEntry{value: v, expires: c.now().Add(c.ttl)})
 }
 
 // forget drops every cached fact of login in the installation (login "" drops
 // the whole installation).
 func (c *factCache) forget(installation int64, login string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, m := range []map[factKey]factEntry{c.perms, c.teams} {
-		for k := range m {
+	for _, m := range []*lru.Cache[factKey, factEntry]{c.perms, c.teams} {
+		for _, k := range m.Keys() {
 			if k.installation == installation && (login == "" || strings.EqualFold(k.login, login)) {
-				delete(m, k)
+				m.Remove(k)
 			}
 		}
 	}

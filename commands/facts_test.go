@@ -54,3 +54,35 @@ func TestRelevantTeams(t *testing.T) {
 		t.Fatalf("relevantTeams = %s, want %s (users and duplicates left out)", s, want)
 	}
 }
+
+// forget drops one login's facts in one installation (or the whole
+// installation), nothing else; expired entries read as missing.
+func TestFactCacheForgetAndExpiry(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newFactCache(time.Minute, func() time.Time { return now })
+	c.put(c.perms, factKey{1, "acme/shop", "dev"}, "write")
+	c.put(c.perms, factKey{1, "acme/shop", "ops"}, "admin")
+	c.put(c.teams, factKey{1, "acme/sre", "dev"}, "member")
+	c.put(c.perms, factKey{2, "acme/shop", "dev"}, "read")
+	c.forget(1, "DEV")
+	if _, ok := c.get(c.perms, factKey{1, "acme/shop", "dev"}); ok {
+		t.Error("dev's permission in installation 1 survived forget")
+	}
+	if _, ok := c.get(c.teams, factKey{1, "acme/sre", "dev"}); ok {
+		t.Error("dev's membership in installation 1 survived forget")
+	}
+	if v, ok := c.get(c.perms, factKey{1, "acme/shop", "ops"}); !ok || v != "admin" {
+		t.Errorf("ops's permission = %q, %v; forget dropped another login", v, ok)
+	}
+	if v, ok := c.get(c.perms, factKey{2, "acme/shop", "dev"}); !ok || v != "read" {
+		t.Errorf("installation 2 = %q, %v; forget dropped another installation", v, ok)
+	}
+	now = now.Add(time.Minute)
+	if _, ok := c.get(c.perms, factKey{1, "acme/shop", "ops"}); ok {
+		t.Error("an entry outlived its TTL")
+	}
+	c.forget(2, "")
+	if _, ok := c.get(c.perms, factKey{2, "acme/shop", "dev"}); ok {
+		t.Error("forget(installation, \"\") kept an entry")
+	}
+}
