@@ -95,3 +95,35 @@ func TestCommandsShareThePRFactsCache(t *testing.T) {
 		t.Fatalf("the author was read again: %v", e.reads())
 	}
 }
+
+// Without a sound config on the base branch nothing governs the repository:
+// the command says so after reading the PR and the config, and lists no files.
+func TestNoGoverningConfigOnTheBase(t *testing.T) {
+	for _, tc := range []struct {
+		name, config, want string
+	}{
+		{"missing", "", "acme/shop has no .github/conveyor.yml on main, so no environment is defined; merge a config to main first"},
+		{"broken", "version: 1\nartifacts:\n  web: {kind: app, paths: [\"services/web/**\"], owner: [\"@acme/web\"]}\n",
+			".github/conveyor.yml on main has problems, so Conveyor will not act on it; fix them on main first:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.gh.SetPermission(testRepo, "dev", "write")
+			var cfg *string // nil deletes the file
+			if tc.config != "" {
+				cfg = strp(tc.config)
+			}
+			e.gh.Commit(testRepo, "main", map[string]*string{".github/conveyor.yml": cfg}, "config")
+			pr := e.openPR("feature", "dev", webChange())
+			e.gh.ResetCalls()
+			e.comment(pr, "dev", "/deploy staging")
+			mustContain(t, e.oneReply(pr), tc.want)
+			if got := e.reads(); got["/repos/acme/shop/pulls/1/files"]+got["/repos/acme/shop/compare"] != 0 {
+				t.Errorf("the files were listed for nothing: %v", got)
+			}
+			if len(e.starts()) != 0 {
+				t.Fatal("deployed without a governing config")
+			}
+		})
+	}
+}

@@ -111,12 +111,26 @@ func (s *session) governance(ctx context.Context) (*governance, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The base's config first: without a sound one nothing governs the
+	// repository, and nothing else needs reading.
+	base, baseProblems, err := r.BaseConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if base == nil {
+		return nil, userErr("%s has no %s on %s, so no environment is defined; merge a config to %s first", s.repo, repoconfig.Path, pr.BaseRef, pr.BaseRef)
+	}
+	if len(baseProblems) > 0 {
+		var lines []string
+		for _, p := range baseProblems {
+			lines = append(lines, "- "+p.String())
+		}
+		return nil, userErr("%s on %s has problems, so Conveyor will not act on it; fix them on %s first:\n%s", repoconfig.Path, pr.BaseRef, pr.BaseRef, strings.Join(lines, "\n"))
+	}
 	// A command for production checks how far behind the branch is, which
 	// takes a comparison; asked first, it also lists the changed files
 	// (when it holds them all), so the PR's file list is not read as well.
-	if base, _, err := r.BaseConfig(ctx); err != nil {
-		return nil, err
-	} else if s.namesProduction(base) {
+	if s.namesProduction(base) {
 		if _, err := r.BehindBy(ctx); err != nil {
 			return nil, err
 		}
@@ -124,16 +138,6 @@ func (s *session) governance(ctx context.Context) (*governance, error) {
 	d, err := r.Definitions(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if d.Base == nil {
-		return nil, userErr("%s has no %s on %s, so no environment is defined; merge a config to %s first", s.repo, repoconfig.Path, pr.BaseRef, pr.BaseRef)
-	}
-	if len(d.BaseProblems) > 0 {
-		var lines []string
-		for _, p := range d.BaseProblems {
-			lines = append(lines, "- "+p.String())
-		}
-		return nil, userErr("%s on %s has problems, so Conveyor will not act on it; fix them on %s first:\n%s", repoconfig.Path, pr.BaseRef, pr.BaseRef, strings.Join(lines, "\n"))
 	}
 	g := &governance{Base: d.Base, Defs: d.Effective, Touched: d.TouchedNames(), facts: r}
 	if d.ConfigChanged && d.Head == nil {
