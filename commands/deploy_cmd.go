@@ -46,9 +46,12 @@ func (s *session) startLike(ctx context.Context, c Command, action string) outco
 		d, err = s.h.o.Deployer.Start(ctx, req)
 	}
 	var locked *deploy.LockedError
+	var nothing *deploy.NothingToReturnToError
 	switch {
 	case errors.As(err, &locked):
 		return refused(lockedText(locked))
+	case errors.As(err, &nothing):
+		return refused("Not rolling back: " + nothing.Reason + ".")
 	case err != nil:
 		return refused(s.errorText(err))
 	case d != nil && d.Existing:

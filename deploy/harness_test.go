@@ -43,6 +43,9 @@ type fakeDriver struct {
 	release chan struct{}
 	started chan string // gets the artifact name when a deploy blocks
 	panics  bool
+	// baseline is what each artifact's driver reports serving before
+	// Conveyor's first deployment (Result.Previous when Target.Previous is "").
+	baseline map[string]string
 }
 
 func newFakeDriver() *fakeDriver {
@@ -77,7 +80,13 @@ func (f *fakeDriver) Deploy(ctx context.Context, t driver.Target, log driver.Log
 	if m := t.ModelRef(); m != nil {
 		serving = m.Version
 	}
-	return driver.Result{Serving: serving, Previous: t.Previous, Output: fmt.Sprintf("deployed %s at %d%%\n", t.Artifact, t.Percent)}, nil
+	prev := t.Previous
+	if prev == "" {
+		f.mu.Lock()
+		prev = f.baseline[t.Artifact]
+		f.mu.Unlock()
+	}
+	return driver.Result{Serving: serving, Previous: prev, Output: fmt.Sprintf("deployed %s at %d%%\n", t.Artifact, t.Percent)}, nil
 }
 
 func (f *fakeDriver) Rollback(ctx context.Context, t driver.Target, log driver.Logger) (driver.Result, error) {

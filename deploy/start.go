@@ -56,7 +56,7 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 		}
 	}
 	if len(want) == 0 {
-		return nil, fmt.Errorf("rollback: nothing has been deployed to %s in %s yet, so there is nothing to return to", r.Environment, r.Repository)
+		return nil, &NothingToReturnToError{fmt.Sprintf("nothing has been deployed to %s in %s yet, so there is nothing to return to", r.Environment, r.Repository)}
 	}
 	plans := map[string]ArtifactPlan{}
 	for _, a := range r.Artifacts {
@@ -66,15 +66,31 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 	var targets []store.ArtifactRow
 	for _, name := range want {
 		h := byName[name]
-		if len(h) < 2 {
-			return nil, fmt.Errorf("rollback: %s has no successful deployment in %s before the current one, so there is nothing to return to; deploy a known good SHA with /deploy %s instead", name, r.Environment, r.Environment)
+		if len(h) == 0 {
+			return nil, &NothingToReturnToError{fmt.Sprintf("%s has never been deployed to %s by Conveyor, so there is nothing to return to; deploy a known good SHA with /deploy %s instead", name, r.Environment, r.Environment)}
 		}
-		cur, tgt := h[0], h[1]
+		var cur, tgt store.ArtifactHistory
+		var summary string
+		switch {
+		case len(h) >= 2:
+			cur, tgt = h[0], h[1]
+			summary = fmt.Sprintf("back to %s (deployment %d)", short(tgt.Serving), tgt.DeploymentID)
+		case h[len(h)-1].Previous != "":
+			// The baseline: what the driver found serving before
+			// Conveyor's first deployment of the artifact here.
+			cur, tgt = h[0], h[0]
+			tgt.Serving = cur.Previous
+			if isSHA(cur.Previous) {
+				tgt.SHA = cur.Previous
+			}
+			summary = fmt.Sprintf("back to %s, what served before Conveyor's first deployment here (deployment %d)", short(cur.Previous), cur.DeploymentID)
+		default:
+			return nil, &NothingToReturnToError{fmt.Sprintf("%s has one deployment to %s by Conveyor (%d) and its driver did not report what served before it, so there is nothing known to return to; deploy a known good SHA with /deploy %s instead (drivers report what serves before a first deployment: docs/configuration.md, \"What served before\")", name, r.Environment, h[0].DeploymentID, r.Environment)}
+		}
 		// A payload that names a version (a model's) goes back to the
 		// version that served then.
 		spec := driver.WithVersion(decodeSpec(tgt.Kind, tgt.Spec), tgt.Serving)
-		p := ArtifactPlan{Name: name, Kind: cur.Kind, Driver: cur.Driver, Spec: spec,
-			Summary: fmt.Sprintf("back to %s (deployment %d)", short(tgt.Serving), tgt.DeploymentID)}
+		p := ArtifactPlan{Name: name, Kind: cur.Kind, Driver: cur.Driver, Spec: spec, Summary: summary}
 		if d := plans[name].Driver; d != "" {
 			p.Driver = d
 		}
@@ -93,6 +109,26 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 		row.Artifacts[i].SHA, row.Artifacts[i].Previous, row.Artifacts[i].Serving = targets[i].SHA, targets[i].Previous, targets[i].Serving
 	}
 	return e.start(ctx, r, row)
+}
+
+// NothingToReturnToError is a rollback refused because nothing is known to
+// have served before: trying again cannot help, deploying a known good
+// version can.
+type NothingToReturnToError struct{ Reason string }
+
+func (e *NothingToReturnToError) Error() string { return "rollback: " + e.Reason }
+
+// isSHA reports whether s looks like a full git commit SHA.
+func isSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) start(ctx context.Context, r Request, row *store.DeploymentRow) (*Deployment, error) {

@@ -57,7 +57,8 @@ func TestRollbackReturnsToThePreviousSuccess(t *testing.T) {
 	a, b := e.openPR("a"), e.openPR("b")
 	e.wait(e.startOK(request(a, "production")).ID, StateSucceeded)
 	_, err = e.engine.Rollback(ctx, Request{Repository: repo, PR: a.Number, Environment: "production", Requester: "alice"})
-	if err == nil || !strings.Contains(err.Error(), "no successful deployment in production before the current one") {
+	var nothing *NothingToReturnToError
+	if !errors.As(err, &nothing) || !strings.Contains(err.Error(), "its driver did not report what served before it") || strings.Contains(err.Error(), "try again") {
 		t.Fatalf("rollback with one success: %v", err)
 	}
 	e.wait(e.startOK(request(b, "production")).ID, StateSucceeded)
@@ -79,6 +80,42 @@ func TestRollbackReturnsToThePreviousSuccess(t *testing.T) {
 	last, _ := e.engine.LastSucceeded(ctx, repo, "production")
 	if last["fraud"] != a.HeadSHA || last["web"] != b.HeadSHA {
 		t.Errorf("after rolling fraud back: %v", last)
+	}
+}
+
+// TestRollbackAfterFirstDeployReturnsToBaseline: the drivers reported what
+// served before Conveyor's first deployment (a model version, an app SHA);
+// /rollback returns there.
+func TestRollbackAfterFirstDeployReturnsToBaseline(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	oldSHA := strings.Repeat("c", 40)
+	e.drv.mu.Lock()
+	e.drv.baseline = map[string]string{"fraud": "9", "web": oldSHA}
+	e.drv.mu.Unlock()
+	a := e.openPR("a")
+	e.wait(e.startOK(request(a, "production")).ID, StateSucceeded)
+	rb, err := e.engine.Rollback(ctx, Request{Repository: repo, InstallationID: installation, PR: a.Number, Environment: "production",
+		Requester: "alice", SourceKey: "comment:rollback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb = e.wait(rb.ID, StateSucceeded)
+	fraud, web := e.drv.Calls("rollback", "fraud"), e.drv.Calls("rollback", "web")
+	if len(fraud) != 1 || fraud[0].Previous != "9" {
+		t.Fatalf("model rollback calls: %+v, want back to version 9", fraud)
+	}
+	if len(web) != 1 || web[0].Previous != oldSHA || web[0].SHA != oldSHA {
+		t.Fatalf("app rollback calls: %+v, want back to %s", web, oldSHA[:7])
+	}
+	for _, art := range rb.Artifacts {
+		if !strings.Contains(art.Summary, "what served before Conveyor's first deployment here") {
+			t.Errorf("%s summary = %q", art.Name, art.Summary)
+		}
+	}
+	last, _ := e.engine.LastSucceeded(ctx, repo, "production")
+	if last["web"] != oldSHA {
+		t.Errorf("after the rollback: %v", last)
 	}
 }
 
