@@ -3,6 +3,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -49,8 +50,12 @@ func (d *execDriver) run(ctx context.Context, t Target, log Logger, deploy bool)
 	p.Printf("%s %s to %s: running %s", action(deploy), t.Artifact, t.Environment, d.cfg.Command[0])
 	env := commandEnv(t, deploy, d.cfg.Env, d.deps.Env)
 	res := Result{Previous: t.Previous}
-	url, err := runCommand(ctx, d.cfg.Command, "", env, p)
-	res.Output, res.URL = p.Output(), url
+	out, err := runCommandReport(ctx, d.cfg.Command, "", env, p)
+	res.Output, res.URL = p.Output(), out.url
+	if deploy && t.Previous == "" && out.serving != "" {
+		// The baseline /rollback returns to after this first deployment.
+		res.Previous = out.serving
+	}
 	if err != nil {
 		return res, d.fail(ctx, t, deploy, err, fmt.Sprintf("read the output above, fix %s or what it deploys, then deploy again", d.cfg.Command[0]))
 	}
@@ -168,6 +173,19 @@ func expandRef(v string, getenv func(string) string) string {
 // command and everything it started. It returns the last CONVEYOR_URL=
 // value the command printed.
 func runCommand(ctx context.Context, argv []string, dir string, env []string, p *progress) (string, error) {
+	out, err := runCommandReport(ctx, argv, dir, env, p)
+	return out.url, err
+}
+
+// commandReport is what a command reported on its output: a CONVEYOR_URL=
+// line and a {"serving": "..."} line.
+type commandReport struct{ url, serving string }
+
+// runCommandReport runs argv like runCommand and also returns the value of
+// the last JSON line {"serving": "..."} the command printed: what served in
+// the environment before it deployed, which a deploy script reports when
+// Conveyor does not know it yet (CONVEYOR_PREVIOUS is empty).
+func runCommandReport(ctx context.Context, argv []string, dir string, env []string, p *progress) (commandReport, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = env
@@ -189,11 +207,12 @@ func runCommand(ctx context.Context, argv []string, dir string, env []string, p 
 	p.Flush()
 	// The URL is shown on GitHub; a token in it must not be.
 	urls.url = p.mask.String(urls.url)
+	rep := commandReport{url: urls.url, serving: p.mask.String(urls.serving)}
 	if err == nil {
-		return urls.url, nil
+		return rep, nil
 	}
 	if ctx.Err() != nil {
-		return urls.url, fmt.Errorf("%s was stopped: %w", argv[0], ctx.Err())
+		return rep, fmt.Errorf("%s was stopped: %w", argv[0], ctx.Err())
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -204,16 +223,18 @@ func runCommand(ctx context.Context, argv []string, dir string, env []string, p 
 		if last := p.LastLines(10); last != "" {
 			msg += "; last output:\n" + last
 		}
-		return urls.url, errors.New(msg)
+		return rep, errors.New(msg)
 	}
-	return urls.url, fmt.Errorf("could not run %s: %w", argv[0], err)
+	return rep, fmt.Errorf("could not run %s: %w", argv[0], err)
 }
 
-// urlWatcher passes output to a progress and remembers CONVEYOR_URL= lines.
+// urlWatcher passes output to a progress and remembers CONVEYOR_URL= lines
+// and {"serving": "..."} lines.
 type urlWatcher struct {
 	p       *progress
 	pending []byte
 	url     string
+	serving string
 }
 
 func (w *urlWatcher) Write(b []byte) (int, error) {
@@ -225,8 +246,12 @@ func (w *urlWatcher) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if line := strings.TrimSpace(string(w.pending[:i])); strings.HasPrefix(line, urlPrefix) {
+		line := strings.TrimSpace(string(w.pending[:i]))
+		if strings.HasPrefix(line, urlPrefix) {
 			w.url = strings.TrimPrefix(line, urlPrefix)
+		}
+		if v, ok := servingLine(line); ok {
+			w.serving = v
 		}
 		w.pending = w.pending[i+1:]
 	}
@@ -234,4 +259,25 @@ func (w *urlWatcher) Write(b []byte) (int, error) {
 		w.pending = w.pending[:0]
 	}
 	return w.p.Write(b)
+}
+
+// maxServing bounds a reported serving value (a SHA, a version, an image tag).
+const maxServing = 200
+
+// servingLine reads a line {"serving": "..."}: a JSON object whose only key
+// is serving, a non-empty single-line string of at most maxServing bytes.
+func servingLine(line string) (string, bool) {
+	if !strings.HasPrefix(line, "{") || !strings.Contains(line, `"serving"`) {
+		return "", false
+	}
+	var doc map[string]any
+	if json.Unmarshal([]byte(line), &doc) != nil || len(doc) != 1 {
+		return "", false
+	}
+	v, ok := doc["serving"].(string)
+	v = strings.TrimSpace(v)
+	if !ok || v == "" || len(v) > maxServing || strings.ContainsAny(v, "\r\n") {
+		return "", false
+	}
+	return v, true
 }

@@ -256,3 +256,31 @@ func TestExecRefusesAnOptionShapedDBTSelection(t *testing.T) {
 		t.Error("the script ran with an option-shaped selection")
 	}
 }
+
+// TestExecReportsWhatServedBefore: a deploy script prints {"serving": ...}
+// when CONVEYOR_PREVIOUS is empty; that becomes the baseline. Malformed or
+// oversize lines are ignored.
+func TestExecReportsWhatServedBefore(t *testing.T) {
+	dir := t.TempDir()
+	script := writeScript(t, dir, "deploy.sh", `#!/bin/sh
+echo '{"serving": 7}'
+echo '{"serving": "x", "other": 1}'
+[ -z "$CONVEYOR_PREVIOUS" ] && echo '{"serving": "`+shaOld+`"}'
+echo '{"serving": "`+strings.Repeat("z", 300)+`"}'
+echo deployed
+`)
+	d, err := New("web-exec", serverconfig.Driver{Type: "exec", Command: []string{script}}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := appTarget()
+	tg.Previous = ""
+	res, err := d.Deploy(context.Background(), tg, nil)
+	if err != nil || res.Previous != shaOld {
+		t.Fatalf("first deploy: Previous = %q, %v; want %s", res.Previous, err, shaOld)
+	}
+	tg.Previous = "known"
+	if res, err = d.Deploy(context.Background(), tg, nil); err != nil || res.Previous != "known" {
+		t.Fatalf("later deploy: Previous = %q, %v", res.Previous, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
@@ -45,6 +46,10 @@ type WebhookStatus struct {
 	State     string `json:"state,omitempty"` // success, failure or in_progress
 	Message   string `json:"message,omitempty"`
 	URL       string `json:"url,omitempty"` // where the deployed thing lives, if any
+	// Serving is what served in the environment before this deploy, which
+	// a deployer reports when Conveyor does not know it (previous is "");
+	// /rollback returns to it after Conveyor's first deployment.
+	Serving string `json:"serving,omitempty"`
 }
 
 // Sign returns the X-Conveyor-Signature-256 value for body; deployers
@@ -118,6 +123,9 @@ func (d *webhookDriver) call(ctx context.Context, t Target, p *progress, deploy 
 	for {
 		if st.URL != "" {
 			res.URL = st.URL
+		}
+		if deploy && t.Previous == "" && st.Serving != "" && len(st.Serving) <= maxServing && !strings.ContainsAny(st.Serving, "\r\n") {
+			res.Previous = st.Serving
 		}
 		if line := st.State + withMessage(st.Message); st.State != "" && line != last {
 			p.Printf("deployer: %s", line)

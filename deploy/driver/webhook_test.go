@@ -25,6 +25,7 @@ type fakeDeployer struct {
 	mu         sync.Mutex
 	mode       string
 	sync       bool // answer 200 with the final state at once
+	report     bool // the answer says what served before ("serving")
 	serving    string
 	last       WebhookRequest
 	polls      int
@@ -58,8 +59,12 @@ func (f *fakeDeployer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.polls = 0
 		if f.sync {
+			answer := map[string]any{"state": "success"}
+			if f.report {
+				answer["serving"] = f.serving
+			}
 			f.finish()
-			writeJSON(w, 200, map[string]any{"state": "success"})
+			writeJSON(w, 200, answer)
 			return
 		}
 		writeJSON(w, 202, map[string]any{"status_url": fmt.Sprintf("/status/%d", f.last.DeploymentID)})
@@ -190,5 +195,23 @@ func TestSignIsHMACSHA256(t *testing.T) {
 	got := Sign([]byte("Jefe"), []byte("what do ya want for nothing?"))
 	if got != "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843" {
 		t.Errorf("Sign = %s", got)
+	}
+}
+
+// TestWebhookReportsWhatServedBefore: on a first deployment (previous "")
+// the deployer's "serving" is the baseline /rollback returns to; later it is
+// not needed and ignored.
+func TestWebhookReportsWhatServedBefore(t *testing.T) {
+	w, f := newWebhookWorld(t, time.Minute)
+	f.sync, f.report = true, true
+	tg := w.target
+	tg.Previous = ""
+	res, err := w.driver.Deploy(context.Background(), tg, nil)
+	if err != nil || res.Previous != shaOld {
+		t.Fatalf("first deploy: Previous = %q, %v; want %s", res.Previous, err, shaOld)
+	}
+	tg.Previous = "known"
+	if res, err = w.driver.Deploy(context.Background(), tg, nil); err != nil || res.Previous != "known" {
+		t.Fatalf("later deploy: Previous = %q, %v", res.Previous, err)
 	}
 }
