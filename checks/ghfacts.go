@@ -18,7 +18,8 @@ type ghFacts struct {
 }
 
 // newGitHubFacts returns Facts for one evaluation of ch, the pull request's
-// head as its webhook reported it.
+// head as its latest webhook reported it (the worker skips a SHA the PR has
+// moved on from), so the PR's own file list describes it.
 func (s *Suite) newGitHubFacts(gh *github.Client, ch Change) (*ghFacts, error) {
 	r, err := s.facts.For(gh, prfacts.PR{Repository: ch.Repository, Number: ch.Number, BaseRef: ch.BaseRef,
 		BaseSHA: ch.BaseSHA, HeadSHA: ch.HeadSHA, Current: true})

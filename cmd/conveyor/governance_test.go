@@ -245,4 +245,16 @@ func TestHeadConfigDoesNotGovernEndToEnd(t *testing.T) {
 		mustHave(t, "the gate", runs["conveyor"].Summary, "| `artifacts.fraud-model.owners` | [acme/ml] | [dev] |")
 		mustHave(t, "/plan staging", w.reply(pr, "dev", "/plan staging"), "team acme/ml would use 16 GPU in staging")
 	})
+
+	t.Run("resources", func(t *testing.T) {
+		// Still 16 GPUs on the base (set by the owners case); the PR claims none.
+		pr := w.open("no-gpus", map[string]string{
+			".github/conveyor.yml": w.edited([2]string{"gpu: 8, replicas: 2", "gpu: 0, replicas: 2"}),
+			"models/fraud.yaml":    "registry: main\nmodel: fraud-detector\nversion: \"14\"\n",
+		}, true)
+		runs := w.runs(pr, completed("conveyor", "conveyor / fraud-model"))
+		mustHave(t, "fraud-model", runs["conveyor / fraud-model"].Summary, "team acme/ml would use 16 GPU")
+		mustHave(t, "the gate", runs["conveyor"].Summary, "| `artifacts.fraud-model.resources.gpu` | 8 | (none) |")
+		mustHave(t, "/plan production", w.reply(pr, "dev", "/plan production"), "team acme/ml would use 16 GPU in production")
+	})
 }
