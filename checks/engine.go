@@ -9,6 +9,7 @@ import (
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
+	"github.com/conveyor-dev/conveyor/internal/resources"
 )
 
 const configPath = repoconfig.Path
@@ -139,6 +140,15 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 		k.Evidence.CI = map[string]string{}
 	}
 	policy := r.policy(ctx, a, k.Evidence)
+	if r.s.o.NoServerConfig {
+		// Say what was not checked rather than pass it silently or fail it.
+		if a.Deploy.Driver != "" {
+			validate.Details = append(validate.Details, fmt.Sprintf("driver %q not checked without the server config (pass --config)", a.Deploy.Driver))
+		}
+		if a.Resources != (resources.Spec{}) && policy.Result != Error {
+			policy.Details = append(policy.Details, "team quotas and pricing not checked without the server config (pass --config)")
+		}
+	}
 	ready := r.readiness(ctx, a)
 	res.Stages = []Stage{validate, quality, policy, ready}
 	res.Persona = k.Persona
@@ -148,6 +158,9 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 		res.Annotations = append(res.Annotations, Annotation{Path: an.Path, Line: an.Line, Level: an.Level, Title: an.Title, Message: an.Message})
 	}
 	res.settle()
+	if r.s.o.NoServerConfig && res.Conclusion == Success {
+		res.Title = "Ready as far as checked without the server config"
+	}
 	res.Overridable = res.overridable(k.Gated)
 	res.Actions = r.actions(res)
 	return res
@@ -164,7 +177,12 @@ func (r *run) retry(stages ...*Stage) time.Time {
 			continue
 		}
 		if r.s.o.Queue == nil {
-			st.Result, st.Summary = Error, st.Summary+"; run conveyor check again"
+			// On a terminal the cause belongs on the line itself: the
+			// first detail is the error ("registry ... unreachable: ...").
+			if len(st.Details) > 0 {
+				st.Summary, st.Details = st.Details[0], st.Details[1:]
+			}
+			st.Result, st.Summary = Error, st.Summary+"; run again"
 		} else {
 			st.Summary += fmt.Sprintf(", trying again at %s UTC", at.UTC().Format("15:04"))
 		}

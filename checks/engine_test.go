@@ -225,7 +225,8 @@ func TestRegistryUnreachableIsNeverGreen(t *testing.T) {
 	}
 	m := artifactByName(res, "fraud-model")
 	v := stage(m, StageValidate)
-	if v.Result != Error || v.Summary != `registry "main" unreachable; run conveyor check again` {
+	// Without a queue the cause is on the line and the reader is told to run again.
+	if v.Result != Error || !strings.Contains(v.Summary, "503") || !strings.HasSuffix(v.Summary, "; run again") {
 		t.Errorf("validate = %+v", v)
 	}
 	if m.Conclusion == Success || res.Gate.Conclusion == Success {

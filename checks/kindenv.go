@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"slices"
 	"sort"
@@ -28,7 +29,13 @@ func (e kindEnv) CI(ctx context.Context) (map[string]kind.CIResult, error) { ret
 
 func (e kindEnv) Commits(ctx context.Context) ([]kind.Commit, error) { return e.r.commitList(ctx) }
 
-func (e kindEnv) Registry(name string) (kind.Registry, error) { return e.r.f.Registry(name) }
+func (e kindEnv) Registry(name string) (kind.Registry, error) {
+	reg, err := e.r.f.Registry(name)
+	if err != nil && e.r.s.o.NoServerConfig {
+		return nil, fmt.Errorf("registry %q: %w", name, kind.ErrNoServerConfig)
+	}
+	return reg, err
+}
 
 func (e kindEnv) RegistryNames() string {
 	names := make([]string, 0, len(e.r.s.o.Server.Registries))

@@ -23,6 +23,11 @@ import (
 // webhook Handler and the worker also need Store, Queue and GitHub.
 type Options struct {
 	Server      *serverconfig.Config // registries, drivers, pricing; nil means serverconfig.Default()
+	// NoServerConfig says Server is a stand-in, not the deployment's config
+	// (conveyor check without --config): the drivers, registries, team
+	// quotas and pricing it would define are unknown, so what only they can
+	// resolve is reported as not checked instead of failing.
+	NoServerConfig bool
 	Policy      policies.Decider     // nil: the Policy stage says "no policy configured"
 	Deployments Deployments          // nil: nothing is known to serve anywhere
 	Store       *store.Store
@@ -86,6 +91,9 @@ func New(o Options) *Suite {
 	s := &Suite{o: o, drivers: map[string]bool{}, clients: mlflow.Registries(o.Server.Registries, os.Getenv)}
 	for name := range o.Server.Drivers {
 		s.drivers[name] = true
+	}
+	if o.NoServerConfig {
+		s.drivers = nil // nil: drivers are not validated (see repoconfig.Validate)
 	}
 	s.facts = o.Facts
 	if s.facts == nil {

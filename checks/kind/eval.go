@@ -2,6 +2,7 @@ package kind
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
@@ -18,6 +19,18 @@ const (
 	Fail  = "fail"
 	Error = "error"
 )
+
+// ErrNoServerConfig is what Env.Registry answers when the evaluation runs
+// without the server config (conveyor check without --config): the
+// registry is not unknown, only unknowable here, so a kind reports what
+// needs it as not checked (NotChecked) rather than failing.
+var ErrNoServerConfig = errors.New("not checked without the server config")
+
+// NotChecked is a stage that needs what only the server config resolves,
+// in an evaluation without it; what names that thing ("registry \"main\"").
+func NotChecked(what string) Stage {
+	return Stage{Result: Info, Summary: what + " not checked without the server config (pass --config)"}
+}
 
 // Stage is a kind's verdict on Validate or Quality.
 type Stage struct {
@@ -110,7 +123,8 @@ type Env interface {
 	// Commits lists the change's commits, oldest first.
 	Commits(ctx context.Context) ([]Commit, error)
 	// Registry is the model registry named in the server config; an error
-	// when it is not defined there.
+	// when it is not defined there, ErrNoServerConfig when the evaluation
+	// runs without the server config.
 	Registry(name string) (Registry, error)
 	// RegistryNames lists the defined registries for messages.
 	RegistryNames() string

@@ -21,6 +21,7 @@ import (
 	"github.com/conveyor-dev/conveyor/checks"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/internal/secretmask"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/policies"
 )
@@ -38,8 +39,10 @@ func newCheckCmd() *cobra.Command {
 		Short: "Run the check suite on a local git checkout",
 		Long: `check runs the same engine as the conveyor check runs on a local git checkout: the files changed
 between --base and --head, the config at --base, model pointers and dbt projects from git, the
-policy (embedded bundle plus the server config's policies), and the model registry at --mlflow-url
-(or a clear "registry not configured" line). CI results are not known locally and show as pending.
+policy (embedded bundle plus the server config's policies), and the model registry at --mlflow-url.
+Without --config, what only the server config resolves (drivers, registries, teams' quotas,
+pricing) is reported as "not checked without the server config" and does not fail the run.
+CI results are not known locally and show as pending.
 
 Exit status: 0 pass, 1 fail, 2 error (bad flags, not a git checkout, unknown ref).`,
 		Args: cobra.NoArgs,
@@ -88,6 +91,7 @@ func runCheck(ctx context.Context, w io.Writer, f *checkFlags) error {
 			scfg.Registries[name] = r
 		}
 		g.defaultRegistry = mlflow.FromConfig(serverconfig.Registry{Type: "mlflow", URL: f.mlflowURL}, os.Getenv)
+		g.defaultURL = f.mlflowURL
 	}
 	// Credentials come from the environment, as for conveyor serve.
 	g.registry = registries(scfg, os.Getenv)
@@ -96,7 +100,7 @@ func runCheck(ctx context.Context, w io.Writer, f *checkFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	suite := checks.New(checks.Options{Server: scfg, Policy: ev})
+	suite := checks.New(checks.Options{Server: scfg, Policy: ev, NoServerConfig: f.config == ""})
 	res, err := suite.Evaluate(ctx, g)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -116,6 +120,7 @@ type gitFacts struct {
 	scfg             *serverconfig.Config
 	registry         func(string) (*mlflow.Client, error)
 	defaultRegistry  *mlflow.Client
+	defaultURL       string
 
 	mu    sync.Mutex
 	trees map[checks.Side]fs.FS
@@ -274,13 +279,47 @@ func (g *gitFacts) Serving(ctx context.Context, env string) (map[string]string, 
 }
 
 // Registry returns the MLflow client for a registry of the server config, or
-// the --mlflow-url one.
+// the --mlflow-url one, naming its URL when it cannot be reached.
 func (g *gitFacts) Registry(name string) (checks.Registry, error) {
-	if _, ok := g.scfg.Registries[name]; !ok {
+	r, ok := g.scfg.Registries[name]
+	if !ok {
 		if g.defaultRegistry != nil {
-			return g.defaultRegistry, nil
+			return namedRegistry{Registry: g.defaultRegistry, name: name, url: g.defaultURL}, nil
 		}
 		return nil, fmt.Errorf("registry %q not configured (pass --mlflow-url or --config with registries:)", name)
 	}
-	return g.registry(name)
+	c, err := g.registry(name)
+	if err != nil {
+		return nil, err
+	}
+	return namedRegistry{Registry: c, name: name, url: r.URL}, nil
+}
+
+// namedRegistry says which registry, at which URL, could not be reached: a
+// terminal user has no check run to read the server config from.
+type namedRegistry struct {
+	checks.Registry
+	name, url string
+}
+
+func (n namedRegistry) unreachable(err error) error {
+	if err == nil || !mlflow.IsUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("registry %q at %s unreachable: %w", n.name, secretmask.URL(n.url), err)
+}
+
+func (n namedRegistry) GetModelVersion(ctx context.Context, name, version string) (*mlflow.ModelVersion, error) {
+	mv, err := n.Registry.GetModelVersion(ctx, name, version)
+	return mv, n.unreachable(err)
+}
+
+func (n namedRegistry) GetModelVersionByAlias(ctx context.Context, name, alias string) (*mlflow.ModelVersion, error) {
+	mv, err := n.Registry.GetModelVersionByAlias(ctx, name, alias)
+	return mv, n.unreachable(err)
+}
+
+func (n namedRegistry) VersionMetrics(ctx context.Context, mv *mlflow.ModelVersion) (map[string]float64, error) {
+	m, err := n.Registry.VersionMetrics(ctx, mv)
+	return m, n.unreachable(err)
 }

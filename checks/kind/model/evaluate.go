@@ -61,6 +61,10 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		return kind.Annotation{Path: a.Pointer, Line: max(ptr.Line, 1), Level: "failure", Title: title, Message: msg}
 	}
 	reg, err := env.Registry(ptr.Registry)
+	if errors.Is(err, kind.ErrNoServerConfig) {
+		k.Validate, k.Quality = kind.NotChecked(fmt.Sprintf("registry %q", ptr.Registry)), kind.NotChecked("metrics")
+		return k
+	}
 	if err != nil {
 		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("registry %q is not defined in the server config; write one of: %s", ptr.Registry, env.RegistryNames())}
 		k.Annotations = append(k.Annotations, at("Unknown registry", k.Validate.Summary))
