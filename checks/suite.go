@@ -22,16 +22,16 @@ import (
 // Options configure a Suite. Only Server is needed for Evaluate; the
 // webhook Handler and the worker also need Store, Queue and GitHub.
 type Options struct {
-	Server      *serverconfig.Config // registries, drivers, pricing; nil means serverconfig.Default()
+	Server *serverconfig.Config // registries, drivers, pricing; nil means serverconfig.Default()
 	// NoServerConfig says Server is a stand-in, not the deployment's config
 	// (conveyor check without --config): the drivers, registries, team
 	// quotas and pricing it would define are unknown, so what only they can
 	// resolve is reported as not checked instead of failing.
 	NoServerConfig bool
-	Policy      policies.Decider     // nil: the Policy stage says "no policy configured"
-	Deployments Deployments          // nil: nothing is known to serve anywhere
-	Store       *store.Store
-	Queue       *store.Queue
+	Policy         policies.Decider // nil: the Policy stage says "no policy configured"
+	Deployments    Deployments      // nil: nothing is known to serve anywhere
+	Store          *store.Store
+	Queue          *store.Queue
 	// GitHub returns a client authenticated as an installation.
 	GitHub func(installationID int64) (*github.Client, error)
 	// Registries overrides how a registry named in the server config is
