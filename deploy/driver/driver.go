@@ -143,6 +143,11 @@ func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
 			return nil, fmt.Errorf("driver %q (github-workflow): no GitHub client was provided (Deps.GitHub is nil)", name)
 		}
 		return &workflowDriver{base: b, cfg: cfg, deps: deps, runs: defaultRuns}, nil
+	case "sagemaker":
+		if deps.MLflow == nil {
+			return nil, fmt.Errorf("driver %q (sagemaker): no model registry client was provided (Deps.MLflow is nil); the sagemaker driver reads the model's artifact location from it", name)
+		}
+		return newSageMakerDriver(b, cfg, deps), nil
 	default: // webhook; checkDriver refused every other type
 		return &webhookDriver{base: b, cfg: cfg, deps: deps}, nil
 	}

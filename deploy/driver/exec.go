@@ -129,14 +129,17 @@ func commandEnv(t Target, deploy bool, extra map[string]string, getenv func(stri
 }
 
 // SecretValues returns the values of cfg that are secrets, for masking:
-// the webhook signing secret (secret_env) and every env value read by
+// the webhook signing secret (secret_env), the sagemaker driver's AWS keys
+// (access_key_env, secret_key_env) and every env value read by
 // reference ("$NAME", "${NAME}") from the server's environment, plus
 // literal env values whose key names a credential (TOKEN, SECRET,
 // PASSWORD, KEY, ...), since a deploy script may print any of them.
 func SecretValues(cfg serverconfig.Driver, getenv func(string) string) []string {
 	var out []string
-	if cfg.SecretEnv != "" {
-		out = append(out, getenv(cfg.SecretEnv))
+	for _, name := range []string{cfg.SecretEnv, cfg.AccessKeyEnv, cfg.SecretKeyEnv} {
+		if name != "" {
+			out = append(out, getenv(name))
+		}
 	}
 	for k, v := range cfg.Env {
 		if ref := expandRef(v, getenv); ref != v || secretKey(k) {

@@ -46,7 +46,7 @@ type Registry struct {
 // Driver is a named deploy driver as written in the file. Which fields apply
 // depends on Type; deploy/driver says which are required and their defaults.
 type Driver struct {
-	Type         string            `yaml:"type"` // exec, github-workflow, mlflow, dbt, webhook
+	Type         string            `yaml:"type"` // exec, github-workflow, mlflow, dbt, webhook, sagemaker
 	Command      []string          `yaml:"command"`
 	Env          map[string]string `yaml:"env"`
 	Timeout      Duration          `yaml:"timeout"`
@@ -57,6 +57,19 @@ type Driver struct {
 	URL          string            `yaml:"url"`          // webhook
 	SecretEnv    string            `yaml:"secret_env"`   // webhook HMAC secret, by environment variable name
 	PollInterval Duration          `yaml:"poll_interval"`
+	// sagemaker: the endpoint (may contain {artifact} and {environment}),
+	// the inference image and execution role of the models it creates,
+	// their instances, and the AWS region, endpoint URL and credentials
+	// (by environment variable name; the SDK's default chain otherwise).
+	Endpoint      string `yaml:"endpoint"`
+	Image         string `yaml:"image"`
+	RoleARN       string `yaml:"role_arn"`
+	InstanceType  string `yaml:"instance_type"`
+	InstanceCount int32  `yaml:"instance_count"`
+	Region        string `yaml:"region"`
+	EndpointURL   string `yaml:"endpoint_url"`
+	AccessKeyEnv  string `yaml:"access_key_env"`
+	SecretKeyEnv  string `yaml:"secret_key_env"`
 }
 
 // Health is the health gate of one driver, checked after every rollout
