@@ -403,6 +403,9 @@ func (d *sagemakerDriver) settled(ctx context.Context, sm *sagemaker.Client, end
 	last := ""
 	for {
 		out, err := sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: &endpoint})
+		if err != nil && ctx.Err() != nil && last != "" {
+			return nil, fmt.Errorf("endpoint %s still %s: %w", endpoint, last, ctx.Err())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("describe endpoint %s: %w", endpoint, apiErr(err))
 		}

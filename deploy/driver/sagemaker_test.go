@@ -279,7 +279,7 @@ func TestSageMakerEmulatorChecksTheSignature(t *testing.T) {
 }
 
 func TestSageMakerStuckUpdateStopsAtTheTimeout(t *testing.T) {
-	w, sm := sagemakerWorld(t, 200*time.Millisecond)
+	w, sm := sagemakerWorld(t, time.Second)
 	sm.StickUpdating(true)
 	_, err := w.driver.Deploy(context.Background(), w.target, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "still Updating") {
