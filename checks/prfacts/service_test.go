@@ -40,8 +40,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	gh := ghfake.New()
-	t.Cleanup(gh.Close)
+	gh := ghfake.NewTest(t)
 	gh.AddRepo(repo, "main", inst)
 	gh.Commit(repo, "main", map[string]*string{
 		repoconfig.Path:        strp(baseConfig),

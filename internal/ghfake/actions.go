@@ -194,7 +194,21 @@ func (s *Server) runJSON(rs *repoState, run *WorkflowRun) map[string]any {
 		"actor": s.userJSON(s.botLogin()), "triggering_actor": s.userJSON(s.botLogin()),
 		"repository": s.repoJSON(rs), "head_repository": s.repoJSON(rs),
 		"workflow_url": s.ts.URL + "/repos/" + rs.fullName + "/actions/workflows/" + strconv.FormatInt(run.WorkflowID, 10),
+		"jobs_url":     url + "/jobs", "logs_url": url + "/logs", "check_suite_url": url + "/check-suite",
+		"cancel_url": url + "/cancel", "rerun_url": url + "/rerun", "artifacts_url": url + "/artifacts",
+		"pull_requests": []any{}, "head_commit": s.headCommitJSON(rs, run.HeadSHA),
 	}
+}
+
+// headCommitJSON is a workflow run's head_commit (simple-commit); callers hold s.mu.
+func (s *Server) headCommitJSON(rs *repoState, sha string) any {
+	c := rs.commits[sha]
+	if c == nil {
+		return nil
+	}
+	who := map[string]any{"name": c.author, "email": c.author + "@users.noreply.github.com"}
+	return map[string]any{"id": c.sha, "tree_id": c.tree, "message": c.message, "timestamp": ts(c.time),
+		"author": who, "committer": who}
 }
 
 // workflowRunPayload is the workflow_run webhook body; callers hold s.mu.

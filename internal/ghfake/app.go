@@ -20,7 +20,7 @@ type manifestState struct {
 func (s *Server) appJSON() map[string]any {
 	return map[string]any{
 		"id": s.appID, "slug": s.appSlug, "node_id": nodeID("A", s.appID), "name": s.appSlug,
-		"owner":       map[string]any{"login": "conveyor-dev", "id": numericID("conveyor-dev"), "type": "Organization"},
+		"owner": s.orgJSON("conveyor-dev"), "description": "", "external_url": "https://github.com/apps/" + s.appSlug,
 		"html_url":    "https://github.com/apps/" + s.appSlug,
 		"permissions": appPermissions(), "events": appEvents(),
 		"created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",

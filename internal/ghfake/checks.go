@@ -272,9 +272,11 @@ func (s *Server) checkRunJSON(rs *repoState, cr *CheckRun) map[string]any {
 	prs := []any{}
 	for _, p := range rs.pulls {
 		if rs.branches[p.head] == cr.HeadSHA && p.state == "open" {
+			repo := map[string]any{"id": rs.id, "url": s.ts.URL + "/repos/" + rs.fullName, "name": rs.name}
 			prs = append(prs, map[string]any{"id": p.id, "number": p.number,
-				"head": map[string]any{"ref": p.head, "sha": cr.HeadSHA},
-				"base": map[string]any{"ref": p.base, "sha": rs.branches[p.base]}})
+				"url":  s.ts.URL + "/repos/" + rs.fullName + "/pulls/" + strconv.Itoa(p.number),
+				"head": map[string]any{"ref": p.head, "sha": cr.HeadSHA, "repo": repo},
+				"base": map[string]any{"ref": p.base, "sha": rs.branches[p.base], "repo": repo}})
 		}
 	}
 	return map[string]any{

@@ -113,22 +113,12 @@ func compileContract(b []byte) (*contract, error) {
 		return nil, err
 	}
 	const loc = "https://ghfake.invalid/github-contract.json"
-	const respLoc = "https://ghfake.invalid/github-contract-responses.json"
 	c := jsonschema.NewCompiler()
 	c.UseRegexpEngine(lenientRegexp)
 	if err := c.AddResource(loc, doc); err != nil {
 		return nil, err
 	}
-	// Answers are held to the described types, but not yet to every required field:
-	// GitHub's objects carry dozens of URL fields Conveyor never reads, which ghfake
-	// does not all produce yet.
-	if err := c.AddResource(respLoc, withoutRequired(doc)); err != nil {
-		return nil, err
-	}
 	compile := func(def string) (*jsonschema.Schema, error) {
-		if strings.Contains(def, "-resp-") {
-			return c.Compile(respLoc + "#/$defs/" + url.PathEscape(def))
-		}
 		return c.Compile(loc + "#/$defs/" + url.PathEscape(def))
 	}
 	out := &contract{source: rc.Source}
@@ -170,34 +160,6 @@ func compileContract(b []byte) (*contract, error) {
 		out.ops = append(out.ops, op)
 	}
 	return out, nil
-}
-
-// withoutRequired copies a decoded schema document without its "required" keywords; a
-// oneOf becomes an anyOf, since without required fields its branches no longer exclude
-// each other.
-func withoutRequired(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			if _, isList := e.([]any); isList && (k == "required" || k == "oneOf") {
-				if k == "oneOf" {
-					out["anyOf"] = withoutRequired(e)
-				}
-				continue
-			}
-			out[k] = withoutRequired(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = withoutRequired(e)
-		}
-		return out
-	default:
-		return v
-	}
 }
 
 // lenientRegexp compiles the description's patterns with Go's regexp; an ECMA-only

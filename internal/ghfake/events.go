@@ -147,6 +147,9 @@ func (s *Server) installationJSON(in *installationState) map[string]any {
 		"permissions": appPermissions(), "events": appEvents(),
 		"access_tokens_url": fmt.Sprintf("%s/app/installations/%d/access_tokens", s.ts.URL, in.id),
 		"html_url":          fmt.Sprintf("https://github.com/settings/installations/%d", in.id),
+		"repositories_url":  s.ts.URL + "/installation/repositories",
+		"target_id":         account["id"], "single_file_name": nil, "suspended_by": nil, "suspended_at": nil,
+		"created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
 	}
 }
 

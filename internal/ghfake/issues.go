@@ -234,7 +234,9 @@ func (s *Server) handlePermission(w http.ResponseWriter, r *http.Request, rs *re
 	case "triage":
 		perm = "read"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"permission": perm, "role_name": role, "user": s.userJSON(login)})
+	user := s.userJSON(login)
+	user["role_name"] = role // the collaborator object carries the role too
+	writeJSON(w, http.StatusOK, map[string]any{"permission": perm, "role_name": role, "user": user})
 }
 
 // handleTeamMembership is GET /orgs/{org}/teams/{slug}/memberships/{user}.

@@ -157,6 +157,8 @@ func (s *Server) prJSON(rs *repoState, p *prState) map[string]any {
 		mergedAt = ts(p.updated)
 	}
 	num := strconv.Itoa(p.number)
+	api := s.ts.URL + "/repos/" + rs.fullName + "/pulls/" + num
+	link := func(href string) map[string]any { return map[string]any{"href": href} }
 	return map[string]any{
 		"id": p.id, "node_id": nodeID("PR", p.id), "number": p.number, "state": p.state, "locked": false,
 		"title": p.title, "body": p.body, "user": s.userJSON(p.author), "draft": p.draft,
@@ -172,6 +174,24 @@ func (s *Server) prJSON(rs *repoState, p *prState) map[string]any {
 			"user": s.userJSON(rs.owner), "repo": s.repoJSON(rs)},
 		"commits": len(rs.commitsBetween(mb, head)), "additions": adds, "deletions": dels,
 		"changed_files": len(files), "comments": len(rs.commentsOn(p.number)),
+		"assignee": nil, "assignees": []any{}, "labels": []any{}, "milestone": nil, "auto_merge": nil,
+		"merge_commit_sha": nil, "merged_by": nil, "maintainer_can_modify": false, "review_comments": 0,
+		"requested_reviewers": []any{}, "requested_teams": []any{},
+		"diff_url":            "https://github.com/" + rs.fullName + "/pull/" + num + ".diff",
+		"patch_url":           "https://github.com/" + rs.fullName + "/pull/" + num + ".patch",
+		"commits_url":         api + "/commits",
+		"review_comments_url": api + "/comments",
+		"review_comment_url":  s.ts.URL + "/repos/" + rs.fullName + "/pulls/comments{/number}",
+		"comments_url":        s.ts.URL + "/repos/" + rs.fullName + "/issues/" + num + "/comments",
+		"statuses_url":        s.ts.URL + "/repos/" + rs.fullName + "/statuses/" + head.sha,
+		"_links": map[string]any{
+			"self": link(api), "html": link("https://github.com/" + rs.fullName + "/pull/" + num),
+			"issue": link(s.ts.URL + "/repos/" + rs.fullName + "/issues/" + num), "commits": link(api + "/commits"),
+			"comments":        link(s.ts.URL + "/repos/" + rs.fullName + "/issues/" + num + "/comments"),
+			"review_comments": link(api + "/comments"),
+			"review_comment":  link(s.ts.URL + "/repos/" + rs.fullName + "/pulls/comments{/number}"),
+			"statuses":        link(s.ts.URL + "/repos/" + rs.fullName + "/statuses/" + head.sha),
+		},
 	}
 }
 

@@ -81,10 +81,12 @@ func (s *Server) commitJSON(rs *repoState, c *commitState) map[string]any {
 	}
 	return map[string]any{
 		"sha": c.sha, "node_id": nodeID("C", int64(len(c.sha))),
-		"url":      s.ts.URL + "/repos/" + rs.fullName + "/commits/" + c.sha,
-		"html_url": "https://github.com/" + rs.fullName + "/commit/" + c.sha,
+		"url":          s.ts.URL + "/repos/" + rs.fullName + "/commits/" + c.sha,
+		"html_url":     "https://github.com/" + rs.fullName + "/commit/" + c.sha,
+		"comments_url": s.ts.URL + "/repos/" + rs.fullName + "/commits/" + c.sha + "/comments",
 		"commit": map[string]any{
-			"message": c.message, "author": sig, "committer": sig,
+			"message": c.message, "author": sig, "committer": sig, "comment_count": 0,
+			"url":  s.ts.URL + "/repos/" + rs.fullName + "/git/commits/" + c.sha,
 			"tree": map[string]any{"sha": c.tree, "url": s.ts.URL + "/repos/" + rs.fullName + "/git/trees/" + c.tree},
 		},
 		"author": s.userJSON(c.author), "committer": s.userJSON(c.author), "parents": parents,
@@ -134,6 +136,9 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request, rs *repoS
 	writeJSON(w, http.StatusOK, map[string]any{
 		"url":               s.ts.URL + "/repos/" + rs.fullName + "/compare/" + r.PathValue("basehead"),
 		"html_url":          "https://github.com/" + rs.fullName + "/compare/" + r.PathValue("basehead"),
+		"permalink_url":     "https://github.com/" + rs.fullName + "/compare/" + base.sha + "..." + head.sha,
+		"diff_url":          "https://github.com/" + rs.fullName + "/compare/" + r.PathValue("basehead") + ".diff",
+		"patch_url":         "https://github.com/" + rs.fullName + "/compare/" + r.PathValue("basehead") + ".patch",
 		"base_commit":       s.commitJSON(rs, base),
 		"merge_base_commit": s.commitJSON(rs, mb),
 		"status":            status, "ahead_by": len(ahead), "behind_by": len(behind),
@@ -192,7 +197,8 @@ func (s *Server) contentEntry(rs *repoState, c *commitState, p, typ string, size
 	out := map[string]any{
 		"type": typ, "name": path.Base(p), "path": p, "sha": sha, "size": size,
 		"url": self, "html_url": html, "git_url": s.ts.URL + "/repos/" + rs.fullName + "/git/blobs/" + sha,
-		"_links": map[string]any{"self": self, "html": html},
+		"_links":       map[string]any{"self": self, "html": html, "git": s.ts.URL + "/repos/" + rs.fullName + "/git/blobs/" + sha},
+		"download_url": nil,
 	}
 	if typ == "file" {
 		out["download_url"] = fmt.Sprintf("https://raw.githubusercontent.com/%s/%s/%s", rs.fullName, c.sha, p)

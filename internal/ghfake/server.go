@@ -5,7 +5,9 @@
 // deployments, Actions runs, app webhooks and their delivery log), speaks the same JSON
 // and headers so that go-github and ghinstallation work against it unchanged, records
 // every call and injects faults. It must not contain Conveyor logic: it only behaves like
-// GitHub, so that a test passing against it means the real wire format works.
+// GitHub, so that a test passing against it means the real wire format works. Every
+// request and answer is held to GitHub's published OpenAPI description (contract.go);
+// tests start it with NewTest so that a departure fails them.
 package ghfake
 
 import (

@@ -69,14 +69,16 @@ func (s *Server) handleCreateStatus(w http.ResponseWriter, r *http.Request, rs *
 	st := &Status{ID: s.newID(), SHA: sha, State: req.State, Context: req.Context, Description: req.Description,
 		TargetURL: req.TargetURL, Creator: s.actorLogin(), CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	rs.statuses = append(rs.statuses, st)
-	writeJSON(w, http.StatusCreated, s.statusJSON(st))
+	writeJSON(w, http.StatusCreated, s.statusJSON(rs, st))
 }
 
-func (s *Server) statusJSON(st *Status) map[string]any {
+func (s *Server) statusJSON(rs *repoState, st *Status) map[string]any {
 	return map[string]any{
 		"id": st.ID, "node_id": nodeID("SC", st.ID), "state": st.State, "context": st.Context,
 		"description": st.Description, "target_url": st.TargetURL, "creator": s.userJSON(st.Creator),
 		"created_at": ts(st.CreatedAt), "updated_at": ts(st.CreatedAt),
+		"url":        s.ts.URL + "/repos/" + rs.fullName + "/statuses/" + st.SHA,
+		"avatar_url": s.userJSON(st.Creator)["avatar_url"],
 	}
 }
 
@@ -118,7 +120,7 @@ func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request, rs *repo
 	}
 	list := []any{}
 	for _, st := range latest {
-		list = append(list, s.statusJSON(st))
+		list = append(list, s.statusJSON(rs, st))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"state": state, "sha": c.sha, "total_count": len(latest), "statuses": list,
@@ -143,7 +145,7 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, rs *repoSt
 	}
 	out := []any{}
 	for _, st := range paginate(s, w, r, all) {
-		out = append(out, s.statusJSON(st))
+		out = append(out, s.statusJSON(rs, st))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -119,13 +119,27 @@ func (s *Server) userType(login string) string {
 // userJSON is a GitHub simple-user object; callers hold s.mu.
 func (s *Server) userJSON(login string) map[string]any {
 	id := numericID(login)
+	api := s.ts.URL + "/users/" + url.PathEscape(login)
 	return map[string]any{
 		"login": login, "id": id, "node_id": nodeID("U", id), "type": s.userType(login),
-		"site_admin": false,
-		"url":        s.ts.URL + "/users/" + url.PathEscape(login),
+		"site_admin": false, "gravatar_id": "",
+		"url":        api,
 		"html_url":   "https://github.com/" + url.PathEscape(login),
 		"avatar_url": "https://avatars.githubusercontent.com/u/" + strconv.FormatInt(id, 10),
+		// The link fields GitHub's simple-user requires, as GitHub spells them.
+		"events_url": api + "/events{/privacy}", "followers_url": api + "/followers",
+		"following_url": api + "/following{/other_user}", "gists_url": api + "/gists{/gist_id}",
+		"organizations_url": api + "/orgs", "received_events_url": api + "/received_events",
+		"repos_url": api + "/repos", "starred_url": api + "/starred{/owner}{/repo}",
+		"subscriptions_url": api + "/subscriptions",
 	}
+}
+
+// orgJSON is an organization as GitHub's simple-user shape carries it.
+func (s *Server) orgJSON(login string) map[string]any {
+	u := s.userJSON(login)
+	u["type"] = "Organization"
+	return u
 }
 
 // repoJSON is a GitHub repository object; callers hold s.mu.
@@ -134,7 +148,7 @@ func (s *Server) repoJSON(rs *repoState) map[string]any {
 	if _, known := s.users[strings.ToLower(rs.owner)]; !known {
 		owner["type"] = "Organization"
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": rs.id, "node_id": nodeID("R", rs.id), "name": rs.name, "full_name": rs.fullName,
 		"owner": owner, "private": true, "visibility": "private", "fork": false,
 		"default_branch": rs.defaultBranch,
@@ -143,7 +157,36 @@ func (s *Server) repoJSON(rs *repoState) map[string]any {
 		"clone_url":      "https://github.com/" + rs.fullName + ".git",
 		"created_at":     ts(rs.created), "updated_at": ts(rs.created), "pushed_at": ts(rs.created),
 		"archived": false, "disabled": false,
+		"description": nil, "homepage": nil, "language": nil, "license": nil, "mirror_url": nil,
+		"size": 0, "forks": 0, "forks_count": 0, "open_issues": 0, "open_issues_count": 0,
+		"stargazers_count": 0, "watchers": 0, "watchers_count": 0, "network_count": 0, "subscribers_count": 0,
+		"has_issues": true, "has_projects": false, "has_wiki": false, "has_pages": false,
+		"has_downloads": false, "has_discussions": false,
+		"git_url": "git://github.com/" + rs.fullName + ".git", "ssh_url": "git@github.com:" + rs.fullName + ".git",
+		"svn_url": "https://github.com/" + rs.fullName,
 	}
+	// The URL templates GitHub's repository objects require, as GitHub spells them.
+	api := s.ts.URL + "/repos/" + rs.fullName
+	for name, tmpl := range repoURLTemplates {
+		out[name+"_url"] = api + tmpl
+	}
+	return out
+}
+
+var repoURLTemplates = map[string]string{
+	"archive": "/{archive_format}{/ref}", "assignees": "/assignees{/user}", "blobs": "/git/blobs{/sha}",
+	"branches": "/branches{/branch}", "collaborators": "/collaborators{/collaborator}",
+	"comments": "/comments{/number}", "commits": "/commits{/sha}", "compare": "/compare/{base}...{head}",
+	"contents": "/contents/{+path}", "contributors": "/contributors", "deployments": "/deployments",
+	"downloads": "/downloads", "events": "/events", "forks": "/forks", "git_commits": "/git/commits{/sha}",
+	"git_refs": "/git/refs{/sha}", "git_tags": "/git/tags{/sha}", "hooks": "/hooks",
+	"issue_comment": "/issues/comments{/number}", "issue_events": "/issues/events{/number}",
+	"issues": "/issues{/number}", "keys": "/keys{/key_id}", "labels": "/labels{/name}",
+	"languages": "/languages", "merges": "/merges", "milestones": "/milestones{/number}",
+	"notifications": "/notifications{?since,all,participating}", "pulls": "/pulls{/number}",
+	"releases": "/releases{/id}", "stargazers": "/stargazers", "statuses": "/statuses/{sha}",
+	"subscribers": "/subscribers", "subscription": "/subscription", "tags": "/tags",
+	"teams": "/teams", "trees": "/git/trees{/sha}",
 }
 
 // botLogin is the app's bot user.
