@@ -42,6 +42,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/freezewindow
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSQL$$' -fuzztime $(FUZZTIME) ./checks/dbt
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSchemaYAML$$' -fuzztime $(FUZZTIME) ./checks/dbt
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePython$$' -fuzztime $(FUZZTIME) ./checks/dbt
 	$(GO) test -run '^$$' -fuzz '^FuzzParseComment$$' -fuzztime $(FUZZTIME) ./commands
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./bot
 

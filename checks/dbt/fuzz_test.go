@@ -44,3 +44,23 @@ func FuzzParseSchemaYAML(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePython checks that no Python model can crash its parser and
+// that every reported position is a real line of the input.
+func FuzzParsePython(f *testing.F) {
+	f.Add("def model(dbt, session):\n    return dbt.ref('a')\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		facts, errs := parsePython(src)
+		lines := strings.Count(src, "\n") + 1
+		for _, r := range facts.Refs {
+			if r.Line < 1 || r.Line > lines || r.Name == "" {
+				t.Fatalf("bad ref %+v for %d lines", r, lines)
+			}
+		}
+		for _, e := range errs {
+			if e.Line < 1 || e.Line > lines || e.Message == "" {
+				t.Fatalf("bad error %+v for %d lines", e, lines)
+			}
+		}
+	})
+}

@@ -45,6 +45,10 @@ func sortProblems(ps []Problem) {
 	})
 }
 
+// MaxModelFiles is the most model files Load parses from source (about 5 s
+// of CPU per state on the project's machine; see docs/performance.md).
+const MaxModelFiles = 50000
+
 // loader carries the state of one Load.
 type loader struct {
 	fsys fs.FS
@@ -55,6 +59,7 @@ type loader struct {
 	// pkgName is "" for the root project, else the package being read.
 	pkgName string
 	decl    []declaredPackage
+	walked  map[string][]sqlFile // files under each folder walked
 }
 
 // repoPath turns a path relative to the project folder into a repo path.
@@ -126,36 +131,61 @@ type sqlFile struct {
 }
 
 // walk lists the files under the given project-relative folders whose
-// extension is in exts, once each, sorted.
+// extension is in exts, once each, sorted. Each folder is walked once per
+// Load whatever the extensions asked (directory listings of an in-memory
+// tree cost a pass over the tree each).
 func (l *loader) walk(folders []string, exts ...string) []sqlFile {
 	var out []sqlFile
 	seen := map[string]bool{}
 	for _, mp := range folders {
-		root := l.repoPath(mp)
-		err := fs.WalkDir(l.fsys, root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !slices.Contains(exts, path.Ext(p)) {
-				return nil
+		for _, f := range l.folder(mp) {
+			if !seen[f.rel] && slices.Contains(exts, path.Ext(f.rel)) {
+				seen[f.rel] = true
+				out = append(out, f)
 			}
-			rel := p
-			if l.dir != "." {
-				rel = strings.TrimPrefix(p, l.dir+"/")
-			}
-			if !seen[rel] {
-				seen[rel] = true
-				out = append(out, sqlFile{rel: rel, under: strings.TrimPrefix(p, root+"/")})
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			l.problem(mp, 0, "cannot read folder: "+err.Error())
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
 	return out
 }
 
+// folder lists every file under one project-relative folder (cached).
+func (l *loader) folder(mp string) []sqlFile {
+	if files, ok := l.walked[mp]; ok {
+		return files
+	}
+	var files []sqlFile
+	root := l.repoPath(mp)
+	err := fs.WalkDir(l.fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel := p
+		if l.dir != "." {
+			rel = strings.TrimPrefix(p, l.dir+"/")
+		}
+		files = append(files, sqlFile{rel: rel, under: strings.TrimPrefix(p, root+"/")})
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		l.problem(mp, 0, "cannot read folder: "+err.Error())
+	}
+	if l.walked == nil {
+		l.walked = map[string][]sqlFile{}
+	}
+	l.walked[mp] = files
+	return files
+}
+
 func (l *loader) loadSources(root bool) {
 	modelFiles := l.walk(l.pf.ModelPaths, ".sql", ".py")
+	if len(modelFiles) > MaxModelFiles {
+		// Bounded cost: a tree this large is refused with one clear
+		// problem rather than read for minutes and gigabytes.
+		l.problem("dbt_project.yml", 0, fmt.Sprintf("the project has %d model files, more than the %d Conveyor analyses: commit target/manifest.json and set manifest: in .github/conveyor.yml, or split the project",
+			len(modelFiles), MaxModelFiles))
+		return
+	}
 	snapFiles := l.walk(l.pf.SnapshotPaths, ".sql")
 	byName := map[string][]sqlFile{}
 	for _, f := range modelFiles {

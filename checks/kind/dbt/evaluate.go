@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"sort"
 	"strings"
 
 	dbtengine "github.com/conveyor-dev/conveyor/checks/dbt"
@@ -94,8 +95,40 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	k.Evidence.DBT = ev
 	k.Gated = len(ev.ContractBreaks) > 0 || len(ev.Untested) > 0
 	k.Selection = ev.Modified
-	k.Persona = lineage(d, head)
+	k.Persona = lineage(d, head) + builds(d, env.Environments())
 	return k
+}
+
+// builds says what a deploy of the change would build, with the --select
+// the dbt driver passes (deploy/driver's dbtSelectArg: every selected node
+// with its downstream, one word) and the target of each environment (the
+// environment's name: Plan sets no other target).
+func builds(d dbtengine.Diff, envs []string) string {
+	var b strings.Builder
+	b.WriteString("\n### What a deploy builds\n\n")
+	sel := append(append([]string(nil), d.Modified...), d.Added...)
+	sort.Strings(sel)
+	if len(sel) == 0 {
+		b.WriteString("Nothing: no node is modified or added, so a deploy builds the whole project (no `--select`).\n")
+	} else {
+		plus := make([]string, len(sel))
+		for i, k := range sel {
+			plus[i] = k + "+"
+		}
+		all := append(append([]string(nil), sel...), d.Downstream...)
+		sort.Strings(all)
+		fmt.Fprintf(&b, "`--select=%s` builds %s: `%s`.\n", strings.Join(plus, " "), kind.Plural(len(all), "node"), strings.Join(all, "`, `"))
+	}
+	if len(d.Exposures) > 0 {
+		fmt.Fprintf(&b, "\nExposures downstream (dashboards, ML consumers): `%s`.\n", strings.Join(d.Exposures, "`, `"))
+	}
+	if len(envs) > 0 {
+		b.WriteString("\n| environment | dbt target |\n|---|---|\n")
+		for _, e := range envs {
+			fmt.Fprintf(&b, "| %s | `--target=%s` |\n", e, e)
+		}
+	}
+	return b.String()
 }
 
 // lineage is the analytics engineer's view: what changed and what it feeds.

@@ -1,0 +1,94 @@
+package dbt
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
+)
+
+// treeEnv is a kind.Env holding a base and a head tree.
+type treeEnv struct {
+	kind.Env
+	base, head fstest.MapFS
+}
+
+func (e treeEnv) Tree(_ context.Context, side kind.Side) (fs.FS, error) {
+	if side == kind.Base {
+		return e.base, nil
+	}
+	return e.head, nil
+}
+
+func (treeEnv) Environments() []string { return []string{"staging", "production"} }
+
+func files(extra map[string]string) fstest.MapFS {
+	out := fstest.MapFS{
+		"analytics/dbt_project.yml":     {Data: []byte("name: shop\n")},
+		"analytics/packages.yml":        {Data: []byte("packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n")},
+		"analytics/seeds/raw.csv":       {Data: []byte("id\n1\n")},
+		"analytics/models/stg.sql":      {Data: []byte("select * from {{ ref('raw') }}")},
+		"analytics/models/orders.sql":   {Data: []byte("select * from {{ ref('stg') }}")},
+		"analytics/models/exposure.yml": {Data: []byte("exposures:\n  - name: revenue_dashboard\n    type: dashboard\n    depends_on: [\"ref('orders')\"]\n")},
+		"analytics/models/schema.yml": {Data: []byte("models:\n  - name: stg\n    description: staged\n    data_tests: [x]\n" +
+			"  - name: orders\n    data_tests: [x]\n")},
+	}
+	for k, v := range extra {
+		out["analytics/"+k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	return out
+}
+
+func evaluate(t *testing.T, head fstest.MapFS) kind.Outcome {
+	t.Helper()
+	return Kind{}.Evaluate(context.Background(), treeEnv{base: files(nil), head: head}, kind.Artifact{Name: "analytics", Spec: &Spec{Project: "analytics"}})
+}
+
+// A seed edit rebuilds the seed and what reads it; the check says what a
+// deploy builds, with the --select the driver passes, the target of each
+// environment and the exposure downstream. The unvendored package is a
+// warning, not a failure.
+func TestEvaluateSaysWhatADeployBuilds(t *testing.T) {
+	o := evaluate(t, files(map[string]string{"seeds/raw.csv": "id\n2\n"}))
+	if o.Validate.Result != kind.Pass || !strings.Contains(o.Validate.Summary, "2 models, 1 seed parse") || !strings.Contains(o.Validate.Summary, "1 warning") {
+		t.Fatalf("validate: %+v", o.Validate)
+	}
+	var warned bool
+	for _, a := range o.Annotations {
+		if a.Level == "warning" && strings.Contains(a.Message, "run dbt deps, or commit dbt_packages") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no unvendored-package warning in %+v", o.Annotations)
+	}
+	for _, want := range []string{"| modified | `raw` (body) |", "`--select=raw+` builds 3 nodes: `orders`, `raw`, `stg`.",
+		"Exposures downstream (dashboards, ML consumers): `revenue_dashboard`.", "| production | `--target=production` |"} {
+		if !strings.Contains(o.Persona, want) {
+			t.Errorf("persona lacks %q:\n%s", want, o.Persona)
+		}
+	}
+	assertSelection(t, o.Selection, []string{"raw"})
+}
+
+// Test-only and description-only edits are said as such and not built.
+func TestEvaluateTestAndDescriptionEditsAreNotRebuilt(t *testing.T) {
+	head := files(map[string]string{"models/schema.yml": "models:\n  - name: stg\n    description: the staged rows\n    data_tests: [x, y]\n" +
+		"  - name: orders\n    data_tests: [x]\n"})
+	o := evaluate(t, head)
+	if o.Quality.Result != kind.Pass || !strings.Contains(o.Quality.Summary, "0 nodes modified") ||
+		!strings.Contains(o.Quality.Summary, "tests changed: 1; not rebuilt") || !strings.Contains(o.Quality.Summary, "descriptions changed: 1; not rebuilt") {
+		t.Errorf("quality: %+v", o.Quality)
+	}
+	assertSelection(t, o.Selection, nil)
+}
+
+func assertSelection(t *testing.T, got, want []string) {
+	t.Helper()
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("selection %v, want %v", got, want)
+	}
+}
