@@ -256,8 +256,34 @@ func configValue(a callArg) string {
 
 // contractEnforced reads a contract config value, in any of its spellings
 // ({enforced: true} from YAML, {'enforced': True} from Jinja).
+// It scans instead of using a regexp: it runs for every node.
 func contractEnforced(raw string) bool {
-	return reEnforcedYes.MatchString(raw)
+	b := make([]byte, 0, len(raw))
+	for k := 0; k < len(raw); k++ {
+		switch c := raw[k]; c {
+		case '\'', '"', ' ', '\t', '\n', '\r':
+		default:
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+		}
+	}
+	s := string(b)
+	for _, p := range []string{"enforced:true", "enforced=true"} {
+		for off := 0; ; {
+			i := strings.Index(s[off:], p)
+			if i < 0 {
+				break
+			}
+			end := off + i + len(p)
+			if end == len(s) || !isIdentByte(s[end]) {
+				return true
+			}
+			off = end
+		}
+	}
+	return false
 }
 
 // dictConfig reads a config dict literal ({'k': v, "k2": v2}) into cfg.

@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -450,11 +451,15 @@ func configChecksum(cfg map[string]string) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var b strings.Builder
+	buf := make([]byte, 0, 256)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%q=%q\n", k, cfg[k])
+		buf = strconv.AppendQuote(buf, k)
+		buf = append(buf, '=')
+		buf = strconv.AppendQuote(buf, cfg[k])
+		buf = append(buf, '\n')
 	}
-	return digest(b.String())
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }
 
 func digest(s string) string {

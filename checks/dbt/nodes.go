@@ -154,10 +154,10 @@ func finishChecksums(m *Model) {
 	// persist_docs writes them to the warehouse.
 	var docs strings.Builder
 	pd := m.Config["persist_docs"]
-	if rePersistRelation.MatchString(pd) {
+	if pd != "" && rePersistRelation.MatchString(pd) {
 		docs.WriteString(m.Description)
 	}
-	if rePersistColumns.MatchString(pd) {
+	if pd != "" && rePersistColumns.MatchString(pd) {
 		for _, c := range m.Columns {
 			fmt.Fprintf(&docs, "\x00%s=%s", c.Name, c.Description)
 		}

@@ -37,10 +37,9 @@ type lineError struct {
 }
 
 var (
-	reRawEnd      = regexp.MustCompile(`\{%-?\s*endraw\s*-?%\}`)
-	reRawStart    = regexp.MustCompile(`^\s*raw\s*$`)
-	reMacroStart  = regexp.MustCompile(`^\s*(test|macro|materialization)\s`)
-	reEnforcedYes = regexp.MustCompile(`(?i)['"]?enforced['"]?\s*[:=]\s*['"]?true\b`)
+	reRawEnd     = regexp.MustCompile(`\{%-?\s*endraw\s*-?%\}`)
+	reRawStart   = regexp.MustCompile(`^\s*raw\s*$`)
+	reMacroStart = regexp.MustCompile(`^\s*(test|macro|materialization)\s`)
 )
 
 // parseSQL extracts ref(), source() and config() calls from a model or test

@@ -95,3 +95,15 @@ func TestParseSQLIgnoresMethodCallsAndLookalikes(t *testing.T) {
 		t.Fatalf("want nothing, got refs=%v config=%v errs=%v", facts.Refs, facts.Config, errs)
 	}
 }
+
+func TestContractEnforcedSpellings(t *testing.T) {
+	for raw, want := range map[string]bool{
+		`{"enforced":true}`: true, `{'enforced': True}`: true, "{enforced: true, alias_types: false}": true,
+		`{"enforced":false}`: false, `{"enforced":"trueish"}`: false, "": false, "{alias_types: true}": false,
+		`{"not_enforced": false, "enforced" : TRUE}`: true,
+	} {
+		if got := contractEnforced(raw); got != want {
+			t.Errorf("contractEnforced(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}
