@@ -90,6 +90,10 @@ func TestUsageReplies(t *testing.T) {
 		{"/deploy", "needs an environment", "/deploy <env> [artifact ...]"},
 		{"/deploy qa", `environment "qa" is not defined`, "/deploy <env> [artifact ...]"},
 		{"/plan staging nosuch", `artifact "nosuch" is not defined`, "/plan <env> [artifact ...]"},
+		// Misspelt names get a suggestion, as misspelt commands do.
+		{"/deploy stagign", `environment "stagign" is not defined in .github/conveyor.yml on the base branch; did you mean staging? use one of: staging, production.`, "/deploy <env> [artifact ...]"},
+		{"/deploy prod", "did you mean production? use one of", "/deploy <env> [artifact ...]"},
+		{"/deploy staging wbe", `artifact "wbe" is not defined in .github/conveyor.yml; did you mean web? use one of:`, "/deploy <env> [artifact ...]"},
 	} {
 		t.Run(tc.body, func(t *testing.T) {
 			e := newEnv(t)

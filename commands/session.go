@@ -97,25 +97,27 @@ func (s *session) validate(ctx context.Context, cmds []Command) []string {
 		}
 		raw := Excerpt(c.Raw, ExcerptBytes)
 		if g.Base.Environment(c.Env) == nil {
-			msgs = append(msgs, fmt.Sprintf("`%s`: environment %q is not defined in %s on the base branch; use one of: %s.\n\nUsage: `%s`",
-				raw, c.Env, ".github/conveyor.yml", envNames(g.Base), spec.Usage))
+			msgs = append(msgs, fmt.Sprintf("`%s`: environment %q is not defined in %s on the base branch; %suse one of: %s.\n\nUsage: `%s`",
+				raw, c.Env, ".github/conveyor.yml", didYouMean(c.Env, environmentList(g.Base)), envNames(g.Base), spec.Usage))
 			continue
 		}
 		var unknown []string
+		hint := ""
 		for _, a := range c.Artifacts {
 			if g.Defs.Artifact(a) == nil {
 				unknown = append(unknown, fmt.Sprintf("%q", a))
+				hint += didYouMean(a, artifactList(g.Defs))
 			}
 		}
 		switch len(unknown) {
 		case 0:
 			continue
 		case 1:
-			msgs = append(msgs, fmt.Sprintf("`%s`: artifact %s is not defined in .github/conveyor.yml; use one of: %s.\n\nUsage: `%s`",
-				raw, unknown[0], artifactNames(g.Defs), spec.Usage))
+			msgs = append(msgs, fmt.Sprintf("`%s`: artifact %s is not defined in .github/conveyor.yml; %suse one of: %s.\n\nUsage: `%s`",
+				raw, unknown[0], hint, artifactNames(g.Defs), spec.Usage))
 		default:
-			msgs = append(msgs, fmt.Sprintf("`%s`: artifacts %s are not defined in .github/conveyor.yml; use one of: %s.\n\nUsage: `%s`",
-				raw, strings.Join(unknown, ", "), artifactNames(g.Defs), spec.Usage))
+			msgs = append(msgs, fmt.Sprintf("`%s`: artifacts %s are not defined in .github/conveyor.yml; %suse one of: %s.\n\nUsage: `%s`",
+				raw, strings.Join(unknown, ", "), hint, artifactNames(g.Defs), spec.Usage))
 		}
 	}
 	return msgs

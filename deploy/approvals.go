@@ -120,7 +120,7 @@ func (e *Engine) Approve(ctx context.Context, id int64, a Approval) (*Deployment
 			return fmt.Errorf("deployment %d is %s, so there is nothing to approve: %w", id, d.State, ErrNotAwaitingApproval)
 		}
 		if a.SHA != d.SHA {
-			return fmt.Errorf("approval by %s refused: it is for %s but deployment %d deploys %s; approvals bind to one SHA, so review the new commits and /deploy again: %w",
+			return fmt.Errorf("approval by @%s refused: it is for %s but deployment %d deploys %s; approvals bind to one SHA, so review the new commits and /deploy again: %w",
 				a.Login, orNone(short(a.SHA)), id, short(d.SHA), ErrWrongSHA)
 		}
 		added, err := store.AddApproval(ctx, tx, id, store.ApprovalRow{Login: a.Login, Via: a.Via, SHA: a.SHA, Teams: a.Teams, At: a.At})
@@ -156,7 +156,7 @@ func (e *Engine) Approve(ctx context.Context, id int64, a Approval) (*Deployment
 
 // Reject turns deployment id down (-> rejected) and frees its environment.
 func (e *Engine) Reject(ctx context.Context, id int64, login, via, reason string) (*Deployment, error) {
-	msg := "rejected by " + login
+	msg := "rejected by @" + login
 	if reason != "" {
 		msg += ": " + reason
 	}

@@ -97,7 +97,7 @@ func TestRejectFreesTheEnvironment(t *testing.T) {
 	r.Quorum = Quorum{Groups: []Group{{Count: 1}}}
 	d := e.startOK(r)
 	got, err := e.engine.Reject(ctx, d.ID, "alice", "slack", "not during the sale")
-	if err != nil || got.State != StateRejected || !strings.Contains(got.Error, "rejected by alice: not during the sale") {
+	if err != nil || got.State != StateRejected || !strings.Contains(got.Error, "rejected by @alice: not during the sale") {
 		t.Fatalf("reject: %v, %+v", err, got)
 	}
 	evs, _ := e.store.ListAudit(ctx, store.AuditFilter{Kind: "deployment", Repository: repo})

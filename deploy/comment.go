@@ -40,14 +40,11 @@ func renderComment(d *Deployment) string {
 		b.WriteString("\n")
 	}
 	if d.Decision != "" {
-		fmt.Fprintf(&b, "\nPolicy: %s\n", firstLine(d.Decision))
+		// The comment is where the full text lives: never shortened here.
+		decision, _, _ := strings.Cut(d.Decision, "\n")
+		fmt.Fprintf(&b, "\nPolicy: %s\n", decision)
 	}
-	if d.Error != "" {
-		b.WriteString("\n**What went wrong:**\n")
-		for _, l := range strings.Split(d.Error, "\n") {
-			fmt.Fprintf(&b, "> %s\n", l)
-		}
-	}
+	folded := map[string]string{}
 	for _, a := range d.Artifacts {
 		if a.Output == "" || d.State == StateSucceeded || d.State == StateInProgress {
 			continue
@@ -55,6 +52,19 @@ func renderComment(d *Deployment) string {
 		out := a.Output
 		if len(out) > outputTail {
 			out = "…" + out[len(out)-outputTail:]
+		}
+		folded[a.Name] = out
+	}
+	if d.Error != "" {
+		b.WriteString("\n**What went wrong:**\n")
+		for _, l := range whatWentWrong(d.Error, folded) {
+			fmt.Fprintf(&b, "> %s\n", l)
+		}
+	}
+	for _, a := range d.Artifacts {
+		out, ok := folded[a.Name]
+		if !ok {
+			continue
 		}
 		fmt.Fprintf(&b, "\n<details><summary>%s output (last lines)</summary>\n\n```\n%s\n```\n</details>\n",
 			a.Name, strings.ReplaceAll(strings.TrimRight(out, "\n"), "```", "'''"))
@@ -64,6 +74,31 @@ func renderComment(d *Deployment) string {
 	}
 	fmt.Fprintf(&b, "\n%s\n", commentMarker(d.ID))
 	return b.String()
+}
+
+// whatWentWrong is the error's lines without those the folded output below
+// already shows: a driver's error quotes its last output lines, and the
+// reader should see the failure once and the log once.
+func whatWentWrong(msg string, folded map[string]string) []string {
+	shown := map[string]bool{}
+	for _, out := range folded {
+		for _, l := range strings.Split(out, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				shown[l] = true
+			}
+		}
+	}
+	lines := strings.Split(msg, "\n")
+	kept := lines[:1]
+	for _, l := range lines[1:] {
+		if !shown[strings.TrimSpace(l)] {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) < len(lines) {
+		kept[0] = strings.TrimSuffix(strings.TrimRight(kept[0], " "), ":") + " (folded below)"
+	}
+	return kept
 }
 
 func stateLine(d *Deployment) string {

@@ -24,14 +24,14 @@ type LockedError struct {
 // Error names the holder and what to do.
 func (e *LockedError) Error() string {
 	if e.DeploymentID != 0 {
-		return fmt.Sprintf("%s is busy: deployment %d of PR #%d by %s is still running (%s, since %s); wait for it to finish, or /cancel it from PR #%d",
+		return fmt.Sprintf("%s is busy: deployment %d of PR #%d by @%s is still running (%s, since %s); wait for it to finish, or /cancel it from PR #%d",
 			e.Environment, e.DeploymentID, e.HolderPR, e.HolderLogin, e.Reason, e.Since.UTC().Format(time.RFC3339), e.HolderPR)
 	}
 	reason := e.Reason
 	if reason == "" {
 		reason = "no reason given"
 	}
-	return fmt.Sprintf("%s is locked by %s for PR #%d since %s (%s); ask them to /unlock %s, or wait until PR #%d is merged or closed",
+	return fmt.Sprintf("%s is locked by @%s for PR #%d since %s (%s); ask them to /unlock %s, or wait until PR #%d is merged or closed",
 		e.Environment, e.HolderLogin, e.HolderPR, e.Since.UTC().Format(time.RFC3339), reason, e.Environment, e.HolderPR)
 }
 

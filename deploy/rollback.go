@@ -129,7 +129,7 @@ func (e *Engine) rollbackArtifact(ctx context.Context, d *Deployment, a Artifact
 // that never ran is closed at once; a running one is rolled back by its job
 // (woken now if it was waiting out a pause).
 func (e *Engine) Cancel(ctx context.Context, repo string, pr int, login string) ([]*Deployment, error) {
-	return e.cancel(ctx, repo, pr, activeStates, login, "cancelled by "+login, "cancelled")
+	return e.cancel(ctx, repo, pr, activeStates, login, "cancelled by @"+login, "cancelled")
 }
 
 func (e *Engine) cancel(ctx context.Context, repo string, pr int, states []string, login, why, event string) ([]*Deployment, error) {

@@ -314,10 +314,25 @@ func (e *Engine) fail(ctx context.Context, id int64, cause error, retry bool) er
 	return e.rollbackAll(ctx, id, retry)
 }
 
+// firstLine is s's first line within GitHub's 140-character limit on a
+// deployment status description, shortened at a word boundary; the status
+// links to the pull request, whose status comment has the full text.
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 140 {
-		s = s[:137] + "..."
+	return Shorten(s, 140)
+}
+
+// Shorten keeps s within max characters (runes), cutting at the last word
+// boundary that fits and ending in "…", so no word is cut in half ("the
+// model evaluation d…"). A single word longer than max is cut where it must.
+func Shorten(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
 	}
-	return s
+	cut := string(r[:max-1])
+	if i := strings.LastIndexAny(cut, " \t"); i > 0 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " \t,;:") + "…"
 }

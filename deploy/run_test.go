@@ -245,7 +245,7 @@ func TestCancelDuringRolloutRollsBack(t *testing.T) {
 		return len(st.Locks) == 0
 	})
 	d, _ = e.engine.Get(ctx, d.ID)
-	if d.State != StateCancelled || !strings.Contains(d.Error, "cancelled by alice") || !strings.Contains(d.Error, "rolled back fraud, web") {
+	if d.State != StateCancelled || !strings.Contains(d.Error, "cancelled by @alice") || !strings.Contains(d.Error, "rolled back fraud, web") {
 		t.Errorf("state %s error %q", d.State, d.Error)
 	}
 	for _, c := range e.drv.Calls("deploy", "") {

@@ -145,10 +145,10 @@ func TestRejectWithReasonThroughTheModal(t *testing.T) {
 	}
 	resp.Body.Close()
 	got := waitState(w, d.ID, deploy.StateRejected)
-	if !strings.Contains(got.Error, "rejected by bob: error budget is spent") {
+	if !strings.Contains(got.Error, "rejected by @bob: error budget is spent") {
 		t.Errorf("engine recorded %q, want who and why", got.Error)
 	}
-	blocks := w.messageSays(m.TS, "rejected by bob: error budget is spent")
+	blocks := w.messageSays(m.TS, "rejected by @bob: error budget is spent")
 	if hasButtons([]byte(blocks)) {
 		t.Errorf("buttons still shown after rejection:\n%s", blocks)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/conveyor-dev/conveyor/deploy"
 )
 
 // Slack refuses a whole message (invalid_blocks) when one block breaks a limit,
@@ -66,9 +68,10 @@ func clip(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	r := []rune(s)[:n-1]
-	if i := strings.LastIndexByte(string(r), '&'); i >= 0 && !strings.Contains(string(r)[i:], ";") {
-		r = []rune(string(r)[:i])
+	// At a word boundary (deploy.Shorten), never inside an &amp;-style entity.
+	cut := strings.TrimSuffix(deploy.Shorten(s, n), "…")
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
+		cut = cut[:i]
 	}
-	return string(r) + "…"
+	return cut + "…"
 }
