@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
+	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
 // pointTo makes the example change point the fraud model at version.
@@ -28,7 +30,7 @@ func TestNaNMetricNeverPassesQuality(t *testing.T) {
 	if q.Result != Fail || !strings.Contains(q.Summary, "auc is NaN (not a number) on v16") {
 		t.Fatalf("quality = %+v", q)
 	}
-	if !strings.Contains(m.Persona, "| auc | NaN |") || !strings.Contains(m.Persona, "| recall | Infinity |") {
+	if !strings.Contains(m.Persona, "higher is better | NaN | 0.93 | 0.93 | NaN |") || !strings.Contains(m.Persona, "| recall | not gated | Infinity |") {
 		t.Errorf("metric table does not show the non-finite values:\n%s", m.Persona)
 	}
 	if res.Gate.Conclusion != "failure" {
@@ -177,5 +179,21 @@ func TestPointerNamesAnAlias(t *testing.T) {
 	_, m = quality(t, f)
 	if v := stage(m, StageValidate); v.Result != Fail || !strings.Contains(v.Summary, `alias "challenger" of model fraud-detector is not set`) {
 		t.Fatalf("unset alias: validate = %+v", v)
+	}
+}
+
+func TestMetricTableLinksVersionsAndRun(t *testing.T) {
+	ml := newMLflow(t)
+	f := exampleFacts(t, "good", ml)
+	c := mlflow.FromConfig(serverconfig.Registry{Type: "mlflow", URL: ml.URL(), UIURL: "https://mlflow.example/"}, func(string) string { return "" })
+	f.Registries = func(string) (Registry, error) { return c, nil }
+	_, m := quality(t, f)
+	for _, want := range []string{
+		"Candidate [v14](https://mlflow.example/#/models/fraud-detector/versions/14), from run [r14](https://mlflow.example/#/runs/r14)",
+		"production → [v13](https://mlflow.example/#/models/fraud-detector/versions/13)",
+	} {
+		if !strings.Contains(m.Persona, want) {
+			t.Errorf("persona lacks %q:\n%s", want, m.Persona)
+		}
 	}
 }

@@ -97,14 +97,19 @@ func (d *mlflowDriver) deploy(ctx context.Context, t Target, p *progress) (Resul
 		if err := reg.SetAlias(ctx, m.Name, alias, m.Version); err != nil {
 			return res, fmt.Errorf("set alias %q of model %q to version %s: %w", alias, m.Name, m.Version, err)
 		}
-		p.Printf("model %s version %s is now alias %q for the %d %% step; %q still points at %s; the traffic split is the serving layer's job",
-			m.Name, m.Version, alias, t.Percent, t.Environment, orNothing(res.Previous))
+		now := ""
+		if cur != nil {
+			now = cur.Version
+		}
+		p.Printf("model %s, alias %s: -> %s for the %d %% step; alias %s stays at %s; the traffic split is the serving layer's job",
+			m.Name, alias, m.Version, t.Percent, t.Environment, orNothing(now))
 		return res, nil
 	}
 	if err := reg.SetAlias(ctx, m.Name, t.Environment, m.Version); err != nil {
 		return res, fmt.Errorf("set alias %q of model %q to version %s: %w", t.Environment, m.Name, m.Version, err)
 	}
-	p.Printf("model %s alias %q: %s -> version %s", m.Name, t.Environment, orNothing(res.Previous), m.Version)
+	// The ML engineer's words: which alias moved, from which version to which.
+	p.Printf("model %s, alias %s: %s -> %s", m.Name, t.Environment, orNothing(res.Previous), m.Version)
 	if err := d.dropCanary(ctx, reg, t, p); err != nil {
 		return res, err
 	}
@@ -148,7 +153,7 @@ func (d *mlflowDriver) rollback(ctx context.Context, t Target, p *progress) (Res
 		if err := reg.SetAlias(ctx, m.Name, t.Environment, t.Previous); err != nil {
 			return res, fmt.Errorf("set alias %q of model %q back to version %s: %w", t.Environment, m.Name, t.Previous, err)
 		}
-		p.Printf("model %s alias %q: %s -> version %s (rolled back)", m.Name, t.Environment, orNothing(res.Previous), t.Previous)
+		p.Printf("model %s, alias %s: %s -> %s (rolled back)", m.Name, t.Environment, orNothing(res.Previous), t.Previous)
 	}
 	return res, d.dropCanary(ctx, reg, t, p)
 }
@@ -200,7 +205,7 @@ func (d *mlflowDriver) Healthy(ctx context.Context, t Target) error {
 
 func orNothing(v string) string {
 	if v == "" {
-		return "(nothing)"
+		return "(none)"
 	}
-	return "version " + v
+	return v
 }

@@ -205,3 +205,21 @@ func TestMLflowRejectsTargetsWithoutModel(t *testing.T) {
 		t.Fatalf("err = %v; want the registry's answer and a hint", err)
 	}
 }
+
+// TestMLflowSaysWhichAliasMoved: the deploy output names the alias and the
+// versions in the ML engineer's words, "production: 13 -> 14".
+func TestMLflowSaysWhichAliasMoved(t *testing.T) {
+	w, _, _ := newMLflowWorld(t, time.Minute)
+	res, err := w.driver.Deploy(context.Background(), w.target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Output, "model fraud-detector, alias production: 13 -> 14") || res.Previous != "13" {
+		t.Fatalf("output %q, previous %q", res.Output, res.Previous)
+	}
+	tg := w.target
+	tg.Percent = 10
+	if res, err = w.driver.Deploy(context.Background(), tg, nil); err != nil || !strings.Contains(res.Output, "alias production-canary: -> 14 for the 10 % step; alias production stays at 14") {
+		t.Fatalf("canary output %q, %v", res.Output, err)
+	}
+}

@@ -39,6 +39,7 @@ type Client struct {
 	backoff     time.Duration // the first retry waits up to this, doubling after
 	maxBackoff  time.Duration
 	callTimeout time.Duration // one try; the caller's context bounds them all
+	uiURL       string        // the registry's web UI, for links; "" when unknown
 }
 
 // Defaults of the retry policy: four tries, waits of up to 250 ms, 500 ms,
@@ -91,6 +92,30 @@ func WithCallTimeout(d time.Duration) Option {
 			c.callTimeout = d
 		}
 	}
+}
+
+// WithUIURL sets the registry's web UI, which VersionURL and RunURL link to.
+func WithUIURL(u string) Option {
+	return func(c *Client) { c.uiURL = strings.TrimRight(u, "/") }
+}
+
+// VersionURL links a model version in MLflow's UI (its model registry route
+// /models/<name>/versions/<version>), or "" without a UI URL.
+func (c *Client) VersionURL(name, version string) string {
+	if c.uiURL == "" || name == "" || version == "" {
+		return ""
+	}
+	return c.uiURL + "/#/models/" + url.PathEscape(name) + "/versions/" + url.PathEscape(version)
+}
+
+// RunURL links a run in MLflow's UI (the direct route /runs/<id>,
+// mlflow/server/js/src/experiment-tracking/routes.tsx, runPageDirect), or ""
+// without a UI URL.
+func (c *Client) RunURL(runID string) string {
+	if c.uiURL == "" || runID == "" {
+		return ""
+	}
+	return c.uiURL + "/#/runs/" + url.PathEscape(runID)
 }
 
 func max1(n int) int {

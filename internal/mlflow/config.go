@@ -18,6 +18,9 @@ func FromConfig(r serverconfig.Registry, getenv func(string) string) *Client {
 	case r.TokenEnv != "":
 		opts = append(opts, WithToken(getenv(r.TokenEnv)))
 	}
+	if r.UIURL != "" {
+		opts = append(opts, WithUIURL(r.UIURL))
+	}
 	return New(r.URL, opts...)
 }
 

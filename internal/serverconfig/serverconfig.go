@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -41,6 +42,9 @@ type Registry struct {
 	TokenEnv    string `yaml:"token_env"`    // Bearer token, by environment variable name
 	Username    string `yaml:"username"`     // Basic auth user (then PasswordEnv holds the password)
 	PasswordEnv string `yaml:"password_env"` // Basic auth password, by environment variable name
+	// UIURL is the registry's web UI (often URL itself): checks link each
+	// model version and run there.
+	UIURL string `yaml:"ui_url"`
 }
 
 // Driver is a named deploy driver as written in the file. Which fields apply
@@ -249,6 +253,9 @@ func (c *Config) Validate(rules ...Rules) error {
 		}
 		if r.URL == "" {
 			add("registries.%s.url: missing (write the registry's base URL)", name)
+		}
+		if u, err := url.Parse(r.UIURL); r.UIURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			add("registries.%s.ui_url: %q is not an http(s) URL (write for example https://mlflow.internal)", name, r.UIURL)
 		}
 	}
 	for _, r := range rules {

@@ -53,6 +53,7 @@ func TestParseErrorsNameTheSetting(t *testing.T) {
 		"teams: {acme/ml: {quota: {production: {memory: lots}}}}": "teams.acme/ml.quota.production.memory",
 		"pricing: {cost_gate_usd: 10}":                            "pricing.finance_team",
 		"registries: {r: {type: s3, url: x}}":                     "registries.r.type",
+		"registries: {r: {type: mlflow, url: x, ui_url: mlflow}}": "registries.r.ui_url: \"mlflow\" is not an http(s) URL",
 	}
 	for in, want := range cases {
 		_, err := Parse([]byte(in))

@@ -170,7 +170,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 			serving[alias], servingMetrics[alias] = served[i], servedMetrics[i]
 		}
 	}
-	k.Persona = metricTable(ptr, a.Evaluation, cand, env.Environments(), serving, servingMetrics)
+	k.Persona = metricTable(reg, ptr, mv, a.Evaluation, cand, env.Environments(), serving, servingMetrics)
 	var misspelled *mlflow.ModelVersion
 	if serving[productionAlias] == nil {
 		// A team that named its alias "Production" would otherwise read as a
@@ -186,12 +186,61 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	return k
 }
 
-// metricTable is the ML engineer's view: every metric of the candidate
-// against the version each environment serves.
-func metricTable(ptr *Pointer, ev *Evaluation, cand map[string]float64, envs []string,
+// linker is implemented by registries that know their web UI
+// (*mlflow.Client with a ui_url).
+type linker interface {
+	VersionURL(name, version string) string
+	RunURL(runID string) string
+}
+
+// link renders text as a markdown link when url is known.
+func link(text, url string) string {
+	if url == "" {
+		return text
+	}
+	return "[" + text + "](" + url + ")"
+}
+
+// metricTable is the ML engineer's view: every metric of the candidate,
+// the gate on it, against the version each environment's alias serves,
+// with links to the versions and the run when the registry's UI is known.
+func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *Evaluation, cand map[string]float64, envs []string,
 	serving map[string]*mlflow.ModelVersion, metrics map[string]map[string]float64) string {
+	lk, _ := reg.(linker)
+	versionLink := func(v string) string {
+		if lk == nil {
+			return "v" + v
+		}
+		return link("v"+v, lk.VersionURL(ptr.Model, v))
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s: candidate v%s vs serving\n\n| metric | candidate v%s |", ptr.Model, ptr.Version, ptr.Version)
+	fmt.Fprintf(&b, "### %s: candidate v%s vs what serves\n\n", ptr.Model, ptr.Version)
+	fmt.Fprintf(&b, "Candidate %s", versionLink(ptr.Version))
+	if ptr.Alias != "" {
+		fmt.Fprintf(&b, " (alias %s)", ptr.Alias)
+	}
+	if mv != nil && mv.RunID != "" {
+		run := mv.RunID
+		if lk != nil {
+			run = link(run, lk.RunURL(mv.RunID))
+		}
+		fmt.Fprintf(&b, ", from run %s", run)
+	}
+	b.WriteString(". Aliases: ")
+	for i, env := range envs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		switch v := serving[env]; {
+		case v == nil:
+			fmt.Fprintf(&b, "%s not set", env)
+		case v.Version == ptr.Version:
+			fmt.Fprintf(&b, "%s → %s (already serving this version)", env, versionLink(v.Version))
+		default:
+			fmt.Fprintf(&b, "%s → %s", env, versionLink(v.Version))
+		}
+	}
+	b.WriteString(".\n\n| metric | gate | candidate v" + ptr.Version + " |")
 	for _, env := range envs {
 		if v := serving[env]; v != nil {
 			fmt.Fprintf(&b, " %s v%s |", env, v.Version)
@@ -199,12 +248,17 @@ func metricTable(ptr *Pointer, ev *Evaluation, cand map[string]float64, envs []s
 			fmt.Fprintf(&b, " %s (none) |", env)
 		}
 	}
-	b.WriteString(" delta vs production |\n|---|---|")
+	b.WriteString(" delta vs production |\n|---|---|---|")
 	b.WriteString(strings.Repeat("---|", len(envs)))
 	b.WriteString("---|\n")
-	names := make([]string, 0, len(cand))
+	names := make([]string, 0, len(cand)+1)
 	for n := range cand {
 		names = append(names, n)
+	}
+	if ev != nil {
+		if _, ok := cand[ev.Metric]; !ok {
+			names = append(names, ev.Metric)
+		}
 	}
 	sort.Slice(names, func(i, j int) bool {
 		if ev != nil && (names[i] == ev.Metric) != (names[j] == ev.Metric) {
@@ -213,7 +267,12 @@ func metricTable(ptr *Pointer, ev *Evaluation, cand map[string]float64, envs []s
 		return names[i] < names[j]
 	})
 	for _, n := range names {
-		fmt.Fprintf(&b, "| %s | %s |", n, num(cand[n]))
+		c, has := cand[n]
+		cell := "–"
+		if has {
+			cell = num(c)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |", n, gateText(ev, n), cell)
 		for _, env := range envs {
 			if v, ok := metrics[env][n]; ok {
 				fmt.Fprintf(&b, " %s |", num(v))
@@ -221,13 +280,32 @@ func metricTable(ptr *Pointer, ev *Evaluation, cand map[string]float64, envs []s
 				b.WriteString(" – |")
 			}
 		}
-		if p, ok := metrics[productionAlias][n]; ok {
-			fmt.Fprintf(&b, " %s |\n", signed(cand[n]-p))
+		if p, ok := metrics[productionAlias][n]; ok && has {
+			fmt.Fprintf(&b, " %s |\n", signed(c-p))
 		} else {
 			b.WriteString(" – |\n")
 		}
 	}
 	return b.String()
+}
+
+// gateText states the gate on metric n with its thresholds and direction.
+func gateText(ev *Evaluation, n string) string {
+	if ev == nil || ev.Metric != n {
+		return "not gated"
+	}
+	var parts []string
+	if ev.Min != nil {
+		parts = append(parts, "≥ "+num(*ev.Min))
+	}
+	if ev.MaxRegression != nil {
+		parts = append(parts, "at most "+num(*ev.MaxRegression)+" below production")
+	}
+	parts = append(parts, "higher is better")
+	if ev.Optional {
+		parts = append(parts, "optional")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // num writes a metric value; non-finite values read as MLflow writes them.
