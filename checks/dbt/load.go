@@ -114,7 +114,9 @@ func (l *loader) load(opts LoadOptions, root bool) {
 	l.p.Packages = sortedUnique(l.p.Packages)
 
 	manifest := opts.ManifestPath
-	if manifest == "" && !opts.IgnoreManifest {
+	if opts.IgnoreManifest {
+		manifest = ""
+	} else if manifest == "" {
 		if _, err := fs.Stat(l.fsys, l.repoPath("target/manifest.json")); err == nil {
 			manifest = "target/manifest.json"
 		}

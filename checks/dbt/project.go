@@ -30,7 +30,8 @@ type LoadOptions struct {
 	// ManifestPath is a manifest.json relative to the project folder. Empty
 	// means target/manifest.json when that file exists, else parse sources.
 	ManifestPath string
-	// IgnoreManifest parses the sources even when target/manifest.json exists.
+	// IgnoreManifest parses the sources even when target/manifest.json
+	// exists or ManifestPath is set.
 	IgnoreManifest bool
 }
 

@@ -52,6 +52,17 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		return k
 	}
 	base, _ := dbtengine.Load(baseFS, a.Project, opts)
+	if base.FromManifest != head.FromManifest {
+		// One side's manifest was stale or missing: checksums from a
+		// manifest and from parsed files are not comparable, so both
+		// sides are parsed.
+		noManifest := dbtengine.LoadOptions{IgnoreManifest: true}
+		if !base.FromManifest {
+			head, _ = dbtengine.Load(headFS, a.Project, noManifest)
+		} else {
+			base, _ = dbtengine.Load(baseFS, a.Project, noManifest)
+		}
+	}
 	d := dbtengine.Compare(base, head)
 	ev := &policies.DBTEvidence{Modified: append(append([]string{}, d.Modified...), d.Added...), Downstream: d.Downstream,
 		Untested: d.Untested, ContractBreaks: []string{}}

@@ -2,6 +2,8 @@ package dbt
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"strings"
 	"testing"
@@ -91,4 +93,40 @@ func assertSelection(t *testing.T, got, want []string) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("selection %v, want %v", got, want)
 	}
+}
+
+// A base whose committed manifest is stale is parsed, and so is the head
+// then, even when its manifest is fresh: checksums from a manifest and from
+// parsed files are not comparable. Only the edited model is modified.
+func TestEvaluateMixedManifestStatesCompareParsedFiles(t *testing.T) {
+	manifest := func(sql string) string {
+		return `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "project_name": "shop"},
+  "nodes": {"model.shop.stg": {"resource_type": "model", "name": "stg", "package_name": "shop", "original_file_path": "models/stg.sql",
+    "raw_code": "` + sql + `", "checksum": {"name": "sha256", "checksum": "` + sha(sql) + `"}, "config": {"materialized": "view"}, "unrendered_config": {}},
+  "model.shop.orders": {"resource_type": "model", "name": "orders", "package_name": "shop", "original_file_path": "models/orders.sql",
+    "raw_code": "select * from {{ ref('stg') }}", "checksum": {"name": "sha256", "checksum": "` + sha("select * from {{ ref('stg') }}") + `"},
+    "config": {"materialized": "view"}, "unrendered_config": {}, "depends_on": {"nodes": ["model.shop.stg"]}}}}`
+	}
+	only := func(extra map[string]string) fstest.MapFS {
+		f := files(nil)
+		delete(f, "analytics/seeds/raw.csv")
+		delete(f, "analytics/packages.yml")
+		f["analytics/models/stg.sql"] = &fstest.MapFile{Data: []byte("select 1")}
+		for k, v := range extra {
+			f["analytics/"+k] = &fstest.MapFile{Data: []byte(v)}
+		}
+		return f
+	}
+	base := only(map[string]string{"target/manifest.json": manifest("select 0")}) // stale: stg.sql says select 1
+	head := only(map[string]string{"models/stg.sql": "select 2", "target/manifest.json": manifest("select 2")})
+	o := Kind{}.Evaluate(context.Background(), treeEnv{base: base, head: head}, kind.Artifact{Name: "analytics", Spec: &Spec{Project: "analytics"}})
+	if o.Validate.Result != kind.Pass {
+		t.Fatalf("validate: %+v", o.Validate)
+	}
+	assertSelection(t, o.Selection, []string{"stg"})
+}
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
