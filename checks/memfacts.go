@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"sort"
 
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
@@ -65,6 +66,9 @@ func (m *MemFacts) ReadFile(_ context.Context, s Side, p string) ([]byte, error)
 	c, ok := m.side(s)[p]
 	if !ok {
 		return nil, fmt.Errorf("%s at %s: %w", p, s, fs.ErrNotExist)
+	}
+	if len(c) > kind.MaxFileBytes {
+		return nil, &kind.TooLargeError{Path: p, Size: int64(len(c))}
 	}
 	return []byte(c), nil
 }

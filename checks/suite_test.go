@@ -267,3 +267,29 @@ func (e *ghEnv) writes(sha string) map[string]int {
 	}
 	return out
 }
+
+// TestLargeFilesGetAClearCheck: a 20 MB pointer file or config is a failing
+// check that names the file, its size and the limit (GitHub's contents API
+// refuses such files with 403 too_large), not an error on every attempt.
+func TestLargeFilesGetAClearCheck(t *testing.T) {
+	e := newGHEnv(t, 2, 20*time.Millisecond)
+	big := "registry: main\nmodel: fraud-detector\nversion: \"14\"\n# " + strings.Repeat("x", 20<<20) + "\n"
+	pr := e.openPR("big-pointer", map[string]*string{"models/fraud.yaml": &big})
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	runs := e.waitSettled(pr.HeadSHA)
+	m := runs[CheckName("fraud-model")]
+	if m.Status != StatusCompleted || m.Conclusion != "failure" || !strings.Contains(m.Summary, "pointer file models/fraud.yaml is 20 MiB; the limit is 1 MiB") {
+		t.Fatalf("20 MiB pointer: %s/%s\n%s", m.Status, m.Conclusion, m.Summary)
+	}
+	if g := runs[GateName]; g.Conclusion != "failure" {
+		t.Errorf("gate = %s, want failure", g.Conclusion)
+	}
+
+	cfg := e.base[".github/conveyor.yml"] + "\n# " + strings.Repeat("y", 2<<20) + "\n"
+	pr = e.openPR("big-config", map[string]*string{".github/conveyor.yml": &cfg, "services/web/app.py": strp("print(3)\n")})
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	g := e.waitSettled(pr.HeadSHA)[GateName]
+	if g.Conclusion != "failure" || !strings.Contains(g.Summary, ".github/conveyor.yml is 2 MiB; the limit is 1 MiB") {
+		t.Fatalf("2 MiB config: gate %s\n%s", g.Conclusion, g.Summary)
+	}
+}

@@ -118,12 +118,26 @@ func Resolve(ctx context.Context, src Source, drivers map[string]bool) (*Definit
 	return d, nil
 }
 
+// tooLargeConfig turns a config file over kind.MaxFileBytes into the config
+// problem the gate shows; nil for any other error.
+func tooLargeConfig(err error) []repoconfig.Problem {
+	tl, ok := kind.IsTooLarge(err)
+	if !ok {
+		return nil
+	}
+	return []repoconfig.Problem{{File: repoconfig.Path, Line: 1,
+		Message: tl.Error() + "; keep the configuration small (artifacts and environments only)"}}
+}
+
 // headConfig reads and validates the head's configuration.
 func headConfig(ctx context.Context, src Source, drivers map[string]bool) (*repoconfig.Config, []repoconfig.Problem, error) {
 	data, err := src.ReadFile(ctx, Head, repoconfig.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, []repoconfig.Problem{{File: repoconfig.Path, Line: 1,
 			Message: "the pull request deletes " + repoconfig.Path + "; keep the file (artifacts are read from it)"}}, nil
+	}
+	if probs := tooLargeConfig(err); probs != nil {
+		return nil, probs, nil
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s at the head: %w", repoconfig.Path, err)

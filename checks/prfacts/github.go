@@ -10,11 +10,14 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"path"
 	"sort"
 	"strings"
 	"testing/fstest"
 
 	"github.com/google/go-github/v66/github"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
 )
 
 // MaxPRFiles is where GitHub stops listing a pull request's files
@@ -168,11 +171,17 @@ func (r *Reader) ReadFile(ctx context.Context, side Side, p string) ([]byte, err
 		}
 		return nil, fmt.Errorf("%s at %s: %w", p, short(sha), fs.ErrNotExist)
 	}
+	if tooLarge(err) {
+		return nil, fmt.Errorf("read %s at %s: %w", p, short(sha), &kind.TooLargeError{Path: p, Size: r.sizeOf(ctx, sha, p)})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", p, short(sha), err)
 	}
 	if fc == nil {
 		return nil, fmt.Errorf("%s at %s is a directory, not a file", p, short(sha))
+	}
+	if int64(fc.GetSize()) > kind.MaxFileBytes {
+		return nil, fmt.Errorf("read %s at %s: %w", p, short(sha), &kind.TooLargeError{Path: p, Size: int64(fc.GetSize())})
 	}
 	s, err := fc.GetContent()
 	if err != nil {
@@ -186,6 +195,40 @@ func (r *Reader) ReadFile(ctx context.Context, side Side, p string) ([]byte, err
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// sizeOf asks the listing of p's folder for p's size, so a file the contents
+// API refuses can be reported with its size; 0 when that fails too.
+func (r *Reader) sizeOf(ctx context.Context, sha, p string) int64 {
+	dir := path.Dir(p)
+	if dir == "." {
+		dir = ""
+	}
+	_, entries, _, err := r.gh.Repositories.GetContents(ctx, r.owner, r.name, dir, &github.RepositoryContentGetOptions{Ref: sha})
+	if err != nil {
+		return 0
+	}
+	for _, e := range entries {
+		if e.GetPath() == p {
+			return int64(e.GetSize())
+		}
+	}
+	return 0
+}
+
+// tooLarge recognises GitHub's answer for a file the contents API will not
+// serve: 403 with a too_large error on the Blob.
+func tooLarge(err error) bool {
+	var ge *github.ErrorResponse
+	if !errors.As(err, &ge) || ge.Response == nil || ge.Response.StatusCode != http.StatusForbidden {
+		return false
+	}
+	for _, e := range ge.Errors {
+		if e.Code == "too_large" {
+			return true
+		}
+	}
+	return false
+}
 
 // Tree is the whole repository at side (one tarball download, cached by SHA).
 func (r *Reader) Tree(ctx context.Context, side Side) (fs.FS, error) {

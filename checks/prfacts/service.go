@@ -266,6 +266,9 @@ func (r *Reader) BaseConfig(ctx context.Context) (*repoconfig.Config, []repoconf
 		}
 		return nil, nil, nil
 	}
+	if probs := tooLargeConfig(err); probs != nil {
+		return nil, probs, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}

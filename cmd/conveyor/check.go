@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/conveyor-dev/conveyor/checks"
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/internal/secretmask"
@@ -211,6 +212,9 @@ func (g *gitFacts) ReadFile(ctx context.Context, side checks.Side, p string) ([]
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("%s at %s: %w", p, side, fs.ErrNotExist)
+	}
+	if len(out) > kind.MaxFileBytes {
+		return nil, &kind.TooLargeError{Path: p, Size: int64(len(out))}
 	}
 	return out, nil
 }

@@ -146,6 +146,9 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request, rs *repoS
 	})
 }
 
+// maxContentsBytes is the largest file the contents API returns.
+const maxContentsBytes = 1 << 20
+
 // handleContents is GET contents/{path}?ref=: a file, a directory listing, or 404.
 func (s *Server) handleContents(w http.ResponseWriter, r *http.Request, rs *repoState) {
 	ref := r.URL.Query().Get("ref")
@@ -156,6 +159,17 @@ func (s *Server) handleContents(w http.ResponseWriter, r *http.Request, rs *repo
 	}
 	p := strings.Trim(r.PathValue("path"), "/")
 	if content, ok := c.files[p]; ok {
+		if len(content) > maxContentsBytes {
+			// GitHub's contents API serves files up to 1 MB; larger ones are
+			// 403 with a too_large error on the Blob (docs: "Get repository
+			// content"; the answer as clients report it).
+			writeJSON(w, http.StatusForbidden, map[string]any{
+				"message":           "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+				"errors":            []any{map[string]any{"resource": "Blob", "field": "data", "code": "too_large"}},
+				"documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content",
+			})
+			return
+		}
 		out := s.contentEntry(rs, c, p, "file", len(content), blobSHA(content))
 		out["encoding"] = "base64"
 		out["content"] = wrap60(base64.StdEncoding.EncodeToString([]byte(content)))

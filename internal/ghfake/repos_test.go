@@ -216,3 +216,21 @@ func TestPullRequestCommits(t *testing.T) {
 		t.Fatal("commits of a missing PR did not fail")
 	}
 }
+
+// TestContentsRefusesFilesOverOneMB: GitHub's contents API serves files up to
+// 1 MB and answers larger ones 403 with a too_large error on the Blob; the
+// folder listing still gives their size.
+func TestContentsRefusesFilesOverOneMB(t *testing.T) {
+	s, gh := fixture(t)
+	big := string(make([]byte, maxContentsBytes+1))
+	sha := s.Commit("acme/web", "main", map[string]*string{"data/big.bin": &big, "data/ok.txt": str("ok\n")}, "big")
+	_, _, _, err := gh.Repositories.GetContents(ctx, "acme", "web", "data/big.bin", &github.RepositoryContentGetOptions{Ref: sha})
+	ge, ok := err.(*github.ErrorResponse)
+	if !ok || ge.Response.StatusCode != http.StatusForbidden || len(ge.Errors) != 1 || ge.Errors[0].Code != "too_large" || ge.Errors[0].Resource != "Blob" {
+		t.Fatalf("big file: err = %#v, want 403 with a too_large Blob error", err)
+	}
+	_, dir, _, err := gh.Repositories.GetContents(ctx, "acme", "web", "data", &github.RepositoryContentGetOptions{Ref: sha})
+	if err != nil || len(dir) != 2 || dir[0].GetSize() != maxContentsBytes+1 {
+		t.Fatalf("listing = %v, %v; want big.bin with its size", dir, err)
+	}
+}

@@ -41,6 +41,12 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality = notEvaluated
 		return k
 	}
+	if tl, ok := kind.IsTooLarge(err); ok {
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("pointer file %s; a pointer names registry, model and version in a few lines", tl.Error())}
+		k.Annotations = append(k.Annotations, kind.Annotation{Path: a.Pointer, Line: 1, Level: "failure", Title: "Model pointer too large", Message: k.Validate.Summary})
+		k.Quality = notEvaluated
+		return k
+	}
 	if err != nil {
 		k.Validate = kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("could not read %s; retry with Re-run", a.Pointer), Details: []string{err.Error()}}
 		k.Quality = notEvaluated
