@@ -94,8 +94,7 @@ type world struct {
 // Options (its drivers, its masker) before it is built.
 func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) *world {
 	t.Helper()
-	w := &world{t: t, gh: ghfake.NewTest(t), slack: slackfake.New(), drv: &okDriver{}}
-	t.Cleanup(w.slack.Close)
+	w := &world{t: t, gh: ghfake.NewTest(t), slack: slackfake.NewTest(t), drv: &okDriver{}}
 	w.slack.AddChannel(prodChannel, true)
 	w.gh.AddRepo(repo, "main", installation)
 	content := "v2"

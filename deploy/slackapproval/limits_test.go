@@ -16,8 +16,7 @@ import (
 // 40 policy warnings and a 5,000-character failure all post to a Slack that
 // enforces Block Kit's limits.
 func TestOversizedApprovalCardsStillPost(t *testing.T) {
-	fake := slackfake.New()
-	t.Cleanup(fake.Close)
+	fake := slackfake.NewTest(t)
 	fake.AddChannel("C0PROD", true)
 	api := slack.New(fake.Token(), slack.OptionAPIURL(fake.URL()+"/api/"))
 	base := func() *deploy.Deployment {

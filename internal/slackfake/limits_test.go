@@ -163,3 +163,33 @@ func postRaw(t *testing.T, f *slackfake.Server, method string, args map[string]a
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+type recordingTB struct {
+	cleanups []func()
+	errs     []string
+}
+
+func (r *recordingTB) Helper()                   {}
+func (r *recordingTB) Cleanup(f func())          { r.cleanups = append(r.cleanups, f) }
+func (r *recordingTB) Errorf(f string, a ...any) { r.errs = append(r.errs, f) }
+
+// A call Slack would refuse for its form fails the test that made it; the
+// workspace's own answers (an unknown channel) do not, a product must handle those.
+func TestNewTestFailsOnRefusedForm(t *testing.T) {
+	rt := &recordingTB{}
+	f := slackfake.NewTest(rt)
+	f.AddChannel("C1", true)
+	api := slack.New(f.Token(), slack.OptionAPIURL(f.URL()+"/api/"))
+	_, _, _ = api.PostMessage("C0NOPE", slack.MsgOptionText("hi", false))
+	_, _, _ = api.PostMessage("C1", slack.MsgOptionBlocks(slack.NewHeaderBlock(txt(slack.PlainTextType, strings.Repeat("h", 151)))))
+	v := f.ContractViolations()
+	if len(v) != 1 || !strings.Contains(v[0], "chat.postMessage: invalid_blocks") || !strings.Contains(v[0], "/blocks/0/text/text") {
+		t.Fatalf("violations = %q, want the header only", v)
+	}
+	for i := len(rt.cleanups) - 1; i >= 0; i-- {
+		rt.cleanups[i]()
+	}
+	if len(rt.errs) != 1 {
+		t.Fatalf("NewTest reported %d errors, want 1", len(rt.errs))
+	}
+}

@@ -62,6 +62,8 @@ type Server struct {
 	calls   fakeapi.Log[Call]
 	faults  fakeapi.Faults[fault]
 	latency fakeapi.Latency
+	// refused are calls Slack would refuse for their form (contract.go).
+	refused fakeapi.Log[string]
 }
 
 // Option configures a Server.
@@ -234,6 +236,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		slackErr = "unknown_method"
 	}
 	if slackErr != "" {
+		s.noteRefusal(method, slackErr, resp)
 		call.Error = slackErr
 		out := map[string]any{"ok": false, "error": slackErr}
 		for k, v := range resp { // invalid_blocks carries errors and response_metadata
