@@ -56,4 +56,3 @@ func NewTest(t TB, opts ...Option) *Server {
 	})
 	return s
 }
-
