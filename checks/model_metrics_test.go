@@ -197,3 +197,18 @@ func TestMetricTableLinksVersionsAndRun(t *testing.T) {
 		}
 	}
 }
+
+func TestParamsChangedAgainstProduction(t *testing.T) {
+	ml := newMLflow(t)
+	ml.SetRunParam("r13", "learning_rate", "0.1")
+	ml.SetRunParam("r13", "max_depth", "6")
+	ml.SetRunParam("r14", "learning_rate", "0.05")
+	ml.SetRunParam("r14", "max_depth", "6")
+	ml.SetRunParam("r14", "n_estimators", "400")
+	f := exampleFacts(t, "good", ml)
+	_, m := quality(t, f)
+	want := "Run parameters changed vs production v13:\n- `learning_rate`: `0.1` -> `0.05`\n- `n_estimators`: (not set) -> `400`\n"
+	if !strings.Contains(m.Persona, want) || strings.Contains(m.Persona, "max_depth") {
+		t.Fatalf("persona lacks the changed params:\n%s", m.Persona)
+	}
+}

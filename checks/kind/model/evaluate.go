@@ -176,7 +176,8 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 			serving[alias], servingMetrics[alias] = served[i], servedMetrics[i]
 		}
 	}
-	k.Persona = metricTable(reg, ptr, mv, a.Evaluation, cand, env.Environments(), serving, servingMetrics)
+	k.Persona = metricTable(reg, ptr, mv, a.Evaluation, cand, env.Environments(), serving, servingMetrics) +
+		paramsChanged(ctx, reg, mv, serving[productionAlias])
 	var misspelled *mlflow.ModelVersion
 	if serving[productionAlias] == nil {
 		// A team that named its alias "Production" would otherwise read as a
