@@ -9,7 +9,7 @@ import (
 )
 
 // Types lists the driver types, in the order messages name them.
-var Types = []string{"exec", "github-workflow", "mlflow", "dbt", "webhook", "sagemaker"}
+var Types = []string{"exec", "github-workflow", "mlflow", "dbt", "webhook", "sagemaker", "vertex"}
 
 // Rules validates the drivers: section of a server config and the metric
 // gates of health: every rule about a driver entry or a gate lives here,
@@ -51,6 +51,8 @@ func checkDriver(name string, d serverconfig.Driver, registryDefined func(string
 		}
 	case "sagemaker":
 		problems = append(problems, checkSageMaker(name, d, registryDefined)...)
+	case "vertex":
+		problems = append(problems, checkVertex(name, d, registryDefined)...)
 	case "github-workflow":
 		if d.Workflow == "" {
 			add("drivers.%s.workflow: missing (write the workflow file name, for example deploy.yml)", name)

@@ -11,7 +11,7 @@ import (
 // problem (the messages serve has always printed).
 func TestRulesNameTheSetting(t *testing.T) {
 	cases := map[string]string{
-		"drivers: {x: {type: teleport}}":                             `drivers.x.type: "teleport" is not a driver type (write one of exec, github-workflow, mlflow, dbt, webhook, sagemaker)`,
+		"drivers: {x: {type: teleport}}":                             `drivers.x.type: "teleport" is not a driver type (write one of exec, github-workflow, mlflow, dbt, webhook, sagemaker, vertex)`,
 		"drivers: {x: {type: mlflow, registry: nope}}":               `drivers.x.registry: "nope" is not defined under registries`,
 		"drivers: {x: {type: exec}}":                                 `drivers.x.command: missing (an exec driver runs a command, for example ["/opt/deploy/web.sh"])`,
 		"drivers: {x: {type: github-workflow}}":                      "drivers.x.workflow: missing (write the workflow file name, for example deploy.yml)",
@@ -41,7 +41,7 @@ drivers:
 teams: {ml: {}}
 pricing: {cost_gate_usd: 10}
 `
-	want := `registries.main.url: missing (write the registry's base URL); drivers.m.registry: "nope" is not defined under registries; drivers.x.type: "helm" is not a driver type (write one of exec, github-workflow, mlflow, dbt, webhook, sagemaker); teams.ml: write the team as org/slug; pricing.finance_team: missing (the cost gate needs a team to approve, for example acme/finance)`
+	want := `registries.main.url: missing (write the registry's base URL); drivers.m.registry: "nope" is not defined under registries; drivers.x.type: "helm" is not a driver type (write one of exec, github-workflow, mlflow, dbt, webhook, sagemaker, vertex); teams.ml: write the team as org/slug; pricing.finance_team: missing (the cost gate needs a team to approve, for example acme/finance)`
 	if _, err := serverconfig.Parse([]byte(in), Rules); err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}

@@ -155,7 +155,7 @@ func runDriverContract(t *testing.T, h contractHarness) {
 }
 
 func TestDriverContract(t *testing.T) {
-	for _, h := range []contractHarness{execHarness, mlflowHarness, dbtHarness, workflowHarness, webhookHarness, sagemakerHarness} {
+	for _, h := range []contractHarness{execHarness, mlflowHarness, dbtHarness, workflowHarness, webhookHarness, sagemakerHarness, vertexHarness} {
 		t.Run(h.name, func(t *testing.T) { runDriverContract(t, h) })
 	}
 }

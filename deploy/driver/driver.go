@@ -1,5 +1,6 @@
 // Package driver owns the deploy drivers (exec, mlflow, dbt, github-workflow,
-// webhook) and the HTTP health gate that the promotion engine calls between
+// webhook, sagemaker, vertex) and the health gates (an HTTP probe, Prometheus
+// and Datadog metric queries) that the promotion engine calls between
 // rollout steps. A driver carries out one deploy or rollback of one artifact
 // to one environment and reports progress; it must not decide whether the
 // deploy is allowed (that is policy) nor record state (that is the engine and
@@ -148,6 +149,11 @@ func New(name string, cfg serverconfig.Driver, deps Deps) (Driver, error) {
 			return nil, fmt.Errorf("driver %q (sagemaker): no model registry client was provided (Deps.MLflow is nil); the sagemaker driver reads the model's artifact location from it", name)
 		}
 		return newSageMakerDriver(b, cfg, deps), nil
+	case "vertex":
+		if deps.MLflow == nil {
+			return nil, fmt.Errorf("driver %q (vertex): no model registry client was provided (Deps.MLflow is nil); the vertex driver reads the model's artifact location from it", name)
+		}
+		return newVertexDriver(b, cfg, deps), nil
 	default: // webhook; checkDriver refused every other type
 		return &webhookDriver{base: b, cfg: cfg, deps: deps}, nil
 	}

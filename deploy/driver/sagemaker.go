@@ -310,33 +310,20 @@ func (d *sagemakerDriver) rollback(ctx context.Context, t Target, p *progress) (
 // artifact location; one left by an earlier attempt is reused.
 func (d *sagemakerDriver) ensureModel(ctx context.Context, sm *sagemaker.Client, t Target, n smNames, p *progress) error {
 	m := t.ModelRef()
-	reg, err := d.deps.MLflow(d.cfg.Registry)
+	source, err := artifactLocation(ctx, d.deps, d.cfg.Registry, m.Name, m.Version)
 	if err != nil {
-		return fmt.Errorf("registry %q: %w", d.cfg.Registry, err)
-	}
-	vs, ok := reg.(interface {
-		GetModelVersion(ctx context.Context, name, version string) (*mlflow.ModelVersion, error)
-	})
-	if !ok {
-		return fmt.Errorf("registry %q cannot look up model versions", d.cfg.Registry)
-	}
-	mv, err := vs.GetModelVersion(ctx, m.Name, m.Version)
-	if err != nil {
-		return fmt.Errorf("read model %s version %s: %w", m.Name, m.Version, err)
-	}
-	if mv.Source == "" {
-		return fmt.Errorf("model %s version %s has no artifact location (source) in the registry", m.Name, m.Version)
+		return err
 	}
 	_, err = sm.CreateModel(ctx, &sagemaker.CreateModelInput{
 		ModelName:        &n.model,
 		ExecutionRoleArn: &d.cfg.RoleARN,
-		PrimaryContainer: &smtypes.ContainerDefinition{Image: &d.cfg.Image, ModelDataUrl: &mv.Source},
+		PrimaryContainer: &smtypes.ContainerDefinition{Image: &d.cfg.Image, ModelDataUrl: &source},
 	})
 	if err != nil && !strings.Contains(apiErr(err).Error(), "already existing model") {
 		return fmt.Errorf("create model %s: %w", n.model, apiErr(err))
 	}
 	if err == nil {
-		p.Printf("model %s created from %s", n.model, mv.Source)
+		p.Printf("model %s created from %s", n.model, source)
 	}
 	return nil
 }
@@ -448,4 +435,10 @@ func apiErr(err error) error {
 		return fmt.Errorf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
 	}
 	return unwrapURLError(err)
+}
+
+// versionSource is the part of a registry client that knows a version's
+// artifact location (*mlflow.Client has it).
+type versionSource interface {
+	GetModelVersion(ctx context.Context, name, version string) (*mlflow.ModelVersion, error)
 }

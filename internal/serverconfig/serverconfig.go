@@ -50,7 +50,7 @@ type Registry struct {
 // Driver is a named deploy driver as written in the file. Which fields apply
 // depends on Type; deploy/driver says which are required and their defaults.
 type Driver struct {
-	Type         string            `yaml:"type"` // exec, github-workflow, mlflow, dbt, webhook, sagemaker
+	Type         string            `yaml:"type"` // exec, github-workflow, mlflow, dbt, webhook, sagemaker, vertex
 	Command      []string          `yaml:"command"`
 	Env          map[string]string `yaml:"env"`
 	Timeout      Duration          `yaml:"timeout"`
@@ -74,6 +74,13 @@ type Driver struct {
 	EndpointURL   string `yaml:"endpoint_url"`
 	AccessKeyEnv  string `yaml:"access_key_env"`
 	SecretKeyEnv  string `yaml:"secret_key_env"`
+	// vertex: the Google Cloud project, the machine type of deployed
+	// models, and a service account key file (Application Default
+	// Credentials otherwise); region, endpoint, image and endpoint_url as
+	// for sagemaker.
+	Project         string `yaml:"project"`
+	MachineType     string `yaml:"machine_type"`
+	CredentialsFile string `yaml:"credentials_file"`
 }
 
 // Health is the health gate of one driver, checked after every rollout

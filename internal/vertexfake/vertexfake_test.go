@@ -1,0 +1,76 @@
+package vertexfake
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestTokenEndpointTradesOnlyJWTBearerGrants(t *testing.T) {
+	s := New("tok")
+	defer s.Close()
+	for _, tc := range []struct {
+		form url.Values
+		want int
+	}{
+		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"a.b.c"}}, 200},
+		{url.Values{"grant_type": {"client_credentials"}}, 400},
+		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"not-a-jwt"}}, 400},
+	} {
+		resp, err := http.PostForm(s.TokenURL(), tc.form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || (tc.want == 200 && body["access_token"] != "tok") {
+			t.Errorf("%v: %d %v", tc.form, resp.StatusCode, body)
+		}
+	}
+}
+
+func TestOperationsFinishFailOrStick(t *testing.T) {
+	s := New("tok")
+	defer s.Close()
+	s.AddEndpoint("projects/p/locations/l/endpoints/e")
+	do := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, s.URL()+"/v1/"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	upload := `{"model": {"displayName": "m", "artifactUri": "gs://b/m", "containerSpec": {"imageUri": "img"}}}`
+	_, op := do("POST", "projects/p/locations/l/models:upload", upload)
+	name := op["name"].(string)
+	if _, got := do("GET", name, ""); got["done"] != false {
+		t.Errorf("done at the first poll: %v", got)
+	}
+	if _, got := do("GET", name, ""); got["done"] != true || got["response"].(map[string]any)["model"] == nil {
+		t.Errorf("second poll: %v", got)
+	}
+	s.FailNextOperation("boom")
+	_, op = do("POST", "projects/p/locations/l/models:upload", upload)
+	do("GET", op["name"].(string), "")
+	if _, got := do("GET", op["name"].(string), ""); got["error"].(map[string]any)["message"] != "boom" {
+		t.Errorf("failed operation: %v", got)
+	}
+	s.StickOperations(true)
+	_, op = do("POST", "projects/p/locations/l/models:upload", upload)
+	for range 5 {
+		if _, got := do("GET", op["name"].(string), ""); got["done"] != false {
+			t.Fatalf("stuck operation finished: %v", got)
+		}
+	}
+	if code, got := do("POST", "projects/p/locations/l/models:upload", `{"model": {"displayName": "m"}, "extra": 1}`); code != 400 || got["error"].(map[string]any)["status"] != "INVALID_ARGUMENT" {
+		t.Errorf("unknown field: %d %v", code, got)
+	}
+}
