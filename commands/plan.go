@@ -21,7 +21,12 @@ func (s *session) plan(ctx context.Context, c Command) outcome {
 	}
 	b.WriteString("\n\n")
 	if len(p.arts) > 0 {
-		b.WriteString("| artifact | kind | version | driver |\n|---|---|---|---|\n")
+		serving := s.servingIn(ctx, p.env.Name)
+		web := ""
+		if p.pr != nil {
+			web = repoWebURL(p.pr.URL)
+		}
+		b.WriteString("| artifact | kind | serving now | would deploy | changes | driver |\n|---|---|---|---|---|---|\n")
 		for _, a := range p.arts {
 			version := short(p.head.SHA)
 			if pl, ok := p.payloads[a.Name]; !ok {
@@ -29,7 +34,14 @@ func (s *session) plan(ctx context.Context, c Command) outcome {
 			} else if pl.Version != "" {
 				version = pl.Version
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", a.Name, a.Kind, version, a.Deploy.Driver)
+			now, changes := "nothing yet", "-"
+			if st, ok := serving[a.Name]; ok {
+				now = short(st.Serving)
+				if l := compareLink(web, st.SHA, p.head.SHA); l != "" {
+					changes = l
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", a.Name, a.Kind, now, version, changes, a.Deploy.Driver)
 		}
 		b.WriteString("\n")
 	}

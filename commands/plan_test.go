@@ -23,7 +23,7 @@ func TestPlanReportsWithoutStarting(t *testing.T) {
 	}
 	mustContain(t, e.oneReply(pr),
 		"Plan for **production** at `"+pr.HeadSHA[:7]+"`",
-		"| web | app | "+pr.HeadSHA[:7]+" | web-argo |",
+		"| web | app | nothing yet | "+pr.HeadSHA[:7]+" | - | web-argo |",
 		"Policy: **deny**",
 		"production requires a successful deployment of "+pr.HeadSHA[:7]+" to staging first",
 		"@dev has write permission; production needs maintain or membership in acme/sre",

@@ -144,7 +144,7 @@ func (s *session) exec(ctx context.Context, c Command) outcome {
 	case "status":
 		return s.status(ctx)
 	case "help":
-		return done(Help())
+		return done(s.help(ctx))
 	}
 	return refused(fmt.Sprintf("/%s is not handled; write /help for the commands", c.Name))
 }

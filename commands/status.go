@@ -16,7 +16,11 @@ func (s *session) status(ctx context.Context) outcome {
 	if err != nil {
 		return refused(s.errorText(err))
 	}
-	return done(rep.Markdown())
+	out := rep.Markdown()
+	if pr, err := s.loadPR(ctx); err == nil {
+		out += servingDiffs(rep, pr)
+	}
+	return done(out)
 }
 
 // pendingOf lists the deployments awaiting approval in a report.
