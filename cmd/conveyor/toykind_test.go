@@ -283,7 +283,7 @@ policies: {dir: %q}
 	}
 	replies := d.botComments(clean)
 	plan := replies[len(replies)-1].Body
-	for _, want := range []string{"| reports | notebook | kernel python3.12 | nb-deploy |", "Preconditions: all met"} {
+	for _, want := range []string{"| reports | notebook | nothing yet | kernel python3.12 | - | nb-deploy |", "Preconditions: all met"} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("/plan reply does not contain %q:\n%s", want, plan)
 		}
