@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -61,6 +62,7 @@ type loader struct {
 	pkgName string
 	decl    []declaredPackage
 	walked  map[string][]sqlFile // files under each folder walked
+	root    *projectFile         // the root project, when reading a package
 }
 
 // repoPath turns a path relative to the project folder into a repo path.
@@ -93,6 +95,9 @@ func (l *loader) load(opts LoadOptions, root bool) {
 	var errs []lineError
 	l.pf, errs = parseProjectFile(data)
 	l.lineErrors("dbt_project.yml", errs)
+	if l.root != nil {
+		maps.Copy(l.pf.Vars, l.root.varsFor(l.pf.Name))
+	}
 	l.p.Name = l.pf.Name
 	if !root {
 		l.loadSources(false)
@@ -362,7 +367,7 @@ func enabled(raw string, vars map[string]string) bool {
 // newModel reads and parses one model file; configs from dbt_project.yml
 // apply first, config() in the file last.
 func (l *loader) newModel(name string, f sqlFile) *Model {
-	m := &Model{Name: name, Resource: ResourceModel, Language: "sql", Path: l.repoPath(f.rel), Config: l.pf.projectConfig("models", f.under),
+	m := &Model{Name: name, Resource: ResourceModel, Language: "sql", Path: l.repoPath(f.rel), Config: l.packageConfig("models", f.under),
 		fqn: strings.TrimSuffix(f.under, path.Ext(f.under))}
 	if path.Ext(f.rel) == ".py" {
 		m.Language = "python"

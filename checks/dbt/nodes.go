@@ -23,7 +23,7 @@ func (l *loader) buildSeeds(entries []entryAt) {
 	}
 	for _, f := range l.walk(l.pf.SeedPaths, ".csv") {
 		name := strings.TrimSuffix(path.Base(f.rel), ".csv")
-		m := &Model{Name: name, Resource: ResourceSeed, Path: l.repoPath(f.rel), Config: l.pf.projectConfig("seeds", f.under),
+		m := &Model{Name: name, Resource: ResourceSeed, Path: l.repoPath(f.rel), Config: l.packageConfig("seeds", f.under),
 			fqn: strings.TrimSuffix(f.under, ".csv")}
 		m.Checksums.Body = l.seedChecksum(f.rel)
 		if e, ok := byName[name]; ok {
@@ -90,7 +90,7 @@ func (l *loader) buildSnapshots(files []sqlFile, entries []entryAt) {
 			l.lineErrors(f.rel, errs)
 			dir := path.Dir(f.under)
 			m := &Model{Name: name, Resource: ResourceSnapshot, Path: l.repoPath(f.rel), SQL: body,
-				Config: l.pf.projectConfig("snapshots", path.Join(dir, name)), fqn: path.Join(dir, name)}
+				Config: l.packageConfig("snapshots", path.Join(dir, name)), fqn: path.Join(dir, name)}
 			m.Checksums.Body = parsed.sum
 			m.Refs, m.SourceRefs = shiftRefs(facts.Refs, offset), shiftSources(facts.Sources, offset)
 			m.calls, m.dispatch, m.sqlConfig = facts.Calls, facts.Dispatches, facts.Config
@@ -116,7 +116,7 @@ func (l *loader) buildSnapshots(files []sqlFile, entries []entryAt) {
 			continue
 		}
 		facts, _ := parseSQLWith("{{ "+e.m.Relation+" }}", l.pf.Vars)
-		m := &Model{Name: name, Resource: ResourceSnapshot, Path: l.repoPath(e.rel), Config: l.pf.projectConfig("snapshots", name), fqn: name}
+		m := &Model{Name: name, Resource: ResourceSnapshot, Path: l.repoPath(e.rel), Config: l.packageConfig("snapshots", name), fqn: name}
 		m.Checksums.Body = digest(e.m.Checksum)
 		m.Refs, m.SourceRefs = shiftRefs(facts.Refs, e.m.Line-1), shiftSources(facts.Sources, e.m.Line-1)
 		l.applyEntry(m, e, nil, e.m.Columns, e.m.Tests)

@@ -24,6 +24,7 @@ func (l *loader) loadDeps() {
 		}
 		sub := newLoader(l.fsys, dir)
 		sub.pkgName = path.Base(dir)
+		sub.root = &l.pf
 		sub.load(LoadOptions{}, false)
 		name := sub.p.Name
 		if name == "" || name == l.p.Name || l.p.Deps[name] != nil {

@@ -25,6 +25,38 @@ type projectFile struct {
 	// trees are the `models:`, `seeds:` and `snapshots:` config trees for
 	// this project, by resource type.
 	trees map[string]*yaml.Node
+	// vars is the raw `vars:` block, for the vars it sets for packages.
+	vars *yaml.Node
+	// blocks are the whole `models:`, `seeds:` and `snapshots:` blocks, for
+	// the configs a root project sets for its packages' nodes.
+	blocks map[string]*yaml.Node
+}
+
+// packageConfig is what the package's own dbt_project.yml sets for a node
+// of tree at rel, then what the root project sets for it under the
+// package's name (models: {hubspot: {marketing: {+enabled: false}}}),
+// which wins, as dbt applies project configs (root over package).
+func (l *loader) packageConfig(tree, rel string) map[string]string {
+	cfg := l.pf.projectConfig(tree, rel)
+	if l.root != nil {
+		configAt(mapGet(l.root.blocks[tree], l.pf.Name), rel, cfg)
+	}
+	return cfg
+}
+
+// varsFor returns the vars this (root) project sets for package pkg: its
+// global vars and those scoped to pkg (vars: {pkg: {x: 1}}), which win
+// over the package's own (dbt's VarProvider precedence).
+func (pf projectFile) varsFor(pkg string) map[string]string {
+	out := map[string]string{}
+	for _, n := range []*yaml.Node{pf.vars, mapGet(pf.vars, pkg)} {
+		mapPairs(n, func(k, v *yaml.Node) {
+			if v.Kind == yaml.ScalarNode {
+				out[k.Value] = v.Value
+			}
+		})
+	}
+	return out
 }
 
 // parseProjectFile reads dbt_project.yml.
@@ -80,6 +112,7 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 	// Project vars: top-level scalars, and the ones scoped to this project
 	// (vars: {my_project: {x: 1}}), which win (dbt's VarProvider).
 	vars := mapGet(root, "vars")
+	pf.vars = vars
 	mapPairs(vars, func(k, v *yaml.Node) {
 		if v.Kind == yaml.ScalarNode {
 			pf.Vars[k.Value] = v.Value
@@ -96,8 +129,10 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 			pf.Dispatch[ns] = append(pf.Dispatch[ns], scalar(p))
 		}
 	}
+	pf.blocks = map[string]*yaml.Node{}
 	for _, rt := range []string{"models", "seeds", "snapshots"} {
-		pf.trees[rt] = mapGet(mapGet(root, rt), pf.Name)
+		pf.blocks[rt] = mapGet(root, rt)
+		pf.trees[rt] = mapGet(pf.blocks[rt], pf.Name)
 	}
 	return pf, errs
 }
@@ -111,12 +146,15 @@ var dictConfigs = map[string]bool{"contract": true, "meta": true, "docs": true, 
 // resource path, with extension): every level of the folder tree it sits
 // in, and finally its own name (dbt's fqn-based config resolution).
 func (pf projectFile) projectConfig(tree, rel string) map[string]string {
-	cfg := map[string]string{}
-	if pf.trees[tree] == nil {
+	return configAt(pf.trees[tree], rel, map[string]string{})
+}
+
+// configAt adds to cfg what one config tree sets for the node at rel.
+func configAt(node *yaml.Node, rel string, cfg map[string]string) map[string]string {
+	if node == nil {
 		return cfg
 	}
 	parts := strings.Split(strings.TrimSuffix(rel, path.Ext(rel)), "/")
-	node := pf.trees[tree]
 	for level := 0; node != nil; level++ {
 		var next *yaml.Node
 		mapPairs(node, func(k, v *yaml.Node) {

@@ -182,3 +182,29 @@ func TestResolveJinjaBadInputIsBounded(t *testing.T) {
 	facts, _ = parseSQL("{% for x in " + list + " %}{{ ref(x) }}{% endfor %}")
 	assertEqual(t, "one ref per item", len(facts.Refs), 20001)
 }
+
+// A package's models disabled through a var the root project sets (the
+// way Fivetran packages switch sources off) are disabled; a ref to one is
+// the error dbt gives.
+func TestResolvePackageVarsFromTheRootProject(t *testing.T) {
+	files := map[string]string{
+		"dbt_project.yml": basicProjectYML + "vars:\n  hubspot:\n    hubspot_marketing_enabled: false\n",
+		"packages.yml":    "packages:\n  - package: fivetran/hubspot\n    version: 1.0.0\n",
+		"dbt_packages/hubspot/dbt_project.yml": "name: hubspot\nvars:\n  hubspot_marketing_enabled: true\n" +
+			"models:\n  hubspot:\n    marketing:\n      +enabled: \"{{ var('hubspot_marketing_enabled', true) }}\"\n",
+		"dbt_packages/hubspot/models/marketing/hubspot__email_sends.sql": "select 1",
+		"dbt_packages/hubspot/models/sales/hubspot__deals.sql":           "select 1",
+		"models/deals.sql": "select * from {{ ref('hubspot__deals') }}",
+	}
+	p := mustLoad(t, files)
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	files["models/emails.sql"] = "select * from {{ ref('hubspot__email_sends') }}"
+	p = mustLoad(t, files)
+	assertProblem(t, p.Validate(), "analytics/models/emails.sql", 1, "names a disabled node")
+
+	// The root project's models: block for the package wins too.
+	files["dbt_project.yml"] = basicProjectYML + "models:\n  hubspot:\n    sales:\n      +enabled: false\n"
+	delete(files, "models/emails.sql")
+	p = mustLoad(t, files)
+	assertProblem(t, p.Validate(), "analytics/models/deals.sql", 1, "ref('hubspot__deals') names a disabled node")
+}
