@@ -417,3 +417,27 @@ func TestMetricValueRejectsOtherStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestMLflow3LoggedModelMetrics: a version registered from an MLflow 3
+// logged model reads the metrics linked to that model, not its run's.
+func TestMLflow3LoggedModelMetrics(t *testing.T) {
+	f := newFake(t)
+	id := f.LinkLoggedModel("fraud", "14", map[string]float64{"auc": 0.97})
+	c := mlflow.New(f.URL())
+	mv, err := c.GetModelVersion(context.Background(), "fraud", "14")
+	if err != nil || mv.ModelID != id {
+		t.Fatalf("version = %+v, %v; want model_id %s", mv, err, id)
+	}
+	m, err := c.VersionMetrics(context.Background(), mv)
+	if err != nil || m["auc"] != 0.97 {
+		t.Fatalf("metrics = %v, %v; want the logged model's auc 0.97", m, err)
+	}
+	calls := f.Calls()
+	if last := calls[len(calls)-1]; last.Method != "GET" || last.Path != mlflowfake.PathLoggedModel+id || len(last.Query) != 0 {
+		t.Fatalf("last call = %+v", last)
+	}
+	mv.ModelID = "m-missing"
+	if _, err := c.VersionMetrics(context.Background(), mv); !mlflow.IsNotFound(err) {
+		t.Fatalf("unknown logged model: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ const (
 	pathModelVersion = "/api/2.0/mlflow/model-versions/get"
 	pathAlias        = "/api/2.0/mlflow/registered-models/alias"
 	pathRun          = "/api/2.0/mlflow/runs/get"
+	pathLoggedModel  = "/api/2.0/mlflow/logged-models/" // + model_id (MLflow 3)
 )
 
 // errEmptyAnswer is returned when MLflow answers 200 without the expected object.
@@ -94,7 +95,8 @@ func (c *Client) GetRun(ctx context.Context, runID string) (*Run, error) {
 }
 
 // VersionMetrics returns the evaluation metrics of a model version: those on
-// the version itself when the server provides them (MLflow 3), else those of
+// the version itself when the server provides them, else those linked to the
+// logged model it was registered from (MLflow 3's model_id), else those of
 // the run that produced it.
 func (c *Client) VersionMetrics(ctx context.Context, mv *ModelVersion) (map[string]float64, error) {
 	if mv == nil {
@@ -107,6 +109,15 @@ func (c *Client) VersionMetrics(ctx context.Context, mv *ModelVersion) (map[stri
 		}
 		return out, nil
 	}
+	if mv.ModelID != "" {
+		m, err := c.loggedModelMetrics(ctx, mv.ModelID)
+		if err != nil {
+			return nil, err
+		}
+		if len(m) > 0 {
+			return m, nil
+		}
+	}
 	if mv.RunID == "" {
 		return nil, fmt.Errorf("MLflow: model %q version %s has no metrics and no run_id to read them from; register the version from a run that logged its evaluation metrics", mv.Name, mv.Version)
 	}
@@ -115,6 +126,20 @@ func (c *Client) VersionMetrics(ctx context.Context, mv *ModelVersion) (map[stri
 		return nil, err
 	}
 	return run.Metrics, nil
+}
+
+// loggedModelMetrics reads the metrics linked to an MLflow 3 logged model
+// (GET /api/2.0/mlflow/logged-models/{model_id}, a path parameter: the
+// server reads no query or body for it).
+func (c *Client) loggedModelMetrics(ctx context.Context, modelID string) (map[string]float64, error) {
+	var resp loggedModelResponse
+	if err := c.call(ctx, http.MethodGet, pathLoggedModel+url.PathEscape(modelID), nil, nil, &resp); err != nil {
+		return nil, withSubject(err, fmt.Sprintf("logged model %q", modelID))
+	}
+	if resp.Model == nil {
+		return nil, fmt.Errorf("MLflow GET %s: %w", pathLoggedModel, errEmptyAnswer)
+	}
+	return resp.Model.Data.Metrics.latest(), nil
 }
 
 // SetAlias points alias of model name at version.

@@ -16,10 +16,13 @@ const (
 
 // ModelVersion is one registered model version.
 type ModelVersion struct {
-	Name        string
-	Version     string
-	Status      string // READY, PENDING_REGISTRATION or FAILED_REGISTRATION
-	RunID       string
+	Name    string
+	Version string
+	Status  string // READY, PENDING_REGISTRATION or FAILED_REGISTRATION
+	RunID   string
+	// ModelID is the MLflow 3 logged model the version was registered
+	// from ("" on older servers); its metrics are the version's.
+	ModelID     string
 	Source      string
 	Description string
 	Aliases     []string
@@ -129,6 +132,7 @@ type wireModelVersion struct {
 	Version     string     `json:"version"`
 	Status      string     `json:"status"`
 	RunID       string     `json:"run_id"`
+	ModelID     string     `json:"model_id"`
 	Source      string     `json:"source"`
 	Description string     `json:"description"`
 	Aliases     []string   `json:"aliases"`
@@ -141,6 +145,7 @@ func (w wireModelVersion) toModelVersion() *ModelVersion {
 		Version:     w.Version,
 		Status:      w.Status,
 		RunID:       w.RunID,
+		ModelID:     w.ModelID,
 		Source:      w.Source,
 		Description: w.Description,
 		Aliases:     w.Aliases,
@@ -169,4 +174,14 @@ type runResponse struct {
 			} `json:"params"`
 		} `json:"data"`
 	} `json:"run"`
+}
+
+// loggedModelResponse is the answer of GET logged-models/{model_id}
+// (service.proto, GetLoggedModel): the LoggedModel's data holds its metrics.
+type loggedModelResponse struct {
+	Model *struct {
+		Data struct {
+			Metrics metricList `json:"metrics"`
+		} `json:"data"`
+	} `json:"model"`
 }

@@ -12,6 +12,8 @@ const (
 	PathModelVersion = "/api/2.0/mlflow/model-versions/get"
 	PathAlias        = "/api/2.0/mlflow/registered-models/alias"
 	PathRun          = "/api/2.0/mlflow/runs/get"
+	// PathLoggedModel + model_id is MLflow 3's GetLoggedModel.
+	PathLoggedModel = "/api/2.0/mlflow/logged-models/"
 )
 
 // params reads request parameters exactly as MLflow's server does
@@ -67,6 +69,16 @@ type apiError struct {
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	type handler func(http.ResponseWriter, map[string]string)
 	var h handler
+	if id, ok := strings.CutPrefix(r.URL.Path, PathLoggedModel); ok && id != "" && !strings.Contains(id, "/") {
+		// A path parameter (service.proto: GET /mlflow/logged-models/{model_id});
+		// no query or body is read.
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w)
+			return
+		}
+		s.getLoggedModel(w, id)
+		return
+	}
 	switch {
 	case r.URL.Path == PathModelVersion && r.Method == http.MethodGet:
 		h = s.getModelVersion
@@ -224,4 +236,18 @@ func (s *Server) modelOr404(w http.ResponseWriter, name string) *model {
 		notFound(w, "Registered Model with name=%s not found", name)
 	}
 	return m
+}
+
+func (s *Server) getLoggedModel(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lm := s.logged[id]
+	if lm == nil {
+		notFound(w, "Logged model with ID '%s' not found.", id)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"model": map[string]any{
+		"info": map[string]any{"model_id": lm.id, "creation_timestamp_ms": lm.created, "status": "LOGGED_MODEL_READY"},
+		"data": map[string]any{"params": []any{}, "metrics": wireMetrics(lm.metrics, lm.created, "")},
+	}})
 }

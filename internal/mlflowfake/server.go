@@ -52,6 +52,7 @@ type Server struct {
 	metricsOnVer bool
 	clock        int64
 	denied       map[string]bool // models the caller may not read or change
+	logged       map[string]*loggedModel
 
 	// calls, faults and latency carry their own locks; mu does not guard them.
 	calls   fakeapi.Log[Call]

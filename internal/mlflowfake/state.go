@@ -25,6 +25,14 @@ type version struct {
 	version string
 	status  string
 	runID   string
+	modelID string // MLflow 3 logged model, "" when none
+	created int64
+}
+
+// loggedModel is an MLflow 3 logged model and the metrics linked to it.
+type loggedModel struct {
+	id      string
+	metrics map[string]float64
 	created int64
 }
 
@@ -143,6 +151,30 @@ func (s *Server) Alias(name, alias string) string {
 	return ""
 }
 
+// LinkLoggedModel registers version ver of model name as coming from an
+// MLflow 3 logged model carrying metrics, and returns the model's ID; the
+// version then answers with model_id and GET logged-models/{id} serves
+// them. It panics when the version does not exist: that is a broken test.
+func (s *Server) LinkLoggedModel(name, ver string, metrics map[string]float64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.models[name]
+	if !ok || m.versions[ver] == nil {
+		panic(fmt.Sprintf("mlflowfake.LinkLoggedModel: model %q has no version %q; call AddVersion first", name, ver))
+	}
+	if s.logged == nil {
+		s.logged = map[string]*loggedModel{}
+	}
+	id := fmt.Sprintf("m-%s-%s", name, ver)
+	lm := &loggedModel{id: id, metrics: map[string]float64{}, created: s.tick()}
+	for k, v := range metrics {
+		lm.metrics[k] = v
+	}
+	s.logged[id] = lm
+	m.versions[ver].modelID = id
+	return id
+}
+
 // SetMetricsOnVersion switches MLflow 3 behaviour on or off: when on, model
 // versions carry their run's metrics in model_version.metrics.
 func (s *Server) SetMetricsOnVersion(on bool) {
@@ -194,6 +226,9 @@ func (s *Server) wireVersion(m *model, v *version) map[string]any {
 		"run_id":                 v.runID,
 		"status":                 v.status,
 		"aliases":                m.sortedAliases(v.version),
+	}
+	if v.modelID != "" {
+		out["model_id"] = v.modelID
 	}
 	if s.metricsOnVer {
 		if r := s.runs[v.runID]; r != nil {

@@ -85,7 +85,7 @@ func TestStrictMissingAliasIsInvalidParameter(t *testing.T) {
 
 func TestStrictWrongMethodIsFlask405(t *testing.T) {
 	f := strictFake(t)
-	for _, tc := range []struct{ method, path string }{{"PUT", mlflowfake.PathRun}, {"POST", mlflowfake.PathModelVersion}, {"PATCH", mlflowfake.PathAlias}} {
+	for _, tc := range []struct{ method, path string }{{"PUT", mlflowfake.PathRun}, {"POST", mlflowfake.PathModelVersion}, {"PATCH", mlflowfake.PathAlias}, {"POST", mlflowfake.PathLoggedModel + "m-1"}} {
 		req, _ := http.NewRequest(tc.method, f.URL()+tc.path, strings.NewReader(`{}`))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
