@@ -261,3 +261,18 @@ func TestCheckRegistryUnreachable(t *testing.T) {
 		t.Fatalf("output lacks %q ... \"; run again\" (or mentions Re-run):\n%s", want, out.String())
 	}
 }
+
+// TestCheckUnreachableRegistrySaysRunAgain: on the command line nothing
+// comes back by itself, so an unreachable registry fails and says so.
+func TestCheckUnreachableRegistrySaysRunAgain(t *testing.T) {
+	reg := mlflowfake.New()
+	url := reg.URL()
+	reg.Close()
+	dir := gitRepo(t, "good")
+	var out bytes.Buffer
+	err := runCheck(context.Background(), &out, &checkFlags{base: "main", head: "HEAD", format: "text", repo: dir,
+		config: "../../examples/monorepo/conveyor.server.yml", mlflowURL: url})
+	if exitCode(err) != 1 || !strings.Contains(out.String(), `registry "main" at `) || !strings.Contains(out.String(), "unreachable") || !strings.Contains(out.String(), "; run again") || strings.Contains(out.String(), "trying again at") {
+		t.Fatalf("exit %d (%v)\n%s", exitCode(err), err, out.String())
+	}
+}
