@@ -212,3 +212,23 @@ func TestParamsChangedAgainstProduction(t *testing.T) {
 		t.Fatalf("persona lacks the changed params:\n%s", m.Persona)
 	}
 }
+
+func TestDriftShownAndBlockingOnlyWhenConfigured(t *testing.T) {
+	ml := bareRegistry(t)
+	ml.AddVersion("fraud-detector", "12", "", map[string]float64{"auc": 0.93, "psi": 0.31})
+	ml.SetAlias("fraud-detector", "production", "12")
+	f := exampleFacts(t, "good", ml)
+	pointTo(f, "14")
+	withEvaluation(t, f, "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}\n    drift: {metric: psi, max: 0.2}")
+	q, m := quality(t, f)
+	if q.Result != Pass || !strings.Contains(q.Summary, "drift psi 0.31 on production v12 is above the maximum 0.2 (shown only: drift.block is off)") ||
+		!strings.Contains(m.Persona, "Drift: drift psi 0.31") {
+		t.Fatalf("shown only: quality = %+v\n%s", q, m.Persona)
+	}
+	f = exampleFacts(t, "good", ml)
+	pointTo(f, "14")
+	withEvaluation(t, f, "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}\n    drift: {metric: psi, max: 0.2, block: true}")
+	if q, m = quality(t, f); stage(m, StageValidate).Result != Pass || q.Result != Fail || !strings.Contains(q.Summary, "is above the maximum 0.2 (drift.block)") {
+		t.Fatalf("blocking: quality = %+v", q)
+	}
+}

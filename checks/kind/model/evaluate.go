@@ -186,8 +186,21 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	}
 	g := gate(ptr, a.Evaluation, cand, serving[productionAlias], servingMetrics[productionAlias], misspelled)
 	k.Quality, k.Evidence.Metrics = g.stage, g.evidence
-	if g.stage.Result == kind.Fail {
-		k.Annotations = append(k.Annotations, at(g.title, g.stage.Summary))
+	if a.Drift != nil && k.Quality.Result != kind.Wait {
+		line, blocks := driftLine(a.Drift, serving[productionAlias], servingMetrics[productionAlias])
+		k.Persona += "\nDrift: " + line + ".\n"
+		switch {
+		case blocks && k.Quality.Result == kind.Fail:
+			k.Quality.Summary += "; " + line
+		case blocks:
+			k.Quality = kind.Stage{Result: kind.Fail, Summary: line}
+			g.title = "Drift above its maximum"
+		default:
+			k.Quality.Summary += "; " + line
+		}
+	}
+	if k.Quality.Result == kind.Fail {
+		k.Annotations = append(k.Annotations, at(g.title, k.Quality.Summary))
 	}
 	k.Gated = g.evidence != nil && !g.evidence.Passed
 	return k

@@ -107,3 +107,24 @@ func gate(ptr *Pointer, ev *Evaluation, cand map[string]float64, prod *mlflow.Mo
 	}
 	return gateResult{stage: kind.Stage{Result: kind.Pass, Summary: strings.Join(said, "; ")}, evidence: me}
 }
+
+// driftLine states the drift metric recorded on the version serving in
+// production against its maximum; blocks says it fails the candidate
+// (drift.block, and above the maximum or NaN).
+func driftLine(d *Drift, prod *mlflow.ModelVersion, metrics map[string]float64) (string, bool) {
+	if prod == nil {
+		return fmt.Sprintf("drift %s not measured: nothing serving in production", d.Metric), false
+	}
+	v, ok := metrics[d.Metric]
+	switch {
+	case !ok:
+		return fmt.Sprintf("drift %s not measured: production v%s logged no %s", d.Metric, prod.Version, d.Metric), false
+	case math.IsNaN(v) || v > d.Max:
+		line := fmt.Sprintf("drift %s %s on production v%s is above the maximum %s", d.Metric, num(v), prod.Version, num(d.Max))
+		if !d.Block {
+			return line + " (shown only: drift.block is off)", false
+		}
+		return line + " (drift.block)", true
+	}
+	return fmt.Sprintf("drift %s %s on production v%s, within %s", d.Metric, num(v), prod.Version, num(d.Max)), false
+}

@@ -24,6 +24,7 @@ type Kind struct{}
 type Spec struct {
 	Pointer    string      // path of the registry pointer file
 	Evaluation *Evaluation // nil when not configured
+	Drift      *Drift      // nil when not configured
 	pointerAt  kind.Pos
 }
 
@@ -39,6 +40,17 @@ type Evaluation struct {
 	// FirstRelease is "allow" (the default) or "deny": whether a candidate
 	// may pass with nothing serving in production to compare with.
 	FirstRelease string
+}
+
+// Drift is a drift or live-quality metric the team records on the version
+// serving in production (psi), shown beside the offline metrics. It
+// governs, like Evaluation.
+type Drift struct {
+	Metric string
+	Max    float64
+	// Block makes a drift above Max fail the candidate's Quality; by
+	// default it is only shown.
+	Block bool
 }
 
 // Ref names the candidate model version of a model artifact: the payload
@@ -58,7 +70,7 @@ func (Kind) Name() string { return "model" }
 func (Kind) Persona() string { return "the ML engineer" }
 
 // Keys implements kind.Kind.
-func (Kind) Keys() []string { return []string{"pointer", "evaluation"} }
+func (Kind) Keys() []string { return []string{"pointer", "evaluation", "drift"} }
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
@@ -67,7 +79,10 @@ func (Kind) Schema() map[string]any {
 		"evaluation": {"type": "object", "required": ["metric"], "additionalProperties": false,
 			"properties": {"metric": {"type": "string", "minLength": 1}, "min": {"type": "number"}, "max_regression": {"type": "number", "minimum": 0},
 				"optional": {"type": "boolean", "description": "a version without the metric passes, saying nothing was gated"},
-				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}}}`)
+				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}},
+		"drift": {"type": "object", "required": ["metric", "max"], "additionalProperties": false,
+			"properties": {"metric": {"type": "string", "minLength": 1, "description": "a metric logged on the version serving in production (psi)"},
+				"max": {"type": "number"}, "block": {"type": "boolean", "description": "a drift above max fails the candidate (default: shown only)"}}}}`)
 }
 
 // Parse implements kind.Kind.
@@ -88,6 +103,8 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 			}
 		case "evaluation":
 			s.Evaluation = evaluation(r, f.Node, f.Value, what)
+		case "drift":
+			s.Drift = drift(r, f.Node, f.Value, what)
 		}
 	}
 	if !seen {
@@ -134,6 +151,28 @@ func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
 		r.Add(k, "%s needs metric, the run metric to gate on; write for example %s", what, example)
 	}
 	return e
+}
+
+func drift(r *kind.Doc, k, v *yaml.Node, what string) *Drift {
+	d := &Drift{}
+	what += ": drift"
+	example := "drift: {metric: psi, max: 0.2}"
+	seen := map[string]bool{}
+	ok := r.Fields(v, what, example, []string{"metric", "max", "block"}, func(k, v *yaml.Node) {
+		seen[k.Value] = true
+		switch k.Value {
+		case "metric":
+			d.Metric, _ = r.Str(v, what+".metric", "metric: psi")
+		case "max":
+			d.Max, _ = r.Number(v, what+".max", "max: 0.2")
+		case "block":
+			d.Block, _ = boolean(r, v, what+".block", "block: true")
+		}
+	})
+	if ok && (!seen["metric"] || !seen["max"]) {
+		r.Add(k, "%s needs metric and max; write for example %s", what, example)
+	}
+	return d
 }
 
 // boolean reads true or false.
@@ -192,8 +231,18 @@ func (s *Spec) Fields() []kind.FieldValue {
 			maxReg = strconv.FormatFloat(*e.MaxRegression, 'g', -1, 64)
 		}
 	}
+	var dMetric, dMax, dBlock string
+	if d := s.Drift; d != nil {
+		dMetric, dMax = d.Metric, strconv.FormatFloat(d.Max, 'g', -1, 64)
+		if d.Block {
+			dBlock = "true"
+		}
+	}
 	return []kind.FieldValue{
 		{Name: "pointer", Value: s.Pointer},
+		{Name: "drift.metric", Value: dMetric, Governs: true},
+		{Name: "drift.max", Value: dMax, Governs: true},
+		{Name: "drift.block", Value: dBlock, Governs: true},
 		{Name: "evaluation.metric", Value: metric, Governs: true},
 		{Name: "evaluation.min", Value: min, Governs: true},
 		{Name: "evaluation.max_regression", Value: maxReg, Governs: true},
@@ -205,7 +254,7 @@ func (s *Spec) Fields() []kind.FieldValue {
 // Ungoverned implements kind.Spec: no evaluation gate until merge.
 func (s *Spec) Ungoverned() kind.Spec {
 	out := *s
-	out.Evaluation = nil
+	out.Evaluation, out.Drift = nil, nil
 	return &out
 }
 
