@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 )
 
@@ -71,7 +72,7 @@ func (a *ArtifactResult) summary() string {
 	var b strings.Builder
 	b.WriteString("| stage | result | details |\n|---|---|---|\n")
 	for _, s := range a.Stages {
-		fmt.Fprintf(&b, "| %s | %s %s | %s |\n", s.Name, icon(s.Result), s.Result, cell(s.Summary))
+		fmt.Fprintf(&b, "| %s | %s %s | %s |\n", s.Name, kind.Icon(s.Result), s.Result, kind.Cell(s.Summary))
 	}
 	if a.Persona != "" {
 		b.WriteString("\n" + a.Persona)
@@ -116,7 +117,7 @@ func (g *GateResult) summary() string {
 			case r.Conclusion != Success:
 				res = Fail
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Name, r.Kind, icon(res), cell(r.Title))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Name, r.Kind, kind.Icon(res), kind.Cell(r.Title))
 		}
 	}
 	if len(g.Governance) > 0 {
@@ -124,15 +125,12 @@ func (g *GateResult) summary() string {
 	}
 	if len(g.Unowned) > 0 {
 		b.WriteString("\nFiles no artifact owns:\n\n")
-		writeList(&b, g.Unowned, 30)
+		kind.WriteList(&b, g.Unowned, 30)
 	}
 	return b.String()
 }
 
 // cell makes text safe for one markdown table cell.
-func cell(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
-}
 
 // GovernanceHeading introduces the governing fields a change edits.
 const GovernanceHeading = "Governance changes take effect after merge"
@@ -144,7 +142,7 @@ func GovernanceNotice(changes []repoconfig.GovernanceChange) string {
 	fmt.Fprintf(&b, "**%s.** This pull request edits what governs in %s; it is checked and deployed under the base branch's values until it is merged:\n\n", GovernanceHeading, configPath)
 	b.WriteString("| field | base (applies now) | this PR (after merge) |\n|---|---|---|\n")
 	for _, c := range changes {
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Field, cell(c.Base), cell(c.Head))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Field, kind.Cell(c.Base), kind.Cell(c.Head))
 	}
 	return b.String()
 }

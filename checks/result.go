@@ -1,21 +1,23 @@
 package checks
 
 import (
+	"time"
+
+	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/policies"
-	"time"
 )
 
-// Stage outcomes. Pass and Info never block; Wait keeps the check in
-// progress; Fail and Error fail it (an Error is a fact that could not be
-// read: the check is never green while one stands).
+// Stage outcomes, the kinds' own (checks/kind). Pass and Info never block;
+// Wait keeps the check in progress; Fail and Error fail it (an Error is a
+// fact that could not be read: the check is never green while one stands).
 const (
-	Pass  = "pass"
-	Warn  = "warn"
-	Info  = "info"
-	Wait  = "wait"
-	Fail  = "fail"
-	Error = "error"
+	Pass  = kind.Pass
+	Warn  = kind.Warn
+	Info  = kind.Info
+	Wait  = kind.Wait
+	Fail  = kind.Fail
+	Error = kind.Error
 )
 
 // Stage names, in the order every artifact check shows them.
