@@ -26,6 +26,11 @@ type stepArgs struct {
 // Kind names the rollout step job.
 func (stepArgs) Kind() string { return "deploy_step" }
 
+// InsertOpts puts rollout steps on their own queue: a step holds its worker
+// for as long as the drivers run, and must not take the slots deliveries
+// and check evaluations are worked in.
+func (stepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: store.QueueRollouts} }
+
 type stepWorker struct {
 	river.WorkerDefaults[stepArgs]
 	e *Engine

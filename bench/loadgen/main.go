@@ -55,7 +55,7 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "how long to send")
 	conc := flag.Int("concurrency", 64, "most requests in flight")
 	size := flag.Int("size", 12000, "payload bytes (a pull_request event is 10-30 KB)")
-	workers := flag.Int("workers", 8, "serve --workers")
+	workers := flag.Int("workers", 4, "serve --workers")
 	handled := flag.Float64("handled", 0.2, "-mix synthetic: share of deliveries a handler acts on (issue_comment on a pull request); the rest are workflow_job, which no handler wants")
 	mix := flag.String("mix", "synthetic", "synthetic (workflow_job and comments, no GitHub) or sync (real-shaped pull_request.synchronize over -prs pull requests, the check worker running against the GitHub emulator)")
 	prs := flag.Int("prs", 300, "-mix sync: how many pull requests the deliveries are spread over")

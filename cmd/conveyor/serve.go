@@ -20,12 +20,14 @@ import (
 )
 
 type serveFlags struct {
-	config   string
-	workers  int
-	catchUp  time.Duration
-	logLevel string
-	addr     string
-	metrics  string
+	config  string
+	workers int
+	// rolloutWorkers is store.QueueConfig.RolloutWorkers.
+	rolloutWorkers int
+	catchUp        time.Duration
+	logLevel       string
+	addr           string
+	metrics        string
 	// rescueAfter is the queue's rescue window (store.QueueConfig.RescueAfter).
 	rescueAfter time.Duration
 }
@@ -58,7 +60,8 @@ A missing or malformed setting stops serve with exit status 2 and names the sett
 		},
 	}
 	cmd.Flags().StringVar(&f.config, "config", "", "server config file (conveyor.server.yml)")
-	cmd.Flags().IntVar(&f.workers, "workers", 8, "jobs worked at once by this process (0: intake only)")
+	cmd.Flags().IntVar(&f.workers, "workers", 4, "deliveries, check evaluations and other short jobs worked at once (about 2 per CPU core; 0: intake only)")
+	cmd.Flags().IntVar(&f.rolloutWorkers, "rollout-workers", 8, "rollout steps worked at once, each for as long as its drivers run (their own queue)")
 	cmd.Flags().DurationVar(&f.catchUp, "catch-up", 5*time.Minute, "how often to ask GitHub to redeliver missed webhooks (0: never)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address (default :$PORT)")
@@ -112,7 +115,7 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", st.Where(), err)
 	}
-	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, RescueAfter: f.rescueAfter, Logger: log.With("component", "queue")})
+	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, RolloutWorkers: f.rolloutWorkers, RescueAfter: f.rescueAfter, Logger: log.With("component", "queue")})
 	srv, err := bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log})
 	if err != nil {
 		return usageErr("%v", err)
@@ -135,7 +138,7 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 			return usageErr("--metrics-addr/METRICS_ADDR: cannot listen on %s: %v", cfg.MetricsAddr, err)
 		}
 	}
-	log.Info("starting", "config", cfg, "workers", f.workers)
+	log.Info("starting", "config", cfg, "workers", f.workers, "rollout_workers", f.rolloutWorkers)
 	return srv.Run(ctx, ln, bot.RunOptions{CatchUpInterval: f.catchUp, MetricsListener: mln})
 }
 

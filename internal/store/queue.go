@@ -15,9 +15,16 @@ import (
 
 // QueueConfig tunes the durable job queue.
 type QueueConfig struct {
-	// Workers is how many jobs this process works at once; 0 makes an
-	// intake-only process that inserts jobs but never works them.
+	// Workers is how many jobs of the default queue (deliveries, check
+	// evaluations, comment edits, Slack notifications) this process works at
+	// once; 0 makes an intake-only process that inserts jobs but never works
+	// them, in either queue.
 	Workers int
+	// RolloutWorkers is how many jobs of QueueRollouts (rollout steps, which
+	// hold a worker for as long as a driver runs) this process works at once;
+	// 0 means as many as Workers. A queue of their own lets Workers be sized
+	// to the cores without long rollouts starving deliveries.
+	RolloutWorkers int
 	// PollInterval is how often idle workers look for new jobs (default 25ms).
 	PollInterval time.Duration
 	// JobTimeout bounds one run of a job whose kind does not set its own
@@ -34,6 +41,10 @@ type QueueConfig struct {
 	// Logger receives the queue's own logs.
 	Logger *slog.Logger
 }
+
+// QueueRollouts is the queue of jobs that run for as long as a deploy driver
+// does (rollout steps); their kinds name it in their InsertOpts.
+const QueueRollouts = "rollouts"
 
 // DefaultRescueAfter is how long a running job of a short kind may go
 // unfinished before another process (or this one, restarted) takes it over.
@@ -102,7 +113,14 @@ func (q *Queue) Start(ctx context.Context) error {
 		ErrorHandler: &errorLogger{log: q.cfg.Logger},
 	}
 	if q.cfg.Workers > 0 {
-		conf.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.cfg.Workers}}
+		rollouts := q.cfg.RolloutWorkers
+		if rollouts <= 0 {
+			rollouts = q.cfg.Workers
+		}
+		conf.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: q.cfg.Workers},
+			QueueRollouts:      {MaxWorkers: rollouts},
+		}
 	}
 	client, err := river.NewClient(q.store.driver, conf)
 	if err != nil {

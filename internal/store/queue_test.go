@@ -123,3 +123,89 @@ func TestQueueRefusesRescueWindowWithinJobTimeout(t *testing.T) {
 	}
 	q.Stop(context.Background())
 }
+
+// rolloutArgs is a job of QueueRollouts that blocks until released, like a
+// rollout step whose driver is still running.
+type rolloutArgs struct{}
+
+func (rolloutArgs) Kind() string { return "test_rollout" }
+
+func (rolloutArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: store.QueueRollouts} }
+
+type rolloutWorker struct {
+	river.WorkerDefaults[rolloutArgs]
+	started chan struct{}
+	release chan struct{}
+}
+
+func (w *rolloutWorker) Work(ctx context.Context, _ *river.Job[rolloutArgs]) error {
+	w.started <- struct{}{}
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+type quickArgs struct{}
+
+func (quickArgs) Kind() string { return "test_quick" }
+
+type quickWorker struct {
+	river.WorkerDefaults[quickArgs]
+	done chan struct{}
+}
+
+func (w *quickWorker) Work(context.Context, *river.Job[quickArgs]) error {
+	w.done <- struct{}{}
+	return nil
+}
+
+// TestRolloutsDoNotTakeDeliverySlots: with one worker for each queue, two
+// rollouts that hold their worker leave the default queue's slot free, so a
+// short job (a delivery, a check) still runs; the second rollout waits for
+// the first.
+func TestRolloutsDoNotTakeDeliverySlots(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		q := store.NewQueue(s, store.QueueConfig{Workers: 1, RolloutWorkers: 1, PollInterval: 10 * time.Millisecond})
+		rw := &rolloutWorker{started: make(chan struct{}, 2), release: make(chan struct{})}
+		qw := &quickWorker{done: make(chan struct{}, 1)}
+		river.AddWorker(q.Workers(), rw)
+		river.AddWorker(q.Workers(), qw)
+		ctx := context.Background()
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			q.Stop(stop)
+		})
+		for range 2 {
+			if _, err := q.Insert(ctx, rolloutArgs{}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-rw.started // the one rollout slot is busy
+		if _, err := q.Insert(ctx, quickArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-qw.done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("a short job did not run while a rollout held its worker")
+		}
+		select {
+		case <-rw.started:
+			t.Fatal("a second rollout started beside the first with one rollout worker")
+		default:
+		}
+		close(rw.release)
+		select {
+		case <-rw.started: // the second rollout runs once the first is done
+		case <-time.After(20 * time.Second):
+			t.Fatal("the second rollout never ran")
+		}
+	})
+}
