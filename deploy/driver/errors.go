@@ -50,6 +50,29 @@ func (b base) start(ctx context.Context, log Logger) (context.Context, context.C
 	return ctx, cancel, newProgress(log, b.mask)
 }
 
+// run carries out one deploy or rollback: fn runs within the driver's time
+// limit with masked progress, its output is kept in the result, and a
+// failure becomes the user's error with hint.
+func (b base) run(ctx context.Context, t Target, log Logger, deploy bool, hint string, fn func(context.Context, *progress) (Result, error)) (Result, error) {
+	ctx, cancel, p := b.start(ctx, log)
+	defer cancel()
+	res, err := fn(ctx, p)
+	res.Output = p.Output()
+	if err != nil {
+		return res, b.fail(ctx, t, deploy, err, hint)
+	}
+	return res, nil
+}
+
+// requireModel is the model drivers' precondition: the target names a
+// registered model (and, when needVersion, its version).
+func (b base) requireModel(ctx context.Context, t Target, deploy, needVersion bool, hint string) error {
+	if m := t.ModelRef(); m == nil || m.Name == "" || (needVersion && m.Version == "") {
+		return b.fail(ctx, t, deploy, errors.New("the target names no model (registered model name and version)"), hint)
+	}
+	return nil
+}
+
 // fail builds the error for a failed action. A context timeout or
 // cancellation gets its own hint, since it is the same for every driver.
 func (b base) fail(ctx context.Context, t Target, deploy bool, err error, hint string) error {

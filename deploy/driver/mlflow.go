@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
@@ -55,25 +54,16 @@ func (d *mlflowDriver) registry(t Target) (ModelRegistry, error) {
 }
 
 func (d *mlflowDriver) check(ctx context.Context, t Target, deploy bool) error {
-	if m := t.ModelRef(); m == nil || m.Name == "" || (deploy && m.Version == "") {
-		return d.fail(ctx, t, deploy, errors.New("the target names no model (registered model name and version)"),
-			"the mlflow driver deploys kind: model artifacts; give the artifact a pointer file with model and version, or point its deploy.driver at an app driver")
-	}
-	return nil
+	return d.requireModel(ctx, t, deploy, deploy,
+		"the mlflow driver deploys kind: model artifacts; give the artifact a pointer file with model and version, or point its deploy.driver at an app driver")
 }
 
 func (d *mlflowDriver) Deploy(ctx context.Context, t Target, log Logger) (Result, error) {
 	if err := d.check(ctx, t, true); err != nil {
 		return Result{}, err
 	}
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.deploy(ctx, t, p)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, true, err, "check that the model version exists and is READY and that the server's registry token may set aliases, then deploy again")
-	}
-	return res, nil
+	return d.run(ctx, t, log, true, "check that the model version exists and is READY and that the server's registry token may set aliases, then deploy again",
+		func(ctx context.Context, p *progress) (Result, error) { return d.deploy(ctx, t, p) })
 }
 
 func (d *mlflowDriver) deploy(ctx context.Context, t Target, p *progress) (Result, error) {
@@ -120,14 +110,8 @@ func (d *mlflowDriver) Rollback(ctx context.Context, t Target, log Logger) (Resu
 	if err := d.check(ctx, t, false); err != nil {
 		return Result{}, err
 	}
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.rollback(ctx, t, p)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, false, err, fmt.Sprintf("set alias %q of model %q by hand in MLflow if this keeps failing", t.Environment, t.ModelRef().Name))
-	}
-	return res, nil
+	return d.run(ctx, t, log, false, fmt.Sprintf("set alias %q of model %q by hand in MLflow if this keeps failing", t.Environment, t.ModelRef().Name),
+		func(ctx context.Context, p *progress) (Result, error) { return d.rollback(ctx, t, p) })
 }
 
 func (d *mlflowDriver) rollback(ctx context.Context, t Target, p *progress) (Result, error) {

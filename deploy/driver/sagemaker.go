@@ -139,11 +139,7 @@ func (d *sagemakerDriver) names(t Target) smNames {
 }
 
 func (d *sagemakerDriver) check(ctx context.Context, t Target, deploy bool) error {
-	if m := t.ModelRef(); m == nil || m.Name == "" || m.Version == "" {
-		return d.fail(ctx, t, deploy, errors.New("the target names no model (registered model name and version)"),
-			"the sagemaker driver deploys kind: model artifacts; point an app's deploy.driver at an app driver")
-	}
-	return nil
+	return d.requireModel(ctx, t, deploy, true, "the sagemaker driver deploys kind: model artifacts; point an app's deploy.driver at an app driver")
 }
 
 // Deploy implements Driver.
@@ -151,14 +147,8 @@ func (d *sagemakerDriver) Deploy(ctx context.Context, t Target, log Logger) (Res
 	if err := d.check(ctx, t, true); err != nil {
 		return Result{}, err
 	}
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.deploy(ctx, t, p)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, true, err, "look at the endpoint in the SageMaker console (its FailureReason and CloudWatch logs), then deploy again")
-	}
-	return res, nil
+	return d.run(ctx, t, log, true, "look at the endpoint in the SageMaker console (its FailureReason and CloudWatch logs), then deploy again",
+		func(ctx context.Context, p *progress) (Result, error) { return d.deploy(ctx, t, p) })
 }
 
 func (d *sagemakerDriver) deploy(ctx context.Context, t Target, p *progress) (Result, error) {
@@ -256,14 +246,8 @@ func (d *sagemakerDriver) Rollback(ctx context.Context, t Target, log Logger) (R
 	if err := d.check(ctx, t, false); err != nil {
 		return Result{}, err
 	}
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.rollback(ctx, t, p)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, false, err, "restore the endpoint's previous endpoint config by hand in SageMaker if this keeps failing")
-	}
-	return res, nil
+	return d.run(ctx, t, log, false, "restore the endpoint's previous endpoint config by hand in SageMaker if this keeps failing",
+		func(ctx context.Context, p *progress) (Result, error) { return d.rollback(ctx, t, p) })
 }
 
 func (d *sagemakerDriver) rollback(ctx context.Context, t Target, p *progress) (Result, error) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -174,11 +173,7 @@ func (d *vertexDriver) endpointName(t Target) string {
 }
 
 func (d *vertexDriver) check(ctx context.Context, t Target, deploy bool) error {
-	if m := t.ModelRef(); m == nil || m.Name == "" || m.Version == "" {
-		return d.fail(ctx, t, deploy, errors.New("the target names no model (registered model name and version)"),
-			"the vertex driver deploys kind: model artifacts; point an app's deploy.driver at an app driver")
-	}
-	return nil
+	return d.requireModel(ctx, t, deploy, true, "the vertex driver deploys kind: model artifacts; point an app's deploy.driver at an app driver")
 }
 
 // Deploy implements Driver.
@@ -186,14 +181,8 @@ func (d *vertexDriver) Deploy(ctx context.Context, t Target, log Logger) (Result
 	if err := d.check(ctx, t, true); err != nil {
 		return Result{}, err
 	}
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.deploy(ctx, t, p)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, true, err, "look at the endpoint and its operations in the Vertex AI console, then deploy again")
-	}
-	return res, nil
+	return d.run(ctx, t, log, true, "look at the endpoint and its operations in the Vertex AI console, then deploy again",
+		func(ctx context.Context, p *progress) (Result, error) { return d.deploy(ctx, t, p) })
 }
 
 func (d *vertexDriver) deploy(ctx context.Context, t Target, p *progress) (Result, error) {
@@ -318,14 +307,8 @@ func (d *vertexDriver) Rollback(ctx context.Context, t Target, log Logger) (Resu
 	if err := d.check(ctx, t, false); err != nil {
 		return Result{}, err
 	}
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.rollback(ctx, t, p)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, false, err, "restore the endpoint's traffic split by hand in Vertex AI if this keeps failing")
-	}
-	return res, nil
+	return d.run(ctx, t, log, false, "restore the endpoint's traffic split by hand in Vertex AI if this keeps failing",
+		func(ctx context.Context, p *progress) (Result, error) { return d.rollback(ctx, t, p) })
 }
 
 func (d *vertexDriver) rollback(ctx context.Context, t Target, p *progress) (Result, error) {

@@ -71,22 +71,16 @@ type webhookDriver struct {
 }
 
 func (d *webhookDriver) Deploy(ctx context.Context, t Target, log Logger) (Result, error) {
-	return d.run(ctx, t, log, true)
+	return d.act(ctx, t, log, true)
 }
 
 func (d *webhookDriver) Rollback(ctx context.Context, t Target, log Logger) (Result, error) {
-	return d.run(ctx, t, log, false)
+	return d.act(ctx, t, log, false)
 }
 
-func (d *webhookDriver) run(ctx context.Context, t Target, log Logger, deploy bool) (Result, error) {
-	ctx, cancel, p := d.start(ctx, log)
-	defer cancel()
-	res, err := d.call(ctx, t, p, deploy)
-	res.Output = p.Output()
-	if err != nil {
-		return res, d.fail(ctx, t, deploy, err, "check the deployer's logs for this delivery, fix the cause, then deploy again")
-	}
-	return res, nil
+func (d *webhookDriver) act(ctx context.Context, t Target, log Logger, deploy bool) (Result, error) {
+	return d.run(ctx, t, log, deploy, "check the deployer's logs for this delivery, fix the cause, then deploy again",
+		func(ctx context.Context, p *progress) (Result, error) { return d.call(ctx, t, p, deploy) })
 }
 
 func (d *webhookDriver) call(ctx context.Context, t Target, p *progress, deploy bool) (Result, error) {
