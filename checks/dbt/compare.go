@@ -216,8 +216,13 @@ func exposuresOf(p *Project, keys []string) []string {
 
 // contractBreaks applies dbt 1.11's rules to every model enforced in base:
 // ModelNode.same_contract for models still there, same_contract_removed
-// for models deleted, renamed or disabled.
+// for models deleted, renamed or disabled. The adapter is the head's, as
+// dbt's state selector reads the current manifest's metadata.adapter_type.
 func contractBreaks(base, head *Project, added []string) []Break {
+	adapter := head.Adapter
+	if adapter == "" {
+		adapter = base.Adapter
+	}
 	renamedTo := map[string]string{} // body checksum -> added model key
 	for _, key := range added {
 		if sum := head.Models[key].Checksums.Body; sum != "" {
@@ -252,7 +257,7 @@ func contractBreaks(base, head *Project, added []string) []Break {
 			out = append(out, deletedBreak(key, b, renamedTo, disabled[key]))
 			continue
 		}
-		out = append(out, modelBreaks(key, b, h)...)
+		out = append(out, modelBreaks(key, b, h, adapter)...)
 	}
 	return out
 }
@@ -291,10 +296,11 @@ func deletedBreak(key string, b *Model, renamedTo map[string]string, disabled bo
 }
 
 // modelBreaks is ModelNode.same_contract for one model enforced in base.
-// Constraints count only where the base materialization enforces them
-// (table, incremental); the adapter is not known here, so every constraint
-// type counts as enforced (as on Postgres).
-func modelBreaks(key string, b, h *Model) []Break {
+// A removed constraint counts only where the base materialization enforces
+// constraints (table, incremental) and the adapter enforces its type
+// (constraint_support[type] == ENFORCED); an unknown adapter enforces
+// every type (ConstraintSupport).
+func modelBreaks(key string, b, h *Model, adapter string) []Break {
 	at := func(col *Column) (string, int) {
 		if col != nil && col.Line > 0 && h.YAMLFile != "" {
 			return h.YAMLFile, col.Line
@@ -337,6 +343,9 @@ func modelBreaks(key string, b, h *Model) []Break {
 			continue
 		}
 		for _, c := range missing(bc.Constraints, hc.Constraints) {
+			if ConstraintSupport(adapter, c) != ConstraintEnforced {
+				continue
+			}
 			file, line := at(hc)
 			out = append(out, Break{Model: key, Kind: BreakConstraintRemoved, Column: bc.Name, File: file, Line: line, Message: fmt.Sprintf(
 				"constraint %s was removed from column %s of model %s under an enforced contract: keep `- type: %s`, or add a new model version",
@@ -345,7 +354,7 @@ func modelBreaks(key string, b, h *Model) []Break {
 	}
 	if enforced {
 		for _, bk := range b.Constraints {
-			if !hasConstraint(h.Constraints, bk) {
+			if !hasConstraint(h.Constraints, bk) && ConstraintSupport(adapter, bk.Type) == ConstraintEnforced {
 				file, line := at(nil)
 				cols := strings.Join(bk.Columns, ", ")
 				out = append(out, Break{Model: key, Kind: BreakConstraintRemoved, Column: cols, File: file, Line: line, Message: fmt.Sprintf(

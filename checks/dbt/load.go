@@ -103,6 +103,17 @@ func (l *loader) load(opts LoadOptions, root bool) {
 		l.loadSources(false)
 		return
 	}
+	// The adapter: the config's, else the manifest's (loadManifest), else
+	// a committed profiles.yml's.
+	l.p.Adapter = strings.ToLower(opts.Adapter)
+	defer func() {
+		if l.p.Adapter != "" {
+			return
+		}
+		if data, err := fs.ReadFile(l.fsys, l.repoPath("profiles.yml")); err == nil {
+			l.p.Adapter = profileAdapter(data, l.pf.Profile)
+		}
+	}()
 	for _, f := range []string{"packages.yml", "dependencies.yml"} {
 		data, err := fs.ReadFile(l.fsys, l.repoPath(f))
 		if err != nil {

@@ -16,6 +16,7 @@ type manifestFile struct {
 	Metadata struct {
 		SchemaVersion string `json:"dbt_schema_version"`
 		ProjectName   string `json:"project_name"`
+		AdapterType   string `json:"adapter_type"`
 	} `json:"metadata"`
 	Nodes     map[string]manifestNode     `json:"nodes"`
 	Sources   map[string]manifestSource   `json:"sources"`
@@ -124,6 +125,9 @@ func (l *loader) loadManifest(rel string) bool {
 		return false
 	}
 	l.p.FromManifest = true
+	if l.p.Adapter == "" {
+		l.p.Adapter = strings.ToLower(mf.Metadata.AdapterType)
+	}
 	if l.p.Name == "" {
 		l.p.Name = mf.Metadata.ProjectName
 	}

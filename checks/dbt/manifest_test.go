@@ -13,7 +13,7 @@ import (
 func shopManifest(idType string) string {
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	return `{
-  "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "project_name": "shop"},
+  "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "project_name": "shop", "adapter_type": "snowflake"},
   "nodes": {
     "model.shop.stg_orders": {
       "resource_type": "model", "name": "stg_orders", "package_name": "shop",
@@ -106,6 +106,10 @@ func TestLoadFromManifest(t *testing.T) {
 	assertEqual(t, "sources", p.Models["stg_orders"].SourceRefs, []SourceRef{{Source: "jaffle", Table: "orders", Line: 1}})
 	assertEqual(t, "validate", p.Validate(), []Problem(nil))
 	assertEqual(t, "lineage", p.Graph().Children("stg_orders"), []string{"fct_orders"})
+	assertEqual(t, "adapter from metadata.adapter_type", p.Adapter, "snowflake")
+	if over, _ := Load(projectFS(files), "analytics", LoadOptions{Adapter: "BigQuery"}); over.Adapter != "bigquery" {
+		t.Errorf("the configured adapter wins over the manifest's: got %q", over.Adapter)
+	}
 
 	// Ignoring the manifest parses the sources instead.
 	parsed, _ := Load(projectFS(files), "analytics", LoadOptions{IgnoreManifest: true})

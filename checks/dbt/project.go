@@ -33,6 +33,10 @@ type LoadOptions struct {
 	// IgnoreManifest parses the sources even when target/manifest.json
 	// exists or ManifestPath is set.
 	IgnoreManifest bool
+	// Adapter is the dbt adapter type the project runs on ("snowflake"),
+	// as the repository config names it; it wins over the manifest's
+	// metadata.adapter_type and a committed profiles.yml.
+	Adapter string
 }
 
 // Project is one dbt project as read from a repository.
@@ -52,6 +56,11 @@ type Project struct {
 	Packages []string
 	// FromManifest reports that models came from a manifest.json.
 	FromManifest bool
+	// Adapter is the adapter type the project runs on (LoadOptions.Adapter,
+	// else the manifest's metadata.adapter_type, else the type of the
+	// profile's target in a profiles.yml in the project folder); "" when
+	// unknown. It decides which removed constraints break a contract.
+	Adapter string
 	// Disabled are nodes configured enabled: false (in a config block, YAML
 	// or dbt_project.yml): dbt does not build them and does not resolve
 	// their refs.

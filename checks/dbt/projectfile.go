@@ -10,7 +10,9 @@ import (
 
 // projectFile is what dbt_project.yml says that the analyzer needs.
 type projectFile struct {
-	Name          string
+	Name string
+	// Profile is the `profile:` dbt connects with.
+	Profile       string
 	ModelPaths    []string
 	TestPaths     []string
 	SeedPaths     []string
@@ -71,6 +73,7 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 	}
 	var errs []lineError
 	pf.Name = scalar(mapGet(root, "name"))
+	pf.Profile = scalar(mapGet(root, "profile"))
 	if pf.Name == "" {
 		line := 1
 		if root != nil {

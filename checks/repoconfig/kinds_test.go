@@ -57,6 +57,37 @@ func TestGovernTakesKindGoverningFieldsFromBase(t *testing.T) {
 	}
 }
 
+// A dbt artifact's adapter and CI manifest govern: a pull request cannot
+// loosen which constraint removals break a contract, nor swap the manifest
+// the comparison trusts; a new dbt artifact gets neither before merge.
+func TestGovernTakesDBTAdapterAndCIManifestFromBase(t *testing.T) {
+	base := mustParse(t, "version: 1\nartifacts:\n  d: {kind: dbt, project: a, adapter: postgres, ci_manifest: {workflow: dbt.yml, artifact: m}}\n")
+	head := mustParse(t, "version: 1\nartifacts:\n  d: {kind: dbt, project: a, adapter: spark, ci_manifest: {workflow: other.yml, artifact: m}}\n"+
+		"  e: {kind: dbt, project: e, adapter: athena, ci_manifest: {workflow: dbt.yml, artifact: m}}\n")
+	eff, changes := Govern(base, head)
+	d := dbtSpec(eff.Artifact("d"))
+	if d.Adapter != "postgres" || d.CIManifest == nil || d.CIManifest.Workflow != "dbt.yml" {
+		t.Fatalf("d = %+v, want the base's adapter and workflow", d)
+	}
+	e := dbtSpec(eff.Artifact("e"))
+	if e.Adapter != "" || e.CIManifest != nil || e.Project != "e" {
+		t.Fatalf("new e = %+v: want its project and neither adapter nor CI manifest before merge", e)
+	}
+	got := map[string]string{}
+	for _, c := range changes {
+		got[c.Field] = c.String()
+	}
+	for field, want := range map[string]string{
+		"artifacts.d.adapter":              "artifacts.d.adapter: postgres -> spark",
+		"artifacts.d.ci_manifest.workflow": "artifacts.d.ci_manifest.workflow: dbt.yml -> other.yml",
+		"artifacts.e.adapter":              "artifacts.e.adapter: (none) -> athena",
+	} {
+		if got[field] != want {
+			t.Errorf("change %s = %q, want %q (all: %v)", field, got[field], want, changes)
+		}
+	}
+}
+
 // docs/conveyor.schema.json lists what the registered kinds say: the kind
 // enum is the registry's names, and each kind's keys are described by the
 // fragment the kind itself gives (Kind.Schema).

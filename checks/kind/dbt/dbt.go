@@ -12,9 +12,13 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	dbtengine "github.com/conveyor-dev/conveyor/checks/dbt"
 	"github.com/conveyor-dev/conveyor/checks/kind"
 )
 
@@ -25,9 +29,30 @@ type Kind struct{}
 type Spec struct {
 	Project  string // folder holding dbt_project.yml, trailing slash trimmed ("." is the root)
 	Manifest string // optional path of a committed manifest.json
+	// Adapter is the dbt adapter type the project runs on ("snowflake"):
+	// which removed constraints break a contract depends on it. It
+	// governs.
+	Adapter string
+	// CIManifest names the GitHub Actions artifact holding the manifest
+	// the project's own CI writes for each commit; nil: none. It governs.
+	CIManifest *CIManifest
 
 	projectAt, manifestAt kind.Pos
 }
+
+// CIManifest is the `ci_manifest:` block: the workflow whose run on a
+// commit uploads an artifact holding dbt's manifest.json.
+type CIManifest struct {
+	Workflow string // workflow file name under .github/workflows ("dbt.yml")
+	Artifact string // the artifact's name ("dbt-manifest")
+	Path     string // manifest.json's path inside the artifact
+	// Compare is what the head's manifest is compared with: "base" (the
+	// same workflow's run on the base SHA) or an environment name (the
+	// run on the SHA that environment last deployed).
+	Compare string
+}
+
+var ciManifestKeys = []string{"workflow", "artifact", "path", "compare"}
 
 // Ref says which dbt project and models a dbt artifact deploys: the payload
 // the dbt kind gives deploy drivers (the dbt driver reads it).
@@ -44,14 +69,23 @@ func (Kind) Name() string { return "dbt" }
 func (Kind) Persona() string { return "the analytics engineer" }
 
 // Keys implements kind.Kind.
-func (Kind) Keys() []string { return []string{"project", "manifest"} }
+func (Kind) Keys() []string { return []string{"project", "manifest", "adapter", "ci_manifest"} }
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
 	return kind.MustSchema(`{
 		"project": {"type": "string", "minLength": 1, "not": {"pattern": "^(/|\\.\\./)|/\\.\\.(/|$)"},
 			"description": "dbt: folder holding dbt_project.yml, for example analytics/."},
-		"manifest": {"$ref": "#/$defs/relativePath", "description": "dbt: optional committed manifest.json."}}`)
+		"manifest": {"$ref": "#/$defs/relativePath", "description": "dbt: optional committed manifest.json."},
+		"adapter": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
+			"description": "dbt: the adapter type the project runs on (snowflake, bigquery, postgres...); decides which removed constraints break a contract. Governs."},
+		"ci_manifest": {"type": "object", "additionalProperties": false, "required": ["workflow", "artifact"],
+			"description": "dbt: the GitHub Actions artifact holding the manifest.json the project's CI writes for each commit. Governs.",
+			"properties": {
+				"workflow": {"type": "string", "minLength": 1, "description": "workflow file name under .github/workflows, for example dbt.yml"},
+				"artifact": {"type": "string", "minLength": 1, "description": "the uploaded artifact's name"},
+				"path": {"type": "string", "minLength": 1, "description": "manifest.json's path inside the artifact (default manifest.json)"},
+				"compare": {"type": "string", "minLength": 1, "description": "base (default), or an environment: compare with the manifest of what it last deployed"}}}}`)
 }
 
 // Parse implements kind.Kind.
@@ -74,6 +108,16 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 				}
 				s.Project, s.projectAt = dir, kind.Pos{Line: v.Line, Col: v.Column}
 			}
+		case "adapter":
+			if ad, ok := r.Str(v, what+": adapter", "adapter: snowflake"); ok {
+				if !adapterName.MatchString(ad) {
+					r.Add(v, "%s: adapter %q is not an adapter type; write the dbt adapter's type in lower case, one of %s or another", what, ad, strings.Join(dbtengine.KnownAdapters(), ", "))
+				} else {
+					s.Adapter = ad
+				}
+			}
+		case "ci_manifest":
+			s.CIManifest = ciManifest(r, v, what)
 		case "manifest":
 			if p, ok := r.Str(v, what+": manifest", "manifest: analytics/target/manifest.json"); ok {
 				if msg := kind.CheckFilePath(p, "analytics/target/manifest.json"); msg != "" {
@@ -88,6 +132,46 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 		r.Add(a.Node, "%s is a dbt project and needs project; write for example project: analytics/", what)
 	}
 	return s
+}
+
+var adapterName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func ciManifest(r *kind.Doc, v *yaml.Node, what string) *CIManifest {
+	c := &CIManifest{Path: "manifest.json", Compare: "base"}
+	what += ": ci_manifest"
+	example := "ci_manifest: {workflow: dbt.yml, artifact: dbt-manifest}"
+	ok := r.Fields(v, what, example, ciManifestKeys, func(k, v *yaml.Node) {
+		switch k.Value {
+		case "workflow":
+			if w, ok := r.Str(v, what+".workflow", "workflow: dbt.yml"); ok {
+				if strings.Contains(w, "/") && !strings.HasPrefix(w, ".github/workflows/") {
+					r.Add(v, "%s.workflow %q is not a workflow file: write its file name under .github/workflows, for example workflow: dbt.yml", what, w)
+				} else {
+					c.Workflow = path.Base(w)
+				}
+			}
+		case "artifact":
+			c.Artifact, _ = r.Str(v, what+".artifact", "artifact: dbt-manifest")
+		case "path":
+			if p, ok := r.Str(v, what+".path", "path: target/manifest.json"); ok {
+				if msg := kind.CheckFilePath(p, "target/manifest.json"); msg != "" {
+					r.Add(v, "%s.path %q %s", what, p, msg)
+				} else {
+					c.Path = p
+				}
+			}
+		case "compare":
+			c.Compare, _ = r.Str(v, what+".compare", "compare: production")
+		}
+	})
+	if !ok {
+		return nil
+	}
+	if c.Workflow == "" || c.Artifact == "" {
+		r.Add(v, "%s needs workflow and artifact; write for example %s", what, example)
+		return nil
+	}
+	return c
 }
 
 // Claims implements kind.Spec: every file under the project folder.
@@ -112,13 +196,27 @@ func (s *Spec) Validate(t kind.Tree, report func(kind.Problem)) {
 }
 
 // Fields implements kind.Spec: a project's folder and manifest say where it
-// lives; they do not govern.
+// lives and do not govern; the adapter (which constraint removals break a
+// contract) and the CI manifest (what the comparison trusts) govern.
 func (s *Spec) Fields() []kind.FieldValue {
-	return []kind.FieldValue{{Name: "project", Value: s.Project}, {Name: "manifest", Value: s.Manifest}}
+	var ci [4]string
+	if c := s.CIManifest; c != nil {
+		ci = [4]string{c.Workflow, c.Artifact, c.Path, c.Compare}
+	}
+	return []kind.FieldValue{{Name: "project", Value: s.Project}, {Name: "manifest", Value: s.Manifest},
+		{Name: "adapter", Value: s.Adapter, Governs: true},
+		{Name: "ci_manifest.workflow", Value: ci[0], Governs: true}, {Name: "ci_manifest.artifact", Value: ci[1], Governs: true},
+		{Name: "ci_manifest.path", Value: ci[2], Governs: true}, {Name: "ci_manifest.compare", Value: ci[3], Governs: true}}
 }
 
-// Ungoverned implements kind.Spec: nothing of a dbt block governs.
-func (s *Spec) Ungoverned() kind.Spec { return s }
+// Ungoverned implements kind.Spec: a new dbt artifact has no adapter (every
+// constraint type counts as enforced) and no CI manifest (the project is
+// parsed) until the config adding it is merged.
+func (s *Spec) Ungoverned() kind.Spec {
+	out := *s
+	out.Adapter, out.CIManifest = "", nil
+	return &out
+}
 
 // Plan implements kind.Kind: the project, and the models the check suite
 // found modified or added (nil: build everything).

@@ -17,7 +17,7 @@ import (
 func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.Outcome {
 	var k kind.Outcome
 	a := specOf(art.Spec)
-	opts := dbtengine.LoadOptions{}
+	opts := dbtengine.LoadOptions{Adapter: a.Adapter}
 	if a.Manifest != "" {
 		opts.ManifestPath = strings.TrimPrefix(a.Manifest, strings.TrimSuffix(a.Project, "/")+"/")
 	}
@@ -56,7 +56,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		// One side's manifest was stale or missing: checksums from a
 		// manifest and from parsed files are not comparable, so both
 		// sides are parsed.
-		noManifest := dbtengine.LoadOptions{IgnoreManifest: true}
+		noManifest := dbtengine.LoadOptions{IgnoreManifest: true, Adapter: a.Adapter}
 		if !base.FromManifest {
 			head, _ = dbtengine.Load(headFS, a.Project, noManifest)
 		} else {
