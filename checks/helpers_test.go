@@ -49,8 +49,7 @@ func examplePolicy(t testing.TB) *policies.Evaluator {
 // newMLflow starts an MLflow emulator seeded like the examples.
 func newMLflow(t testing.TB) *mlflowfake.Server {
 	t.Helper()
-	m := mlflowfake.New()
-	t.Cleanup(m.Close)
+	m := mlflowfake.NewTest(t)
 	f, err := os.Open(filepath.Join(exampleDir, "monorepo", "mlflow.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -83,8 +83,7 @@ func quality(t *testing.T, f *MemFacts) (Stage, *ArtifactResult) {
 
 // bareRegistry has fraud-detector versions 13 and 14 and no alias at all.
 func bareRegistry(t *testing.T) *mlflowfake.Server {
-	ml := mlflowfake.New()
-	t.Cleanup(ml.Close)
+	ml := mlflowfake.NewTest(t)
 	ml.AddVersion("fraud-detector", "13", "", map[string]float64{"auc": 0.93})
 	ml.AddVersion("fraud-detector", "14", "", map[string]float64{"auc": 0.935})
 	return ml

@@ -126,8 +126,7 @@ func TestCheckWithRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := mlflowfake.New()
-	defer reg.Close()
+	reg := mlflowfake.NewTest(t)
 	if err := reg.LoadSeed(bytes.NewReader(seed)); err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +166,7 @@ func TestCheckWithAuthenticatedRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := mlflowfake.New(mlflowfake.WithToken("s3cret-token"))
-	defer reg.Close()
+	reg := mlflowfake.NewTest(t, mlflowfake.WithToken("s3cret-token"))
 	if err := reg.LoadSeed(bytes.NewReader(seed)); err != nil {
 		t.Fatal(err)
 	}

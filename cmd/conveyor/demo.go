@@ -116,6 +116,9 @@ func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
 	if v := d.slack.ContractViolations(); len(v) > 0 {
 		return fmt.Errorf("demo: %d Slack call(s) Slack would refuse, first: %s", len(v), v[0])
 	}
+	if v := d.mlflow.ContractViolations(); len(v) > 0 {
+		return fmt.Errorf("demo: %d MLflow request(s) departed from MLflow's published description (%s), first: %s", len(v), mlflowfake.ContractSource(), v[0])
+	}
 	if o.keep {
 		d.say("\nKept running (Ctrl-C to stop):\n  Conveyor         %s  (/metrics, /healthz, /readyz)\n  GitHub emulator  %s\n  Slack emulator   %s\n  MLflow emulator  %s\n", d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL())
 		<-ctx.Done()

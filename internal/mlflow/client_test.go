@@ -17,8 +17,7 @@ import (
 
 func newFake(t *testing.T, opts ...mlflowfake.Option) *mlflowfake.Server {
 	t.Helper()
-	f := mlflowfake.New(opts...)
-	t.Cleanup(f.Close)
+	f := mlflowfake.NewTest(t, opts...)
 	f.AddVersion("fraud", "13", "READY", map[string]float64{"auc": 0.93, "f1": 0.81})
 	f.AddVersion("fraud", "14", "READY", map[string]float64{"auc": 0.95})
 	f.AddVersion("fraud", "15", mlflowfake.StatusPending, nil)

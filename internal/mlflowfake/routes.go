@@ -14,6 +14,15 @@ const (
 	PathRun          = "/api/2.0/mlflow/runs/get"
 	// PathLoggedModel + model_id is MLflow 3's GetLoggedModel.
 	PathLoggedModel = "/api/2.0/mlflow/logged-models/"
+	// PathDownloadURI is GetModelVersionDownloadUri: where a version's files are.
+	PathDownloadURI = "/api/2.0/mlflow/model-versions/get-download-uri"
+	// PathArtifacts + path is the artifact proxy's DownloadArtifact
+	// (mlflow_artifacts.proto), serving files under mlflow-artifacts:/.
+	PathArtifacts = "/api/2.0/mlflow-artifacts/artifacts/"
+	// The Unity Catalog registry's endpoints (databricks_uc_registry_service.proto).
+	PathUCModelVersion = "/api/2.0/mlflow/unity-catalog/model-versions/get"
+	PathUCAlias        = "/api/2.0/mlflow/unity-catalog/registered-models/alias"
+	pathUCPrefix       = "/api/2.0/mlflow/unity-catalog/"
 )
 
 // params reads request parameters exactly as MLflow's server does
@@ -79,9 +88,21 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.getLoggedModel(w, id)
 		return
 	}
+	if rel, ok := strings.CutPrefix(r.URL.Path, PathArtifacts); ok && rel != "" {
+		// Flask's <path:artifact_path>: the rest of the URL, read from the path.
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w)
+			return
+		}
+		s.downloadArtifact(w, rel)
+		return
+	}
+	uc := false
 	switch {
 	case r.URL.Path == PathModelVersion && r.Method == http.MethodGet:
 		h = s.getModelVersion
+	case r.URL.Path == PathDownloadURI && r.Method == http.MethodGet:
+		h = s.getDownloadURI
 	case r.URL.Path == PathAlias && r.Method == http.MethodGet:
 		h = s.getByAlias
 	case r.URL.Path == PathAlias && r.Method == http.MethodPost:
@@ -90,10 +111,22 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		h = s.deleteAlias
 	case r.URL.Path == PathRun && r.Method == http.MethodGet:
 		h = s.getRun
-	case r.URL.Path == PathModelVersion || r.URL.Path == PathAlias || r.URL.Path == PathRun:
+	case r.URL.Path == PathUCModelVersion && r.Method == http.MethodGet:
+		h, uc = s.ucGetModelVersion, true
+	case r.URL.Path == PathUCAlias && r.Method == http.MethodGet:
+		h, uc = s.ucGetByAlias, true
+	case r.URL.Path == PathUCAlias && r.Method == http.MethodPost:
+		h, uc = s.setAlias, true
+	case r.URL.Path == PathUCAlias && r.Method == http.MethodDelete:
+		h, uc = s.deleteAlias, true
+	case r.URL.Path == PathModelVersion || r.URL.Path == PathAlias || r.URL.Path == PathRun || r.URL.Path == PathDownloadURI ||
+		r.URL.Path == PathUCModelVersion || r.URL.Path == PathUCAlias:
 		methodNotAllowed(w)
 		return
 	default:
+		// Unity Catalog has no stages: its service defines no
+		// transition-stage or get-latest-versions endpoint, so such a
+		// request meets the same answer as any path nobody serves.
 		writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", fmt.Sprintf("no MLflow endpoint at %s", r.URL.Path))
 		return
 	}
@@ -104,6 +137,17 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	if s.isDenied(p["name"]) {
 		forbidden(w)
+		return
+	}
+	// A Unity Catalog name is catalog.schema.model; the workspace registry
+	// does not hold models of Unity Catalog.
+	if p["name"] != "" && uc != isUCName(p["name"]) {
+		if uc {
+			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", fmt.Sprintf(
+				"Invalid model name '%s': a model in Unity Catalog is named <catalog>.<schema>.<model>.", p["name"]))
+		} else {
+			notFound(w, "Registered Model with name=%s not found", p["name"])
+		}
 		return
 	}
 	h(w, p)

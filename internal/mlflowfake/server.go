@@ -53,11 +53,13 @@ type Server struct {
 	clock        int64
 	denied       map[string]bool // models the caller may not read or change
 	logged       map[string]*loggedModel
+	artifacts    map[string][]byte // files under the artifact proxy's root, by path
 
 	// calls, faults and latency carry their own locks; mu does not guard them.
-	calls   fakeapi.Log[Call]
-	faults  fakeapi.Faults[fault]
-	latency fakeapi.Latency
+	calls      fakeapi.Log[Call]
+	faults     fakeapi.Faults[fault]
+	latency    fakeapi.Latency
+	violations fakeapi.Log[string]
 }
 
 // Option configures a Server.
@@ -121,8 +123,14 @@ func (s *Server) SetLatency(d time.Duration) { s.latency.Set(d) }
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	routed := false
 	defer func() {
 		s.calls.Record(Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: string(body), Status: rec.status})
+		// Requests refused before routing (latency, auth, faults) are not
+		// held to the contract: the server never read them.
+		if routed {
+			s.checkContract(r, body, rec.status)
+		}
 	}()
 
 	if !s.latency.Wait(r.Context()) {
@@ -157,6 +165,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	routed = true
 	s.route(rec, r, body)
 }
 

@@ -27,6 +27,9 @@ type version struct {
 	runID   string
 	modelID string // MLflow 3 logged model, "" when none
 	created int64
+	// artifactURI overrides where the version's files are ("" means under
+	// the artifact proxy, see artifactRoot).
+	artifactURI string
 }
 
 // loggedModel is an MLflow 3 logged model and the metrics linked to it.

@@ -113,3 +113,47 @@ func TestStrictPermissionDenied(t *testing.T) {
 		t.Fatalf("denied model: %d %s", resp.StatusCode, raw)
 	}
 }
+
+// Unity Catalog names models catalog.schema.model: its endpoints refuse any
+// other name, and the workspace registry's endpoints do not hold its models.
+func TestStrictUnityCatalogNames(t *testing.T) {
+	f := strictFake(t)
+	f.AddVersion("main.ml.fraud", "3", "", nil)
+	f.SetAlias("main.ml.fraud", "champion", "3")
+	status, doc := do(t, "GET", f.URL()+mlflowfake.PathUCModelVersion+"?name=fraud&version=3", "", nil)
+	if status != 400 || doc["error_code"] != "INVALID_PARAMETER_VALUE" || !strings.Contains(doc["message"].(string), "<catalog>.<schema>.<model>") {
+		t.Fatalf("two-level name on UC: %d %v", status, doc)
+	}
+	if status, doc := do(t, "GET", f.URL()+mlflowfake.PathModelVersion+"?name=main.ml.fraud&version=3", "", nil); status != 404 {
+		t.Fatalf("UC model through the workspace registry: %d %v", status, doc)
+	}
+	status, doc = do(t, "GET", f.URL()+mlflowfake.PathUCAlias+"?name=main.ml.fraud&alias=champion", "", nil)
+	mv, _ := doc["model_version"].(map[string]any)
+	aliases, _ := mv["aliases"].([]any)
+	if status != 200 || len(aliases) != 1 || mv["current_stage"] != nil || mv["storage_location"] == nil {
+		t.Fatalf("UC alias: %d %v", status, doc)
+	}
+	if a, _ := aliases[0].(map[string]any); a["alias"] != "champion" || a["version"] != "3" {
+		t.Fatalf("UC aliases are {alias, version} objects, got %v", aliases)
+	}
+	status, doc = do(t, "GET", f.URL()+mlflowfake.PathUCAlias+"?name=main.ml.fraud&alias=production", "", nil)
+	if status != 404 || doc["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+		t.Fatalf("unset UC alias: %d %v", status, doc)
+	}
+}
+
+// Unity Catalog has no stages: its service defines no stage endpoint.
+func TestStrictUnityCatalogHasNoStages(t *testing.T) {
+	f := strictFake(t)
+	f.AddVersion("main.ml.fraud", "3", "", nil)
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/api/2.0/mlflow/unity-catalog/model-versions/transition-stage", `{"name":"main.ml.fraud","version":"3","stage":"Production","archive_existing_versions":false}`},
+		{"GET", "/api/2.0/mlflow/unity-catalog/registered-models/get-latest-versions?name=main.ml.fraud", ""},
+	} {
+		status, doc := do(t, tc.method, f.URL()+tc.path, tc.body, hdr)
+		if status != 404 || doc["error_code"] != "ENDPOINT_NOT_FOUND" {
+			t.Errorf("%s %s: %d %v", tc.method, tc.path, status, doc)
+		}
+	}
+}
