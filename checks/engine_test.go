@@ -72,7 +72,7 @@ func TestGoodChangeShowsEveryPersona(t *testing.T) {
 		t.Errorf("web persona lacks the CI table:\n%s", web.Persona)
 	}
 	model := artifactByName(res, "fraud-model")
-	if !strings.Contains(model.Persona, "| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.935 | 0.93 | 0.93 | +0.005 |") ||
+	if !strings.Contains(model.Persona, "| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.935 | 0.93 | 0.93 | +0.005 (better) |") ||
 		!strings.Contains(model.Persona, "Aliases: staging → v13, production → v13") {
 		t.Errorf("model persona lacks the metric table:\n%s", model.Persona)
 	}
@@ -115,7 +115,7 @@ func TestAUCRegressionShowsMetricTable(t *testing.T) {
 	if q.Result != Fail || !strings.Contains(q.Summary, "auc 0.89 is below the minimum 0.9") || !strings.Contains(q.Summary, "regresses 0.04 against production v13") {
 		t.Errorf("quality = %+v", q)
 	}
-	if !strings.Contains(m.Persona, "| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.89 | 0.93 | 0.93 | -0.04 |") {
+	if !strings.Contains(m.Persona, "| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.89 | 0.93 | 0.93 | -0.04 (worse) |") {
 		t.Errorf("metric table:\n%s", m.Persona)
 	}
 	if len(m.Annotations) == 0 || m.Annotations[0].Path != "models/fraud.yaml" || m.Annotations[0].Line != 3 {

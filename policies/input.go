@@ -201,10 +201,16 @@ func (e *Evidence) UnmarshalJSON(data []byte) error {
 // MetricsEvidence compares a model version's evaluation metric with the
 // version serving in production.
 type MetricsEvidence struct {
-	Metric        string  `json:"metric"`
+	Metric string `json:"metric"`
+	// Direction is "higher" or "lower": which way the metric improves. Min
+	// is the bound of a higher-is-better metric, Max of a lower-is-better
+	// one; Regression is how much worse than production the candidate is
+	// in that direction (negative: better).
+	Direction     string  `json:"direction,omitempty"`
 	Candidate     float64 `json:"candidate"`
 	Production    float64 `json:"production"`
 	Min           float64 `json:"min"`
+	Max           float64 `json:"max,omitempty"`
 	MaxRegression float64 `json:"max_regression"`
 	Regression    float64 `json:"regression"`
 	Passed        bool    `json:"passed"`

@@ -112,6 +112,9 @@ func TestSchemaRejectsBrokenConfigs(t *testing.T) {
 		"count without from": "version: 1\nenvironments:\n  p: {approvals: {count: 2}}\n",
 		"bad freeze":         "version: 1\nenvironments:\n  p: {freeze: [\"Friday\"]}\n",
 		"absolute path":      "version: 1\nartifacts:\n  web: {kind: app, paths: [/srv/**]}\n",
+		"min with lower":     "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, min: 1}}\n",
+		"max with higher":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max: 1}}\n",
+		"bad direction":      "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: up}}\n",
 	}
 	for name, src := range broken {
 		if _, probs := Parse([]byte(src)); len(probs) == 0 {
@@ -119,6 +122,26 @@ func TestSchemaRejectsBrokenConfigs(t *testing.T) {
 		}
 		if err := sch.Validate(yamlToJSON(t, []byte(src))); err == nil {
 			t.Errorf("%s: the schema accepts it", name)
+		}
+	}
+}
+
+// TestSchemaAcceptsBothMetricDirections: a bound on the side the direction
+// asks for passes Parse and the schema alike.
+func TestSchemaAcceptsBothMetricDirections(t *testing.T) {
+	sch := compileSchema(t)
+	good := map[string]string{
+		"lower with max":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, max: 0.3, max_regression: 0.01}}\n",
+		"higher with min":   "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: higher, min: 0.9}}\n",
+		"default with min":  "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, min: 0.9}}\n",
+		"lower, bound-free": "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: log_loss, direction: lower, max_regression: 0.02}}\n",
+	}
+	for name, src := range good {
+		if _, probs := Parse([]byte(src)); len(probs) > 0 {
+			t.Errorf("%s: Parse reports %v", name, probs)
+		}
+		if err := sch.Validate(yamlToJSON(t, []byte(src))); err != nil {
+			t.Errorf("%s: the schema rejects it: %v", name, err)
 		}
 	}
 }

@@ -24,7 +24,7 @@ func TestDemoTranscript(t *testing.T) {
 		"✓ conveyor / web             success",
 		// each persona's view
 		"| modified | `stg_orders` (body) |",
-		"| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.935 | 0.93 | 0.93 | +0.005 |",
+		"| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.935 | 0.93 | 0.93 | +0.005 (better) |",
 		"| `build` | ✅ success |",
 		// 2. staging
 		"reactions: eyes rocket",

@@ -8,11 +8,16 @@ gate_violation contains msg if {
 	some a in input.artifacts
 	a.evidence.metrics.passed == false
 	m := a.evidence.metrics
-	msg := sprintf("%s: %s is %v (minimum %v; serving in production %v, regression %v, allowed %v); the model evaluation did not pass", [
-		a.name, object.get(m, "metric", "metric"), object.get(m, "candidate", 0), object.get(m, "min", 0),
+	msg := sprintf("%s: %s is %v (%s; serving in production %v, regression %v, allowed %v); the model evaluation did not pass", [
+		a.name, object.get(m, "metric", "metric"), object.get(m, "candidate", 0), metric_bound(m),
 		object.get(m, "production", 0), object.get(m, "regression", 0), object.get(m, "max_regression", 0),
 	])
 }
+
+# The bound in the metric's direction: a maximum when lower is better.
+metric_bound(m) := sprintf("maximum %v, lower is better", [object.get(m, "max", 0)]) if {
+	object.get(m, "direction", "higher") == "lower"
+} else := sprintf("minimum %v", [object.get(m, "min", 0)])
 
 gate_violation contains msg if {
 	some a in input.artifacts

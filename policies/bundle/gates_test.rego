@@ -35,6 +35,15 @@ test_failed_model_warns_in_staging if {
 	d.warn == [model_reason]
 }
 
+test_lower_is_better_model_names_its_maximum if {
+	slow := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics", "value": {
+		"metric": "p95_latency_ms", "direction": "lower", "candidate": 310, "production": 240,
+		"min": 0, "max": 300, "max_regression": 20, "regression": 70, "passed": false,
+	}}])
+	d := conveyor.decision with input as gate_input("production", [], [slow]) with data.conveyor.config as gate_config
+	d.deny == ["fraud-model: p95_latency_ms is 310 (maximum 300, lower is better; serving in production 240, regression 70, allowed 20); the model evaluation did not pass"]
+}
+
 test_passed_model_allows_production if {
 	ok := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics/passed", "value": true}])
 	d := conveyor.decision with input as gate_input("production", [], [ok]) with data.conveyor.config as gate_config

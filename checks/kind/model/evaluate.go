@@ -301,7 +301,7 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 			}
 		}
 		if p, ok := metrics[productionAlias][n]; ok && has {
-			fmt.Fprintf(&b, " %s |\n", signed(c-p))
+			fmt.Fprintf(&b, " %s%s |\n", signed(c-p), judged(ev, n, c-p))
 		} else {
 			b.WriteString(" – |\n")
 		}
@@ -315,17 +315,39 @@ func gateText(ev *Evaluation, n string) string {
 		return "not gated"
 	}
 	var parts []string
-	if ev.Min != nil {
+	lower := direction(ev) == Lower
+	if ev.Min != nil && !lower {
 		parts = append(parts, "≥ "+num(*ev.Min))
 	}
-	if ev.MaxRegression != nil {
-		parts = append(parts, "at most "+num(*ev.MaxRegression)+" below production")
+	if ev.Max != nil && lower {
+		parts = append(parts, "≤ "+num(*ev.Max))
 	}
-	parts = append(parts, "higher is better")
+	if ev.MaxRegression != nil {
+		side := " below production"
+		if lower {
+			side = " above production"
+		}
+		parts = append(parts, "at most "+num(*ev.MaxRegression)+side)
+	}
+	parts = append(parts, direction(ev)+" is better")
 	if ev.Optional {
 		parts = append(parts, "optional")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// judged says whether delta (candidate minus production) of the gated
+// metric n is better or worse, in its direction; "" for other metrics, no
+// change or NaN.
+func judged(ev *Evaluation, n string, delta float64) string {
+	d := round6(delta)
+	if ev == nil || ev.Metric != n || d == 0 || math.IsNaN(d) {
+		return ""
+	}
+	if (d > 0) == (direction(ev) == Higher) {
+		return " (better)"
+	}
+	return " (worse)"
 }
 
 // num writes a metric value; non-finite values read as MLflow writes them.

@@ -44,20 +44,31 @@ func gate(ptr *Pointer, ev *Evaluation, cand map[string]float64, prod *mlflow.Mo
 		return gateResult{title: "Missing metric", stage: kind.Stage{Result: kind.Fail,
 			Summary: fmt.Sprintf("the candidate v%s logged no %q metric; log it in the run that produced the version (or mark it optional: evaluation.optional: true)", ptr.Version, ev.Metric)}}
 	}
-	me := &policies.MetricsEvidence{Metric: ev.Metric, Candidate: finite(c), Passed: true}
+	lower := ev.Direction == Lower
+	me := &policies.MetricsEvidence{Metric: ev.Metric, Direction: direction(ev), Candidate: finite(c), Passed: true}
 	var fails, said []string
 	if math.IsNaN(c) {
 		// NaN compares false with everything: without this it would pass.
 		fails = append(fails, fmt.Sprintf("%s is NaN (not a number) on v%s; a NaN never passes a threshold, log a real value", ev.Metric, ptr.Version))
 	}
-	if ev.Min != nil {
+	switch {
+	case !lower && ev.Min != nil:
 		me.Min = *ev.Min
 		if c < *ev.Min {
 			fails = append(fails, fmt.Sprintf("%s %s is below the minimum %s", ev.Metric, num(c), num(*ev.Min)))
 		} else if !math.IsNaN(c) {
 			said = append(said, fmt.Sprintf("%s %s ≥ minimum %s", ev.Metric, num(c), num(*ev.Min)))
 		}
-	} else {
+	case lower && ev.Max != nil:
+		me.Max = *ev.Max
+		if c > *ev.Max {
+			fails = append(fails, fmt.Sprintf("%s %s is above the maximum %s (lower is better)", ev.Metric, num(c), num(*ev.Max)))
+		} else if !math.IsNaN(c) {
+			said = append(said, fmt.Sprintf("%s %s ≤ maximum %s", ev.Metric, num(c), num(*ev.Max)))
+		}
+	case lower:
+		said = append(said, fmt.Sprintf("%s %s (no maximum set)", ev.Metric, num(c)))
+	default:
 		said = append(said, fmt.Sprintf("%s %s (no minimum set)", ev.Metric, num(c)))
 	}
 	if ev.MaxRegression != nil {
@@ -85,7 +96,12 @@ func gate(ptr *Pointer, ev *Evaluation, cand map[string]float64, prod *mlflow.Mo
 		said = append(said, fmt.Sprintf("production v%s logged no %s (no max_regression set, nothing gated against it)", prod.Version, ev.Metric))
 	default:
 		me.Production = finite(p)
+		// The regression is how much worse the candidate is: a drop for
+		// a higher-is-better metric, a rise for a lower-is-better one.
 		reg := p - c
+		if lower {
+			reg = c - p
+		}
 		me.Regression = finite(round6(reg))
 		switch {
 		case ev.MaxRegression == nil:
@@ -95,8 +111,8 @@ func gate(ptr *Pointer, ev *Evaluation, cand map[string]float64, prod *mlflow.Mo
 		case math.IsNaN(reg) && !math.IsNaN(c):
 			fails = append(fails, fmt.Sprintf("%s %s against production v%s (%s) gives no measurable regression", ev.Metric, num(c), prod.Version, num(p)))
 		case round6(reg) > *ev.MaxRegression+1e-9:
-			fails = append(fails, fmt.Sprintf("%s regresses %s against production v%s (%s); at most %s is allowed",
-				ev.Metric, num(reg), prod.Version, num(p), num(*ev.MaxRegression)))
+			fails = append(fails, fmt.Sprintf("%s regresses %s against production v%s (%s, %s is better); at most %s is allowed",
+				ev.Metric, num(reg), prod.Version, num(p), direction(ev), num(*ev.MaxRegression)))
 		case !math.IsNaN(c):
 			said = append(said, fmt.Sprintf("%s vs production v%s (%s), regression within %s", signed(c-p), prod.Version, num(p), num(*ev.MaxRegression)))
 		}
@@ -106,6 +122,14 @@ func gate(ptr *Pointer, ev *Evaluation, cand map[string]float64, prod *mlflow.Mo
 		return gateResult{stage: kind.Stage{Result: kind.Fail, Summary: strings.Join(fails, "; ")}, evidence: me, title: "Model evaluation failed"}
 	}
 	return gateResult{stage: kind.Stage{Result: kind.Pass, Summary: strings.Join(said, "; ")}, evidence: me}
+}
+
+// direction is the evaluation's direction, Higher when unset.
+func direction(ev *Evaluation) string {
+	if ev != nil && ev.Direction == Lower {
+		return Lower
+	}
+	return Higher
 }
 
 // driftLine states the drift metric recorded on the version serving in

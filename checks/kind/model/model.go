@@ -28,12 +28,23 @@ type Spec struct {
 	pointerAt  kind.Pos
 }
 
+// Directions of evaluation.direction: which way a gated metric improves.
+const (
+	Higher = "higher" // auc, accuracy, recall: the default
+	Lower  = "lower"  // rmse, latency, log_loss
+)
+
 // Evaluation is the quality gate for a model's candidate version. It
 // governs: a pull request's own evaluation block takes effect after merge.
 type Evaluation struct {
-	Metric        string
-	Min           *float64 // the candidate's metric must be at least this
-	MaxRegression *float64 // and at most this much below the version serving in production
+	Metric string
+	// Direction is Higher (the default) or Lower: which way the metric
+	// improves. Min goes with Higher, Max with Lower, and MaxRegression is
+	// measured in the direction that makes the metric worse.
+	Direction     string
+	Min           *float64 // Higher: the candidate's metric must be at least this
+	Max           *float64 // Lower: the candidate's metric must be at most this
+	MaxRegression *float64 // and at most this much worse than the version serving in production
 	// Optional lets a version that did not log the metric pass (the
 	// summary says nothing was gated); otherwise a missing metric fails.
 	Optional bool
@@ -61,7 +72,7 @@ type Ref struct {
 	Version  string `json:"version"`
 }
 
-var evaluationKeys = []string{"metric", "min", "max_regression", "optional", "first_release"}
+var evaluationKeys = []string{"metric", "direction", "min", "max", "max_regression", "optional", "first_release"}
 
 // Name implements kind.Kind.
 func (Kind) Name() string { return "model" }
@@ -77,7 +88,12 @@ func (Kind) Schema() map[string]any {
 	return kind.MustSchema(`{
 		"pointer": {"$ref": "#/$defs/relativePath", "description": "model: path of the pointer file (registry, model, version)."},
 		"evaluation": {"type": "object", "required": ["metric"], "additionalProperties": false,
-			"properties": {"metric": {"type": "string", "minLength": 1}, "min": {"type": "number"}, "max_regression": {"type": "number", "minimum": 0},
+			"allOf": [{"if": {"required": ["direction"], "properties": {"direction": {"const": "lower"}}}, "then": {"properties": {"min": false}}, "else": {"properties": {"max": false}}}],
+			"properties": {"metric": {"type": "string", "minLength": 1},
+				"direction": {"enum": ["higher", "lower"], "description": "which way the metric improves: higher (default; auc) or lower (rmse, latency, log_loss)"},
+				"min": {"type": "number", "description": "direction higher: the candidate's value must be at least this"},
+				"max": {"type": "number", "description": "direction lower: the candidate's value must be at most this"},
+				"max_regression": {"type": "number", "minimum": 0, "description": "at most this much worse than the version serving in production, in the metric's direction"},
 				"optional": {"type": "boolean", "description": "a version without the metric passes, saying nothing was gated"},
 				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}},
 		"drift": {"type": "object", "required": ["metric", "max"], "additionalProperties": false,
@@ -114,16 +130,29 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 }
 
 func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
-	e := &Evaluation{FirstRelease: FirstReleaseAllow}
+	e := &Evaluation{FirstRelease: FirstReleaseAllow, Direction: Higher}
 	what += ": evaluation"
 	example := "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}"
+	var minAt, maxAt *yaml.Node
 	ok := r.Fields(v, what, example, evaluationKeys, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "metric":
 			e.Metric, _ = r.Str(v, what+".metric", "metric: auc")
+		case "direction":
+			if s, ok := r.Str(v, what+".direction", "direction: lower"); ok {
+				if s != Higher && s != Lower {
+					r.Add(v, "%s.direction must be higher or lower, not %q; write for example direction: lower (for rmse, latency, log_loss)", what, s)
+				} else {
+					e.Direction = s
+				}
+			}
 		case "min":
 			if f, ok := r.Number(v, what+".min", "min: 0.90"); ok {
-				e.Min = &f
+				e.Min, minAt = &f, v
+			}
+		case "max":
+			if f, ok := r.Number(v, what+".max", "max: 0.25"); ok {
+				e.Max, maxAt = &f, v
 			}
 		case "max_regression":
 			if f, ok := r.Number(v, what+".max_regression", "max_regression: 0.005"); ok {
@@ -150,7 +179,25 @@ func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
 	if ok && e.Metric == "" && !kind.Has(v, "metric") {
 		r.Add(k, "%s needs metric, the run metric to gate on; write for example %s", what, example)
 	}
+	// A bound on the wrong side would gate nothing a reader expects: a
+	// minimum on a lower-is-better metric rewards the worse model.
+	if e.Direction == Lower && minAt != nil {
+		r.Add(minAt, "%s.min does not apply to a metric where lower is better (direction: lower); write max: %s, the highest value allowed", what, num(*e.Min))
+		e.Min = nil
+	}
+	if e.Direction == Higher && maxAt != nil {
+		r.Add(maxAt, "%s.max applies only to a metric where lower is better; write direction: lower for %s, or min: %s for a higher-is-better metric", what, orMetric(e.Metric), num(*e.Max))
+		e.Max = nil
+	}
 	return e
+}
+
+// orMetric names the metric, or says "it" when none was given.
+func orMetric(m string) string {
+	if m == "" {
+		return "it"
+	}
+	return m
 }
 
 func drift(r *kind.Doc, k, v *yaml.Node, what string) *Drift {
@@ -218,14 +265,17 @@ func (s *Spec) Validate(t kind.Tree, report func(kind.Problem)) {
 // Fields implements kind.Spec: the pointer says where the model is named;
 // the evaluation gate governs.
 func (s *Spec) Fields() []kind.FieldValue {
-	var metric, min, maxReg, optional, first string
+	var metric, direction, min, maxV, maxReg, optional, first string
 	if e := s.Evaluation; e != nil {
-		metric, first = e.Metric, e.FirstRelease
+		metric, direction, first = e.Metric, e.Direction, e.FirstRelease
 		if e.Optional {
 			optional = "true"
 		}
 		if e.Min != nil {
 			min = strconv.FormatFloat(*e.Min, 'g', -1, 64)
+		}
+		if e.Max != nil {
+			maxV = strconv.FormatFloat(*e.Max, 'g', -1, 64)
 		}
 		if e.MaxRegression != nil {
 			maxReg = strconv.FormatFloat(*e.MaxRegression, 'g', -1, 64)
@@ -244,7 +294,9 @@ func (s *Spec) Fields() []kind.FieldValue {
 		{Name: "drift.max", Value: dMax, Governs: true},
 		{Name: "drift.block", Value: dBlock, Governs: true},
 		{Name: "evaluation.metric", Value: metric, Governs: true},
+		{Name: "evaluation.direction", Value: direction, Governs: true},
 		{Name: "evaluation.min", Value: min, Governs: true},
+		{Name: "evaluation.max", Value: maxV, Governs: true},
 		{Name: "evaluation.max_regression", Value: maxReg, Governs: true},
 		{Name: "evaluation.optional", Value: optional, Governs: true},
 		{Name: "evaluation.first_release", Value: first, Governs: true},
