@@ -30,8 +30,32 @@ func parseEnvelope(body []byte) (envelope, error) {
 	if !r.IsObject() {
 		return envelope{}, errors.New("not a JSON object")
 	}
-	f := gjson.GetManyBytes(body, "action", "installation.id", "repository.full_name", "sender.login")
-	return envelope{Action: validUTF8(f[0].String()), InstallationID: f[1].Int(), Repository: validUTF8(f[2].String()), SenderLogin: validUTF8(f[3].String())}, nil
+	// One pass over the top-level keys (GetMany would scan the payload once
+	// per path); the first occurrence of a key wins, as with gjson.Get.
+	var env envelope
+	var seen [4]bool
+	r.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "action":
+			if !seen[0] {
+				env.Action, seen[0] = validUTF8(v.String()), true
+			}
+		case "installation":
+			if !seen[1] {
+				env.InstallationID, seen[1] = v.Get("id").Int(), true
+			}
+		case "repository":
+			if !seen[2] {
+				env.Repository, seen[2] = validUTF8(v.Get("full_name").String()), true
+			}
+		case "sender":
+			if !seen[3] {
+				env.SenderLogin, seen[3] = validUTF8(v.Get("login").String()), true
+			}
+		}
+		return !(seen[0] && seen[1] && seen[2] && seen[3])
+	})
+	return env, nil
 }
 
 // validUTF8 replaces every byte that does not start a valid UTF-8 sequence

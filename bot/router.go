@@ -28,6 +28,16 @@ type Handler interface {
 	Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error
 }
 
+// DecodedHandler is a Handler that can take the event the router already
+// decoded with github.ParseWebHook (a pointer to go-github's type for the
+// event), so a payload of tens of kilobytes is decoded once per delivery
+// rather than once per handler. The event is shared by every handler of the
+// delivery: read it, never modify it.
+type DecodedHandler interface {
+	Handler
+	HandleDecoded(ctx context.Context, eventType, deliveryID string, event any, payload []byte) error
+}
+
 // Router dispatches deliveries to the handlers registered for them.
 type Router struct {
 	mu       sync.RWMutex
@@ -80,12 +90,19 @@ func (r *Router) Dispatch(ctx context.Context, d *store.Delivery) error {
 	}
 	// A payload whose fields do not have the types GitHub's event has can
 	// never be handled: fail it now instead of retrying it for hours.
-	if err := checkEventShape(d.Event, d.Payload); err != nil {
+	event, err := decodeEvent(d.Event, d.Payload)
+	if err != nil {
 		return retry.Permanent(err)
 	}
 	var errs []error
 	for _, h := range hs {
-		if err := h.Handle(ctx, d.Event, d.ID, d.Payload); err != nil {
+		var err error
+		if dh, ok := h.(DecodedHandler); ok && event != nil {
+			err = dh.HandleDecoded(ctx, d.Event, d.ID, event, d.Payload)
+		} else {
+			err = h.Handle(ctx, d.Event, d.ID, d.Payload)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%T: %w", h, err))
 		}
 	}
@@ -182,16 +199,19 @@ func isPermanent(err error) bool {
 // maxErrorLen bounds the error text stored with a failed delivery.
 const maxErrorLen = 16 << 10
 
-// checkEventShape decodes payload as go-github's type for event and reports
-// a decode error: JSON that parsed as an object but whose fields have the
-// wrong types ("pull_request": "x"). Events go-github does not know are
-// left to their handlers.
-func checkEventShape(event string, payload []byte) error {
-	_, err := github.ParseWebHook(event, payload)
+// decodeEvent decodes payload as go-github's type for event, for the
+// handlers to share, and reports a decode error: JSON that parsed as an
+// object but whose fields have the wrong types ("pull_request": "x"). Events
+// go-github does not know decode to nil and are left to their handlers.
+func decodeEvent(event string, payload []byte) (any, error) {
+	ev, err := github.ParseWebHook(event, payload)
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &typeErr) || errors.As(err, &syntaxErr) {
-		return fmt.Errorf("payload is not a %s event: %w", eventLabel(event), err)
+		return nil, fmt.Errorf("payload is not a %s event: %w", eventLabel(event), err)
 	}
-	return nil
+	if err != nil {
+		return nil, nil // an event go-github does not know: each handler reads it
+	}
+	return ev, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-github/v66/github"
+
 	"github.com/conveyor-dev/conveyor/internal/retry"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
@@ -76,12 +78,41 @@ func IsOwnCheck(name string) bool { return name == GateName || strings.HasPrefix
 
 // Handle records what the event says and enqueues an evaluation if one is due.
 func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
-	if h.s.o.Store == nil || h.s.o.Queue == nil {
-		return errors.New("checks: the handler needs Options.Store and Options.Queue")
-	}
 	var ev hookEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return retry.Permanent(fmt.Errorf("checks: %s %s: payload: %w", eventType, deliveryID, err))
+	}
+	return h.handle(ctx, eventType, deliveryID, &ev)
+}
+
+// HandleDecoded is Handle for an event the router already decoded: a pull
+// request event, the bulk of the traffic, is read from go-github's type
+// instead of decoding its payload again.
+func (h *Handler) HandleDecoded(ctx context.Context, eventType, deliveryID string, event any, payload []byte) error {
+	pe, ok := event.(*github.PullRequestEvent)
+	if !ok {
+		return h.Handle(ctx, eventType, deliveryID, payload)
+	}
+	p := pe.GetPullRequest()
+	ev := hookEvent{Action: pe.GetAction(), PullRequest: &prRef{Number: p.GetNumber()}}
+	if pe.Installation != nil {
+		ev.Installation = &struct {
+			ID int64 `json:"id"`
+		}{ID: pe.GetInstallation().GetID()}
+	}
+	ev.Repository.FullName = pe.GetRepo().GetFullName()
+	ev.PullRequest.Head.Ref, ev.PullRequest.Head.SHA = p.GetHead().GetRef(), p.GetHead().GetSHA()
+	ev.PullRequest.Base.Ref, ev.PullRequest.Base.SHA = p.GetBase().GetRef(), p.GetBase().GetSHA()
+	ev.PullRequest.User.Login = p.GetUser().GetLogin()
+	if pe.PullRequest == nil {
+		ev.PullRequest = nil
+	}
+	return h.handle(ctx, eventType, deliveryID, &ev)
+}
+
+func (h *Handler) handle(ctx context.Context, eventType, deliveryID string, ev *hookEvent) error {
+	if h.s.o.Store == nil || h.s.o.Queue == nil {
+		return errors.New("checks: the handler needs Options.Store and Options.Queue")
 	}
 	repo := ev.Repository.FullName
 	if repo == "" {

@@ -2,9 +2,12 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
@@ -61,5 +64,49 @@ func TestHandlerRecordsCIButNotItsOwnChecks(t *testing.T) {
 	e.send("check_run", e.gh.CheckRunEvent("rerequested", testRepo, gate.ID, "", ""))
 	if r, err := store.GetCheckRequest(ctx, e.st.DB, testRepo, sha); err != nil || !r.Full {
 		t.Fatalf("after Re-run: request %+v, %v; want a full evaluation", r, err)
+	}
+}
+
+// A pull request event the router already decoded records the same head and
+// request as its raw payload does.
+func TestHandlerDecodedPullRequestMatchesRaw(t *testing.T) {
+	ctx := context.Background()
+	heads := map[string]*store.CheckHead{}
+	for _, path := range []string{"raw", "decoded"} {
+		e := newGHEnv(t, 0, time.Hour)
+		pr := e.openPR("feature", map[string]*string{"services/web/app.py": strp("print(1)\n")})
+		b, err := json.Marshal(e.gh.PullRequestEvent("synchronize", pr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := e.suite.Handler()
+		if path == "raw" {
+			err = h.Handle(ctx, "pull_request", "d1", b)
+		} else {
+			ev, perr := github.ParseWebHook("pull_request", b)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			err = h.HandleDecoded(ctx, "pull_request", "d1", ev, b)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		hd, err := store.GetCheckHead(ctx, e.st.DB, testRepo, pr.Number)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if r, err := store.GetCheckRequest(ctx, e.st.DB, testRepo, pr.HeadSHA); err != nil || !r.Full {
+			t.Fatalf("%s: request %+v, %v; want a full evaluation", path, r, err)
+		}
+		if hd.SHA != pr.HeadSHA || hd.BaseSHA == "" {
+			t.Fatalf("%s: head %+v, want SHA %s and a base SHA", path, hd, pr.HeadSHA)
+		}
+		// The emulator's commits differ by run; the rest must match.
+		hd.UpdatedAt, hd.SHA, hd.BaseSHA = time.Time{}, "", ""
+		heads[path] = hd
+	}
+	if *heads["raw"] != *heads["decoded"] || heads["raw"].InstallationID == 0 || heads["raw"].BaseRef == "" || heads["raw"].Author == "" {
+		t.Fatalf("raw %+v, decoded %+v: want the same, complete head", heads["raw"], heads["decoded"])
 	}
 }

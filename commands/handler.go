@@ -118,15 +118,32 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			return fmt.Errorf("pull_request %s: %w", deliveryID, err)
 		}
-		switch ev.GetAction() {
-		case "opened", "synchronize", "reopened":
-			return h.recordHead(ctx, ev.GetRepo().GetFullName(), ev.GetNumber(), ev.GetPullRequest().GetHead().GetSHA(),
-				h.headTime(ev.GetPullRequest().GetUpdatedAt().Time))
-		}
-		return nil
+		return h.onPullRequest(ctx, &ev)
 	case "membership", "member", "organization":
 		h.onMembership(event, payload)
 		return nil
+	}
+	return nil
+}
+
+// HandleDecoded is Handle for an event the router already decoded.
+func (h *Handler) HandleDecoded(ctx context.Context, eventType, deliveryID string, event any, payload []byte) error {
+	switch ev := event.(type) {
+	case *github.IssueCommentEvent:
+		return h.onComment(ctx, deliveryID, ev)
+	case *github.CheckRunEvent:
+		return h.onCheckRunAction(ctx, deliveryID, ev)
+	case *github.PullRequestEvent:
+		return h.onPullRequest(ctx, ev)
+	}
+	return h.Handle(ctx, eventType, deliveryID, payload)
+}
+
+func (h *Handler) onPullRequest(ctx context.Context, ev *github.PullRequestEvent) error {
+	switch ev.GetAction() {
+	case "opened", "synchronize", "reopened":
+		return h.recordHead(ctx, ev.GetRepo().GetFullName(), ev.GetNumber(), ev.GetPullRequest().GetHead().GetSHA(),
+			h.headTime(ev.GetPullRequest().GetUpdatedAt().Time))
 	}
 	return nil
 }

@@ -34,25 +34,46 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			return retry.Permanent(fmt.Errorf("pull_request delivery %s: %w", deliveryID, err))
 		}
-		repo, pr := ev.GetRepo().GetFullName(), ev.GetPullRequest().GetNumber()
-		if repo == "" || pr == 0 {
-			return retry.Permanent(fmt.Errorf("pull_request delivery %s: no repository or pull request number in the payload", deliveryID))
-		}
-		switch ev.GetAction() {
-		case "closed":
-			return h.e.ReleasePR(ctx, repo, pr)
-		case "synchronize":
-			_, err := h.e.VoidApprovals(ctx, repo, pr, ev.GetPullRequest().GetHead().GetSHA())
-			return err
-		}
+		return h.onPullRequest(ctx, deliveryID, &ev)
 	case "workflow_run":
 		var ev github.WorkflowRunEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
 			return retry.Permanent(fmt.Errorf("workflow_run delivery %s: %w", deliveryID, err))
 		}
-		if ev.GetAction() == "completed" {
-			driver.Notify(ev.GetRepo().GetFullName(), ev.GetWorkflowRun().GetID())
-		}
+		onWorkflowRun(&ev)
 	}
 	return nil
+}
+
+// HandleDecoded is Handle for an event the router already decoded.
+func (h *Handler) HandleDecoded(ctx context.Context, eventType, deliveryID string, event any, payload []byte) error {
+	switch ev := event.(type) {
+	case *github.PullRequestEvent:
+		return h.onPullRequest(ctx, deliveryID, ev)
+	case *github.WorkflowRunEvent:
+		onWorkflowRun(ev)
+		return nil
+	}
+	return h.Handle(ctx, eventType, deliveryID, payload)
+}
+
+func (h *Handler) onPullRequest(ctx context.Context, deliveryID string, ev *github.PullRequestEvent) error {
+	repo, pr := ev.GetRepo().GetFullName(), ev.GetPullRequest().GetNumber()
+	if repo == "" || pr == 0 {
+		return retry.Permanent(fmt.Errorf("pull_request delivery %s: no repository or pull request number in the payload", deliveryID))
+	}
+	switch ev.GetAction() {
+	case "closed":
+		return h.e.ReleasePR(ctx, repo, pr)
+	case "synchronize":
+		_, err := h.e.VoidApprovals(ctx, repo, pr, ev.GetPullRequest().GetHead().GetSHA())
+		return err
+	}
+	return nil
+}
+
+func onWorkflowRun(ev *github.WorkflowRunEvent) {
+	if ev.GetAction() == "completed" {
+		driver.Notify(ev.GetRepo().GetFullName(), ev.GetWorkflowRun().GetID())
+	}
 }

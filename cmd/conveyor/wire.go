@@ -224,3 +224,10 @@ func stepTimeout(scfg *serverconfig.Config) time.Duration {
 	}
 	return max(deploy.DefaultStepTimeout, 3*longest+bake)
 }
+
+// The handlers take the events the router decodes once per delivery.
+var (
+	_ bot.DecodedHandler = (*deploy.Handler)(nil)
+	_ bot.DecodedHandler = (*commands.Handler)(nil)
+	_ bot.DecodedHandler = (*checks.Handler)(nil)
+)

@@ -22,7 +22,9 @@ type CheckHead struct {
 	UpdatedAt      time.Time
 }
 
-// SetCheckHead records h as the current head of its pull request.
+// SetCheckHead records h as the current head of its pull request. A head
+// that is already recorded as it is (a redelivery, or an edit of the title)
+// writes nothing.
 func SetCheckHead(ctx context.Context, q Querier, h CheckHead) error {
 	if h.Repository == "" || h.PR <= 0 || h.SHA == "" {
 		return fmt.Errorf("set check head: repository, PR number and SHA are required (got %q #%d %q)", h.Repository, h.PR, h.SHA)
@@ -31,7 +33,9 @@ func SetCheckHead(ctx context.Context, q Querier, h CheckHead) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (repository, pr) DO UPDATE SET sha = excluded.sha, base_ref = excluded.base_ref,
 			base_sha = excluded.base_sha, author = excluded.author, installation_id = excluded.installation_id,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at
+		WHERE check_heads.sha <> excluded.sha OR check_heads.base_ref <> excluded.base_ref OR check_heads.base_sha <> excluded.base_sha
+			OR check_heads.author <> excluded.author OR check_heads.installation_id <> excluded.installation_id`,
 		h.Repository, h.PR, h.SHA, h.BaseRef, h.BaseSHA, h.Author, h.InstallationID, now())
 	if err != nil {
 		return fmt.Errorf("set check head %s#%d: %w", h.Repository, h.PR, err)
@@ -89,26 +93,33 @@ type CheckRequest struct {
 // must enqueue the job that serves them: false while one is already
 // enqueued (and younger than staleAfter, in case it was lost).
 func RequestCheck(ctx context.Context, q Querier, repo, sha string, full bool, ci []string, staleAfter time.Duration) (seq int64, enqueue bool, err error) {
-	cur, err := GetCheckRequest(ctx, q, repo, sha)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return 0, false, err
-	}
-	names := cur.CI
-	for _, n := range ci {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
+	// The CI names merge with what is pending; a request without names (a
+	// pull_request event, most of the traffic) leaves them as they are and
+	// needs no read first.
+	var names []string
+	if len(ci) > 0 {
+		cur, err := GetCheckRequest(ctx, q, repo, sha)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return 0, false, err
 		}
+		names = cur.CI
+		for _, n := range ci {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
 	}
-	slices.Sort(names)
 	b, _ := json.Marshal(nonNil(names))
 	at := now()
 	err = q.QueryRowContext(ctx, `INSERT INTO check_requests (repository, sha, requested_seq, full_eval, ci_names, updated_at)
 		VALUES ($1, $2, 1, $3, $4, $5)
 		ON CONFLICT (repository, sha) DO UPDATE SET requested_seq = check_requests.requested_seq + 1,
 			full_eval = CASE WHEN excluded.full_eval = 1 THEN 1 ELSE check_requests.full_eval END,
-			ci_names = excluded.ci_names, updated_at = excluded.updated_at
+			ci_names = CASE WHEN $6 = 1 THEN excluded.ci_names ELSE check_requests.ci_names END,
+			updated_at = excluded.updated_at
 		RETURNING requested_seq`,
-		repo, sha, checkFlag(full), string(b), at).Scan(&seq)
+		repo, sha, checkFlag(full), string(b), at, checkFlag(len(ci) > 0)).Scan(&seq)
 	if err != nil {
 		return 0, false, fmt.Errorf("request check %s@%s: %w", repo, sha, err)
 	}

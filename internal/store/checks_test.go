@@ -33,6 +33,22 @@ func TestCheckHeads(t *testing.T) {
 		if got.SHA != "bbb" || got.BaseSHA != "b2" || got.BaseRef != "main" || got.Author != "octo" || got.InstallationID != 9 {
 			t.Fatalf("head = %+v, want the second one", got)
 		}
+		// The same head again (a redelivery) writes nothing: its time stays.
+		time.Sleep(3 * time.Millisecond) // let the millisecond clock move
+		if err := store.SetCheckHead(ctx, s.DB, h); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := store.GetCheckHead(ctx, s.DB, "acme/shop", 7); err != nil || !again.UpdatedAt.Equal(got.UpdatedAt) {
+			t.Fatalf("same head again: %+v, %v; want it untouched (updated %v)", again, err, got.UpdatedAt)
+		}
+		// Any field that changes is written.
+		h.Author = "hubot"
+		if err := store.SetCheckHead(ctx, s.DB, h); err != nil {
+			t.Fatal(err)
+		}
+		if moved, err := store.GetCheckHead(ctx, s.DB, "acme/shop", 7); err != nil || moved.Author != "hubot" {
+			t.Fatalf("changed author: %+v, %v", moved, err)
+		}
 		at, err := store.CheckHeadsAt(ctx, s.DB, "acme/shop", "aaa")
 		if err != nil || len(at) != 0 {
 			t.Fatalf("heads at old sha = %v, %v; want none", at, err)
