@@ -53,6 +53,11 @@ func (c *Credentials) String() string {
 	return fmt.Sprintf("GitHub App %s (id %d)", c.Slug, c.AppID)
 }
 
+// OAuthCallbackPath is where Conveyor's dashboard receives GitHub's redirect
+// after a user signs in (web/signin serves it); the app's callback URL is
+// Conveyor's public address followed by it.
+const OAuthCallbackPath = "/oauth/callback"
+
 const (
 	defaultGitHubURL = "https://github.com"
 	defaultAPIURL    = "https://api.github.com"

@@ -2,6 +2,7 @@ package appsetup
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"html"
 	"io"
@@ -144,6 +145,9 @@ func TestRunExchangesCodeAndWritesEnv(t *testing.T) {
 	if got := manifest["redirect_url"].(string); !strings.HasPrefix(s.page, strings.TrimSuffix(got, "callback")) {
 		t.Errorf("redirect_url = %s, want the callback of the page %s", got, s.page)
 	}
+	if cbs, _ := manifest["callback_urls"].([]any); len(cbs) != 1 || cbs[0] != "https://conveyor.acme.dev/oauth/callback" {
+		t.Errorf("callback_urls = %v, want the sign-in callback on the --webhook-url's host", manifest["callback_urls"])
+	}
 	if manifest["name"] != "Conveyor" {
 		t.Errorf("manifest name = %v, want it kept from app.yml", manifest["name"])
 	}
@@ -177,6 +181,10 @@ func TestRunExchangesCodeAndWritesEnv(t *testing.T) {
 	want := map[string]string{
 		"APP_ID": "42", "PRIVATE_KEY": testPEM, "WEBHOOK_SECRET": "whsec_e4d2",
 		"GITHUB_CLIENT_ID": "Iv1.abc123", "GITHUB_CLIENT_SECRET": "cs_0123456789abcdef", "GITHUB_API_URL": gh.URL,
+		"CONVEYOR_SESSION_KEY": got["CONVEYOR_SESSION_KEY"],
+	}
+	if k, err := hex.DecodeString(got["CONVEYOR_SESSION_KEY"]); err != nil || len(k) != 32 {
+		t.Errorf("CONVEYOR_SESSION_KEY = %q, want 32 random bytes in hex", got["CONVEYOR_SESSION_KEY"])
 	}
 	for k, v := range want {
 		if got[k] != v {

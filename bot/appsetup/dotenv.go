@@ -1,6 +1,8 @@
 package appsetup
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,19 +15,35 @@ type envEntry struct {
 	key, value string
 }
 
-// envEntries lists what `conveyor serve` reads, in a stable order.
-func envEntries(c *Credentials, apiURL string) []envEntry {
+// envEntries lists what `conveyor serve` reads, in a stable order: the app's
+// credentials, its OAuth client (dashboard sign-in), a fresh key that signs
+// the dashboard's session cookies, and the Enterprise addresses when set.
+func envEntries(c *Credentials, githubURL, apiURL, sessionKey string) []envEntry {
 	entries := []envEntry{
 		{"APP_ID", strconv.FormatInt(c.AppID, 10)},
 		{"PRIVATE_KEY", c.PrivateKeyPEM},
 		{"WEBHOOK_SECRET", c.WebhookSecret},
 		{"GITHUB_CLIENT_ID", c.ClientID},
 		{"GITHUB_CLIENT_SECRET", c.ClientSecret},
+		{"CONVEYOR_SESSION_KEY", sessionKey},
+	}
+	if githubURL != defaultGitHubURL {
+		entries = append(entries, envEntry{"GITHUB_URL", githubURL})
 	}
 	if apiURL != defaultAPIURL {
 		entries = append(entries, envEntry{"GITHUB_API_URL", apiURL})
 	}
 	return entries
+}
+
+// newSessionKey is 32 random bytes in hex: the HMAC and AES key material of
+// the dashboard's session cookies (web/signin).
+func newSessionKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate the session key: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // formatEnv renders entries as dotenv lines.

@@ -96,8 +96,12 @@ func (f *flow) serveCallback(w http.ResponseWriter, r *http.Request) {
 	f.finished = true
 
 	creds, err := exchangeCode(r.Context(), f.opts.HTTPClient, f.opts.APIURL, code)
+	var sessionKey string
 	if err == nil {
-		err = writeEnvFile(f.opts.EnvPath, envEntries(creds, f.opts.APIURL), f.opts.Force)
+		sessionKey, err = newSessionKey()
+	}
+	if err == nil {
+		err = writeEnvFile(f.opts.EnvPath, envEntries(creds, f.opts.GitHubURL, f.opts.APIURL, sessionKey), f.opts.Force)
 	}
 	if err != nil {
 		writeMessage(w, http.StatusBadGateway, "Setup failed", err.Error(), "")
@@ -111,7 +115,9 @@ func (f *flow) serveCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 // buildManifest converts app.yml to the JSON GitHub expects, with the
-// webhook URL (when given) and the redirect URL of this run filled in.
+// webhook URL (when given) and the redirect URL of this run filled in. A
+// webhook URL also names Conveyor's public address, so the dashboard's
+// sign-in callback (callback_urls) moves with it.
 func buildManifest(manifestYAML []byte, webhookURL, redirectURL string) (string, error) {
 	var m map[string]any
 	if err := yaml.Unmarshal(manifestYAML, &m); err != nil {
@@ -129,6 +135,9 @@ func buildManifest(manifestYAML []byte, webhookURL, redirectURL string) (string,
 	}
 	if webhookURL != "" {
 		hook["url"] = webhookURL
+		if u, err := url.Parse(webhookURL); err == nil {
+			m["callback_urls"] = []any{u.Scheme + "://" + u.Host + OAuthCallbackPath}
+		}
 	}
 	if u, _ := hook["url"].(string); u == "" {
 		return "", errors.New("no webhook URL: set hook_attributes.url in the manifest or pass --webhook-url https://conveyor.example.com/webhooks/github")

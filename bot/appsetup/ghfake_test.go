@@ -3,8 +3,10 @@ package appsetup
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
@@ -43,5 +45,21 @@ func TestRunAgainstGitHubEmulator(t *testing.T) {
 	c.BaseURL, _ = c.BaseURL.Parse(fake.URL() + "/")
 	if _, _, err := c.Apps.Get(context.Background(), ""); err != nil {
 		t.Fatalf("GET /app with the new credentials: %v", err)
+	}
+	// The OAuth client written for the dashboard's sign-in is the new app's, and
+	// its callback is registered on the --webhook-url's host.
+	if id, secret := fake.OAuthClient(); env["GITHUB_CLIENT_ID"] != id || env["GITHUB_CLIENT_SECRET"] != secret {
+		t.Errorf(".env OAuth client = %q/%q, want the app's %q", env["GITHUB_CLIENT_ID"], env["GITHUB_CLIENT_SECRET"], id)
+	}
+	fake.AutoAuthorize("octocat")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	q := url.Values{"client_id": {env["GITHUB_CLIENT_ID"]}, "redirect_uri": {"https://conveyor.acme.dev/oauth/callback"}, "state": {"s"}}
+	resp, err := noFollow.Get(fake.URL() + "/login/oauth/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, "https://conveyor.acme.dev/oauth/callback?code=") {
+		t.Errorf("sign-in redirect = %d %q, want the registered callback with a code", resp.StatusCode, loc)
 	}
 }

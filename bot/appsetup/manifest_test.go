@@ -22,6 +22,8 @@ func TestAppManifest(t *testing.T) {
 		HookAttributes map[string]any    `yaml:"hook_attributes"`
 		DefaultEvents  []string          `yaml:"default_events"`
 		Permissions    map[string]string `yaml:"default_permissions"`
+		CallbackURLs   []string          `yaml:"callback_urls"`
+		OAuthOnInstall *bool             `yaml:"request_oauth_on_install"`
 	}
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		t.Fatalf("app.yml: %v", err)
@@ -51,6 +53,11 @@ func TestAppManifest(t *testing.T) {
 	}
 	if len(m.Permissions) != len(want) {
 		t.Errorf("default_permissions = %v, want exactly %v (least privilege)", m.Permissions, want)
+	}
+	// The dashboard's sign-in: its callback, and no authorization asked at install.
+	if len(m.CallbackURLs) != 1 || !strings.HasSuffix(m.CallbackURLs[0], OAuthCallbackPath) ||
+		m.OAuthOnInstall == nil || *m.OAuthOnInstall {
+		t.Errorf("callback_urls/request_oauth_on_install = %v/%v, want one .../oauth/callback and false", m.CallbackURLs, m.OAuthOnInstall)
 	}
 	manifestJSON, err := buildManifest(b, "", "http://127.0.0.1:3000/callback")
 	if err != nil || !strings.Contains(manifestJSON, `"redirect_url":"http://127.0.0.1:3000/callback"`) {

@@ -57,10 +57,10 @@ func TestWriteEnvFileForceOverwritesWithMode0600(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds := &Credentials{AppID: 7, PrivateKeyPEM: testPEM, WebhookSecret: "w", ClientID: "c", ClientSecret: "s"}
-	if err := writeEnvFile(path, envEntries(creds, defaultAPIURL), false); err == nil {
+	if err := writeEnvFile(path, envEntries(creds, defaultGitHubURL, defaultAPIURL, "k"), false); err == nil {
 		t.Error("writeEnvFile without force overwrote an existing file")
 	}
-	if err := writeEnvFile(path, envEntries(creds, defaultAPIURL), true); err != nil {
+	if err := writeEnvFile(path, envEntries(creds, defaultGitHubURL, defaultAPIURL, "k"), true); err != nil {
 		t.Fatal(err)
 	}
 	info, _ := os.Stat(path)
@@ -130,5 +130,22 @@ func TestNewCommandMissingManifest(t *testing.T) {
 	err := cmd.ExecuteContext(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "read the app manifest") || !strings.Contains(err.Error(), "--manifest") {
 		t.Errorf("setup with a missing manifest = %v, want a read error naming --manifest", err)
+	}
+}
+
+func TestEnvEntriesNameEnterpriseHosts(t *testing.T) {
+	creds := &Credentials{AppID: 7, PrivateKeyPEM: testPEM, WebhookSecret: "w", ClientID: "c", ClientSecret: "s"}
+	got := map[string]string{}
+	for _, e := range envEntries(creds, "https://ghe.example.com", "https://ghe.example.com/api/v3", "k") {
+		got[e.key] = e.value
+	}
+	if got["GITHUB_URL"] != "https://ghe.example.com" || got["GITHUB_API_URL"] != "https://ghe.example.com/api/v3" ||
+		got["GITHUB_CLIENT_ID"] != "c" || got["GITHUB_CLIENT_SECRET"] != "s" || got["CONVEYOR_SESSION_KEY"] != "k" {
+		t.Errorf("entries = %v", got)
+	}
+	for _, e := range envEntries(creds, defaultGitHubURL, defaultAPIURL, "k") {
+		if e.key == "GITHUB_URL" || e.key == "GITHUB_API_URL" {
+			t.Errorf("%s written for github.com", e.key)
+		}
 	}
 }

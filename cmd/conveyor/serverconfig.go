@@ -18,7 +18,7 @@ func loadServerConfig(path string) (*serverconfig.Config, error) {
 
 // serverMasker masks every secret the server holds or hands to a driver:
 // the app's own credentials (private key, webhook secret, Slack tokens,
-// the database password), each registry's token or password, and each
+// the database password, the OAuth client secret and session key), each registry's token or password, and each
 // driver's secrets (secret_env, env values read by reference or named
 // like a credential), and the health gates' Prometheus token and Datadog
 // keys. Installation tokens the app mints at run time are
@@ -29,6 +29,8 @@ func serverMasker(scfg *serverconfig.Config, cfg *bot.Config, getenv func(string
 		values = append(values, string(cfg.PrivateKey), cfg.WebhookSecret, cfg.SlackBotToken, cfg.SlackSigningSecret)
 		values = append(values, urlPassword(cfg.DatabaseURL), urlPassword(cfg.GitHubAPIURL))
 	}
+	// The dashboard's sign-in secrets (web/signin); users' tokens are ghu_ shapes.
+	values = append(values, getenv("GITHUB_CLIENT_SECRET"), getenv("CONVEYOR_SESSION_KEY"))
 	for _, r := range scfg.Registries {
 		for _, name := range []string{r.TokenEnv, r.PasswordEnv} {
 			if name != "" {

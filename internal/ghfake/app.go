@@ -122,8 +122,20 @@ func (s *Server) handleManifestConversion(w http.ResponseWriter, r *http.Request
 		out["description"] = d
 	}
 	out["external_url"] = m.manifest["url"]
-	out["client_id"] = "Iv1." + strings.ToLower(randomAlnum(16))
-	out["client_secret"] = strings.ToLower(randomAlnum(40))
+	// The new app's OAuth client: its credentials and callback URLs are what the
+	// user sign-in flow (oauth.go) checks from now on.
+	s.oauth.clientID = "Iv1." + strings.ToLower(randomAlnum(16))
+	s.oauth.clientSecret = strings.ToLower(randomAlnum(40))
+	if cbs, ok := m.manifest["callback_urls"].([]any); ok {
+		s.oauth.callbacks = nil
+		for _, cb := range cbs {
+			if u, _ := cb.(string); u != "" {
+				s.oauth.callbacks = append(s.oauth.callbacks, u)
+			}
+		}
+	}
+	out["client_id"] = s.oauth.clientID
+	out["client_secret"] = s.oauth.clientSecret
 	out["webhook_secret"] = s.webhookSecret
 	out["pem"] = string(s.keyPEM)
 	writeJSON(w, http.StatusCreated, out)

@@ -29,6 +29,7 @@ type authInfo struct {
 	installationID int64
 	app            bool
 	token          *tokenState
+	user           string // login of a user access token (ghu_)
 	problem        string // why the credentials were rejected, empty if none or valid
 	present        bool
 }
@@ -44,6 +45,13 @@ func (s *Server) authenticate(r *http.Request) authInfo {
 	scheme = strings.ToLower(scheme)
 	if scheme != "bearer" && scheme != "token" {
 		return authInfo{present: true, problem: "Bad credentials"}
+	}
+	if strings.HasPrefix(cred, "ghu_") {
+		login := s.userOfToken(cred)
+		if login == "" {
+			return authInfo{present: true, problem: "Bad credentials"}
+		}
+		return authInfo{present: true, user: login}
 	}
 	if strings.HasPrefix(cred, "ghs_") {
 		s.mu.Lock()
@@ -109,7 +117,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a authInfo) b
 	p := r.URL.Path
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
-	case strings.HasPrefix(p, "/app-manifests/"), strings.HasPrefix(p, "/_codeload/"):
+	case strings.HasPrefix(p, "/app-manifests/"), strings.HasPrefix(p, "/_codeload/"),
+		strings.HasPrefix(p, "/login/oauth/"): // the web host's OAuth flow: client credentials in the form
 		return true
 	case p == "/app" || strings.HasPrefix(p, "/app/") ||
 		(len(parts) == 4 && parts[0] == "repos" && parts[3] == "installation"):
@@ -132,6 +141,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a authInfo) b
 		return writeError(w, http.StatusForbidden,
 			"A JSON web token cannot be used for this endpoint; use an installation access token")
 	}
+	if a.user != "" {
+		return s.authorizeUser(w, r, a.user, parts)
+	}
+	if p == "/user" {
+		// An installation is not a user.
+		return writeError(w, http.StatusForbidden, "Resource not accessible by integration")
+	}
 	if len(parts) >= 3 && parts[0] == "repos" {
 		full := parts[1] + "/" + parts[2]
 		s.mu.Lock()
@@ -142,6 +158,30 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a authInfo) b
 		if !ok {
 			return writeError(w, http.StatusNotFound, "Not Found")
 		}
+	}
+	return true
+}
+
+// authorizeUser applies the rule of user access tokens: they reach only what both the
+// user and the app can reach. Conveyor reads with them and never writes, so the emulator
+// honours them for reads only (GitHub would also allow writes the user's role permits).
+func (s *Server) authorizeUser(w http.ResponseWriter, r *http.Request, login string, parts []string) bool {
+	if r.Method != http.MethodGet {
+		return writeError(w, http.StatusForbidden, "Resource not accessible by integration")
+	}
+	if r.URL.Path == "/user" {
+		return true
+	}
+	if len(parts) < 3 || parts[0] != "repos" {
+		return writeError(w, http.StatusForbidden, "Resource not accessible by integration")
+	}
+	s.mu.Lock()
+	rs := s.repos[strings.ToLower(parts[1]+"/"+parts[2])]
+	ok := rs != nil && s.installations[rs.installationID] != nil && rs.canUserRead(login)
+	s.mu.Unlock()
+	if !ok {
+		// Private repositories the token cannot reach are hidden, not forbidden.
+		return writeError(w, http.StatusNotFound, "Not Found")
 	}
 	return true
 }

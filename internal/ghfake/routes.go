@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /app-manifests/{code}/conversions", s.handleManifestConversion)
 	m.HandleFunc("GET /installation/repositories", s.handleInstallationRepos)
 	m.HandleFunc("GET /orgs/{org}/teams/{slug}/memberships/{user}", s.handleTeamMembership)
+	s.oauthRoutes()
 
 	m.HandleFunc("GET "+repo, s.withRepo(s.handleGetRepo))
 	m.HandleFunc("GET "+repo+"/installation", s.withRepo(s.handleRepoInstallation))

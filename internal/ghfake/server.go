@@ -64,6 +64,7 @@ type Server struct {
 	teams         map[string]map[string]string
 	manifests     map[string]*manifestState
 	deliveries    []*Delivery
+	oauth         oauthState
 
 	// calls, faults and latency carry their own locks; s.mu does not guard them.
 	calls   fakeapi.Log[Call]
@@ -81,8 +82,9 @@ type Call struct {
 	Path           string
 	Query          string
 	Status         int
-	InstallationID int64 // installation whose token authenticated the call, 0 if none
-	App            bool  // authenticated with the app JWT
+	InstallationID int64  // installation whose token authenticated the call, 0 if none
+	App            bool   // authenticated with the app JWT
+	User           string // login whose user access token authenticated the call, "" if none
 	Body           []byte
 	Time           time.Time
 }
@@ -114,6 +116,7 @@ func New(opts ...Option) *Server {
 		rate:          rateState{limit: 5000},
 		hookCli:       &http.Client{Timeout: 10 * time.Second},
 	}
+	s.oauth.init()
 	for _, o := range opts {
 		o(s)
 	}
@@ -202,7 +205,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	auth := s.authenticate(r2)
 	call := Call{Method: r.Method, Path: p, Query: r.URL.RawQuery, Body: body, Time: time.Now(),
-		InstallationID: auth.installationID, App: auth.app}
+		InstallationID: auth.installationID, App: auth.app, User: auth.user}
 
 	// Only installation-token calls spend the installation's primary rate limit.
 	counted := auth.installationID != 0

@@ -39,6 +39,7 @@ var operations = [][2]string{
 	{"POST", "/app/hook/deliveries/{delivery_id}/attempts"},
 	{"POST", "/app-manifests/{code}/conversions"},
 	{"GET", "/installation/repositories"},
+	{"GET", "/user"},
 	{"GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"},
 	{"GET", "/repos/{owner}/{repo}"},
 	{"GET", "/repos/{owner}/{repo}/installation"},
