@@ -139,7 +139,7 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	if k.Evidence.CI == nil {
 		k.Evidence.CI = map[string]string{}
 	}
-	policy := r.policy(ctx, a, k.Evidence)
+	policy, denied := r.policy(ctx, a, k.Evidence)
 	if r.s.o.NoServerConfig {
 		// Say what was not checked rather than pass it silently or fail it.
 		if a.Deploy.Driver != "" {
@@ -149,7 +149,7 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 			policy.Details = append(policy.Details, "team quotas and pricing not checked without the server config (pass --config)")
 		}
 	}
-	ready := r.readiness(ctx, a)
+	ready := r.readiness(ctx, a, policy, denied)
 	res.Stages = []Stage{validate, quality, policy, ready}
 	res.Persona = k.Persona
 	res.Selection = k.Selection

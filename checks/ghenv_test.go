@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 const (
@@ -178,4 +180,24 @@ func (e *ghEnv) waitSettled(sha string) map[string]ghfake.CheckRun {
 	}
 	e.t.Fatalf("checks on %s did not settle; check runs: %+v", sha, e.checkRuns(sha))
 	return nil
+}
+
+// waitForSummary waits until artifact's check run on sha has settled with
+// a summary or details text containing want, and returns it.
+func (e *ghEnv) waitForSummary(sha, artifact, want string) ghfake.CheckRun {
+	e.t.Helper()
+	var cr ghfake.CheckRun
+	testwait.For(e.t, "check run "+CheckName(artifact)+" to say "+want, func() bool {
+		cr = e.waitSettled(sha)[CheckName(artifact)]
+		return strings.Contains(cr.Summary+cr.Text, want)
+	}, func() string { return cr.Summary + cr.Text })
+	return cr
+}
+
+func storeRequest(e *ghEnv, sha string) (store.CheckRequest, error) {
+	req, err := store.GetCheckRequest(context.Background(), e.st.DB, testRepo, sha)
+	if errors.Is(err, store.ErrNotFound) {
+		return req, nil
+	}
+	return req, err
 }

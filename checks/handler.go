@@ -29,7 +29,7 @@ func (s *Suite) Handler() *Handler { return &Handler{s: s} }
 // Handles lists the events that start or refresh an evaluation.
 func (h *Handler) Handles() []string {
 	return []string{"pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review",
-		"check_run.completed", "check_run.rerequested", "check_suite.rerequested", "status"}
+		"pull_request.closed", "check_run.completed", "check_run.rerequested", "check_suite.rerequested", "status"}
 }
 
 type prRef struct {
@@ -124,6 +124,10 @@ func (h *Handler) handle(ctx context.Context, eventType, deliveryID string, ev *
 	}
 	return h.s.o.Store.Tx(ctx, func(tx *sql.Tx) error {
 		switch {
+		case eventType == "pull_request" && ev.PullRequest != nil && ev.Action == "closed":
+			// A closed pull request is evaluated no more (Refresh of a
+			// repository skips it) until it is reopened.
+			return store.DeleteCheckHead(ctx, tx, repo, ev.PullRequest.Number)
 		case eventType == "pull_request" && ev.PullRequest != nil:
 			p := ev.PullRequest
 			head := store.CheckHead{Repository: repo, PR: p.Number, SHA: p.Head.SHA, BaseRef: p.Base.Ref, BaseSHA: p.Base.SHA,
@@ -194,8 +198,11 @@ func (h *Handler) requestAt(ctx context.Context, tx *sql.Tx, repo, sha string, f
 func (h *Handler) request(ctx context.Context, tx *sql.Tx, heads []store.CheckHead, full bool, ci []string) error {
 	for _, hd := range heads {
 		seq, enqueue, err := store.RequestCheck(ctx, tx, hd.Repository, hd.SHA, full, ci, staleJob)
-		if err != nil || !enqueue {
-			return err // !enqueue: the job already enqueued serves this request too
+		if err != nil {
+			return err
+		}
+		if !enqueue {
+			continue // the job already enqueued serves this request too
 		}
 		args := EvaluateArgs{Installation: hd.InstallationID, Repo: hd.Repository, PR: hd.PR, SHA: hd.SHA, BaseRef: hd.BaseRef, Seq: seq}
 		if _, err := h.s.o.Queue.InsertTx(ctx, tx, args, nil); err != nil {

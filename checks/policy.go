@@ -36,12 +36,14 @@ func (r *run) policyArtifact(a *repoconfig.Artifact, ev policies.Evidence) polic
 }
 
 // policy asks the policy about action "check" once per environment of the
-// base config and shows its reasons verbatim.
-func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev policies.Evidence) Stage {
-	st := Stage{Name: StagePolicy}
+// base config and shows its reasons verbatim. denied holds, by environment,
+// the reasons the policy denies it, so Readiness says the same.
+func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev policies.Evidence) (st Stage, denied map[string][]string) {
+	st = Stage{Name: StagePolicy}
+	denied = map[string][]string{}
 	if r.s.o.Policy == nil {
 		st.Result, st.Summary = Info, "no policy configured"
-		return st
+		return st, denied
 	}
 	art := r.policyArtifact(a, ev)
 	envs := []*repoconfig.Environment{nil}
@@ -75,10 +77,13 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev policies.Ev
 		for _, v := range variants {
 			deny2, warn2, fail := r.policyOnce(ctx, e, a.Name, v.art, &st)
 			if fail {
-				return st
+				return st, denied
 			}
 			for _, m := range deny2 {
 				add(&deny, m+v.suffix)
+				if e != nil {
+					denied[e.Name] = append(denied[e.Name], m+v.suffix)
+				}
 			}
 			for _, m := range warn2 {
 				add(&warn, m+v.suffix)
@@ -99,7 +104,7 @@ func (r *run) policy(ctx context.Context, a *repoconfig.Artifact, ev policies.Ev
 	for _, m := range warn {
 		st.Details = append(st.Details, "warn: "+m)
 	}
-	return st
+	return st, denied
 }
 
 // policyOnce asks the policy about one definition of the artifact in one
@@ -164,8 +169,12 @@ func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[
 }
 
 // readiness says, for each environment of the base config, whether the
-// artifact may go there now or what it still needs.
-func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
+// artifact may go there now or what it still needs. It agrees with the
+// Policy stage of the same evaluation (policy): an environment the policy
+// denies is never "may deploy now", and when the policy could not be asked
+// nothing is promised. It is evaluated again when a deployment, an approval
+// or a lock changes what it says (Suite.Refresh).
+func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact, policy Stage, denied map[string][]string) Stage {
 	st := Stage{Name: StageReadiness, Result: Info}
 	if r.base == nil || len(r.base.Environments) == 0 {
 		st.Summary = "no environments configured on the base branch"
@@ -179,9 +188,22 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
 		st.Summary = "not deployable: add deploy: {driver: ...} to it"
 		return st
 	}
-	var now, later []string
+	if policy.Result == Error {
+		st.Summary = "not known while the policy cannot be evaluated (see the Policy stage)"
+		return st
+	}
+	var now, serving, later []string
 	for _, e := range r.base.Environments {
+		here, err := r.f.Serving(ctx, e.Name)
+		if err == nil && here[a.Name] == r.ch.HeadSHA && r.ch.HeadSHA != "" {
+			serving = append(serving, e.Name)
+			st.Details = append(st.Details, e.Name+": serves "+short(r.ch.HeadSHA)+" (this head) now")
+			continue
+		}
 		var needs []string
+		for _, reason := range denied[e.Name] {
+			needs = append(needs, "the policy to allow it (deny: "+reason+")")
+		}
 		for _, req := range e.Requires {
 			serving, err := r.f.Serving(ctx, req)
 			if err != nil {
@@ -192,12 +214,19 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
 				needs = append(needs, fmt.Sprintf("%s first at %s", req, short(r.ch.HeadSHA)))
 			}
 		}
-		if ap := e.Approvals; ap.Count > 0 {
+		waiting, held := r.waiting(ctx, e.Name)
+		switch ap := e.Approvals; {
+		case waiting != "":
+			needs = append(needs, waiting)
+		case ap.Count > 0:
 			from := ""
 			if len(ap.From) > 0 {
 				from = " from " + strings.Join(ap.From, " or ")
 			}
 			needs = append(needs, plural(ap.Count, "approval")+from)
+		}
+		if held != "" {
+			needs = append(needs, held)
 		}
 		for _, f := range e.Freeze {
 			if w, err := freezewindow.Parse(f); err == nil && w.Contains(r.s.o.Now()) {
@@ -212,12 +241,36 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact) Stage {
 		st.Details = append(st.Details, readinessLine(e.Name, needs))
 	}
 	var parts []string
+	if len(serving) > 0 {
+		parts = append(parts, "serving in "+strings.Join(serving, ", "))
+	}
 	if len(now) > 0 {
 		parts = append(parts, "may go to "+strings.Join(now, ", ")+" now")
 	}
 	parts = append(parts, later...)
 	st.Summary = strings.Join(parts, "; ")
 	return st
+}
+
+// waiter is implemented by Deployments that know what holds an environment
+// for a pull request besides the config (*deploy.Engine): approvals a
+// deployment of the head waits for, and a lock or another deployment.
+type waiter interface {
+	Waiting(ctx context.Context, repo string, pr int, sha, env string) (approvals, held string, err error)
+}
+
+// waiting asks the promotion engine what holds env for this head, when it
+// can tell ("" for each otherwise, as for a local checkout).
+func (r *run) waiting(ctx context.Context, env string) (approvals, held string) {
+	w, ok := r.s.o.Deployments.(waiter)
+	if !ok || r.ch.Number == 0 {
+		return "", ""
+	}
+	approvals, held, err := w.Waiting(ctx, r.ch.Repository, r.ch.Number, r.ch.HeadSHA, env)
+	if err != nil {
+		return "", "its deployments and locks to be readable (" + err.Error() + ")"
+	}
+	return approvals, held
 }
 
 func readinessLine(env string, needs []string) string {

@@ -90,10 +90,18 @@ func TestLockUnlockAndRollback(t *testing.T) {
 
 	e.comment(pr, "reader", "/lock staging")
 	mustContain(t, e.oneReply(pr), "Not locking staging", "locking an environment needs write")
+	if len(e.gate.refreshed) != 0 {
+		t.Errorf("a refused /lock re-evaluated the checks of %v", e.gate.refreshed)
+	}
 	e.comment(pr, "dev", `/lock staging "load test"`)
 	e.comment(pr, "dev", "/unlock staging")
 	if strings.Join(e.dep.locks, ";") != "staging #1 @dev load test" || strings.Join(e.dep.unlocks, ";") != "staging @dev" {
 		t.Fatalf("locks %q, unlocks %q", e.dep.locks, e.dep.unlocks)
+	}
+	// Each lock change has the repository's pull requests evaluated again,
+	// so their Readiness shows it.
+	if strings.Join(e.gate.refreshed, ";") != testRepo+";"+testRepo {
+		t.Errorf("refreshed = %q, want %s twice", e.gate.refreshed, testRepo)
 	}
 
 	e.comment(pr, "dev", "/rollback staging")

@@ -58,9 +58,19 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // fakeGate is the conveyor check conclusion per SHA.
 type fakeGate struct {
-	mu       sync.Mutex
-	m        map[string]string
-	evidence map[string]gateEvidence
+	mu        sync.Mutex
+	m         map[string]string
+	evidence  map[string]gateEvidence
+	refreshed []string // repositories RefreshRepo was asked for
+}
+
+// RefreshRepo records that the repository's checks were asked to be
+// evaluated again.
+func (g *fakeGate) RefreshRepo(_ context.Context, repo string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.refreshed = append(g.refreshed, repo)
+	return nil
 }
 
 // gateEvidence is what fakeGate's Evidence answers for a SHA.

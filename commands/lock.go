@@ -21,6 +21,7 @@ func (s *session) lock(ctx context.Context, c Command) outcome {
 	case err != nil:
 		return refused(s.errorText(err))
 	}
+	s.refreshReadiness(ctx)
 	return done(fmt.Sprintf("%s is locked by @%s for PR #%d; nothing else deploys there until `/unlock %s`.", c.Env, s.actor, s.pr, c.Env))
 }
 
@@ -32,7 +33,27 @@ func (s *session) unlock(ctx context.Context, c Command) outcome {
 	if err := s.h.o.Deployer.Unlock(ctx, s.repo, c.Env, s.actor); err != nil {
 		return refused(s.errorText(err))
 	}
+	s.refreshReadiness(ctx)
 	return done(fmt.Sprintf("%s is unlocked.", c.Env))
+}
+
+// refresher is a Gate that evaluates a repository's open pull requests
+// again (*checks.Suite), so their Readiness stage shows a lock taken or
+// released.
+type refresher interface {
+	RefreshRepo(ctx context.Context, repo string) error
+}
+
+// refreshReadiness asks for that evaluation; a failure is logged, the lock
+// itself stands.
+func (s *session) refreshReadiness(ctx context.Context) {
+	r, ok := s.h.o.Gate.(refresher)
+	if !ok {
+		return
+	}
+	if err := r.RefreshRepo(ctx, s.repo); err != nil {
+		s.h.log.Warn("re-evaluate readiness after a lock change", "repo", s.repo, "err", err)
+	}
 }
 
 func (s *session) mayLock(ctx context.Context, envName, verb string) (outcome, bool) {

@@ -48,30 +48,10 @@ func (q Quorum) Needed() int {
 // Counted is how many of approvals count towards the quorum: a maximum
 // matching of approvers to the groups' seats.
 func (q Quorum) Counted(approvals []Approval) int {
-	var seats []Group // one per approval needed, Count unused
-	for _, g := range q.Groups {
-		for range g.Count {
-			seats = append(seats, g)
-		}
-	}
-	owner := make([]int, len(seats)) // seat -> approval index + 1
-	var try func(a int, seen []bool) bool
-	try = func(a int, seen []bool) bool {
-		for s, g := range seats {
-			if seen[s] || !eligible(approvals[a], g.From) {
-				continue
-			}
-			seen[s] = true
-			if owner[s] == 0 || try(owner[s]-1, seen) {
-				owner[s] = a + 1
-				return true
-			}
-		}
-		return false
-	}
+	owner, _ := q.seats(approvals)
 	n := 0
-	for a := range approvals {
-		if try(a, make([]bool, len(seats))) {
+	for _, o := range owner {
+		if o != 0 {
 			n++
 		}
 	}

@@ -175,6 +175,9 @@ type Deployment struct {
 	Error          string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// ExpiresAt is when a deployment awaiting approval expires (zero in
+	// any other state).
+	ExpiresAt time.Time
 	// Existing is true when Start found the deployment already started by
 	// the same source (a redelivered comment).
 	Existing bool
@@ -228,7 +231,11 @@ func (e *Engine) Get(ctx context.Context, id int64) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fromRow(r), nil
+	d := fromRow(r)
+	if d.State == StateAwaitingApproval {
+		d.ExpiresAt = d.CreatedAt.Add(e.o.ApprovalTTL)
+	}
+	return d, nil
 }
 
 // SetSlackMessage records the Slack message that shows deployment id, so

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -39,19 +40,44 @@ type wiring struct {
 	Slack    *slackapproval.Service
 }
 
-// forwardNotifier lets the engine be built before the Slack service that
-// listens to it.
+// forwardNotifier lets the engine be built before the check suite and the
+// Slack service that listen to it.
 type forwardNotifier struct {
 	mu sync.RWMutex
-	to deploy.Notifier
+	to []deploy.Notifier
+}
+
+func (f *forwardNotifier) add(n deploy.Notifier) {
+	f.mu.Lock()
+	f.to = append(f.to, n)
+	f.mu.Unlock()
 }
 
 func (f *forwardNotifier) Changed(ctx context.Context, d *deploy.Deployment, event, detail string) {
 	f.mu.RLock()
 	to := f.to
 	f.mu.RUnlock()
-	if to != nil {
-		to.Changed(ctx, d, event, detail)
+	for _, n := range to {
+		n.Changed(ctx, d, event, detail)
+	}
+}
+
+// readinessNotifier has the check suite evaluate a pull request again when
+// one of its deployments changed what the Readiness stage says: created
+// (waiting for approvals), approved, finished, rolled back, and so on; a
+// rollout step changes nothing there. The request is coalesced and
+// debounced with any other for the same head.
+type readinessNotifier struct {
+	suite *checks.Suite
+	log   *slog.Logger
+}
+
+func (n readinessNotifier) Changed(ctx context.Context, d *deploy.Deployment, event, _ string) {
+	if event == "step" {
+		return
+	}
+	if err := n.suite.Refresh(ctx, d.Repository, d.PR); err != nil {
+		n.log.Warn("re-evaluate readiness after a deployment change", "deployment", d.ID, "event", event, "err", err)
 	}
 }
 
@@ -136,6 +162,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	})
 	w.Suite.Register(srv.Queue.Workers())
 	srv.Router.Register(w.Suite.Handler())
+	notifier.add(readinessNotifier{suite: w.Suite, log: srv.Log.With("component", "checks")})
 
 	w.Commands = commands.New(commands.Options{
 		GitHub: srv.GitHub.Installation, Deployer: w.Engine, Gate: w.Suite, Policy: w.Policy,
@@ -154,9 +181,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 			Log: srv.Log.With("component", "slack"),
 		})
 		w.Slack.Register(srv.Queue.Workers())
-		notifier.mu.Lock()
-		notifier.to = w.Slack.Notifier()
-		notifier.mu.Unlock()
+		notifier.add(w.Slack.Notifier())
 		srv.HandleSlack(w.Slack.Endpoint())
 	}
 	return w, nil

@@ -60,6 +60,21 @@ func CheckHeadsAt(ctx context.Context, q Querier, repo, sha string) ([]CheckHead
 	return checkHeads(ctx, q, `WHERE repository = $1 AND sha = $2 ORDER BY pr`, repo, sha)
 }
 
+// OpenCheckHeads returns the recorded heads of repo's pull requests that
+// are not closed (DeleteCheckHead forgets a closed one).
+func OpenCheckHeads(ctx context.Context, q Querier, repo string) ([]CheckHead, error) {
+	return checkHeads(ctx, q, `WHERE repository = $1 ORDER BY pr`, repo)
+}
+
+// DeleteCheckHead forgets the head of a closed pull request: nothing
+// evaluates it any more until it is reopened (SetCheckHead).
+func DeleteCheckHead(ctx context.Context, q Querier, repo string, pr int) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM check_heads WHERE repository = $1 AND pr = $2`, repo, pr); err != nil {
+		return fmt.Errorf("delete check head %s#%d: %w", repo, pr, err)
+	}
+	return nil
+}
+
 func checkHeads(ctx context.Context, q Querier, where string, args ...any) ([]CheckHead, error) {
 	rows, err := q.QueryContext(ctx, `SELECT repository, pr, sha, base_ref, base_sha, author, installation_id, updated_at FROM check_heads `+where, args...)
 	if err != nil {
