@@ -172,7 +172,9 @@ func TestRefreshUpdatesReadiness(t *testing.T) {
 	}
 
 	// Another PR locks staging: every open PR of the repository is evaluated again.
-	deps.set(func() { deps.waiting["staging"] = [2]string{"", "the lock of @alice for PR #9 to be released (freeze)"} })
+	deps.set(func() {
+		deps.waiting["staging"] = [2]string{"", "the lock of @alice for PR #9 to be released (freeze)"}
+	})
 	deps.set(func() { delete(deps.serving, "staging") })
 	if err := e.suite.RefreshRepo(ctx, testRepo); err != nil {
 		t.Fatal(err)
