@@ -17,6 +17,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/policies"
+	"github.com/conveyor-dev/conveyor/web/pageurl"
 )
 
 // Options configure a Suite. Only Server is needed for Evaluate; the
@@ -48,10 +49,12 @@ type Options struct {
 	// Facts is the PR-facts reader shared with the commands and the Slack
 	// approvals; nil makes one with the server config's drivers.
 	Facts *prfacts.Service
-	// DetailsURL is linked from every check run when set.
-	DetailsURL string
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Pages is the dashboard's public address (CONVEYOR_PUBLIC_URL): every
+	// check run links its pull request page (the artifact's section) as its
+	// details_url. Empty: no details link.
+	Pages  pageurl.Base
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Suite is the check suite: the pure evaluation engine plus the webhook

@@ -124,9 +124,14 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 	for _, res := range ev.result.Artifacts {
 		done[res.Name] = res
 		name := CheckName(res.Name)
-		row, err := s.writeCheck(ctx, gh, a.Repo, a.SHA, artifactOutput(res), stored[name])
+		row, err := s.writeCheck(ctx, gh, a.Repo, a.PR, a.SHA, artifactOutput(res), stored[name])
 		if err != nil {
 			return false, err
+		}
+		if row.Digest != stored[name].Digest {
+			if err := s.saveOwners(ctx, a.Repo, res, ev); err != nil {
+				return false, err
+			}
 		}
 		row.Artifact, row.Kind, row.CI, row.Selection, row.Seq = res.Name, res.Kind, res.CI, res.Selection, req.Seq
 		evJSON, err := json.Marshal(res.Evidence)
@@ -149,7 +154,7 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 		}
 	}
 	gate := gateFrom(rows, ev)
-	row, err := s.writeCheck(ctx, gh, a.Repo, a.SHA, gateOutput(gate), stored[GateName])
+	row, err := s.writeCheck(ctx, gh, a.Repo, a.PR, a.SHA, gateOutput(gate), stored[GateName])
 	if err != nil {
 		return false, err
 	}
@@ -171,4 +176,15 @@ func (s *Suite) lockSHA(key string) func() {
 	m := &s.writing[h.Sum32()%uint32(len(s.writing))]
 	m.Lock()
 	return m.Unlock
+}
+
+// saveOwners records an artifact's kind and owners (as its governing config
+// reads them) for the dashboard's team filter; called when its check changed.
+func (s *Suite) saveOwners(ctx context.Context, repo string, res *ArtifactResult, ev *evaluation) error {
+	for _, art := range ev.touched {
+		if art.Name == res.Name {
+			return store.SetArtifactOwners(ctx, s.o.Store.DB, store.ArtifactOwnersRow{Repository: repo, Artifact: res.Name, Kind: res.Kind, Owners: art.Owners})
+		}
+	}
+	return nil
 }

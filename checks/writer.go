@@ -20,6 +20,9 @@ const annotationsPerCall = 50
 // checkOutput is everything one check run shows.
 type checkOutput struct {
 	Name        string
+	Artifact    string // "" for the gate
+	Kind        string
+	Stages      []Stage
 	Status      string
 	Conclusion  string
 	Title       string
@@ -30,7 +33,7 @@ type checkOutput struct {
 }
 
 func artifactOutput(a *ArtifactResult) checkOutput {
-	return checkOutput{Name: CheckName(a.Name), Status: a.Status, Conclusion: a.Conclusion, Title: a.Title,
+	return checkOutput{Name: CheckName(a.Name), Artifact: a.Name, Kind: a.Kind, Stages: a.Stages, Status: a.Status, Conclusion: a.Conclusion, Title: a.Title,
 		Summary: a.summary(), Text: a.text(), Annotations: a.Annotations, Actions: a.Actions}
 }
 
@@ -50,7 +53,9 @@ func digestOf(v any) string {
 // appends annotations on every update, so output whose annotations changed
 // (or a completed check going back to in progress) gets a new check run,
 // which supersedes the old one of the same name.
-func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo, sha string, out checkOutput, prev store.CheckResult) (store.CheckResult, error) {
+// The check run's details_url is the pull request page of pr (the
+// artifact's section of it), when the dashboard has a public address.
+func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo string, pr int, sha string, out checkOutput, prev store.CheckResult) (store.CheckResult, error) {
 	annDigest := digestOf(out.Annotations)
 	digest := digestOf(out) + ":" + annDigest
 	row := prev
@@ -85,8 +90,8 @@ func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo, sha str
 	if create {
 		opts := github.CreateCheckRunOptions{Name: out.Name, HeadSHA: sha, Status: github.String(out.Status),
 			Conclusion: conclusion, Output: output(first), Actions: actions}
-		if s.o.DetailsURL != "" {
-			opts.DetailsURL = github.String(s.o.DetailsURL)
+		if u := s.o.Pages.Pull(repo, pr, out.Artifact); u != "" {
+			opts.DetailsURL = github.String(u)
 		}
 		cr, _, err := gh.Checks.CreateCheckRun(ctx, owner, name, opts)
 		if err != nil {
@@ -99,6 +104,9 @@ func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo, sha str
 		if err := updateCheckRun(ctx, gh, owner, name, prev.CheckRunID, opts, actions); err != nil {
 			return prev, fmt.Errorf("update check run %q on %s: %w", out.Name, short(sha), err)
 		}
+	}
+	if err := s.saveOutput(ctx, repo, pr, sha, out); err != nil {
+		return row, err
 	}
 	for len(rest) > 0 {
 		var batch []Annotation
@@ -132,6 +140,21 @@ func updateCheckRun(ctx context.Context, gh *github.Client, owner, name string, 
 	req.Header.Set("Accept", "application/vnd.github+json")
 	_, err = gh.Do(ctx, req, nil)
 	return err
+}
+
+// saveOutput keeps what a check run shows for the dashboard's pull request
+// page. It runs only when the output changed, after GitHub accepted it.
+func (s *Suite) saveOutput(ctx context.Context, repo string, pr int, sha string, out checkOutput) error {
+	if s.o.Store == nil || pr <= 0 {
+		return nil
+	}
+	stages, err := json.Marshal(out.Stages)
+	if err != nil {
+		return fmt.Errorf("stages of %s: %w", out.Name, err)
+	}
+	return store.SaveCheckOutput(ctx, s.o.Store.DB, store.CheckOutput{Repository: repo, PR: pr, SHA: sha, Artifact: out.Artifact,
+		Name: out.Name, Kind: out.Kind, Status: out.Status, Conclusion: out.Conclusion, Title: out.Title,
+		Summary: out.Summary, Body: out.Text, Stages: string(stages), UpdatedAt: s.o.Now()})
 }
 
 func split[T any](xs []T, n int) (head, tail []T) {

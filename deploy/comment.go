@@ -3,6 +3,8 @@ package deploy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/conveyor-dev/conveyor/web/pageurl"
 )
 
 // outputTail bounds each driver output shown in the comment.
@@ -10,8 +12,9 @@ const outputTail = 2000
 
 // renderComment is the PR status comment of d: what deploys where, each
 // artifact's state, the rollout steps, approvals, errors with the drivers'
-// output, and the outcome.
-func renderComment(d *Deployment) string {
+// output, and the outcome; with a dashboard address, a link to the pull
+// request page, where the stages, approvals and rollout are shown in full.
+func renderComment(d *Deployment, pages pageurl.Base) string {
 	var b strings.Builder
 	if d.Mode == "rollback" {
 		fmt.Fprintf(&b, "### Rolling back %s\n\n", d.Environment)
@@ -71,6 +74,9 @@ func renderComment(d *Deployment) string {
 	}
 	if o := outcome(d); o != "" {
 		fmt.Fprintf(&b, "\n**%s**\n", o)
+	}
+	if u := pages.Pull(d.Repository, d.PR, ""); u != "" && d.PR > 0 {
+		fmt.Fprintf(&b, "\n[Open this pull request in the Conveyor dashboard](%s)\n", u)
 	}
 	fmt.Fprintf(&b, "\n%s\n", commentMarker(d.ID))
 	return b.String()

@@ -14,7 +14,7 @@ func TestWhatWentWrongShowsTheLogOnce(t *testing.T) {
 		Error: "web: driver \"web\" (exec): deploy.sh exited with code 3; last output:\nstarting deploy of web\nboom: image not found",
 		Artifacts: []ArtifactState{{Name: "web", Kind: "app", Driver: "web", State: "failed",
 			Output: "starting deploy of web\nboom: image not found\n"}}}
-	got := renderComment(d)
+	got := renderComment(d, "")
 	if n := strings.Count(got, "boom: image not found"); n != 1 {
 		t.Errorf("the log line appears %d times, want once:\n%s", n, got)
 	}
@@ -27,7 +27,21 @@ func TestWhatWentWrongShowsTheLogOnce(t *testing.T) {
 	}
 	// An error whose lines are not in any output keeps them all.
 	d.Error = "web: the driver timed out\nafter 10m"
-	if got := renderComment(d); !strings.Contains(got, "> web: the driver timed out\n> after 10m\n") {
+	if got := renderComment(d, ""); !strings.Contains(got, "> web: the driver timed out\n> after 10m\n") {
 		t.Errorf("lines not in the output were dropped:\n%s", got)
+	}
+}
+
+// TestCommentLinksTheDashboard: with a public address the status comment
+// links the pull request page; without one it has no link.
+func TestCommentLinksTheDashboard(t *testing.T) {
+	d := &Deployment{ID: 3, Repository: "acme/shop", PR: 12, SHA: "4f2a9c1e", Environment: "staging", Mode: "deploy",
+		State: StateSucceeded, Steps: []int{100}, Requester: "alice", Artifacts: []ArtifactState{{Name: "web", Kind: "app", State: "succeeded"}}}
+	got := renderComment(d, "https://conveyor.example.com/")
+	if !strings.Contains(got, "(https://conveyor.example.com/r/acme/shop/pull/12)") {
+		t.Errorf("comment does not link the PR page:\n%s", got)
+	}
+	if got := renderComment(d, ""); strings.Contains(got, "dashboard") {
+		t.Errorf("comment links a dashboard without an address:\n%s", got)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor-dev/conveyor/deploy/driver"
 	"github.com/conveyor-dev/conveyor/internal/secretmask"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/web/pageurl"
 )
 
 // Notifier is told about every change of a deployment (the Slack approvals
@@ -57,6 +58,9 @@ type Options struct {
 	// whose worker died is run again only after it, never while it may
 	// still be deploying; see docs/operations.md.
 	StepTimeout time.Duration
+	// Pages is the dashboard's public address: the PR status comment links
+	// the pull request page. Empty: no link.
+	Pages pageurl.Base
 }
 
 // DefaultStepTimeout is the default StepTimeout: room for a driver call at

@@ -162,7 +162,7 @@ func (e *Engine) syncComment(ctx context.Context, d *Deployment) error {
 	if gh == nil {
 		return nil
 	}
-	body := github.String(renderComment(fresh)) // ends with commentMarker
+	body := github.String(renderComment(fresh, e.o.Pages)) // ends with commentMarker
 	if fresh.CommentID == 0 {
 		// Look before creating: an earlier create may have succeeded
 		// behind a 5xx (see commentSyncArgs).

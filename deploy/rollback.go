@@ -174,3 +174,30 @@ func (e *Engine) cancel(ctx context.Context, repo string, pr int, states []strin
 	}
 	return out, nil
 }
+
+// RollbackTarget is what /rollback returns artifact name to in env, given
+// its succeeded deployments there, newest first (store.ArtifactHistory with
+// SucceededOnly): cur is what serves now, tgt what it returns to (its
+// Serving and SHA), summary says so in words. The dashboard shows the same
+// answer the command would act on.
+func RollbackTarget(name, env string, h []store.ArtifactHistory) (cur, tgt store.ArtifactHistory, summary string, err error) {
+	switch {
+	case len(h) == 0:
+		return cur, tgt, "", &NothingToReturnToError{fmt.Sprintf("%s has never been deployed to %s by Conveyor, so there is nothing to return to; deploy a known good SHA with /deploy %s instead", name, env, env)}
+	case len(h) >= 2:
+		cur, tgt = h[0], h[1]
+		summary = fmt.Sprintf("back to %s (deployment %d)", short(tgt.Serving), tgt.DeploymentID)
+	case h[len(h)-1].Previous != "":
+		// The baseline: what the driver found serving before
+		// Conveyor's first deployment of the artifact here.
+		cur, tgt = h[0], h[0]
+		tgt.Serving = cur.Previous
+		if isSHA(cur.Previous) {
+			tgt.SHA = cur.Previous
+		}
+		summary = fmt.Sprintf("back to %s, what served before Conveyor's first deployment here (deployment %d)", short(cur.Previous), cur.DeploymentID)
+	default:
+		return cur, tgt, "", &NothingToReturnToError{fmt.Sprintf("%s has one deployment to %s by Conveyor (%d) and its driver did not report what served before it, so there is nothing known to return to; deploy a known good SHA with /deploy %s instead (drivers report what serves before a first deployment: docs/configuration.md, \"What served before\")", name, env, h[0].DeploymentID, env)}
+	}
+	return cur, tgt, summary, nil
+}

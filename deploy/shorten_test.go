@@ -26,7 +26,7 @@ func TestShortenAtWordBoundaries(t *testing.T) {
 	}
 	// The status comment shows the decision in full.
 	d := &Deployment{ID: 1, SHA: "4f2a9c1e", Environment: "production", Mode: "deploy", State: StateSucceeded, Steps: []int{100}, Requester: "alice", Decision: warn}
-	if c := renderComment(d); !strings.Contains(c, "Policy: "+warn+"\n") {
+	if c := renderComment(d, ""); !strings.Contains(c, "Policy: "+warn+"\n") {
 		t.Errorf("the comment shortened the decision:\n%s", c)
 	}
 }

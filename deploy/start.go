@@ -65,27 +65,9 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 	r.Artifacts = nil
 	var targets []store.ArtifactRow
 	for _, name := range want {
-		h := byName[name]
-		if len(h) == 0 {
-			return nil, &NothingToReturnToError{fmt.Sprintf("%s has never been deployed to %s by Conveyor, so there is nothing to return to; deploy a known good SHA with /deploy %s instead", name, r.Environment, r.Environment)}
-		}
-		var cur, tgt store.ArtifactHistory
-		var summary string
-		switch {
-		case len(h) >= 2:
-			cur, tgt = h[0], h[1]
-			summary = fmt.Sprintf("back to %s (deployment %d)", short(tgt.Serving), tgt.DeploymentID)
-		case h[len(h)-1].Previous != "":
-			// The baseline: what the driver found serving before
-			// Conveyor's first deployment of the artifact here.
-			cur, tgt = h[0], h[0]
-			tgt.Serving = cur.Previous
-			if isSHA(cur.Previous) {
-				tgt.SHA = cur.Previous
-			}
-			summary = fmt.Sprintf("back to %s, what served before Conveyor's first deployment here (deployment %d)", short(cur.Previous), cur.DeploymentID)
-		default:
-			return nil, &NothingToReturnToError{fmt.Sprintf("%s has one deployment to %s by Conveyor (%d) and its driver did not report what served before it, so there is nothing known to return to; deploy a known good SHA with /deploy %s instead (drivers report what serves before a first deployment: docs/configuration.md, \"What served before\")", name, r.Environment, h[0].DeploymentID, r.Environment)}
+		cur, tgt, summary, err := RollbackTarget(name, r.Environment, byName[name])
+		if err != nil {
+			return nil, err
 		}
 		// A payload that names a version (a model's) goes back to the
 		// version that served then.

@@ -52,10 +52,6 @@ func (w *interactionWorker) Work(ctx context.Context, job *river.Job[Interaction
 	if err != nil {
 		return err
 	}
-	verb, noun := "approve", "Approval"
-	if a.Type == string(slack.InteractionTypeViewSubmission) {
-		verb, noun = "reject", "Rejection"
-	}
 	login, err := s.login(ctx, a.UserID)
 	if err != nil {
 		if transient(err) {
@@ -68,50 +64,23 @@ func (w *interactionWorker) Work(ctx context.Context, job *river.Job[Interaction
 		s.reply(ctx, a, d, UnknownUserText)
 		return nil
 	}
-	if d.State != deploy.StateAwaitingApproval {
-		s.reply(ctx, a, d, fmt.Sprintf("Deployment %d to %s is %s, so there is nothing to %s.", d.ID, d.Environment, d.State, verb))
-		return nil
-	}
-	if verb == "approve" && slices.ContainsFunc(d.Approvals, func(x deploy.Approval) bool { return strings.EqualFold(x.Login, login) }) {
-		s.reply(ctx, a, d, fmt.Sprintf("You already approved deploying `%s` to %s as @%s; it counts once.", short(d.SHA), d.Environment, login))
-		return nil
-	}
-	dec, actor, err := s.decide(ctx, d, login)
+	out, err := s.Gate().Act(ctx, Act{DeploymentID: id, Login: login, Via: "slack",
+		Reject: a.Type == string(slack.InteractionTypeViewSubmission), Reason: a.Reason})
 	if err != nil {
-		s.reply(ctx, a, d, fmt.Sprintf("%s not recorded: Conveyor could not ask the policy (%v). Try again in a minute.", noun, err))
-		return nil
+		return err
 	}
-	if !dec.Allow {
-		reasons := dec.Deny
-		if len(reasons) == 0 {
-			reasons = []string{"the policy did not allow it"}
-		}
-		s.reply(ctx, a, d, fmt.Sprintf("%s refused:\n• %s", noun, strings.Join(reasons, "\n• ")))
-		return nil
+	if out.Deployment != nil {
+		d = out.Deployment
 	}
-	if verb == "reject" {
-		if _, err := s.o.Approvals.Reject(ctx, d.ID, login, "slack", a.Reason); err != nil {
-			s.reply(ctx, a, d, fmt.Sprintf("Rejection not recorded: %v.", err))
-			return nil
-		}
-		s.reply(ctx, a, d, fmt.Sprintf("You rejected deploying `%s` to %s.", short(d.SHA), d.Environment))
-		return nil
-	}
-	nd, err := s.o.Approvals.Approve(ctx, d.ID, deploy.Approval{Login: login, Via: "slack", SHA: d.SHA, At: s.o.Now(), Teams: actor.Teams})
-	if err != nil {
-		s.reply(ctx, a, d, fmt.Sprintf("Approval not recorded: %v.", err))
-		return nil
-	}
-	s.reply(ctx, a, nd, fmt.Sprintf("You approved deploying `%s` to %s (%d/%d).",
-		short(d.SHA), d.Environment, nd.Quorum.Counted(nd.Approvals), nd.Quorum.Needed()))
+	s.reply(ctx, a, d, out.Text)
 	return nil
 }
 
 // decide asks the policy whether login may approve (or reject) d. The
 // environment's approval rules come from the deployment's quorum, which the
 // policy set from the default branch when the deployment was asked for.
-func (s *Service) decide(ctx context.Context, d *deploy.Deployment, login string) (policies.Decision, policies.Actor, error) {
-	if s.o.Policy == nil || s.o.Actors == nil || s.o.Author == nil {
+func (g *Gate) decide(ctx context.Context, d *deploy.Deployment, login string) (policies.Decision, policies.Actor, error) {
+	if g.Policy == nil || g.Actors == nil || g.Author == nil {
 		return policies.Decision{}, policies.Actor{}, errors.New("the Slack approvals are not wired to a policy, actor facts and PR author lookup; ask the operators")
 	}
 	var teams []string
@@ -122,11 +91,11 @@ func (s *Service) decide(ctx context.Context, d *deploy.Deployment, login string
 			}
 		}
 	}
-	actor, err := s.o.Actors.ActorFacts(ctx, d.InstallationID, d.Repository, login, teams)
+	actor, err := g.Actors.ActorFacts(ctx, d.InstallationID, d.Repository, login, teams)
 	if err != nil {
 		return policies.Decision{}, policies.Actor{}, fmt.Errorf("look up @%s on GitHub: %w", login, err)
 	}
-	author, err := s.o.Author(ctx, d.InstallationID, d.Repository, d.PR)
+	author, err := g.Author(ctx, d.InstallationID, d.Repository, d.PR)
 	if err != nil {
 		return policies.Decision{}, policies.Actor{}, fmt.Errorf("look up who opened PR #%d: %w", d.PR, err)
 	}
@@ -147,7 +116,7 @@ func (s *Service) decide(ctx context.Context, d *deploy.Deployment, login string
 		Approvals:   []policies.Approval{},
 		Requester:   d.Requester,
 		Usage:       map[string]map[string]policies.Usage{},
-		Now:         s.o.Now().UTC().Format(time.RFC3339),
+		Now:         g.now().UTC().Format(time.RFC3339),
 	}
 	for _, a := range d.Artifacts {
 		in.Artifacts = append(in.Artifacts, policies.Artifact{Name: a.Name, Kind: a.Kind, Owners: []string{}})
@@ -155,7 +124,7 @@ func (s *Service) decide(ctx context.Context, d *deploy.Deployment, login string
 	for _, a := range d.Approvals {
 		in.Approvals = append(in.Approvals, policies.Approval{Login: a.Login, Via: a.Via, SHA: a.SHA})
 	}
-	dec, _, err := s.o.Policy.Eval(ctx, in)
+	dec, _, err := g.Policy.Eval(ctx, in)
 	return dec, actor, err
 }
 

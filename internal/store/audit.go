@@ -78,6 +78,11 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, err
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	defer rows.Close()
+	return scanAudit(rows)
+}
+
+// scanAudit reads audit_events rows selected in ListAudit's column order.
+func scanAudit(rows *sql.Rows) ([]AuditEvent, error) {
 	var out []AuditEvent
 	for rows.Next() {
 		var e AuditEvent

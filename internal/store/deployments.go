@@ -424,6 +424,9 @@ type ArtifactHistory struct {
 	PR              int
 	Requester       string
 	At              time.Time
+	// Mode is the deployment's mode, deploy or rollback (set by
+	// ArtifactDeployments).
+	Mode string
 }
 
 // HistoryFilter narrows ListArtifactHistory; zero fields match everything.
