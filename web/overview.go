@@ -22,13 +22,13 @@ type overviewPage struct {
 	Filter overviewFilter
 	// What the filters can choose from (within what the viewer may read).
 	Repos, Kinds, Teams, AllEnvs []string
-	Envs      []string // the table's columns
-	Rows      []artifactRow
-	Rollouts  []rolloutView
-	Pending   []pendingView
-	Locks     []lockView
-	CanAct    bool
-	Readable  int // how many repositories the viewer may read
+	Envs                         []string // the table's columns
+	Rows                         []artifactRow
+	Rollouts                     []rolloutView
+	Pending                      []pendingView
+	Locks                        []lockView
+	CanAct                       bool
+	Readable                     int // how many repositories the viewer may read
 }
 
 // artifactRow is one artifact of one repository across the environments.
