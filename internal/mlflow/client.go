@@ -1,7 +1,8 @@
-// Package mlflow is Conveyor's client for the MLflow Model Registry REST API.
-// It owns the wire format of the few endpoints Conveyor needs (read a model
-// version, resolve and move aliases, read a run's metrics) and turns MLflow's
-// error documents into plain sentences. It makes no decisions: which version
+// Package mlflow is Conveyor's client for the MLflow Model Registry REST API,
+// the workspace registry's and Databricks Unity Catalog's. It owns the wire
+// format of the few endpoints Conveyor needs (read a model version, resolve
+// and move aliases, read a run's metrics, read a version's signature) and
+// turns MLflow's error documents into plain sentences. It makes no decisions: which version
 // may serve where is for checks, policies and deploy.
 package mlflow
 
@@ -40,6 +41,7 @@ type Client struct {
 	maxBackoff  time.Duration
 	callTimeout time.Duration // one try; the caller's context bounds them all
 	uiURL       string        // the registry's web UI, for links; "" when unknown
+	uc          bool          // a Databricks Unity Catalog registry (see WithUnityCatalog)
 }
 
 // Defaults of the retry policy: four tries, waits of up to 250 ms, 500 ms,
@@ -100,19 +102,29 @@ func WithUIURL(u string) Option {
 }
 
 // VersionURL links a model version in MLflow's UI (its model registry route
-// /models/<name>/versions/<version>), or "" without a UI URL.
+// /models/<name>/versions/<version>), or in a Unity Catalog registry
+// Databricks' Catalog Explorer (/explore/data/models/<catalog>/<schema>/<model>/version/<v>);
+// "" without a UI URL.
 func (c *Client) VersionURL(name, version string) string {
 	if c.uiURL == "" || name == "" || version == "" {
 		return ""
+	}
+	if c.uc {
+		parts := strings.Split(name, ".")
+		for i := range parts {
+			parts[i] = url.PathEscape(parts[i])
+		}
+		return c.uiURL + "/explore/data/models/" + strings.Join(parts, "/") + "/version/" + url.PathEscape(version)
 	}
 	return c.uiURL + "/#/models/" + url.PathEscape(name) + "/versions/" + url.PathEscape(version)
 }
 
 // RunURL links a run in MLflow's UI (the direct route /runs/<id>,
 // mlflow/server/js/src/experiment-tracking/routes.tsx, runPageDirect), or ""
-// without a UI URL.
+// without a UI URL. Databricks links runs under their experiment, which a UC
+// model version does not name with the run, so a UC registry links none.
 func (c *Client) RunURL(runID string) string {
-	if c.uiURL == "" || runID == "" {
+	if c.uiURL == "" || runID == "" || c.uc {
 		return ""
 	}
 	return c.uiURL + "/#/runs/" + url.PathEscape(runID)

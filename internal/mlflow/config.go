@@ -21,6 +21,9 @@ func FromConfig(r serverconfig.Registry, getenv func(string) string) *Client {
 	if r.UIURL != "" {
 		opts = append(opts, WithUIURL(r.UIURL))
 	}
+	if r.Type == TypeUnityCatalog {
+		opts = append(opts, WithUnityCatalog())
+	}
 	return New(r.URL, opts...)
 }
 

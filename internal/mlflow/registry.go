@@ -25,13 +25,17 @@ func (c *Client) GetModelVersion(ctx context.Context, name, version string) (*Mo
 	if err := required("model name", name, "version", version); err != nil {
 		return nil, err
 	}
+	if err := c.CheckModelName(name); err != nil {
+		return nil, err
+	}
+	path, _ := c.modelPaths()
 	var resp modelVersionResponse
 	q := url.Values{"name": {name}, "version": {version}}
-	if err := c.call(ctx, http.MethodGet, pathModelVersion, q, nil, &resp); err != nil {
+	if err := c.call(ctx, http.MethodGet, path, q, nil, &resp); err != nil {
 		return nil, withSubject(err, fmt.Sprintf("model %q version %s", name, version))
 	}
 	if resp.ModelVersion == nil {
-		return nil, fmt.Errorf("MLflow GET %s: %w", pathModelVersion, errEmptyAnswer)
+		return nil, fmt.Errorf("MLflow GET %s: %w", path, errEmptyAnswer)
 	}
 	return resp.ModelVersion.toModelVersion(), nil
 }
@@ -48,6 +52,10 @@ func (c *Client) GetModelVersionByAlias(ctx context.Context, name, alias string)
 	if err := required("model name", name, "alias", alias); err != nil {
 		return nil, err
 	}
+	if err := c.CheckModelName(name); err != nil {
+		return nil, err
+	}
+	_, pathAlias := c.modelPaths()
 	var resp modelVersionResponse
 	q := url.Values{"name": {name}, "alias": {alias}}
 	if err := c.call(ctx, http.MethodGet, pathAlias, q, nil, &resp); err != nil {
@@ -147,6 +155,10 @@ func (c *Client) SetAlias(ctx context.Context, name, alias, version string) erro
 	if err := required("model name", name, "alias", alias, "version", version); err != nil {
 		return err
 	}
+	if err := c.CheckModelName(name); err != nil {
+		return err
+	}
+	_, pathAlias := c.modelPaths()
 	body := map[string]string{"name": name, "alias": alias, "version": version}
 	if err := c.call(ctx, http.MethodPost, pathAlias, nil, body, nil); err != nil {
 		return withSubject(err, fmt.Sprintf("model %q version %s", name, version))
@@ -164,6 +176,10 @@ func (c *Client) DeleteAlias(ctx context.Context, name, alias string) error {
 	if err := required("model name", name, "alias", alias); err != nil {
 		return err
 	}
+	if err := c.CheckModelName(name); err != nil {
+		return err
+	}
+	_, pathAlias := c.modelPaths()
 	body := map[string]string{"name": name, "alias": alias}
 	if err := c.call(ctx, http.MethodDelete, pathAlias, nil, body, nil); err != nil {
 		return withSubject(err, fmt.Sprintf("model %q", name))

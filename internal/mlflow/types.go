@@ -135,8 +135,35 @@ type wireModelVersion struct {
 	ModelID     string     `json:"model_id"`
 	Source      string     `json:"source"`
 	Description string     `json:"description"`
-	Aliases     []string   `json:"aliases"`
+	Aliases     aliasList  `json:"aliases"`
 	Metrics     metricList `json:"metrics"`
+}
+
+// aliasList decodes a version's aliases: a list of names in MLflow's
+// ModelVersion (model_registry.proto, repeated string aliases) and a list
+// of RegisteredModelAlias objects, {alias, version}, in Unity Catalog's
+// (databricks_uc_registry_messages.proto).
+type aliasList []string
+
+// UnmarshalJSON accepts either form.
+func (a *aliasList) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err == nil {
+		*a = names
+		return nil
+	}
+	var objs []struct {
+		Alias string `json:"alias"`
+	}
+	if err := json.Unmarshal(b, &objs); err != nil {
+		return fmt.Errorf("aliases must be a list of names or of {alias, version}: %w", err)
+	}
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.Alias)
+	}
+	*a = out
+	return nil
 }
 
 func (w wireModelVersion) toModelVersion() *ModelVersion {

@@ -37,7 +37,7 @@ type Config struct {
 
 // Registry is a model registry reachable by the server.
 type Registry struct {
-	Type        string `yaml:"type"` // mlflow
+	Type        string `yaml:"type"` // mlflow or unity-catalog
 	URL         string `yaml:"url"`
 	TokenEnv    string `yaml:"token_env"`    // Bearer token, by environment variable name
 	Username    string `yaml:"username"`     // Basic auth user (then PasswordEnv holds the password)
@@ -255,8 +255,8 @@ func (c *Config) Validate(rules ...Rules) error {
 	add := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	for _, name := range sortedKeys(c.Registries) {
 		r := c.Registries[name]
-		if r.Type != "mlflow" {
-			add("registries.%s.type: %q is not a registry type (write mlflow)", name, r.Type)
+		if r.Type != "mlflow" && r.Type != "unity-catalog" {
+			add("registries.%s.type: %q is not a registry type (write mlflow, or unity-catalog for Databricks Unity Catalog)", name, r.Type)
 		}
 		if r.URL == "" {
 			add("registries.%s.url: missing (write the registry's base URL)", name)

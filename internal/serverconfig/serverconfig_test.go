@@ -73,7 +73,7 @@ func TestRulesJoinTheFilesProblems(t *testing.T) {
 		return []string{"drivers.x.command: missing"}
 	}
 	_, err := Parse([]byte("registries: {r: {type: s3, url: x}}\ndrivers: {x: {type: exec}}\npricing: {cost_gate_usd: 10}"), rule)
-	want := `registries.r.type: "s3" is not a registry type (write mlflow); drivers.x.command: missing; pricing.finance_team: missing (the cost gate needs a team to approve, for example acme/finance)`
+	want := `registries.r.type: "s3" is not a registry type (write mlflow, or unity-catalog for Databricks Unity Catalog); drivers.x.command: missing; pricing.finance_team: missing (the cost gate needs a team to approve, for example acme/finance)`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}

@@ -77,6 +77,12 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality = notEvaluated
 		return k
 	}
+	if msg := checkName(reg, ptr.Model); msg != "" {
+		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("registry %q: %s", ptr.Registry, msg)}
+		k.Annotations = append(k.Annotations, at("Model name does not fit the registry", k.Validate.Summary))
+		k.Quality = notEvaluated
+		return k
+	}
 	// One budget for every registry call of this evaluation: the client
 	// retries within it, and a registry that stays down makes the check wait
 	// and come back rather than fail.
