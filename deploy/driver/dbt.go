@@ -28,7 +28,9 @@ import (
 // dbt has no undo: Rollback rebuilds the same selection from the previous
 // SHA, which restores the models' definitions but not rows that were
 // deleted in between. With no previous SHA there is nothing to rebuild, and
-// Rollback only says so.
+// Rollback only says so. Before Conveyor's first deploy of the project to
+// the environment, Deploy reports the commit that served there from GitHub's
+// Deployments (githubBaseline), which Rollback then rebuilds.
 type dbtDriver struct {
 	base
 	cfg  serverconfig.Driver
@@ -64,6 +66,11 @@ func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) 
 	gh, err := d.deps.GitHub(t.InstallationID)
 	if err != nil {
 		return res, d.fail(ctx, t, deploy, fmt.Errorf("GitHub client for installation %d: %w", t.InstallationID, err), "check that the GitHub App is installed on the repository")
+	}
+	if deploy {
+		// dbt keeps no record of the commit it built last (target/ lives
+		// wherever it last ran); GitHub's Deployments may.
+		reportBaseline(ctx, gh, t, p, &res)
 	}
 	p.Printf("fetching %s at %s", t.Repository, shortSHA(sha))
 	checkout, err := fetchCheckout(ctx, gh, d.deps.HTTP, t.Repository, sha, d.deps.WorkDir)

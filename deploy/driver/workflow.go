@@ -24,6 +24,8 @@ import (
 // dispatch that no other deploy in this process has claimed. The deploy
 // workflow must declare those five inputs; for a rollback, sha is the
 // previous SHA ("" when nothing served before) and action is "rollback".
+// Before Conveyor's first deploy of the artifact to the environment, it
+// reports what served there from GitHub's Deployments (githubBaseline).
 type workflowDriver struct {
 	base
 	cfg  serverconfig.Driver
@@ -83,6 +85,10 @@ func (d *workflowDriver) follow(ctx context.Context, t Target, p *progress, depl
 	sha, serving := t.SHA, servingAfterDeploy(t)
 	if !deploy {
 		sha, serving = t.Previous, t.Previous
+	} else {
+		// A dispatched run's outputs never come back to the dispatcher;
+		// GitHub's Deployments record what the workflow deployed before.
+		reportBaseline(ctx, gh, t, p, &res)
 	}
 	inputs := map[string]any{
 		"environment": t.Environment,
