@@ -41,13 +41,16 @@ func newDemoCmd() *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Play the whole journey against in-repo GitHub, Slack and MLflow emulators",
-		Long: `demo starts the real server on a fresh embedded SQLite store, wired to the in-repo GitHub, Slack and
-MLflow emulators loaded with examples/monorepo, and plays a scenario: a pull request touching an app,
-a model and a dbt project gets its check suite; /deploy staging runs; /deploy production asks for
-approvals in Slack, two approvers click, the rollout goes 10 -> 50 -> 100 %; a bad pull request
-shows failing checks with reasons; and a failing rollout rolls back. It prints what a person would
-see on the pull request and in Slack, and leaves nothing running unless --keep is given.`,
+		Short: "Play the whole journey against in-repo GitHub, Slack, MLflow, SageMaker, Vertex AI and Datadog emulators",
+		Long: `demo starts the real server on a fresh embedded SQLite store, wired to the in-repo GitHub, Slack,
+MLflow, SageMaker, Vertex AI and Datadog emulators loaded with examples/monorepo, and plays a scenario:
+a pull request touching an app, a model and a dbt project gets its check suite; /deploy staging runs;
+/deploy production asks for approvals in Slack, two approvers click, the rollout goes 10 -> 50 -> 100 %;
+a bad pull request shows failing checks with reasons; a failing deploy rolls back; a model version goes
+to an emulated SageMaker endpoint through 10 -> 50 -> 100 % of its traffic with a Datadog metric gate
+between steps; and the next version, whose error ratio the demo makes bad, is rolled back by the gate.
+It prints what a person would see on the pull request and in Slack, and leaves nothing running unless
+--keep is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -75,6 +78,7 @@ type demo struct {
 	gh             *ghfake.Server
 	slack          *slackfake.Server
 	mlflow         *mlflowfake.Server
+	serving        *servingWorld // SageMaker, Vertex AI and Datadog emulators
 	srv            *bot.Server
 	app            *wiring
 	url            string
@@ -120,7 +124,8 @@ func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
 		return fmt.Errorf("demo: %d MLflow request(s) departed from MLflow's published description (%s), first: %s", len(v), mlflowfake.ContractSource(), v[0])
 	}
 	if o.keep {
-		d.say("\nKept running (Ctrl-C to stop):\n  Conveyor         %s  (/metrics, /healthz, /readyz)\n  GitHub emulator  %s\n  Slack emulator   %s\n  MLflow emulator  %s\n", d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL())
+		d.say("\nKept running (Ctrl-C to stop):\n  Conveyor            %s  (/metrics, /healthz, /readyz)\n  GitHub emulator     %s\n  Slack emulator      %s\n  MLflow emulator     %s\n  SageMaker emulator  %s\n  Vertex AI emulator  %s\n  Datadog emulator    %s\n",
+			d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL(), d.serving.sm.URL(), d.serving.vx.URL(), d.serving.dd.URL())
 		<-ctx.Done()
 	}
 	return nil
@@ -184,6 +189,9 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 		}
 		scfg.Drivers[name] = drv
 	}
+	if err := d.startServing(scfg); err != nil {
+		return err
+	}
 	if drv, ok := scfg.Drivers["web-deploy"]; ok {
 		if drv.Env == nil {
 			drv.Env = map[string]string{}
@@ -217,7 +225,7 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	if err != nil {
 		return err
 	}
-	d.app, err = wireApp(ctx, d.srv, scfg, os.Getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir})
+	d.app, err = wireApp(ctx, d.srv, scfg, d.serving.getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir})
 	if err != nil {
 		return err
 	}
@@ -244,7 +252,7 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	d.say("Conveyor demo: the real server on SQLite (%s), with GitHub, Slack and MLflow emulators.\n", cfg.DatabaseURL)
+	d.say("Conveyor demo: the real server on SQLite (%s), with GitHub, Slack, MLflow, SageMaker, Vertex AI and Datadog emulators.\n", cfg.DatabaseURL)
 	d.say("Repository %s: artifacts web (app), fraud-model and churn-model (models), analytics (dbt).\n", demoRepo)
 	return nil
 }
@@ -265,6 +273,7 @@ func (d *demo) stop() {
 	d.gh.Close()
 	d.slack.Close()
 	d.mlflow.Close()
+	d.serving.close()
 }
 
 func fileExists(p string) bool {

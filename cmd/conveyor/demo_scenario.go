@@ -84,11 +84,21 @@ func (d *demo) scenario(ctx context.Context, examplesDir string) error {
 		return err
 	}
 
-	d.say("\n== 6. /status on the first pull request\n")
+	d.say("\n== 6. A model to a SageMaker endpoint: 10 -> 50 -> 100 %% of traffic, a Datadog metric gate between steps\n")
+	if _, err := d.endpointRollout(ctx, "sagemaker"); err != nil {
+		return err
+	}
+
+	d.say("\n== 7. The next version's error ratio is bad: the metric gate rolls it back at 10 %%\n")
+	if _, err := d.endpointRollback(ctx, "sagemaker"); err != nil {
+		return err
+	}
+
+	d.say("\n== 8. /status on the first pull request\n")
 	if err := d.commentOnly(ctx, pr, "dev", "/status"); err != nil {
 		return err
 	}
-	d.say("\nDemo finished: checks, deploys, Slack approvals, a progressive rollout, failing checks and a rollback.\n")
+	d.say("\nDemo finished: checks, deploys, Slack approvals, progressive rollouts (one to an emulated SageMaker endpoint),\nfailing checks, and two rollbacks (a failed deploy, a failing metric gate).\n")
 	return nil
 }
 
@@ -289,31 +299,57 @@ func (d *demo) printGitHubDeployments(sha, env string) {
 	}
 }
 
-// production runs /deploy production with two Slack approvals.
-func (d *demo) production(ctx context.Context, pr *ghfake.PR) error {
+// prodChannel is the Slack channel of production approvals in the example
+// server config.
+const prodChannel = "C0PRODDEPLOY"
+
+// approveInSlack comments /deploy production on pr, waits for the approval
+// request in Slack and has both approvers press Approve through the signed
+// interaction endpoint. verbose prints the request and each update.
+func (d *demo) approveInSlack(ctx context.Context, pr *ghfake.PR, verbose bool) (*slackfakeMessage, error) {
+	channel := prodChannel
+	var old string
+	if m := d.slackMessage(channel); m != nil {
+		old = m.TS
+	}
 	if _, err := d.comment(pr, "dev", "/deploy production"); err != nil {
-		return err
+		return nil, err
 	}
-	const channel = "C0PRODDEPLOY"
 	var msg *slackfakeMessage
-	if err := wait(ctx, "the Slack approval request", func() bool { msg = d.slackMessage(channel); return msg != nil }); err != nil {
-		return err
+	if err := wait(ctx, "the Slack approval request", func() bool { msg = d.slackMessage(channel); return msg != nil && msg.TS != old }); err != nil {
+		return nil, err
 	}
-	d.say("   Slack #%s, approval request:\n%s\n", channel, indent(clip(blockText(msg.Blocks), 25), "     > "))
+	if verbose {
+		d.say("   Slack #%s, approval request:\n%s\n", channel, indent(clip(blockText(msg.Blocks), 25), "     > "))
+	} else {
+		d.say("   /deploy production: an approval request in Slack #%s; @sre-alice and @ml-bob press Approve\n", channel)
+	}
 	for _, approver := range []struct{ id, login string }{{"U0SRE00001", "sre-alice"}, {"U0MLLEAD01", "ml-bob"}} {
 		edits := msg.Edits
 		resp, err := d.slack.ClickButton(d.url+"/slack/interactions", "demo-slack-signing-secret", channel, msg.TS, "conveyor_approve", approver.id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		resp.Body.Close()
 		if err := wait(ctx, "the Slack message update after "+approver.login+"'s approval", func() bool {
 			msg = d.slackMessage(channel)
 			return msg.Edits > edits
 		}); err != nil {
-			return err
+			return nil, err
 		}
-		d.say("   @%s presses Approve; the message now says:\n%s\n", approver.login, indent(clip(approvalLines(blockText(msg.Blocks)), 6), "     > "))
+		if verbose {
+			d.say("   @%s presses Approve; the message now says:\n%s\n", approver.login, indent(clip(approvalLines(blockText(msg.Blocks)), 6), "     > "))
+		}
+	}
+	return msg, nil
+}
+
+// production runs /deploy production with two Slack approvals.
+func (d *demo) production(ctx context.Context, pr *ghfake.PR) error {
+	const channel = prodChannel
+	msg, err := d.approveInSlack(ctx, pr, true)
+	if err != nil {
+		return err
 	}
 	state, text, err := d.waitDeployment(ctx, pr, "production", finalStates)
 	if err != nil {

@@ -50,7 +50,18 @@ func TestDemoTranscript(t *testing.T) {
 		// 5. the failing rollout
 		"deployment rolled_back",
 		"failed: 5 of 5 probes returned 503",
-		// 6. status
+		// 6. a model to an emulated SageMaker endpoint, step by step under a Datadog gate
+		"(emulated: SageMaker, and the Datadog metrics API whose numbers the demo sets",
+		"SageMaker endpoint churn-model-production, change by change:\n     v7 100% -> v7 90% + v9 10% -> v7 50% + v9 50% -> v9 100%",
+		"> Rollout step 2 (50%): queued; 10% is healthy",
+		"each answer was under the threshold",
+		// 7. the metric gate rolls the next version back, saying why on the PR and in Slack
+		"production deployment rolled_back; SageMaker endpoint churn-model-production, change by change:\n     v9 100% -> v9 90% + v10 10% -> v9 100%",
+		"> :x: Rollout failed: churn-model: health gate failed at 10%: metric gate \"error ratio\" (datadog) for churn-model in production failed: sum:trace.http.request.errors{service:churn-model,env:production,version:10}",
+		"| > churn-model: health gate failed at 10%",
+		"= 0.034, want < 0.01",
+		"| production | churn-model | 9 | rolled back",
+		// 8. status
 		"| production | fraud-model | 14 |",
 		"Demo finished",
 	}

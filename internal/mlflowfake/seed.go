@@ -27,12 +27,15 @@ type SeedModel struct {
 	Aliases  map[string]string `json:"aliases"`
 }
 
-// SeedVersion is one model version in a Seed; Status "" means READY and
-// RunID "" means "run-<model>-<version>".
+// SeedVersion is one model version in a Seed; Status "" means READY,
+// RunID "" means "run-<model>-<version>" and Source "" means the MLflow 3
+// logged-model URI "models:/m-<run_id>" (a serving driver reads the
+// version's source as its artifact location, e.g. s3://.../model.tar.gz).
 type SeedVersion struct {
 	Version string      `json:"version"`
 	Status  string      `json:"status"`
 	RunID   string      `json:"run_id"`
+	Source  string      `json:"source"`
 	Metrics SeedMetrics `json:"metrics"`
 }
 
@@ -94,6 +97,7 @@ func (s *Server) LoadSeed(r io.Reader) error {
 		for _, v := range m.Versions {
 			status, runID := v.defaults(m.Name)
 			s.addVersionLocked(m.Name, v.Version, status, runID, v.Metrics)
+			s.models[m.Name].versions[v.Version].source = v.Source
 		}
 		aliases := sortedKeys(m.Aliases)
 		for _, a := range aliases {

@@ -25,6 +25,7 @@ type version struct {
 	version string
 	status  string
 	runID   string
+	source  string // the artifact location, "" for "models:/m-<run_id>"
 	modelID string // MLflow 3 logged model, "" when none
 	created int64
 	// artifactURI overrides where the version's files are ("" means under
@@ -216,6 +217,14 @@ func wireMetrics(metrics map[string]float64, ts int64, runID string) []map[strin
 	return out
 }
 
+// sourceURI is the version's artifact location as MLflow reports it.
+func (v *version) sourceURI() string {
+	if v.source != "" {
+		return v.source
+	}
+	return "models:/m-" + v.runID
+}
+
 // wireVersion renders a model version as MLflow's ModelVersion message.
 func (s *Server) wireVersion(m *model, v *version) map[string]any {
 	out := map[string]any{
@@ -225,7 +234,7 @@ func (s *Server) wireVersion(m *model, v *version) map[string]any {
 		"last_updated_timestamp": v.created,
 		"current_stage":          "None",
 		"description":            "",
-		"source":                 "models:/m-" + v.runID,
+		"source":                 v.sourceURI(),
 		"run_id":                 v.runID,
 		"status":                 v.status,
 		"aliases":                m.sortedAliases(v.version),

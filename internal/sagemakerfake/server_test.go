@@ -158,3 +158,42 @@ func TestWireProtocolRefusals(t *testing.T) {
 		}
 	}
 }
+
+// SageMaker reads model artifacts from S3 or HTTPS only: a registry URI is
+// refused with the API reference's pattern in the message.
+func TestModelDataURLMustBeS3OrHTTPS(t *testing.T) {
+	s := New("AKIDTEST", "secret")
+	defer s.Close()
+	c := client(s)
+	ctx := context.Background()
+	for _, u := range []string{"models:/m-abc123", "runs:/r1/model", "ftp://host/model.tar.gz"} {
+		_, err := c.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("m1"), PrimaryContainer: &types.ContainerDefinition{Image: aws.String("img"), ModelDataUrl: aws.String(u)}})
+		if got := code(t, err); !strings.Contains(got, "ValidationException") || !strings.Contains(got, "primaryContainer.modelDataUrl") {
+			t.Errorf("%s: %s", u, got)
+		}
+	}
+	if _, err := c.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("m1"), PrimaryContainer: &types.ContainerDefinition{Image: aws.String("img"), ModelDataUrl: aws.String("s3://bucket/m/model.tar.gz")}}); err != nil {
+		t.Errorf("s3 URL refused: %v", err)
+	}
+}
+
+// AddEndpoint sets up an endpoint InService at once, which the SDK sees
+// like one created through the API.
+func TestAddEndpointIsInService(t *testing.T) {
+	s := New("AKIDTEST", "secret")
+	defer s.Close()
+	s.AddEndpoint("churn-production", "churn-v7-manual", "v7", "churn-model-v7", "img", "s3://bucket/churn/7/model.tar.gz")
+	out, err := client(s).DescribeEndpoint(context.Background(), &sagemaker.DescribeEndpointInput{EndpointName: aws.String("churn-production")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.EndpointStatus != types.EndpointStatusInService || aws.ToString(out.EndpointConfigName) != "churn-v7-manual" || len(out.ProductionVariants) != 1 || aws.ToFloat32(out.ProductionVariants[0].CurrentWeight) != 1 {
+		t.Errorf("described %+v", out)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a name SageMaker refuses was accepted")
+		}
+	}()
+	s.AddEndpoint("bad_name", "c", "v", "m", "img", "")
+}

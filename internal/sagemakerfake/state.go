@@ -72,10 +72,11 @@ type state struct {
 	stuckAll  bool
 	failMsg   string
 	tagsByArn map[string][]tag
+	history   map[string][]map[string]float64 // endpoint -> weights each time it settled
 }
 
 func newState() state {
-	return state{models: map[string]*model{}, configs: map[string]*endpointConfig{}, ends: map[string]*Endpoint{}, settle: 1, tagsByArn: map[string][]tag{}}
+	return state{models: map[string]*model{}, configs: map[string]*endpointConfig{}, ends: map[string]*Endpoint{}, settle: 1, tagsByArn: map[string][]tag{}, history: map[string][]map[string]float64{}}
 }
 
 // SettleAfter makes endpoints stay Creating/Updating for n
@@ -105,6 +106,45 @@ func (s *Server) Endpoint(name string) (Endpoint, bool) {
 		c.Weights[k] = v
 	}
 	return c, true
+}
+
+// AddEndpoint sets up, as a person would have before Conveyor, an
+// InService endpoint on config serving one variant of a model created from
+// modelDataURL in image. It panics on a name SageMaker would refuse: that
+// is a broken test or demo.
+func (s *Server) AddEndpoint(endpoint, config, variant, modelName, image, modelDataURL string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for member, v := range map[string]string{"endpointName": endpoint, "endpointConfigName": config, "variantName": variant, "modelName": modelName} {
+		if e := checkName(member, v); e != nil {
+			panic("sagemakerfake.AddEndpoint: " + e.msg)
+		}
+	}
+	st := &s.state
+	st.models[modelName] = &model{name: modelName, arn: arn("model", modelName), container: container{Image: image, ModelDataUrl: modelDataURL}}
+	one := 1.0
+	c := &endpointConfig{name: config, arn: arn("endpoint-config", config), created: time.Now(),
+		variants: []Variant{{VariantName: variant, ModelName: modelName, InitialInstanceCount: 1, InstanceType: "ml.m5.large", InitialVariantWeight: &one}}}
+	st.configs[config] = c
+	st.tagsByArn[c.arn] = nil
+	st.ends[endpoint] = &Endpoint{Name: endpoint, Config: config, Status: "InService", Weights: weightsOf(c.variants), createdAt: time.Now()}
+	st.settled(st.ends[endpoint])
+}
+
+// History returns the endpoint's variant weights each time a change to it
+// settled (InService), oldest first: the traffic a rollout went through.
+func (s *Server) History(endpoint string) []map[string]float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]map[string]float64(nil), s.state.history[endpoint]...)
+}
+
+func (st *state) settled(e *Endpoint) {
+	w := make(map[string]float64, len(e.Weights))
+	for k, v := range e.Weights {
+		w[k] = v
+	}
+	st.history[e.Name] = append(st.history[e.Name], w)
 }
 
 // ConfigVariants returns the production variants of an endpoint config.
@@ -142,6 +182,12 @@ func checkName(member, v string) *apiError {
 	return nil
 }
 
+// ModelDataUrl: "^(https|s3)://([^/]+)/?(.*)$", at most 1024 characters
+// (the API reference's ContainerDefinition): SageMaker reads model
+// artifacts from S3 or HTTPS only, so a registry URI such as models:/...
+// is refused.
+var modelDataURLPattern = regexp.MustCompile(`^(https|s3)://([^/]+)/?(.*)$`)
+
 type op func(st *state, dec *json.Decoder) (any, *apiError)
 
 func decode(dec *json.Decoder, v any) *apiError {
@@ -167,6 +213,9 @@ var ops = map[string]op{
 		}
 		if in.PrimaryContainer == nil || in.PrimaryContainer.Image == "" {
 			return nil, validation("Either PrimaryContainer or Containers must be specified, with an Image.")
+		}
+		if u := in.PrimaryContainer.ModelDataUrl; u != "" && (len(u) > 1024 || !modelDataURLPattern.MatchString(u)) {
+			return nil, validation("1 validation error detected: Value '%s' at 'primaryContainer.modelDataUrl' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$", u)
 		}
 		if _, ok := st.models[in.ModelName]; ok {
 			return nil, validation("Cannot create already existing model %q.", arn("model", in.ModelName))
@@ -281,6 +330,7 @@ var ops = map[string]op{
 				} else {
 					e.pending(e)
 					e.Status, e.FailureReason = "InService", ""
+					st.settled(e)
 				}
 				e.pending = nil
 			}

@@ -80,6 +80,7 @@ type Server struct {
 	models  map[string]*model
 	ops     map[string]*operation
 	nextID  int
+	history map[string][]map[string]int // endpoint -> split by display name, each time it changed
 	settle  int
 	stuck   bool
 	failMsg string
@@ -89,7 +90,7 @@ type Server struct {
 
 // New starts an emulator that accepts the Bearer token token.
 func New(token string) *Server {
-	s := &Server{token: token, ends: map[string]*endpoint{}, models: map[string]*model{}, ops: map[string]*operation{}, nextID: 1000, settle: 1}
+	s := &Server{token: token, ends: map[string]*endpoint{}, models: map[string]*model{}, ops: map[string]*operation{}, history: map[string][]map[string]int{}, nextID: 1000, settle: 1}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -108,6 +109,25 @@ func (s *Server) AddEndpoint(name string) {
 	s.mu.Lock()
 	s.ends[name] = &endpoint{name: name, traffic: map[string]int{}}
 	s.mu.Unlock()
+}
+
+// AddDeployedModel sets up, as a person would have before Conveyor, a
+// model uploaded from artifactURI and deployed to the endpoint (which must
+// exist) with all of its traffic.
+func (s *Server) AddDeployedModel(endpoint, displayName, artifactURI string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.ends[endpoint]
+	if !ok {
+		panic("vertexfake.AddDeployedModel: no endpoint " + endpoint)
+	}
+	parent := endpoint[:strings.Index(endpoint, "/endpoints/")]
+	m := &model{Name: fmt.Sprintf("%s/models/%d", parent, s.id()), DisplayName: displayName, ArtifactURI: artifactURI}
+	s.models[m.Name] = m
+	d := DeployedModel{ID: strconv.Itoa(s.id()), Model: m.Name, DisplayName: displayName}
+	e.deployed = append(e.deployed, d)
+	e.traffic = map[string]int{d.ID: 100}
+	s.record(e)
 }
 
 // Throttle makes the next n requests answer 429 RESOURCE_EXHAUSTED.
@@ -132,6 +152,24 @@ func (s *Server) Traffic(name string) map[string]int {
 		out[d.DisplayName] = e.traffic[d.ID]
 	}
 	return out
+}
+
+// TrafficHistory returns the endpoint's split by deployed model display
+// name each time it changed, oldest first: the traffic a rollout went
+// through.
+func (s *Server) TrafficHistory(name string) []map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]map[string]int(nil), s.history[name]...)
+}
+
+// record appends e's current split to its history; s.mu is held.
+func (s *Server) record(e *endpoint) {
+	split := map[string]int{}
+	for _, d := range e.deployed {
+		split[d.DisplayName] = e.traffic[d.ID]
+	}
+	s.history[e.name] = append(s.history[e.name], split)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +301,7 @@ func (s *Server) patch(r *http.Request, e *endpoint) (int, any) {
 		return g.Code, map[string]any{"error": g}
 	}
 	e.traffic = in.TrafficSplit
+	s.record(e)
 	return 200, s.endpointJSON(e)
 }
 
@@ -325,6 +364,7 @@ func (s *Server) deploy(r *http.Request, e *endpoint) (int, any) {
 			split[d.ID] = 100
 		}
 		e.traffic = split
+		s.record(e)
 		return map[string]any{"@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeployModelResponse", "deployedModel": d}, nil
 	})
 }
@@ -362,6 +402,7 @@ func (s *Server) undeploy(r *http.Request, e *endpoint) (int, any) {
 			e.traffic = in.TrafficSplit
 		}
 		delete(e.traffic, in.DeployedModelID)
+		s.record(e)
 		return map[string]any{"@type": "type.googleapis.com/google.cloud.aiplatform.v1.UndeployModelResponse"}, nil
 	})
 }
