@@ -17,6 +17,21 @@ type kindEnv struct{ r *run }
 
 func (e kindEnv) HeadSHA() string { return e.r.ch.HeadSHA }
 
+func (e kindEnv) BaseSHA() string { return e.r.ch.BaseSHA }
+
+func (e kindEnv) Serving(ctx context.Context, env string) (map[string]string, error) {
+	return e.r.f.Serving(ctx, env)
+}
+
+// Actions is the facts' own reader of GitHub Actions when they have one
+// (the GitHub facts do, through prfacts).
+func (e kindEnv) Actions() (kind.Actions, error) {
+	if a, ok := e.r.f.(kind.Actions); ok {
+		return a, nil
+	}
+	return nil, kind.ErrNoActions
+}
+
 func (e kindEnv) ReadFile(ctx context.Context, side kind.Side, path string) ([]byte, error) {
 	return e.r.f.ReadFile(ctx, side, path)
 }
@@ -61,3 +76,6 @@ func (e kindEnv) Environments() []string {
 }
 
 func contains(xs []string, x string) bool { return slices.Contains(xs, x) }
+
+// The GitHub facts read Actions through the shared PR-facts reader.
+var _ kind.Actions = (*ghFacts)(nil)

@@ -129,6 +129,15 @@ func (l *loader) load(opts LoadOptions, root bool) {
 	}
 	l.p.Packages = sortedUnique(l.p.Packages)
 
+	if opts.Manifest != nil && !opts.IgnoreManifest {
+		name := opts.ManifestName
+		if name == "" {
+			name = "manifest.json"
+		}
+		if l.loadManifestData(name, opts.Manifest, false) {
+			return
+		}
+	}
 	manifest := opts.ManifestPath
 	if opts.IgnoreManifest {
 		manifest = ""

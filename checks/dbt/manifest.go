@@ -104,6 +104,13 @@ func (l *loader) loadManifest(rel string) bool {
 		l.problem(rel, 0, "cannot read the manifest: run `dbt parse` to write target/manifest.json, or leave the manifest path empty to parse the sources")
 		return true
 	}
+	return l.loadManifestData(rel, data, true)
+}
+
+// loadManifestData loads a manifest's content; checkStale compares its
+// checksums with the files (a manifest dbt wrote in CI for this very commit
+// needs no such check).
+func (l *loader) loadManifestData(rel string, data []byte, checkStale bool) bool {
 	var mf manifestFile
 	if err := json.Unmarshal(data, &mf); err != nil {
 		l.problem(rel, jsonErrorLine(data, err), "malformed manifest.json: "+err.Error()+"; regenerate it with `dbt parse`")
@@ -116,13 +123,15 @@ func (l *loader) loadManifest(rel string) bool {
 	if l.p.Name == "" {
 		l.p.Name = mf.Metadata.ProjectName
 	}
-	if stale := l.staleFiles(mf); len(stale) > 0 {
-		more := ""
-		if len(stale) > 1 {
-			more = fmt.Sprintf(" and %d more", len(stale)-1)
+	if checkStale {
+		if stale := l.staleFiles(mf); len(stale) > 0 {
+			more := ""
+			if len(stale) > 1 {
+				more = fmt.Sprintf(" and %d more", len(stale)-1)
+			}
+			l.warn(rel, 0, fmt.Sprintf("manifest is older than %s%s: it is not trusted, the project is parsed from source instead; regenerate it with `dbt parse` and commit it", stale[0], more))
+			return false
 		}
-		l.warn(rel, 0, fmt.Sprintf("manifest is older than %s%s: it is not trusted, the project is parsed from source instead; regenerate it with `dbt parse` and commit it", stale[0], more))
-		return false
 	}
 	l.p.FromManifest = true
 	if l.p.Adapter == "" {

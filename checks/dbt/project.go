@@ -33,6 +33,11 @@ type LoadOptions struct {
 	// IgnoreManifest parses the sources even when target/manifest.json
 	// exists or ManifestPath is set.
 	IgnoreManifest bool
+	// Manifest is a manifest.json dbt wrote for this very commit (the
+	// project's CI uploaded it); it wins over ManifestPath and is not
+	// checked for staleness. ManifestName names it in problems.
+	Manifest     []byte
+	ManifestName string
 	// Adapter is the dbt adapter type the project runs on ("snowflake"),
 	// as the repository config names it; it wins over the manifest's
 	// metadata.adapter_type and a committed profiles.yml.

@@ -114,6 +114,9 @@ type Registry interface {
 // the evaluation and safe for concurrent use.
 type Env interface {
 	HeadSHA() string
+	// BaseSHA is the base commit the change is compared with; "" when
+	// only the base branch is known.
+	BaseSHA() string
 	// ReadFile reads one file at side; a missing file is fs.ErrNotExist.
 	ReadFile(ctx context.Context, side Side, path string) ([]byte, error)
 	// Tree is the whole repository at side.
@@ -130,4 +133,10 @@ type Env interface {
 	RegistryNames() string
 	// Environments lists the base config's environments in file order.
 	Environments() []string
+	// Serving maps each artifact to the SHA it last deployed successfully
+	// in env; nil when unknown.
+	Serving(ctx context.Context, env string) (map[string]string, error)
+	// Actions reads the repository's GitHub Actions runs and artifacts;
+	// ErrNoActions when the evaluation does not run against GitHub.
+	Actions() (Actions, error)
 }

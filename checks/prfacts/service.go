@@ -34,6 +34,7 @@ type Service struct {
 	blobs       *lru.Cache[string, []byte] // nil value: the file does not exist at that SHA
 	defs        *lru.Cache[string, *Definitions]
 	authors     *lru.Cache[string, string]
+	artifacts   *lru.Cache[string, []byte] // files read from completed runs' artifacts
 }
 
 type parsedConfig struct {
@@ -50,7 +51,7 @@ func New(o Options) *Service {
 	return &Service{drivers: drivers,
 		baseConfigs: newCache[*parsedConfig](256), trees: newCache[fs.FS](16), files: newCache[[]string](256),
 		commits: newCache[[]Commit](256), blobs: newCache[[]byte](1024), defs: newCache[*Definitions](256),
-		authors: newCache[string](1024)}
+		authors: newCache[string](1024), artifacts: newCache[[]byte](8)}
 }
 
 func newCache[V any](size int) *lru.Cache[string, V] {

@@ -92,6 +92,23 @@ func (rs *repoState) findWorkflow(c *commitState, idOrFile string) (string, bool
 	return "", false
 }
 
+// knowsWorkflow says whether a workflow ID or file name is one of the
+// repository's: in the default branch's .github/workflows, or run before;
+// callers hold s.mu.
+func (rs *repoState) knowsWorkflow(idOrFile string) bool {
+	if c := rs.commits[rs.branches[rs.defaultBranch]]; c != nil {
+		if _, ok := rs.findWorkflow(c, idOrFile); ok {
+			return true
+		}
+	}
+	for _, run := range rs.runs {
+		if path.Base(run.Path) == idOrFile || strconv.FormatInt(run.WorkflowID, 10) == idOrFile {
+			return true
+		}
+	}
+	return false
+}
+
 // handleDispatch is POST actions/workflows/{id}/dispatches. Like GitHub, the workflow file must
 // exist at ref and declare the workflow_dispatch trigger.
 func (s *Server) handleDispatch(w http.ResponseWriter, r *http.Request, rs *repoState) {
@@ -146,6 +163,11 @@ func (s *Server) handleDispatch(w http.ResponseWriter, r *http.Request, rs *repo
 func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, rs *repoState) {
 	q := r.URL.Query()
 	wf := r.PathValue("id")
+	if wf != "" && !rs.knowsWorkflow(wf) {
+		// GitHub answers 404 for a workflow ID or file name it does not know.
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
 	var list []*WorkflowRun
 	for i := len(rs.runs) - 1; i >= 0; i-- {
 		run := rs.runs[i]

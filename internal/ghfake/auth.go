@@ -117,7 +117,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a authInfo) b
 	p := r.URL.Path
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
-	case strings.HasPrefix(p, "/app-manifests/"), strings.HasPrefix(p, "/_codeload/"),
+	case strings.HasPrefix(p, "/app-manifests/"), strings.HasPrefix(p, "/_codeload/"), strings.HasPrefix(p, "/_artifacts/"),
 		strings.HasPrefix(p, "/login/oauth/"): // the web host's OAuth flow: client credentials in the form
 		return true
 	case p == "/app" || strings.HasPrefix(p, "/app/") ||

@@ -381,9 +381,10 @@ func (s *Server) checkContract(r *http.Request, body []byte, status int, resp []
 	op, vals := c.match(r.Method, r.URL.Path)
 	if op == nil {
 		// Only routes ghfake really serves must be described; a 404 for an unknown
-		// path is GitHub's answer too, and the codeload redirect target is not the API.
+		// path is GitHub's answer too, and the codeload and artifact-storage redirect targets are not the API.
 		// The OAuth web flow (/login/oauth/, oauth.go) is on the web host, not in the REST description.
-		if status < 400 && !strings.HasPrefix(r.URL.Path, "/_codeload/") && !strings.HasPrefix(r.URL.Path, "/login/oauth/") {
+		if status < 400 && !strings.HasPrefix(r.URL.Path, "/_codeload/") && !strings.HasPrefix(r.URL.Path, "/_artifacts/") &&
+			!strings.HasPrefix(r.URL.Path, "/login/oauth/") {
 			s.violations.Record(where + ": the emulator served an operation the contract does not describe")
 		}
 		return

@@ -53,4 +53,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+repo+"/actions/workflows/{id}/runs", s.withRepo(s.handleListRuns))
 	m.HandleFunc("GET "+repo+"/actions/runs", s.withRepo(s.handleListRuns))
 	m.HandleFunc("GET "+repo+"/actions/runs/{id}", s.withRepo(s.handleGetRun))
+	m.HandleFunc("GET "+repo+"/actions/runs/{id}/artifacts", s.withRepo(s.handleRunArtifacts))
+	m.HandleFunc("GET "+repo+"/actions/artifacts/{id}/{format}", s.withRepo(s.handleArtifactArchive))
+	m.HandleFunc("GET /_artifacts/{id}", s.handleArtifactBlob)
 }

@@ -65,6 +65,7 @@ type Server struct {
 	manifests     map[string]*manifestState
 	deliveries    []*Delivery
 	oauth         oauthState
+	artifactURLs  map[string]artifactURL // signed artifact download URLs handed out
 
 	// calls, faults and latency carry their own locks; s.mu does not guard them.
 	calls   fakeapi.Log[Call]
@@ -215,6 +216,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case counted && !s.rateAllows(rec):
 	default:
 		s.mux.ServeHTTP(rec, r2)
+		if rec.Code == http.StatusMethodNotAllowed {
+			// GitHub answers a method a path does not take as an unknown route.
+			rec = httptest.NewRecorder()
+			writeError(rec, http.StatusNotFound, "Not Found")
+		}
 		s.checkContract(r2, body, rec.Code, rec.Body.Bytes())
 		if s.injectFaultAfter(rec, r.Method, p) {
 			break

@@ -34,6 +34,7 @@ type repoState struct {
 	depStatuses map[int64][]*DeploymentStatus
 	runs        []*WorkflowRun
 	dispatches  []WorkflowDispatch
+	artifacts   []*Artifact
 }
 
 // commitState is a commit with a full snapshot of the tree (path -> content).

@@ -21,13 +21,29 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	if a.Manifest != "" {
 		opts.ManifestPath = strings.TrimPrefix(a.Manifest, strings.TrimSuffix(a.Project, "/")+"/")
 	}
+	var ci ciManifests
+	if a.CIManifest != nil {
+		ci = readCIManifests(ctx, env, a.CIManifest, art.Name)
+		if ci.wait != "" {
+			k.Validate = kind.Stage{Result: kind.Wait, Summary: ci.wait}
+			k.Quality = kind.Stage{Result: kind.Wait, Summary: "waits for dbt's manifest from CI"}
+			k.Retry = true
+			return k
+		}
+	}
 	headFS, err := env.Tree(ctx, kind.Head)
 	if err != nil {
 		k.Validate = kind.Stage{Result: kind.Error, Summary: "the PR head could not be read; retry with Re-run", Details: []string{err.Error()}}
 		k.Quality = kind.Stage{Result: kind.Info, Summary: "not evaluated until Validate passes"}
 		return k
 	}
-	head, _ := dbtengine.Load(headFS, a.Project, opts)
+	var head *dbtengine.Project
+	if ci.head != nil {
+		head = ci.load(headFS, a.Project, opts, ci.head, ci.headRun)
+	}
+	if head == nil {
+		head, _ = dbtengine.Load(headFS, a.Project, opts)
+	}
 	if probs := head.Validate(); len(probs) > 0 {
 		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("%s in the dbt project %s", kind.Plural(len(probs), "problem"), a.Project)}
 		for _, p := range probs {
@@ -39,6 +55,14 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	}
 	warns := head.Warnings()
 	k.Validate = kind.Stage{Result: kind.Pass, Summary: fmt.Sprintf("%s parse; every ref() and source() resolves; no cycles", nodeCounts(head))}
+	if head.FromManifest && ci.headRun != "" {
+		k.Validate.Summary = fmt.Sprintf("%s in dbt's manifest from %s; every ref() and source() resolves; no cycles", nodeCounts(head), ci.headRun)
+	}
+	if ci.fallback != "" {
+		k.Validate.Details = append(k.Validate.Details, "warning: "+ci.fallback)
+		k.Annotations = append(k.Annotations, kind.Annotation{Path: ".github/conveyor.yml", Line: max(art.Line, 1), Level: "warning",
+			Title: "dbt manifest from CI not used", Message: ci.fallback})
+	}
 	if len(warns) > 0 {
 		k.Validate.Summary += fmt.Sprintf("; %s (lineage may be incomplete)", kind.Plural(len(warns), "warning"))
 	}
@@ -51,7 +75,13 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality = kind.Stage{Result: kind.Error, Summary: "the base branch could not be read; retry with Re-run", Details: []string{err.Error()}}
 		return k
 	}
-	base, _ := dbtengine.Load(baseFS, a.Project, opts)
+	var base *dbtengine.Project
+	if ci.base != nil && head.FromManifest {
+		base = ci.load(baseFS, a.Project, opts, ci.base, ci.against)
+	}
+	if base == nil {
+		base, _ = dbtengine.Load(baseFS, a.Project, opts)
+	}
 	if base.FromManifest != head.FromManifest {
 		// One side's manifest was stale or missing: checksums from a
 		// manifest and from parsed files are not comparable, so both
@@ -102,6 +132,9 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	}
 	if n := len(d.DocsChanged); n > 0 {
 		k.Quality.Summary += fmt.Sprintf("; descriptions changed: %d; not rebuilt (persist_docs is off)", n)
+	}
+	if base.FromManifest && ci.against != "" {
+		k.Quality.Summary += "; compared dbt's manifests with " + ci.against
 	}
 	k.Evidence.DBT = ev
 	k.Gated = len(ev.ContractBreaks) > 0 || len(ev.Untested) > 0

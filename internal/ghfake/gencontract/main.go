@@ -50,6 +50,7 @@ var operations = [][2]string{
 	{"GET", "/repos/{owner}/{repo}/compare/{basehead}"},
 	{"GET", "/repos/{owner}/{repo}/contents/{path}"},
 	{"GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"},
+	{"GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}"},
 	{"GET", "/repos/{owner}/{repo}/tarball/{ref}"},
 	{"GET", "/repos/{owner}/{repo}/pulls"},
 	{"GET", "/repos/{owner}/{repo}/pulls/{pull_number}"},
@@ -73,6 +74,8 @@ var operations = [][2]string{
 	{"GET", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"},
 	{"GET", "/repos/{owner}/{repo}/actions/runs"},
 	{"GET", "/repos/{owner}/{repo}/actions/runs/{run_id}"},
+	{"GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts"},
+	{"GET", "/repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}"},
 }
 
 // Contract is the generated file's shape; internal/ghfake reads the same fields.
