@@ -265,7 +265,7 @@ func (s *Server) pendingOf(d *store.DeploymentRow, now time.Time) pendingView {
 	for _, g := range q.Groups {
 		from := "anyone the policy lets approve"
 		if len(g.From) > 0 {
-			from = strings.Join(g.From, " or ")
+			from = approvers(g.From)
 		}
 		pv.From = append(pv.From, itoa(g.Count)+" from "+from)
 	}
@@ -324,4 +324,13 @@ func toSet(list []string) map[string]bool {
 		m[s] = true
 	}
 	return m
+}
+
+// approvers names who may approve as people read it: "@acme/sre or @bob".
+func approvers(from []string) string {
+	out := make([]string, len(from))
+	for i, f := range from {
+		out[i] = "@" + strings.TrimPrefix(f, "@")
+	}
+	return strings.Join(out, " or ")
 }

@@ -190,7 +190,7 @@ func (s *Server) deploymentViewOf(r *http.Request, d *store.DeploymentRow) (depl
 	for _, g := range q.Groups {
 		from := "anyone the policy lets approve"
 		if len(g.From) > 0 {
-			from = strings.Join(g.From, " or ")
+			from = approvers(g.From)
 		}
 		dv.Groups = append(dv.Groups, itoa(g.Count)+" from "+from)
 	}

@@ -92,7 +92,7 @@ func ServingCells(ctx context.Context, q Querier, f ServingFilter) ([]ServingCel
 		WHERE d.repository %s AND ($%d = '' OR d.environment = $%d)
 		GROUP BY d.repository, d.environment, a.name)
 	SELECT c.repository, c.environment, c.name, l.kind, l.state, ld.state, ld.updated_at, ld.id,
-		COALESCE(s.serving, ''), COALESCE(s.sha, ''), COALESCE(sd.id, 0), COALESCE(sd.pr, 0), COALESCE(sd.requester, ''), COALESCE(sd.updated_at, 0),
+		COALESCE(s.serving, ''), COALESCE(NULLIF(s.sha, ''), sd.sha, ''), COALESCE(sd.id, 0), COALESCE(sd.pr, 0), COALESCE(sd.requester, ''), COALESCE(sd.updated_at, 0),
 		COALESCE(o.owners, '[]')
 	FROM cells c
 	JOIN deployments ld ON ld.id = c.latest
