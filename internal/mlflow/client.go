@@ -179,7 +179,8 @@ func IsUnavailable(err error) bool {
 }
 
 // call sends one request, retrying as the Client's policy says, and
-// decodes a 2xx JSON answer into out (when out is not nil). query goes in
+// decodes a 2xx JSON answer into out (when out is not nil; a *[]byte
+// receives the body as it is). query goes in
 // the URL; body, when not nil, is sent as JSON.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	var raw []byte
@@ -271,6 +272,11 @@ func (c *Client) once(ctx context.Context, method, path string, query url.Values
 			return fmt.Errorf("MLflow %s %s: %w", method, path, apiErr), true
 		}
 		return apiErr, false
+	}
+	if raw, ok := out.(*[]byte); ok {
+		// A file (the artifact proxy's answer), not a JSON document.
+		*raw = body
+		return nil, false
 	}
 	if out == nil || len(bytes.TrimSpace(body)) == 0 {
 		return nil, false
