@@ -205,6 +205,23 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 			k.Quality.Summary += "; " + line
 		}
 	}
+	if k.Quality.Result != kind.Wait {
+		// signature.go: the candidate's signature against production's.
+		sc := checkSignature(ctx, reg, a.Signature, mv, serving[productionAlias])
+		k.Persona += sc.text
+		switch {
+		case sc.wait != nil:
+			k.Retry = true
+			k.Quality = kind.Stage{Result: kind.Wait, Summary: fmt.Sprintf("registry %q unreachable while reading the model signature", ptr.Registry), Details: []string{sc.wait.Error()}}
+		case sc.breaking != "" && k.Quality.Result != kind.Fail:
+			k.Quality = kind.Stage{Result: kind.Fail, Summary: k.Quality.Summary + "; " + sc.breaking}
+			g.title = "Model signature breaks production"
+		case sc.breaking != "":
+			k.Quality.Summary += "; " + sc.breaking
+		case sc.note != "":
+			k.Quality.Summary += "; " + sc.note
+		}
+	}
 	if k.Quality.Result == kind.Fail {
 		k.Annotations = append(k.Annotations, at(g.title, k.Quality.Summary))
 	}

@@ -25,6 +25,7 @@ type Spec struct {
 	Pointer    string      // path of the registry pointer file
 	Evaluation *Evaluation // nil when not configured
 	Drift      *Drift      // nil when not configured
+	Signature  *SignatureRule
 	pointerAt  kind.Pos
 }
 
@@ -81,7 +82,7 @@ func (Kind) Name() string { return "model" }
 func (Kind) Persona() string { return "the ML engineer" }
 
 // Keys implements kind.Kind.
-func (Kind) Keys() []string { return []string{"pointer", "evaluation", "drift"} }
+func (Kind) Keys() []string { return []string{"pointer", "evaluation", "drift", "signature"} }
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
@@ -98,7 +99,9 @@ func (Kind) Schema() map[string]any {
 				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}},
 		"drift": {"type": "object", "required": ["metric", "max"], "additionalProperties": false,
 			"properties": {"metric": {"type": "string", "minLength": 1, "description": "a metric logged on the version serving in production (psi)"},
-				"max": {"type": "number"}, "block": {"type": "boolean", "description": "a drift above max fails the candidate (default: shown only)"}}}}`)
+				"max": {"type": "number"}, "block": {"type": "boolean", "description": "a drift above max fails the candidate (default: shown only)"}}},
+		"signature": {"type": "object", "additionalProperties": false,
+			"properties": {"breaking": {"enum": ["allow", "deny"], "description": "a breaking change of the model signature against production: deny (default) fails Quality, allow shows it only"}}}}`)
 }
 
 // Parse implements kind.Kind.
@@ -121,6 +124,8 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 			s.Evaluation = evaluation(r, f.Node, f.Value, what)
 		case "drift":
 			s.Drift = drift(r, f.Node, f.Value, what)
+		case "signature":
+			s.Signature = signatureRule(r, f.Value, what)
 		}
 	}
 	if !seen {
@@ -293,6 +298,7 @@ func (s *Spec) Fields() []kind.FieldValue {
 		{Name: "drift.metric", Value: dMetric, Governs: true},
 		{Name: "drift.max", Value: dMax, Governs: true},
 		{Name: "drift.block", Value: dBlock, Governs: true},
+		{Name: "signature.breaking", Value: s.Signature.breaking(), Governs: true},
 		{Name: "evaluation.metric", Value: metric, Governs: true},
 		{Name: "evaluation.direction", Value: direction, Governs: true},
 		{Name: "evaluation.min", Value: min, Governs: true},
@@ -306,7 +312,7 @@ func (s *Spec) Fields() []kind.FieldValue {
 // Ungoverned implements kind.Spec: no evaluation gate until merge.
 func (s *Spec) Ungoverned() kind.Spec {
 	out := *s
-	out.Evaluation, out.Drift = nil, nil
+	out.Evaluation, out.Drift, out.Signature = nil, nil, nil
 	return &out
 }
 
