@@ -138,6 +138,7 @@ func TestParseProblems(t *testing.T) {
 		{"negative regression", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max_regression: -1}}\n", 3, 79, "must not be negative"},
 		{"min on a lower-is-better metric", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, min: 0.9}}\n", 3, 87, "write max: 0.9"},
 		{"max on a higher-is-better metric", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max: 0.9}}\n", 3, 68, "write direction: lower for auc"},
+		{"unknown drift source", head + "  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: logs}}\n", 3, 76, "must be metric (a run metric of the version) or tag"},
 		{"unknown direction", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: down}}\n", 3, 74, "must be higher or lower"},
 		{"deploy not mapping", head + "  web: {kind: app, paths: [x], deploy: argo}\n", 3, 40, "write for example deploy: {driver: web-argo}"},
 		{"artifacts list", "version: 1\nartifacts: [web]\n", 2, 12, "must be a mapping of names"},

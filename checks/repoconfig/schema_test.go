@@ -114,6 +114,7 @@ func TestSchemaRejectsBrokenConfigs(t *testing.T) {
 		"absolute path":      "version: 1\nartifacts:\n  web: {kind: app, paths: [/srv/**]}\n",
 		"min with lower":     "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, min: 1}}\n",
 		"max with higher":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max: 1}}\n",
+		"bad drift source":   "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: logs}}\n",
 		"bad direction":      "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: up}}\n",
 	}
 	for name, src := range broken {
@@ -134,6 +135,7 @@ func TestSchemaAcceptsBothMetricDirections(t *testing.T) {
 		"lower with max":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, max: 0.3, max_regression: 0.01}}\n",
 		"higher with min":   "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: higher, min: 0.9}}\n",
 		"default with min":  "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, min: 0.9}}\n",
+		"drift from a tag":  "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: tag, block: true}}\n",
 		"lower, bound-free": "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: log_loss, direction: lower, max_regression: 0.02}}\n",
 	}
 	for name, src := range good {

@@ -31,6 +31,7 @@ type version struct {
 	// artifactURI overrides where the version's files are ("" means under
 	// the artifact proxy, see artifactRoot).
 	artifactURI string
+	tags        map[string]string // SetVersionTag
 }
 
 // loggedModel is an MLflow 3 logged model and the metrics linked to it.
@@ -241,6 +242,9 @@ func (s *Server) wireVersion(m *model, v *version) map[string]any {
 	}
 	if v.modelID != "" {
 		out["model_id"] = v.modelID
+	}
+	if tags := wireTags(v); tags != nil {
+		out["tags"] = tags
 	}
 	if s.metricsOnVer {
 		if r := s.runs[v.runID]; r != nil {

@@ -68,7 +68,7 @@ func (s *Server) ucWireVersion(m *model, v *version) map[string]any {
 	for _, a := range m.sortedAliases(v.version) {
 		aliases = append(aliases, map[string]string{"alias": a, "version": v.version})
 	}
-	return map[string]any{
+	out := map[string]any{
 		"name":                   m.name,
 		"version":                v.version,
 		"creation_timestamp":     v.created,
@@ -81,4 +81,8 @@ func (s *Server) ucWireVersion(m *model, v *version) map[string]any {
 		"storage_location":       fmt.Sprintf("s3://uc-models/%s/versions/%s", strings.ReplaceAll(m.name, ".", "/"), v.version),
 		"aliases":                aliases,
 	}
+	if tags := wireTags(v); tags != nil {
+		out["tags"] = tags
+	}
+	return out
 }

@@ -154,17 +154,33 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	var cand map[string]float64
 	served := make([]*mlflow.ModelVersion, len(envs))
 	servedMetrics := make([]map[string]float64, len(envs))
+	// Drift recorded as version tags is read beside the metrics.
+	tags, _ := reg.(tagReader)
+	wantTags := a.Drift != nil && a.Drift.Source == DriftFromTag && tags != nil
+	var candTags, prodTags map[string]string
 	p := pool.New().WithErrors().WithFirstError().WithContext(ctx)
 	p.Go(func(ctx context.Context) error {
 		var err error
 		cand, err = reg.VersionMetrics(ctx, mv)
 		return err
 	})
+	if wantTags {
+		p.Go(func(ctx context.Context) error {
+			var err error
+			candTags, err = tags.VersionTags(ctx, ptr.Model, mv.Version)
+			return err
+		})
+	}
 	for i, alias := range envs {
 		p.Go(func(ctx context.Context) error {
 			v, err := reg.GetModelVersionByAlias(ctx, ptr.Model, alias)
 			if err != nil || v == nil {
 				return err
+			}
+			if wantTags && alias == productionAlias {
+				if prodTags, err = tags.VersionTags(ctx, ptr.Model, v.Version); err != nil {
+					return err
+				}
 			}
 			m, err := reg.VersionMetrics(ctx, v)
 			served[i], servedMetrics[i] = v, m
@@ -182,7 +198,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 			serving[alias], servingMetrics[alias] = served[i], servedMetrics[i]
 		}
 	}
-	k.Persona = metricTable(reg, ptr, mv, a.Evaluation, cand, env.Environments(), serving, servingMetrics) +
+	k.Persona = metricTable(reg, ptr, mv, a.Evaluation, a.Drift, cand, env.Environments(), serving, servingMetrics) +
 		paramsChanged(ctx, reg, mv, serving[productionAlias])
 	var misspelled *mlflow.ModelVersion
 	if serving[productionAlias] == nil {
@@ -193,13 +209,20 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	g := gate(ptr, a.Evaluation, cand, serving[productionAlias], servingMetrics[productionAlias], misspelled)
 	k.Quality, k.Evidence.Metrics = g.stage, g.evidence
 	if a.Drift != nil && k.Quality.Result != kind.Wait {
-		line, blocks := driftLine(a.Drift, serving[productionAlias], servingMetrics[productionAlias])
-		k.Persona += "\nDrift: " + line + ".\n"
+		prodV := readDrift(a.Drift, servingMetrics[productionAlias], prodTags)
+		candV := readDrift(a.Drift, cand, candTags)
+		line, view, blocks := driftVerdict(a.Drift, ptr, serving[productionAlias], prodV, candV)
+		if a.Drift.Source == DriftFromTag && tags == nil {
+			line, blocks = fmt.Sprintf("drift tag %s not measured: registry %q does not serve model version tags", a.Drift.Metric, ptr.Registry), false
+			view = line
+		}
+		k.Persona += "\nDrift: " + view + ".\n"
 		switch {
 		case blocks && k.Quality.Result == kind.Fail:
 			k.Quality.Summary += "; " + line
 		case blocks:
-			k.Quality = kind.Stage{Result: kind.Fail, Summary: line}
+			// The drift fails it; what the offline gate compared still shows.
+			k.Quality = kind.Stage{Result: kind.Fail, Summary: line + "; " + k.Quality.Summary}
 			g.title = "Drift above its maximum"
 		default:
 			k.Quality.Summary += "; " + line
@@ -229,6 +252,12 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	return k
 }
 
+// tagReader is implemented by registries that read model version tags
+// (*mlflow.Client).
+type tagReader interface {
+	VersionTags(ctx context.Context, name, version string) (map[string]string, error)
+}
+
 // linker is implemented by registries that know their web UI
 // (*mlflow.Client with a ui_url).
 type linker interface {
@@ -247,7 +276,7 @@ func link(text, url string) string {
 // metricTable is the ML engineer's view: every metric of the candidate,
 // the gate on it, against the version each environment's alias serves,
 // with links to the versions and the run when the registry's UI is known.
-func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *Evaluation, cand map[string]float64, envs []string,
+func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *Evaluation, drift *Drift, cand map[string]float64, envs []string,
 	serving map[string]*mlflow.ModelVersion, metrics map[string]map[string]float64) string {
 	lk, _ := reg.(linker)
 	versionLink := func(v string) string {
@@ -303,6 +332,12 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 			names = append(names, ev.Metric)
 		}
 	}
+	if drift != nil && drift.Source == DriftFromMetric && (ev == nil || ev.Metric != drift.Metric) {
+		_, inCand := cand[drift.Metric]
+		if _, inProd := metrics[productionAlias][drift.Metric]; inProd && !inCand {
+			names = append(names, drift.Metric)
+		}
+	}
 	sort.Slice(names, func(i, j int) bool {
 		if ev != nil && (names[i] == ev.Metric) != (names[j] == ev.Metric) {
 			return names[i] == ev.Metric
@@ -315,7 +350,7 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 		if has {
 			cell = num(c)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |", n, gateText(ev, n), cell)
+		fmt.Fprintf(&b, "| %s | %s | %s |", n, gateText(ev, drift, n), cell)
 		for _, env := range envs {
 			if v, ok := metrics[env][n]; ok {
 				fmt.Fprintf(&b, " %s |", num(v))
@@ -333,7 +368,14 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 }
 
 // gateText states the gate on metric n with its thresholds and direction.
-func gateText(ev *Evaluation, n string) string {
+func gateText(ev *Evaluation, d *Drift, n string) string {
+	if d != nil && d.Source == DriftFromMetric && d.Metric == n && (ev == nil || ev.Metric != n) {
+		t := "drift: production's at most " + num(d.Max)
+		if d.Block {
+			return t + "; blocks a candidate without its own within it"
+		}
+		return t + "; shown only"
+	}
 	if ev == nil || ev.Metric != n {
 		return "not gated"
 	}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
@@ -132,23 +133,103 @@ func direction(ev *Evaluation) string {
 	return Higher
 }
 
-// driftLine states the drift metric recorded on the version serving in
-// production against its maximum; blocks says it fails the candidate
-// (drift.block, and above the maximum or NaN).
-func driftLine(d *Drift, prod *mlflow.ModelVersion, metrics map[string]float64) (string, bool) {
-	if prod == nil {
-		return fmt.Sprintf("drift %s not measured: nothing serving in production", d.Metric), false
+// driftValue is a drift value as recorded on one version.
+type driftValue struct {
+	have  bool
+	value float64 // NaN for NaN, and for a tag that is not a number
+	raw   string  // a tag's text
+}
+
+// readDrift reads d's value from a version's metrics or tags.
+func readDrift(d *Drift, metrics map[string]float64, tags map[string]string) driftValue {
+	if d.Source == DriftFromTag {
+		raw, ok := tags[d.Metric]
+		if !ok {
+			return driftValue{}
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil {
+			f = math.NaN()
+		}
+		return driftValue{have: true, value: f, raw: raw}
 	}
 	v, ok := metrics[d.Metric]
-	switch {
-	case !ok:
-		return fmt.Sprintf("drift %s not measured: production v%s logged no %s", d.Metric, prod.Version, d.Metric), false
-	case math.IsNaN(v) || v > d.Max:
-		line := fmt.Sprintf("drift %s %s on production v%s is above the maximum %s", d.Metric, num(v), prod.Version, num(d.Max))
-		if !d.Block {
-			return line + " (shown only: drift.block is off)", false
-		}
-		return line + " (drift.block)", true
+	return driftValue{have: ok, value: v}
+}
+
+// within says the value is recorded, a number, and at most max.
+func (v driftValue) within(max float64) bool {
+	return v.have && !math.IsNaN(v.value) && v.value <= max
+}
+
+// String writes the value; a tag that is not a number is quoted.
+func (v driftValue) String() string {
+	if v.raw != "" && math.IsNaN(v.value) && !strings.EqualFold(strings.TrimSpace(v.raw), "nan") {
+		return strconv.Quote(v.raw) + " (not a number)"
 	}
-	return fmt.Sprintf("drift %s %s on production v%s, within %s", d.Metric, num(v), prod.Version, num(d.Max)), false
+	return num(v.value)
+}
+
+// driftVerdict judges the drift recorded on the version serving in
+// production. Shown always; it fails the candidate only with drift.block,
+// when production's value is above the maximum (or not a number), and when
+// the candidate does not address it.
+//
+// A candidate addresses the drift when it records its own value of the same
+// metric (or tag) and that value is within the maximum. Conveyor cannot see
+// the data a model was trained on, so it relies on what the team's pipeline
+// measures and records on the candidate: typically the same drift score
+// computed between the candidate's training data and recent production
+// traffic, which is low when the candidate was retrained on data that has
+// the shift. A candidate with no such value, or with one above the maximum
+// too, does not address it.
+//
+// It returns the line for Quality's summary, the longer one for the ML
+// engineer's view, and whether it fails the candidate.
+func driftVerdict(d *Drift, ptr *Pointer, prod *mlflow.ModelVersion, prodV, candV driftValue) (string, string, bool) {
+	name := "drift " + d.Metric
+	recorded := "logged no " + d.Metric + " metric"
+	record := "log " + d.Metric + " on its run"
+	if d.Source == DriftFromTag {
+		name = "drift tag " + d.Metric
+		recorded = "has no " + d.Metric + " tag"
+		record = "set the version tag " + d.Metric
+	}
+	cand := ""
+	if candV.have {
+		cand = fmt.Sprintf(" (candidate v%s: %s)", ptr.Version, candV)
+	}
+	var line string
+	switch {
+	case prod == nil:
+		line = name + " not measured: nothing serving in production"
+		return line, line + cand, false
+	case !prodV.have:
+		line = fmt.Sprintf("%s not measured: production v%s %s", name, prod.Version, recorded)
+		return line, line + cand, false
+	case prodV.within(d.Max):
+		line = fmt.Sprintf("%s %s on production v%s, within %s", name, prodV, prod.Version, num(d.Max))
+		return line, line + cand, false
+	}
+	line = fmt.Sprintf("%s %s on production v%s is above the maximum %s", name, prodV, prod.Version, num(d.Max))
+	if math.IsNaN(prodV.value) {
+		line = fmt.Sprintf("%s on production v%s is %s, which never passes the maximum %s", name, prod.Version, prodV, num(d.Max))
+	}
+	switch {
+	case !d.Block:
+		line += " (shown only: drift.block is off)"
+		return line, line + cand, false
+	case prod.Version == ptr.Version:
+		line += "; the candidate is the version serving, so there is nothing to promote"
+		return line, line, false
+	case candV.within(d.Max):
+		line += fmt.Sprintf("; the candidate v%s addresses it: its own %s is %s, within %s", ptr.Version, d.Metric, candV, num(d.Max))
+		return line, line, false
+	case candV.have:
+		line += fmt.Sprintf("; the candidate v%s does not address it: its own %s is %s, not within %s (drift.block)", ptr.Version, d.Metric, candV, num(d.Max))
+		return line, line, true
+	}
+	line += fmt.Sprintf("; the candidate v%s records no %s of its own, so nothing shows it addresses the drift: %s, measured against recent production data (drift.block)",
+		ptr.Version, d.Metric, record)
+	return line, line, true
 }

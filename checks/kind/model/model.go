@@ -54,14 +54,25 @@ type Evaluation struct {
 	FirstRelease string
 }
 
-// Drift is a drift or live-quality metric the team records on the version
+// Where a drift value is recorded, drift.source.
+const (
+	DriftFromMetric = "metric" // a metric of the version's run (or logged model): the default
+	DriftFromTag    = "tag"    // a model version tag holding a number
+)
+
+// Drift is a drift or live-quality value the team records on the version
 // serving in production (psi), shown beside the offline metrics. It
 // governs, like Evaluation.
 type Drift struct {
+	// Metric names the value: a run metric, or a version tag with Source
+	// DriftFromTag.
 	Metric string
 	Max    float64
-	// Block makes a drift above Max fail the candidate's Quality; by
-	// default it is only shown.
+	// Source is DriftFromMetric (the default) or DriftFromTag.
+	Source string
+	// Block makes a drift above Max fail a candidate that does not address
+	// it: one without its own value of Metric within Max (see driftVerdict);
+	// by default the drift is only shown.
 	Block bool
 }
 
@@ -98,8 +109,10 @@ func (Kind) Schema() map[string]any {
 				"optional": {"type": "boolean", "description": "a version without the metric passes, saying nothing was gated"},
 				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}},
 		"drift": {"type": "object", "required": ["metric", "max"], "additionalProperties": false,
-			"properties": {"metric": {"type": "string", "minLength": 1, "description": "a metric logged on the version serving in production (psi)"},
-				"max": {"type": "number"}, "block": {"type": "boolean", "description": "a drift above max fails the candidate (default: shown only)"}}},
+			"properties": {"metric": {"type": "string", "minLength": 1, "description": "the drift value recorded on the version serving in production (psi): a run metric, or a version tag with source: tag"},
+				"max": {"type": "number"},
+				"source": {"enum": ["metric", "tag"], "description": "where the value is recorded: the version's run metrics (default) or a model version tag"},
+				"block": {"type": "boolean", "description": "a drift above max fails a candidate that does not record its own value within max (default: shown only)"}}},
 		"signature": {"type": "object", "additionalProperties": false,
 			"properties": {"breaking": {"enum": ["allow", "deny"], "description": "a breaking change of the model signature against production: deny (default) fails Quality, allow shows it only"}}}}`)
 }
@@ -206,17 +219,25 @@ func orMetric(m string) string {
 }
 
 func drift(r *kind.Doc, k, v *yaml.Node, what string) *Drift {
-	d := &Drift{}
+	d := &Drift{Source: DriftFromMetric}
 	what += ": drift"
 	example := "drift: {metric: psi, max: 0.2}"
 	seen := map[string]bool{}
-	ok := r.Fields(v, what, example, []string{"metric", "max", "block"}, func(k, v *yaml.Node) {
+	ok := r.Fields(v, what, example, []string{"metric", "max", "source", "block"}, func(k, v *yaml.Node) {
 		seen[k.Value] = true
 		switch k.Value {
 		case "metric":
 			d.Metric, _ = r.Str(v, what+".metric", "metric: psi")
 		case "max":
 			d.Max, _ = r.Number(v, what+".max", "max: 0.2")
+		case "source":
+			if s, ok := r.Str(v, what+".source", "source: tag"); ok {
+				if s != DriftFromMetric && s != DriftFromTag {
+					r.Add(v, "%s.source must be metric (a run metric of the version) or tag (a model version tag), not %q; write for example source: tag", what, s)
+				} else {
+					d.Source = s
+				}
+			}
 		case "block":
 			d.Block, _ = boolean(r, v, what+".block", "block: true")
 		}
@@ -286,9 +307,9 @@ func (s *Spec) Fields() []kind.FieldValue {
 			maxReg = strconv.FormatFloat(*e.MaxRegression, 'g', -1, 64)
 		}
 	}
-	var dMetric, dMax, dBlock string
+	var dMetric, dMax, dSource, dBlock string
 	if d := s.Drift; d != nil {
-		dMetric, dMax = d.Metric, strconv.FormatFloat(d.Max, 'g', -1, 64)
+		dMetric, dMax, dSource = d.Metric, strconv.FormatFloat(d.Max, 'g', -1, 64), d.Source
 		if d.Block {
 			dBlock = "true"
 		}
@@ -297,6 +318,7 @@ func (s *Spec) Fields() []kind.FieldValue {
 		{Name: "pointer", Value: s.Pointer},
 		{Name: "drift.metric", Value: dMetric, Governs: true},
 		{Name: "drift.max", Value: dMax, Governs: true},
+		{Name: "drift.source", Value: dSource, Governs: true},
 		{Name: "drift.block", Value: dBlock, Governs: true},
 		{Name: "signature.breaking", Value: s.Signature.breaking(), Governs: true},
 		{Name: "evaluation.metric", Value: metric, Governs: true},
