@@ -90,7 +90,13 @@ func (s *Server) getDownloadURI(w http.ResponseWriter, p map[string]string) {
 		return
 	}
 	v := m.versions[p["version"]]
+	// The stores answer the version's storage location, which is its source
+	// unless the source is a models:/ URI (sqlalchemy_store.py,
+	// get_model_version_download_uri).
 	uri := v.artifactURI
+	if uri == "" && v.source != "" && !strings.HasPrefix(v.source, "models:/") {
+		uri = v.source
+	}
 	if uri == "" {
 		uri = "mlflow-artifacts:/" + artifactRoot(v)
 	}
