@@ -34,6 +34,7 @@ type Server struct {
 
 	mux     *http.ServeMux
 	metrics http.Handler // /metrics, behind the token when one is set
+	site    http.Handler // every other path (the dashboard), when mounted
 }
 
 // ServerOptions builds a Server.
@@ -102,11 +103,22 @@ func NewServer(o ServerOptions) (*Server, error) {
 	if o.Config.MetricsAddr == "" {
 		s.mux.Handle("GET /metrics", s.metrics)
 	}
-	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("Conveyor: one delivery pipeline for apps, models and data. Webhooks go to /webhooks/github.\n"))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case s.site != nil:
+			s.site.ServeHTTP(w, r)
+		case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			w.Write([]byte("Conveyor: one delivery pipeline for apps, models and data. Webhooks go to /webhooks/github.\n"))
+		default:
+			http.NotFound(w, r)
+		}
 	})
 	return s, nil
 }
+
+// Mount serves h on every path the app's own routes do not claim, / included:
+// the dashboard. Call it before Run.
+func (s *Server) Mount(h http.Handler) { s.site = h }
 
 // Handle adds an HTTP route (for example /slack/interactions).
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }

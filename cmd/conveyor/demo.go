@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
 	"github.com/conveyor-dev/conveyor/internal/slackfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/web/signin"
 )
 
 func init() { extraCommands = append(extraCommands, newDemoCmd) }
@@ -124,8 +126,8 @@ func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
 		return fmt.Errorf("demo: %d MLflow request(s) departed from MLflow's published description (%s), first: %s", len(v), mlflowfake.ContractSource(), v[0])
 	}
 	if o.keep {
-		d.say("\nKept running (Ctrl-C to stop):\n  Conveyor            %s  (/metrics, /healthz, /readyz)\n  GitHub emulator     %s\n  Slack emulator      %s\n  MLflow emulator     %s\n  SageMaker emulator  %s\n  Vertex AI emulator  %s\n  Datadog emulator    %s\n",
-			d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL(), d.serving.sm.URL(), d.serving.vx.URL(), d.serving.dd.URL())
+		d.say("\nKept running (Ctrl-C to stop):\n  Dashboard           %s/  (you are signed in as @%s through the GitHub emulator's sign-in)\n  Conveyor            %s  (/metrics, /healthz, /readyz)\n  GitHub emulator     %s\n  Slack emulator      %s\n  MLflow emulator     %s\n  SageMaker emulator  %s\n  Vertex AI emulator  %s\n  Datadog emulator    %s\n",
+			d.url, demoViewer, d.url, d.gh.URL(), d.slack.URL(), d.mlflow.URL(), d.serving.sm.URL(), d.serving.vx.URL(), d.serving.dd.URL())
 		<-ctx.Done()
 	}
 	return nil
@@ -225,15 +227,21 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	if err != nil {
 		return err
 	}
-	d.app, err = wireApp(ctx, d.srv, scfg, d.serving.getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	d.url = "http://" + ln.Addr().String()
+	auth, err := d.signIn()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	d.app, err = wireApp(ctx, d.srv, scfg, d.serving.getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir, Auth: auth})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	d.gh.SetHookURL(d.url + "/webhooks/github")
 	sctx, cancel := context.WithCancel(ctx)
 	d.cancel, d.done = cancel, make(chan struct{})
@@ -255,6 +263,25 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 	d.say("Conveyor demo: the real server on SQLite (%s), with GitHub, Slack, MLflow, SageMaker, Vertex AI and Datadog emulators.\n", cfg.DatabaseURL)
 	d.say("Repository %s: artifacts web (app), fraud-model and churn-model (models), analytics (dbt).\n", demoRepo)
 	return nil
+}
+
+// demoViewer is who a visitor of the demo's dashboard is signed in as: an
+// approver of the production environment who did not open the pull requests.
+const demoViewer = "sre-alice"
+
+// signIn is the demo's dashboard sign-in: the real OAuth flow against the
+// GitHub emulator, which approves at once as demoViewer. Only the demo's
+// emulator does that; serve signs users in with GitHub itself.
+func (d *demo) signIn() (*signin.Auth, error) {
+	d.gh.SetOAuthCallbackURLs(d.url + signin.CallbackPath)
+	d.gh.AutoAuthorize(demoViewer)
+	id, secret := d.gh.OAuthClient()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return signin.New(signin.Config{ClientID: id, ClientSecret: secret, GitHubURL: d.gh.URL(), APIURL: d.gh.URL(),
+		PublicURL: d.url, SessionKey: key})
 }
 
 // stop shuts the server down (running jobs finish or are released), then

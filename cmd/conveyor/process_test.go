@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,10 +86,16 @@ func startServe(t *testing.T, dbURL, key string, args ...string) *proc {
 }
 
 // startServeEnv is startServe with the environment's app settings in env
-// (APP_ID, PRIVATE_KEY, DATABASE_URL, GITHUB_API_URL).
+// (APP_ID, PRIVATE_KEY, DATABASE_URL, GITHUB_API_URL; PORT when the test
+// must know it beforehand).
 func startServeEnv(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	port := freePort(t)
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PORT="); ok {
+			port, _ = strconv.Atoi(p)
+		}
+	}
 	cmd := exec.Command(binPath, append([]string{"serve", "--catch-up", "0"}, args...)...)
 	cmd.Env = append(os.Environ(), "WEBHOOK_SECRET="+secret, fmt.Sprintf("PORT=%d", port), "APP_SLUG=conveyor")
 	cmd.Env = append(cmd.Env, env...)
@@ -172,6 +179,10 @@ func TestServeConfigErrorsExit2(t *testing.T) {
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "DATABASE_URL=mysql://x"}, nil, "DATABASE_URL"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "PORT=x"}, nil, "PORT"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s"}, []string{"--config", "/nonexistent.yml"}, "server config"},
+		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "GITHUB_CLIENT_ID=Iv1.x"}, nil, "GITHUB_CLIENT_SECRET"},
+		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "GITHUB_CLIENT_ID=Iv1.x", "GITHUB_CLIENT_SECRET=y"}, nil, "CONVEYOR_PUBLIC_URL"},
+		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "GITHUB_CLIENT_ID=Iv1.x", "GITHUB_CLIENT_SECRET=y",
+			"CONVEYOR_PUBLIC_URL=http://conveyor.example.com"}, nil, "CONVEYOR_PUBLIC_URL"},
 	}
 	for _, c := range cases {
 		cmd := exec.Command(binPath, append([]string{"serve"}, c.args...)...)

@@ -37,7 +37,8 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the GitHub App server",
-		Long: `serve runs the GitHub App: /webhooks/github, /slack/interactions, /healthz, /readyz and /metrics.
+		Long: `serve runs the GitHub App: /webhooks/github, /slack/interactions, /healthz, /readyz and /metrics,
+and the dashboard on / when the app's OAuth client is configured.
 
 Environment (Probot style):
   APP_ID                 the GitHub App's ID (required)
@@ -49,6 +50,11 @@ Environment (Probot style):
   PORT                   listen port (default 3000)
   METRICS_ADDR           serve /metrics on this internal address instead of PORT (or --metrics-addr)
   METRICS_TOKEN          require "Authorization: Bearer <token>" on /metrics
+  GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET   the app's OAuth client: serves the dashboard on /, with
+                         "Sign in with GitHub" (optional; then CONVEYOR_PUBLIC_URL is required)
+  CONVEYOR_PUBLIC_URL    Conveyor's https address as browsers reach it (GitHub returns to /oauth/callback)
+  CONVEYOR_SESSION_KEY   32+ random bytes sealing sessions (default: derived from the private key)
+  GITHUB_URL             GitHub's web host, when GITHUB_API_URL does not imply it
   WEBHOOK_BODY_BUDGET_MIB  unsigned webhook bytes held at once before 503 (default 64)
 
 A missing or malformed setting stops serve with exit status 2 and names the setting.`,
@@ -120,7 +126,15 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if _, err := wireApp(ctx, srv, scfg, getenv, wireOptions{}); err != nil {
+	auth, err := dashboardAuth(cfg, getenv, log)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	wo := wireOptions{}
+	if auth != nil {
+		wo.Auth = auth
+	}
+	if _, err := wireApp(ctx, srv, scfg, getenv, wo); err != nil {
 		return usageErr("%v", err)
 	}
 	addr := f.addr

@@ -23,12 +23,15 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/policies"
+	"github.com/conveyor-dev/conveyor/web"
 )
 
 // wireOptions tunes wireApp for serve and the demo.
 type wireOptions struct {
 	Debounce time.Duration // check-suite coalescing delay (0: the suite's default)
 	WorkDir  string        // where drivers check code out (default: the OS temp dir)
+	// Auth signs dashboard visitors in; nil serves no dashboard.
+	Auth web.Auth
 }
 
 // wiring is every package of the app, connected.
@@ -183,6 +186,11 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 		w.Slack.Register(srv.Queue.Workers())
 		notifier.add(w.Slack.Notifier())
 		srv.HandleSlack(w.Slack.Endpoint())
+	}
+	if o.Auth != nil {
+		if err := mountDashboard(ctx, srv, w, scfg, o.Auth); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }
