@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -55,6 +56,34 @@ func TestNewAppliesTheSameRules(t *testing.T) {
 		_, err := New("x", cfg, Deps{})
 		if len(want) == 0 || err == nil || !strings.Contains(err.Error(), want[0]) {
 			t.Errorf("New(%+v) = %v; want the rule's message %q", cfg, err, want)
+		}
+	}
+}
+
+// The server config examples docs/configuration.md shows (the full example
+// and the health section's) load without a problem, so what the page
+// teaches is a config serve accepts.
+func TestDocsServerConfigExamplesAreValid(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []string{"Full example (every section is optional):", "masked in everything posted, like drivers' secrets."} {
+		_, rest, ok := strings.Cut(string(doc), after)
+		if !ok {
+			t.Fatalf("docs/configuration.md lacks %q", after)
+		}
+		_, block, _ := strings.Cut(rest, "```yaml\n")
+		block, _, _ = strings.Cut(block, "```")
+		if !strings.Contains(block, "health:") {
+			t.Fatalf("the example after %q has no health section:\n%s", after, block)
+		}
+		if strings.HasPrefix(block, "health:") {
+			// The health section's example names drivers the full example defines.
+			block = "registries: {main: {type: mlflow, url: \"https://m\"}}\ndrivers:\n  web-argo: {type: exec, command: [x]}\n  fraud-sagemaker: {type: mlflow, registry: main}\n" + block
+		}
+		if _, err := serverconfig.Parse([]byte(block), Rules); err != nil {
+			t.Errorf("the example after %q is refused: %v\n%s", after, err, block)
 		}
 	}
 }

@@ -1,33 +1,38 @@
 package driver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path"
 	"strings"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+	aiplatform "google.golang.org/api/aiplatform/v1"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
 
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 )
 
-// vertexDriver rolls a model version out to a Vertex AI endpoint through
-// its REST API (https://cloud.google.com/vertex-ai/docs/reference/rest).
+// vertexDriver rolls a model version out to a Vertex AI endpoint with
+// Google's discovery-based client for the Vertex AI API
+// (google.golang.org/api/aiplatform/v1; the REST reference is
+// https://cloud.google.com/vertex-ai/docs/reference/rest).
 //
 // The first step uploads a model from the registry's artifact location
 // (models.upload) and deploys it to the endpoint with the step's share of
 // the traffic (endpoints.deployModel, "0" in the split naming the new
-// model); later steps move the split (endpoints.patch trafficSplit); at
-// 100 % the model that served before is undeployed. The uploaded model is
-// labelled with the model that served before, so Rollback can restore the
-// previous split (and redeploy that model if it was already undeployed),
-// then undeploys the candidate.
+// model); later steps move the split (endpoints.patch with updateMask
+// trafficSplit: the split is a field of the Endpoint, which
+// endpoints.mutateDeployedModel cannot change — it mutates replica counts,
+// autoscaling and logging only); at 100 % the model that served before is
+// undeployed. The uploaded model is labelled with the model that served
+// before, so Rollback can restore the previous split (and redeploy that
+// model if it was already undeployed), then undeploys the candidate.
 type vertexDriver struct {
 	base
 	cfg  serverconfig.Driver
@@ -61,102 +66,77 @@ func checkVertex(name string, d serverconfig.Driver, registryDefined func(string
 
 const labelPrevious = "conveyor-previous-model"
 
-type vxDeployed struct {
-	ID          string `json:"id"`
-	Model       string `json:"model"`
-	DisplayName string `json:"displayName"`
-}
+// vertexScope is the OAuth scope the Vertex AI API accepts for every
+// method the driver calls.
+const vertexScope = "https://www.googleapis.com/auth/cloud-platform"
 
-type vxEndpoint struct {
-	Name           string         `json:"name"`
-	DeployedModels []vxDeployed   `json:"deployedModels"`
-	TrafficSplit   map[string]int `json:"trafficSplit"`
-}
-
-type vxOperation struct {
-	Name     string          `json:"name"`
-	Done     bool            `json:"done"`
-	Error    *vxStatus       `json:"error"`
-	Response json.RawMessage `json:"response"`
-}
-
-type vxStatus struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Status  string `json:"status"`
-}
-
-// vxClient is one action's authorised REST client.
-type vxClient struct {
-	base string
-	hc   *http.Client
-}
-
-func (d *vertexDriver) client(ctx context.Context) (*vxClient, error) {
+// client is one action's Vertex AI service: the key file's or Application
+// Default Credentials' token source, the driver's endpoint URL.
+func (d *vertexDriver) client(ctx context.Context) (*aiplatform.Service, error) {
+	// The token exchange goes through deps.HTTP like every other call.
+	tctx := context.WithValue(ctx, oauth2.HTTPClient, d.deps.HTTP)
 	var ts oauth2.TokenSource
 	if d.cfg.CredentialsFile != "" {
 		key, err := os.ReadFile(d.cfg.CredentialsFile)
 		if err != nil {
 			return nil, fmt.Errorf("credentials_file: %w", err)
 		}
-		creds, err := google.CredentialsFromJSON(ctx, key, "https://www.googleapis.com/auth/cloud-platform")
+		// Only a service account key: a key file of another type (an
+		// external account's, say) would make the driver fetch and run
+		// whatever it names.
+		creds, err := google.CredentialsFromJSONWithType(tctx, key, google.ServiceAccount, vertexScope)
 		if err != nil {
 			return nil, fmt.Errorf("credentials_file %s: %w", d.cfg.CredentialsFile, err)
 		}
 		ts = creds.TokenSource
 	} else {
 		var err error
-		if ts, err = google.DefaultTokenSource(ctx, "https://www.googleapis.com/auth/cloud-platform"); err != nil {
+		if ts, err = google.DefaultTokenSource(tctx, vertexScope); err != nil {
 			return nil, fmt.Errorf("application default credentials: %w", err)
 		}
 	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, d.deps.HTTP)
-	return &vxClient{base: strings.TrimRight(d.cfg.EndpointURL, "/") + "/v1/", hc: oauth2.NewClient(ctx, ts)}, nil
+	svc, err := aiplatform.NewService(ctx,
+		option.WithHTTPClient(oauth2.NewClient(tctx, ts)),
+		option.WithEndpoint(strings.TrimRight(d.cfg.EndpointURL, "/")+"/"))
+	if err != nil {
+		return nil, fmt.Errorf("vertex AI client: %w", err)
+	}
+	return svc, nil
 }
 
-// do sends a JSON request; Google's error shape becomes the error text.
-func (c *vxClient) do(ctx context.Context, method, resource string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
+// apiError shortens the client's error to Google's message, code and
+// status ("Quota exceeded ... (429 RESOURCE_EXHAUSTED)").
+func apiError(what string, err error) error {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return fmt.Errorf("%s: %w", what, unwrapURLError(err))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+resource, body)
-	if err != nil {
-		return err
+	var body struct {
+		Error struct {
+			Status string `json:"status"`
+		} `json:"error"`
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return unwrapURLError(err)
+	_ = json.Unmarshal([]byte(ge.Body), &body)
+	msg := ge.Message
+	if msg == "" {
+		msg = snippet([]byte(ge.Body))
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error vxStatus `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s %s: %s (%d %s)", method, resource, e.Error.Message, e.Error.Code, e.Error.Status)
-		}
-		return fmt.Errorf("%s %s answered %d (%s)", method, resource, resp.StatusCode, snippet(b))
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return fmt.Errorf("%s: %s (%d %s)", what, msg, ge.Code, body.Error.Status)
 }
 
-// wait polls a long-running operation until done, within ctx.
-func (d *vertexDriver) wait(ctx context.Context, c *vxClient, op vxOperation, what string, p *progress, out any) error {
+// wait polls a long-running operation (operations.get) until done, within
+// ctx, and decodes its response into out.
+func (d *vertexDriver) wait(ctx context.Context, svc *aiplatform.Service, op *aiplatform.GoogleLongrunningOperation, what string, p *progress, out any) error {
 	p.Printf("%s: waiting for operation %s", what, path.Base(op.Name))
 	for !op.Done {
 		if err := sleepCtx(ctx, d.cfg.PollInterval.Duration); err != nil {
 			return fmt.Errorf("%s: operation %s not done: %w", what, op.Name, err)
 		}
-		if err := c.do(ctx, http.MethodGet, op.Name, nil, &op); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+		next, err := svc.Projects.Locations.Operations.Get(op.Name).Context(ctx).Do()
+		if err != nil {
+			return apiError(what, err)
 		}
+		op = next
 	}
 	if op.Error != nil {
 		return fmt.Errorf("%s failed: %s (code %d)", what, op.Error.Message, op.Error.Code)
@@ -186,56 +166,42 @@ func (d *vertexDriver) Deploy(ctx context.Context, t Target, log Logger) (Result
 }
 
 func (d *vertexDriver) deploy(ctx context.Context, t Target, p *progress) (Result, error) {
-	c, err := d.client(ctx)
+	svc, err := d.client(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Serving: t.ModelRef().Version, Previous: t.Previous}
 	epName, display := d.endpointName(t), smName(t.Artifact+"-v"+t.ModelRef().Version)
-	var ep vxEndpoint
-	if err := c.do(ctx, http.MethodGet, epName, nil, &ep); err != nil {
-		return res, err
+	ep, err := svc.Projects.Locations.Endpoints.Get(epName).Context(ctx).Do()
+	if err != nil {
+		return res, apiError("read endpoint "+epName, err)
 	}
-	cand, prev := ep.split(display)
+	cand, prev := split(ep, display)
 	if prev != nil && len(ep.DeployedModels) > 2 {
 		return res, fmt.Errorf("endpoint %s has %d deployed models; the vertex driver rolls out from one", epName, len(ep.DeployedModels))
 	}
-	pct := t.Percent
+	pct := int64(t.Percent)
 	if cand == nil {
-		model, err := d.upload(ctx, c, t, display, prev, p)
+		model, err := d.upload(ctx, svc, t, display, prev, p)
 		if err != nil {
 			return res, err
 		}
-		split := map[string]int{"0": 100}
+		traffic := map[string]int64{"0": 100}
 		if prev != nil {
-			split = map[string]int{"0": pct, prev.ID: 100 - pct}
+			traffic = map[string]int64{"0": pct, prev.Id: 100 - pct}
 		}
-		req := map[string]any{
-			"deployedModel": map[string]any{"model": model, "displayName": display,
-				"dedicatedResources": map[string]any{"machineSpec": map[string]string{"machineType": d.cfg.MachineType}, "minReplicaCount": 1}},
-			"trafficSplit": split,
-		}
-		var op vxOperation
-		if err := c.do(ctx, http.MethodPost, epName+":deployModel", req, &op); err != nil {
+		if cand, err = d.deployModel(ctx, svc, epName, model, display, traffic, p); err != nil {
 			return res, err
 		}
-		var out struct {
-			DeployedModel vxDeployed `json:"deployedModel"`
-		}
-		if err := d.wait(ctx, c, op, "deploy "+display, p, &out); err != nil {
-			return res, err
-		}
-		cand = &out.DeployedModel
-		p.Printf("endpoint %s: %s deployed with %d %% of traffic", path.Base(epName), display, split["0"])
+		p.Printf("endpoint %s: %s deployed with %d %% of traffic", path.Base(epName), display, traffic["0"])
 	} else if prev != nil {
-		split := map[string]int{cand.ID: pct, prev.ID: 100 - pct}
-		if err := c.do(ctx, http.MethodPatch, epName+"?updateMask=trafficSplit", map[string]any{"trafficSplit": split}, &ep); err != nil {
+		if err := d.setSplit(ctx, svc, epName, map[string]int64{cand.Id: pct, prev.Id: 100 - pct}); err != nil {
 			return res, err
 		}
 		p.Printf("endpoint %s: %d %% of traffic to %s", path.Base(epName), pct, display)
 	}
 	if prev != nil && pct >= 100 {
-		if err := d.undeploy(ctx, c, epName, prev, map[string]int{cand.ID: 100}, p); err != nil {
+		if err := d.undeploy(ctx, svc, epName, prev, map[string]int64{cand.Id: 100}, p); err != nil {
 			return res, err
 		}
 	}
@@ -244,56 +210,89 @@ func (d *vertexDriver) deploy(ctx context.Context, t Target, p *progress) (Resul
 
 // split finds the candidate (by display name) and the one other deployed
 // model, the one serving before.
-func (ep vxEndpoint) split(display string) (cand, prev *vxDeployed) {
-	for i := range ep.DeployedModels {
-		if ep.DeployedModels[i].DisplayName == display {
-			cand = &ep.DeployedModels[i]
+func split(ep *aiplatform.GoogleCloudAiplatformV1Endpoint, display string) (cand, prev *aiplatform.GoogleCloudAiplatformV1DeployedModel) {
+	for _, m := range ep.DeployedModels {
+		if m.DisplayName == display {
+			cand = m
 		} else if prev == nil {
-			prev = &ep.DeployedModels[i]
+			prev = m
 		}
 	}
 	return cand, prev
 }
 
+// setSplit moves the endpoint's traffic (endpoints.patch of trafficSplit).
+func (d *vertexDriver) setSplit(ctx context.Context, svc *aiplatform.Service, epName string, traffic map[string]int64) error {
+	_, err := svc.Projects.Locations.Endpoints.Patch(epName, &aiplatform.GoogleCloudAiplatformV1Endpoint{TrafficSplit: traffic}).
+		UpdateMask("trafficSplit").Context(ctx).Do()
+	if err != nil {
+		return apiError("set the traffic split of "+epName, err)
+	}
+	return nil
+}
+
+// deployModel deploys model to the endpoint with traffic ("0" is the model
+// being deployed) and returns the deployed model.
+func (d *vertexDriver) deployModel(ctx context.Context, svc *aiplatform.Service, epName, model, display string, traffic map[string]int64, p *progress) (*aiplatform.GoogleCloudAiplatformV1DeployedModel, error) {
+	req := &aiplatform.GoogleCloudAiplatformV1DeployModelRequest{
+		DeployedModel: &aiplatform.GoogleCloudAiplatformV1DeployedModel{
+			Model: model, DisplayName: display,
+			DedicatedResources: &aiplatform.GoogleCloudAiplatformV1DedicatedResources{
+				MachineSpec: &aiplatform.GoogleCloudAiplatformV1MachineSpec{MachineType: d.cfg.MachineType}, MinReplicaCount: 1,
+			},
+		},
+		TrafficSplit: traffic,
+	}
+	op, err := svc.Projects.Locations.Endpoints.DeployModel(epName, req).Context(ctx).Do()
+	if err != nil {
+		return nil, apiError("deploy "+display+" to "+epName, err)
+	}
+	var out aiplatform.GoogleCloudAiplatformV1DeployModelResponse
+	if err := d.wait(ctx, svc, op, "deploy "+display, p, &out); err != nil {
+		return nil, err
+	}
+	if out.DeployedModel == nil {
+		return nil, fmt.Errorf("deploy %s: the operation's response names no deployed model", display)
+	}
+	return out.DeployedModel, nil
+}
+
 // upload creates the candidate model from the registry's artifact
 // location, labelled with the model that served before.
-func (d *vertexDriver) upload(ctx context.Context, c *vxClient, t Target, display string, prev *vxDeployed, p *progress) (string, error) {
+func (d *vertexDriver) upload(ctx context.Context, svc *aiplatform.Service, t Target, display string, prev *aiplatform.GoogleCloudAiplatformV1DeployedModel, p *progress) (string, error) {
 	m := t.ModelRef()
 	source, err := artifactLocation(ctx, d.deps, d.cfg.Registry, m.Name, m.Version)
 	if err != nil {
 		return "", err
 	}
-	labels := map[string]string{}
+	var labels map[string]string
 	if prev != nil {
-		labels[labelPrevious] = path.Base(prev.Model)
+		labels = map[string]string{labelPrevious: path.Base(prev.Model)}
 	}
-	req := map[string]any{"model": map[string]any{"displayName": display, "artifactUri": source, "labels": labels,
-		"containerSpec": map[string]string{"imageUri": d.cfg.Image}}}
-	var op vxOperation
 	parent := fmt.Sprintf("projects/%s/locations/%s", d.cfg.Project, d.cfg.Region)
-	if err := c.do(ctx, http.MethodPost, parent+"/models:upload", req, &op); err != nil {
-		return "", err
+	op, err := svc.Projects.Locations.Models.Upload(parent, &aiplatform.GoogleCloudAiplatformV1UploadModelRequest{
+		Model: &aiplatform.GoogleCloudAiplatformV1Model{DisplayName: display, ArtifactUri: source, Labels: labels,
+			ContainerSpec: &aiplatform.GoogleCloudAiplatformV1ModelContainerSpec{ImageUri: d.cfg.Image}},
+	}).Context(ctx).Do()
+	if err != nil {
+		return "", apiError("upload "+display, err)
 	}
-	var out struct {
-		Model string `json:"model"`
-	}
-	if err := d.wait(ctx, c, op, "upload "+display, p, &out); err != nil {
+	var out aiplatform.GoogleCloudAiplatformV1UploadModelResponse
+	if err := d.wait(ctx, svc, op, "upload "+display, p, &out); err != nil {
 		return "", err
 	}
 	p.Printf("model %s uploaded from %s", display, source)
 	return out.Model, nil
 }
 
-func (d *vertexDriver) undeploy(ctx context.Context, c *vxClient, epName string, m *vxDeployed, split map[string]int, p *progress) error {
-	req := map[string]any{"deployedModelId": m.ID}
-	if len(split) > 0 {
-		req["trafficSplit"] = split
+func (d *vertexDriver) undeploy(ctx context.Context, svc *aiplatform.Service, epName string, m *aiplatform.GoogleCloudAiplatformV1DeployedModel, traffic map[string]int64, p *progress) error {
+	op, err := svc.Projects.Locations.Endpoints.UndeployModel(epName, &aiplatform.GoogleCloudAiplatformV1UndeployModelRequest{
+		DeployedModelId: m.Id, TrafficSplit: traffic,
+	}).Context(ctx).Do()
+	if err != nil {
+		return apiError("undeploy "+m.DisplayName+" from "+epName, err)
 	}
-	var op vxOperation
-	if err := c.do(ctx, http.MethodPost, epName+":undeployModel", req, &op); err != nil {
-		return err
-	}
-	if err := d.wait(ctx, c, op, "undeploy "+m.DisplayName, p, nil); err != nil {
+	if err := d.wait(ctx, svc, op, "undeploy "+m.DisplayName, p, nil); err != nil {
 		return err
 	}
 	p.Printf("endpoint %s: %s undeployed", path.Base(epName), m.DisplayName)
@@ -312,65 +311,49 @@ func (d *vertexDriver) Rollback(ctx context.Context, t Target, log Logger) (Resu
 }
 
 func (d *vertexDriver) rollback(ctx context.Context, t Target, p *progress) (Result, error) {
-	c, err := d.client(ctx)
+	svc, err := d.client(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Serving: t.Previous, Previous: t.ModelRef().Version}
 	epName, display := d.endpointName(t), smName(t.Artifact+"-v"+t.ModelRef().Version)
-	var ep vxEndpoint
-	if err := c.do(ctx, http.MethodGet, epName, nil, &ep); err != nil {
-		return res, err
+	ep, err := svc.Projects.Locations.Endpoints.Get(epName).Context(ctx).Do()
+	if err != nil {
+		return res, apiError("read endpoint "+epName, err)
 	}
-	cand, prev := ep.split(display)
+	cand, prev := split(ep, display)
 	if cand == nil {
 		p.Printf("endpoint %s does not serve %s; nothing to restore", path.Base(epName), display)
 		return res, nil
 	}
 	if prev == nil {
-		var m struct {
-			Labels map[string]string `json:"labels"`
-		}
-		if err := c.do(ctx, http.MethodGet, cand.Model, nil, &m); err != nil {
-			return res, err
+		m, err := svc.Projects.Locations.Models.Get(cand.Model).Context(ctx).Do()
+		if err != nil {
+			return res, apiError("read model "+cand.Model, err)
 		}
 		if id := m.Labels[labelPrevious]; id != "" {
 			// The rollout reached 100 % and undeployed it: deploy it again.
 			prevModel := path.Dir(cand.Model) + "/" + id
-			var pm struct {
-				DisplayName string `json:"displayName"`
+			pm, err := svc.Projects.Locations.Models.Get(prevModel).Context(ctx).Do()
+			if err != nil {
+				return res, apiError("read model "+prevModel, err)
 			}
-			if err := c.do(ctx, http.MethodGet, prevModel, nil, &pm); err != nil {
+			if prev, err = d.deployModel(ctx, svc, epName, prevModel, pm.DisplayName, map[string]int64{"0": 100, cand.Id: 0}, p); err != nil {
 				return res, err
 			}
-			req := map[string]any{
-				"deployedModel": map[string]any{"model": prevModel, "displayName": pm.DisplayName,
-					"dedicatedResources": map[string]any{"machineSpec": map[string]string{"machineType": d.cfg.MachineType}, "minReplicaCount": 1}},
-				"trafficSplit": map[string]int{"0": 100, cand.ID: 0},
-			}
-			var op vxOperation
-			if err := c.do(ctx, http.MethodPost, epName+":deployModel", req, &op); err != nil {
-				return res, err
-			}
-			var out struct {
-				DeployedModel vxDeployed `json:"deployedModel"`
-			}
-			if err := d.wait(ctx, c, op, "redeploy "+pm.DisplayName, p, &out); err != nil {
-				return res, err
-			}
-			prev = &out.DeployedModel
 			p.Printf("endpoint %s: %s deployed again with all traffic", path.Base(epName), pm.DisplayName)
 		}
-	} else if err := c.do(ctx, http.MethodPatch, epName+"?updateMask=trafficSplit", map[string]any{"trafficSplit": map[string]int{prev.ID: 100, cand.ID: 0}}, &ep); err != nil {
-		return res, err
 	} else {
+		if err := d.setSplit(ctx, svc, epName, map[string]int64{prev.Id: 100, cand.Id: 0}); err != nil {
+			return res, err
+		}
 		p.Printf("endpoint %s: all traffic back to %s", path.Base(epName), prev.DisplayName)
 	}
-	split := map[string]int{}
+	var traffic map[string]int64
 	if prev != nil {
-		split[prev.ID] = 100
+		traffic = map[string]int64{prev.Id: 100}
 	}
-	return res, d.undeploy(ctx, c, epName, cand, split, p)
+	return res, d.undeploy(ctx, svc, epName, cand, traffic, p)
 }
 
 // artifactLocation is where the registry keeps a model version's files.

@@ -8,12 +8,16 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	aiplatform "google.golang.org/api/aiplatform/v1"
+	"google.golang.org/api/option"
 
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/vertexfake"
@@ -103,57 +107,6 @@ var vertexHarness = contractHarness{
 	},
 }
 
-func TestVertexRolloutMovesTheSplitThenUndeploysTheOldModel(t *testing.T) {
-	w, vx := vertexWorld(t, time.Minute)
-	ctx := context.Background()
-	tg := w.target
-	for _, pct := range []int{10, 50} {
-		tg.Percent = pct
-		if _, err := w.driver.Deploy(ctx, tg, nil); err != nil {
-			t.Fatalf("Deploy at %d %%: %v", pct, err)
-		}
-		if got := vx.Traffic(vxEndpointName); got["fraud-model-v13"] != 100-pct || got["fraud-model-v14"] != pct {
-			t.Errorf("at %d %%: split %v", pct, got)
-		}
-	}
-	if got := strings.Join(vx.Models(), "; "); !strings.Contains(got, "fraud-model-v14 s3://models/fraud-detector/14/model.tar.gz") {
-		t.Errorf("uploaded models: %s", got)
-	}
-	tg.Percent = 100
-	var progress lines
-	if _, err := w.driver.Deploy(ctx, tg, progress.log); err != nil {
-		t.Fatal(err)
-	}
-	if got := vx.Traffic(vxEndpointName); len(got) != 1 || got["fraud-model-v14"] != 100 {
-		t.Errorf("at 100 %%: %v; want v14 alone", got)
-	}
-	if !strings.Contains(strings.Join(progress.all(), "\n"), "fraud-model-v13 undeployed") {
-		t.Errorf("progress %q", progress.all())
-	}
-	// Rolled back after 100 %: v13 is deployed again with all traffic.
-	if _, err := w.driver.Rollback(ctx, tg, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := vx.Traffic(vxEndpointName); len(got) != 1 || got["fraud-model-v13"] != 100 {
-		t.Errorf("after rollback: %v; want v13 alone", got)
-	}
-}
-
-func TestVertexRollbackMidRolloutRestoresTheSplit(t *testing.T) {
-	w, vx := vertexWorld(t, time.Minute)
-	tg := w.target
-	tg.Percent = 10
-	if _, err := w.driver.Deploy(context.Background(), tg, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.driver.Rollback(context.Background(), tg, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := vx.Traffic(vxEndpointName); len(got) != 1 || got["fraud-model-v13"] != 100 {
-		t.Errorf("after rollback: %v", got)
-	}
-}
-
 func TestVertexThrottledCallFailsWithGooglesMessage(t *testing.T) {
 	w, vx := vertexWorld(t, time.Minute)
 	vx.Throttle(1)
@@ -167,29 +120,63 @@ func TestVertexThrottledCallFailsWithGooglesMessage(t *testing.T) {
 	}
 }
 
+// The emulator refuses what Vertex AI refuses: no token, a split naming a
+// model the endpoint does not have or not summing to 100, a member the
+// request message does not have, a missing endpoint. Requests go through
+// the same discovery client the driver uses, or raw where the client
+// cannot send the mistake.
 func TestVertexEmulatorIsStrict(t *testing.T) {
 	_, vx := vertexWorld(t, time.Minute)
-	c := &vxClient{base: vx.URL() + "/v1/", hc: &httpClientNoAuth}
-	err := c.do(context.Background(), "GET", vxEndpointName, nil, nil)
-	if err == nil || !strings.Contains(err.Error(), "401 UNAUTHENTICATED") {
+	ctx := context.Background()
+	svc := func(hc *http.Client) *aiplatform.Service {
+		s, err := aiplatform.NewService(ctx, option.WithHTTPClient(hc), option.WithEndpoint(vx.URL()+"/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ep := svc(&http.Client{}).Projects.Locations.Endpoints
+	if _, err := ep.Get(vxEndpointName).Context(ctx).Do(); err == nil || !strings.Contains(apiError("get", err).Error(), "401 UNAUTHENTICATED") {
 		t.Errorf("no token: %v", err)
 	}
-	authed := &vxClient{base: vx.URL() + "/v1/", hc: &httpClientToken}
-	err = authed.do(context.Background(), "PATCH", vxEndpointName+"?updateMask=trafficSplit", map[string]any{"trafficSplit": map[string]int{"999": 100}}, nil)
-	if err == nil || !strings.Contains(err.Error(), "is not deployed to endpoint") {
+	authed := &http.Client{Transport: bearer{token: "ya29.test-token"}}
+	ep = svc(authed).Projects.Locations.Endpoints
+	patch := func(split map[string]int64) error {
+		_, err := ep.Patch(vxEndpointName, &aiplatform.GoogleCloudAiplatformV1Endpoint{TrafficSplit: split}).UpdateMask("trafficSplit").Context(ctx).Do()
+		return err
+	}
+	if err := patch(map[string]int64{"999": 100}); err == nil || !strings.Contains(err.Error(), "is not deployed to endpoint") {
 		t.Errorf("unknown deployed model: %v", err)
 	}
-	var ep vxEndpoint
-	if err := authed.do(context.Background(), "GET", vxEndpointName, nil, &ep); err != nil {
+	got, err := ep.Get(vxEndpointName).Context(ctx).Do()
+	if err != nil {
 		t.Fatal(err)
 	}
-	err = authed.do(context.Background(), "PATCH", vxEndpointName+"?updateMask=trafficSplit", map[string]any{"trafficSplit": map[string]int{ep.DeployedModels[0].ID: 90}}, nil)
-	if err == nil || !strings.Contains(err.Error(), "must be 100, got 90") {
+	if err := patch(map[string]int64{got.DeployedModels[0].Id: 90}); err == nil || !strings.Contains(err.Error(), "must be 100, got 90") {
 		t.Errorf("split of 90: %v", err)
 	}
-	err = authed.do(context.Background(), "GET", "projects/acme-ml/locations/us-central1/endpoints/nope", nil, nil)
-	if err == nil || !strings.Contains(err.Error(), "404 NOT_FOUND") {
+	if _, err := ep.Get("projects/acme-ml/locations/us-central1/endpoints/nope").Context(ctx).Do(); err == nil || !strings.Contains(apiError("get", err).Error(), "404 NOT_FOUND") {
 		t.Errorf("missing endpoint: %v", err)
+	}
+	if _, err := ep.DeployModel(vxEndpointName, &aiplatform.GoogleCloudAiplatformV1DeployModelRequest{DeployedModel: &aiplatform.GoogleCloudAiplatformV1DeployedModel{
+		Model: got.DeployedModels[0].Model, DedicatedResources: &aiplatform.GoogleCloudAiplatformV1DedicatedResources{MinReplicaCount: 1}}}).Context(ctx).Do(); err == nil || !strings.Contains(err.Error(), "machine_spec.machine_type") {
+		t.Errorf("dedicated resources without a machine: %v", err)
+	}
+	for _, tc := range []struct{ path, body, want string }{
+		{vxEndpointName + ":deployModel", `{"deployedModel": {"model": "m", "replicas": 2}}`, `Unknown name \"replicas\" at 'deployed_model': Cannot find field.`},
+		{vxEndpointName + ":deployModel", `{"deployedModel": {"dedicatedResources": {"machineSpec": {"type": "n1"}}}}`, `at 'deployed_model.dedicated_resources.machine_spec'`},
+		{vxEndpointName + ":undeployModel", `{"deployedModelId": "1", "force": true}`, `Unknown name \"force\": Cannot find field.`},
+		{"projects/acme-ml/locations/us-central1/models:upload", `{"model": {"displayName": "x", "containerSpec": {"image": "i"}}}`, `at 'model.container_spec'`},
+	} {
+		resp, err := authed.Post(vx.URL()+"/v1/"+tc.path, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "INVALID_ARGUMENT") || !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s %s: %d %s; want 400 with %s", tc.path, tc.body, resp.StatusCode, b, tc.want)
+		}
 	}
 }
 
@@ -202,7 +189,28 @@ func TestVertexRules(t *testing.T) {
 	}
 }
 
-var (
-	httpClientNoAuth = http.Client{}
-	httpClientToken  = http.Client{Transport: bearer{token: "ya29.test-token"}}
-)
+// credentials_file must hold a service account key: a key file of another
+// type (an external account's names URLs and programs the driver would
+// fetch or run) is refused before any call.
+func TestVertexCredentialsFileMustBeAServiceAccountKey(t *testing.T) {
+	vx := vertexfake.New("ya29.test-token")
+	t.Cleanup(vx.Close)
+	key := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(key, []byte(`{"type": "external_account", "audience": "//iam.googleapis.com/x", "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+		"token_url": "https://sts.googleapis.com/v1/token", "credential_source": {"executable": {"command": "/bin/true"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := serverconfig.Driver{Type: "vertex", Registry: "main", Project: "acme-ml", Region: "us-central1", Endpoint: "fraud-{environment}",
+		Image: "img", EndpointURL: vx.URL(), CredentialsFile: key}
+	d, err := New("vertex", cfg, Deps{MLflow: func(string) (ModelRegistry, error) { return newFakeRegistry("14"), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Deploy(context.Background(), modelTarget(), nil)
+	if err == nil || !strings.Contains(err.Error(), "credentials_file") || !strings.Contains(err.Error(), "external_account") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(vx.Calls()); n != 0 {
+		t.Errorf("%d calls reached Vertex with a refused key file", n)
+	}
+}

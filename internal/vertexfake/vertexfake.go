@@ -5,8 +5,10 @@
 // for the long-running operations the mutating calls return.
 //
 // It is strict the way Vertex AI is: a request without a Bearer token is
-// refused with 401 UNAUTHENTICATED; a traffic split that does not sum to
-// 100 or names a deployed model the endpoint does not have is 400
+// refused with 401 UNAUTHENTICATED; a request member the API's discovery
+// document does not list for that message (schema.go), a traffic split
+// that does not sum to 100 or names a deployed model the endpoint does not
+// have, or dedicated resources without a machine are 400
 // INVALID_ARGUMENT; an unknown resource is 404 NOT_FOUND; errors carry
 // Google's {"error": {"code", "message", "status"}} shape. Operations
 // finish after a set number of operations.get calls, so tests wait on the
@@ -239,15 +241,6 @@ func (s *Server) handle(r *http.Request) (int, any) {
 	return errBody(404, "NOT_FOUND", "The requested URL %s was not found on this server.", r.URL.Path)
 }
 
-func decode(r *http.Request, v any) *gerr {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &gerr{400, "Invalid JSON payload received. " + err.Error(), "INVALID_ARGUMENT"}
-	}
-	return nil
-}
-
 func (s *Server) endpointJSON(e *endpoint) map[string]any {
 	traffic := map[string]int{}
 	for k, v := range e.traffic {
@@ -294,7 +287,7 @@ func (s *Server) patch(r *http.Request, e *endpoint) (int, any) {
 	var in struct {
 		TrafficSplit map[string]int `json:"trafficSplit"`
 	}
-	if g := decode(r, &in); g != nil {
+	if g := decodeMessage(r, "Endpoint", &in); g != nil {
 		return g.Code, map[string]any{"error": g}
 	}
 	if g := checkSplit(e, in.TrafficSplit, false); g != nil {
@@ -316,7 +309,7 @@ func (s *Server) upload(r *http.Request, parent string) (int, any) {
 			} `json:"containerSpec"`
 		} `json:"model"`
 	}
-	if g := decode(r, &in); g != nil {
+	if g := decodeMessage(r, "UploadModelRequest", &in); g != nil {
 		return g.Code, map[string]any{"error": g}
 	}
 	if in.Model.DisplayName == "" || in.Model.ContainerSpec.ImageURI == "" {
@@ -332,13 +325,18 @@ func (s *Server) upload(r *http.Request, parent string) (int, any) {
 func (s *Server) deploy(r *http.Request, e *endpoint) (int, any) {
 	var in struct {
 		DeployedModel struct {
-			Model              string         `json:"model"`
-			DisplayName        string         `json:"displayName"`
-			DedicatedResources map[string]any `json:"dedicatedResources"`
+			Model              string `json:"model"`
+			DisplayName        string `json:"displayName"`
+			DedicatedResources *struct {
+				MachineSpec *struct {
+					MachineType string `json:"machineType"`
+				} `json:"machineSpec"`
+				MinReplicaCount int `json:"minReplicaCount"`
+			} `json:"dedicatedResources"`
 		} `json:"deployedModel"`
 		TrafficSplit map[string]int `json:"trafficSplit"`
 	}
-	if g := decode(r, &in); g != nil {
+	if g := decodeMessage(r, "DeployModelRequest", &in); g != nil {
 		return g.Code, map[string]any{"error": g}
 	}
 	if _, ok := s.models[in.DeployedModel.Model]; !ok {
@@ -346,6 +344,10 @@ func (s *Server) deploy(r *http.Request, e *endpoint) (int, any) {
 	}
 	if in.DeployedModel.DedicatedResources == nil {
 		return errBody(400, "INVALID_ARGUMENT", "Model %s requires dedicated resources (deployed_model.dedicated_resources).", in.DeployedModel.Model)
+	}
+	// DedicatedResources: machineSpec and minReplicaCount (at least 1) are required.
+	if dr := in.DeployedModel.DedicatedResources; dr.MachineSpec == nil || dr.MachineSpec.MachineType == "" || dr.MinReplicaCount < 1 {
+		return errBody(400, "INVALID_ARGUMENT", "deployed_model.dedicated_resources needs machine_spec.machine_type and a min_replica_count of at least 1.")
 	}
 	if g := checkSplit(e, in.TrafficSplit, true); g != nil {
 		return g.Code, map[string]any{"error": g}
@@ -374,7 +376,7 @@ func (s *Server) undeploy(r *http.Request, e *endpoint) (int, any) {
 		DeployedModelID string         `json:"deployedModelId"`
 		TrafficSplit    map[string]int `json:"trafficSplit"`
 	}
-	if g := decode(r, &in); g != nil {
+	if g := decodeMessage(r, "UndeployModelRequest", &in); g != nil {
 		return g.Code, map[string]any{"error": g}
 	}
 	if !e.has(in.DeployedModelID) {
