@@ -54,6 +54,13 @@ func TestDriftBlocksOnlyACandidateThatDoesNotAddressIt(t *testing.T) {
 		if c.result == Fail && (len(m.Annotations) == 0 || m.Annotations[0].Title != "Drift above its maximum") {
 			t.Errorf("v%s: annotations = %+v", c.version, m.Annotations)
 		}
+		// The policy sees the drift, so an override team can take a blocked
+		// candidate further as with a regression.
+		de := m.Evidence.Metrics.Drift
+		if de == nil || de.Metric != "psi" || de.Production != 0.31 || !de.Above || !de.Block || de.Passed != (c.result == Pass) ||
+			de.Addressed != (c.version == "14") || m.Overridable != (c.result == Fail) {
+			t.Errorf("v%s: drift evidence %+v, overridable %v", c.version, de, m.Overridable)
+		}
 	}
 	// The metric table shows the drift metric's gate beside the offline ones.
 	_, m := driftQuality(t, ml, "16", block)

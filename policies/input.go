@@ -214,6 +214,27 @@ type MetricsEvidence struct {
 	MaxRegression float64 `json:"max_regression"`
 	Regression    float64 `json:"regression"`
 	Passed        bool    `json:"passed"`
+	// Drift is the drift gate's finding, nil when the model configures
+	// none; it has its own verdict, independent of Passed.
+	Drift *DriftEvidence `json:"drift,omitempty"`
+}
+
+// DriftEvidence is a model's drift gate: the drift value recorded on the
+// version serving in production against its maximum, and whether the
+// candidate addresses it by recording its own value within the maximum.
+type DriftEvidence struct {
+	Metric     string  `json:"metric"`
+	Source     string  `json:"source"` // "metric" (a run metric) or "tag" (a model version tag)
+	Max        float64 `json:"max"`
+	Measured   bool    `json:"measured"`   // production recorded a value
+	Production float64 `json:"production"` // its value (0 when not measured or not a number)
+	Above      bool    `json:"above"`      // above max, or not a number
+	Addressed  bool    `json:"addressed"`  // the candidate records its own value within max
+	Candidate  float64 `json:"candidate"`  // the candidate's own value, when recorded
+	Block      bool    `json:"block"`      // drift.block is on
+	// Passed is false when the drift blocks this candidate: above max,
+	// block on, and not addressed.
+	Passed bool `json:"passed"`
 }
 
 // DBTEvidence is the impact of a dbt change.

@@ -1,4 +1,5 @@
-# Quality gates: a model whose evaluation did not pass, and a dbt change that
+# Quality gates: a model whose evaluation did not pass or whose drift blocks
+# it (drift.block, not addressed by the candidate), and a dbt change that
 # breaks a contract or leaves modified models untested, deny a production
 # deployment and warn elsewhere. A member of one of
 # policies.override_teams turns the denial into a warning that names the team.
@@ -11,6 +12,15 @@ gate_violation contains msg if {
 	msg := sprintf("%s: %s is %v (%s; serving in production %v, regression %v, allowed %v); the model evaluation did not pass", [
 		a.name, object.get(m, "metric", "metric"), object.get(m, "candidate", 0), metric_bound(m),
 		object.get(m, "production", 0), object.get(m, "regression", 0), object.get(m, "max_regression", 0),
+	])
+}
+
+gate_violation contains msg if {
+	some a in input.artifacts
+	d := a.evidence.metrics.drift
+	d.passed == false
+	msg := sprintf("%s: drift %s on the version serving in production is %v, above the maximum %v, and the candidate does not address it (no %s of its own within the maximum); drift.block stops the promotion", [
+		a.name, d.metric, d.production, d.max, d.metric,
 	])
 }
 

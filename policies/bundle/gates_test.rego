@@ -44,6 +44,31 @@ test_lower_is_better_model_names_its_maximum if {
 	d.deny == ["fraud-model: p95_latency_ms is 310 (maximum 300, lower is better; serving in production 240, regression 70, allowed 20); the model evaluation did not pass"]
 }
 
+drifted_model := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics", "value": {
+	"metric": "auc", "direction": "higher", "candidate": 0.935, "production": 0.93, "min": 0.9, "max_regression": 0.005, "regression": -0.005, "passed": true,
+	"drift": {"metric": "psi", "source": "metric", "max": 0.2, "measured": true, "production": 0.31, "above": true, "addressed": false, "candidate": 0, "block": true, "passed": false},
+}}])
+
+drift_reason := "fraud-model: drift psi on the version serving in production is 0.31, above the maximum 0.2, and the candidate does not address it (no psi of its own within the maximum); drift.block stops the promotion"
+
+test_blocking_drift_denies_production_and_yields_to_override if {
+	d := conveyor.decision with input as gate_input("production", [], [drifted_model]) with data.conveyor.config as gate_config
+	d.deny == [drift_reason]
+	o := conveyor.decision with input as gate_input("production", ["acme/ml-leads"], [drifted_model]) with data.conveyor.config as gate_config
+	o.allow
+	o.warn == [concat("", ["overridden by acme/ml-leads: ", drift_reason])]
+}
+
+test_addressed_drift_allows_production if {
+	ok := json.patch(drifted_model, [
+		{"op": "replace", "path": "/evidence/metrics/drift/addressed", "value": true},
+		{"op": "replace", "path": "/evidence/metrics/drift/passed", "value": true},
+	])
+	d := conveyor.decision with input as gate_input("production", [], [ok]) with data.conveyor.config as gate_config
+	d.allow
+	d.deny == []
+}
+
 test_passed_model_allows_production if {
 	ok := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics/passed", "value": true}])
 	d := conveyor.decision with input as gate_input("production", [], [ok]) with data.conveyor.config as gate_config

@@ -15,6 +15,7 @@ import (
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // repoconfigPath is where annotations about the artifact block point.
@@ -207,6 +208,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		misspelled, _ = reg.GetModelVersionByAlias(ctx, ptr.Model, "Production")
 	}
 	g := gate(ptr, a.Evaluation, cand, serving[productionAlias], servingMetrics[productionAlias], misspelled)
+	driftBlocks, signatureBreaks := false, false
 	k.Quality, k.Evidence.Metrics = g.stage, g.evidence
 	if a.Drift != nil && k.Quality.Result != kind.Wait {
 		prodV := readDrift(a.Drift, servingMetrics[productionAlias], prodTags)
@@ -215,7 +217,15 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		if a.Drift.Source == DriftFromTag && tags == nil {
 			line, blocks = fmt.Sprintf("drift tag %s not measured: registry %q does not serve model version tags", a.Drift.Metric, ptr.Registry), false
 			view = line
+			prodV = driftValue{}
 		}
+		// The policy judges the drift too (gates.rego), so an override
+		// team can take a blocked candidate further, as with a regression.
+		if k.Evidence.Metrics == nil {
+			k.Evidence.Metrics = &policies.MetricsEvidence{Passed: true}
+		}
+		k.Evidence.Metrics.Drift = driftEvidence(a.Drift, prodV, candV, blocks)
+		driftBlocks = blocks
 		k.Persona += "\nDrift: " + view + ".\n"
 		switch {
 		case blocks && k.Quality.Result == kind.Fail:
@@ -237,9 +247,11 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 			k.Retry = true
 			k.Quality = kind.Stage{Result: kind.Wait, Summary: fmt.Sprintf("registry %q unreachable while reading the model signature", ptr.Registry), Details: []string{sc.wait.Error()}}
 		case sc.breaking != "" && k.Quality.Result != kind.Fail:
+			signatureBreaks = true
 			k.Quality = kind.Stage{Result: kind.Fail, Summary: k.Quality.Summary + "; " + sc.breaking}
 			g.title = "Model signature breaks production"
 		case sc.breaking != "":
+			signatureBreaks = true
 			k.Quality.Summary += "; " + sc.breaking
 		case sc.note != "":
 			k.Quality.Summary += "; " + sc.note
@@ -248,7 +260,10 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	if k.Quality.Result == kind.Fail {
 		k.Annotations = append(k.Annotations, at(g.title, k.Quality.Summary))
 	}
-	k.Gated = g.evidence != nil && !g.evidence.Passed
+	// Gated only when the policy sees every finding that failed Quality: a
+	// regression and a blocking drift are in its evidence, a signature
+	// break is not, so it is no one's to override.
+	k.Gated = ((g.evidence != nil && !g.evidence.Passed) || driftBlocks) && !signatureBreaks
 	return k
 }
 

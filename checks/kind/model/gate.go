@@ -170,6 +170,19 @@ func (v driftValue) String() string {
 	return num(v.value)
 }
 
+// driftEvidence is the drift gate as the policy reads it.
+func driftEvidence(d *Drift, prodV, candV driftValue, blocks bool) *policies.DriftEvidence {
+	de := &policies.DriftEvidence{Metric: d.Metric, Source: d.Source, Max: d.Max, Block: d.Block, Passed: !blocks,
+		Measured: prodV.have, Addressed: candV.within(d.Max)}
+	if prodV.have {
+		de.Production, de.Above = finite(prodV.value), !prodV.within(d.Max)
+	}
+	if candV.have {
+		de.Candidate = finite(candV.value)
+	}
+	return de
+}
+
 // driftVerdict judges the drift recorded on the version serving in
 // production. Shown always; it fails the candidate only with drift.block,
 // when production's value is above the maximum (or not a number), and when
