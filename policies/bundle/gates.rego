@@ -24,8 +24,12 @@ gate_violation contains msg if {
 	])
 }
 
-# The bound in the metric's direction: a maximum when lower is better.
-metric_bound(m) := sprintf("maximum %v, lower is better", [object.get(m, "max", 0)]) if {
+# The bound in the metric's direction: a maximum when lower is better
+# (absent when the gate sets none, so only max_regression failed).
+metric_bound(m) := sprintf("maximum %v, lower is better", [m.max]) if {
+	object.get(m, "direction", "higher") == "lower"
+	"max" in object.keys(m)
+} else := "no maximum, lower is better" if {
 	object.get(m, "direction", "higher") == "lower"
 } else := sprintf("minimum %v", [object.get(m, "min", 0)])
 

@@ -69,6 +69,15 @@ test_addressed_drift_allows_production if {
 	d.deny == []
 }
 
+test_lower_is_better_without_maximum_says_so if {
+	slow := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics", "value": {
+		"metric": "log_loss", "direction": "lower", "candidate": 0.41, "production": 0.35,
+		"min": 0, "max_regression": 0.02, "regression": 0.06, "passed": false,
+	}}])
+	d := conveyor.decision with input as gate_input("production", [], [slow]) with data.conveyor.config as gate_config
+	d.deny == ["fraud-model: log_loss is 0.41 (no maximum, lower is better; serving in production 0.35, regression 0.06, allowed 0.02); the model evaluation did not pass"]
+}
+
 test_passed_model_allows_production if {
 	ok := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics/passed", "value": true}])
 	d := conveyor.decision with input as gate_input("production", [], [ok]) with data.conveyor.config as gate_config
