@@ -104,9 +104,9 @@ func (d *vertexDriver) client(ctx context.Context) (*aiplatform.Service, error) 
 	return svc, nil
 }
 
-// apiError shortens the client's error to Google's message, code and
+// googleErr shortens the client's error to Google's message, code and
 // status ("Quota exceeded ... (429 RESOURCE_EXHAUSTED)").
-func apiError(what string, err error) error {
+func googleErr(what string, err error) error {
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
 		return fmt.Errorf("%s: %w", what, unwrapURLError(err))
@@ -134,7 +134,7 @@ func (d *vertexDriver) wait(ctx context.Context, svc *aiplatform.Service, op *ai
 		}
 		next, err := svc.Projects.Locations.Operations.Get(op.Name).Context(ctx).Do()
 		if err != nil {
-			return apiError(what, err)
+			return googleErr(what, err)
 		}
 		op = next
 	}
@@ -174,7 +174,7 @@ func (d *vertexDriver) deploy(ctx context.Context, t Target, p *progress) (Resul
 	epName, display := d.endpointName(t), smName(t.Artifact+"-v"+t.ModelRef().Version)
 	ep, err := svc.Projects.Locations.Endpoints.Get(epName).Context(ctx).Do()
 	if err != nil {
-		return res, apiError("read endpoint "+epName, err)
+		return res, googleErr("read endpoint "+epName, err)
 	}
 	cand, prev := split(ep, display)
 	if prev != nil && len(ep.DeployedModels) > 2 {
@@ -226,7 +226,7 @@ func (d *vertexDriver) setSplit(ctx context.Context, svc *aiplatform.Service, ep
 	_, err := svc.Projects.Locations.Endpoints.Patch(epName, &aiplatform.GoogleCloudAiplatformV1Endpoint{TrafficSplit: traffic}).
 		UpdateMask("trafficSplit").Context(ctx).Do()
 	if err != nil {
-		return apiError("set the traffic split of "+epName, err)
+		return googleErr("set the traffic split of "+epName, err)
 	}
 	return nil
 }
@@ -245,7 +245,7 @@ func (d *vertexDriver) deployModel(ctx context.Context, svc *aiplatform.Service,
 	}
 	op, err := svc.Projects.Locations.Endpoints.DeployModel(epName, req).Context(ctx).Do()
 	if err != nil {
-		return nil, apiError("deploy "+display+" to "+epName, err)
+		return nil, googleErr("deploy "+display+" to "+epName, err)
 	}
 	var out aiplatform.GoogleCloudAiplatformV1DeployModelResponse
 	if err := d.wait(ctx, svc, op, "deploy "+display, p, &out); err != nil {
@@ -275,7 +275,7 @@ func (d *vertexDriver) upload(ctx context.Context, svc *aiplatform.Service, t Ta
 			ContainerSpec: &aiplatform.GoogleCloudAiplatformV1ModelContainerSpec{ImageUri: d.cfg.Image}},
 	}).Context(ctx).Do()
 	if err != nil {
-		return "", apiError("upload "+display, err)
+		return "", googleErr("upload "+display, err)
 	}
 	var out aiplatform.GoogleCloudAiplatformV1UploadModelResponse
 	if err := d.wait(ctx, svc, op, "upload "+display, p, &out); err != nil {
@@ -290,7 +290,7 @@ func (d *vertexDriver) undeploy(ctx context.Context, svc *aiplatform.Service, ep
 		DeployedModelId: m.Id, TrafficSplit: traffic,
 	}).Context(ctx).Do()
 	if err != nil {
-		return apiError("undeploy "+m.DisplayName+" from "+epName, err)
+		return googleErr("undeploy "+m.DisplayName+" from "+epName, err)
 	}
 	if err := d.wait(ctx, svc, op, "undeploy "+m.DisplayName, p, nil); err != nil {
 		return err
@@ -319,7 +319,7 @@ func (d *vertexDriver) rollback(ctx context.Context, t Target, p *progress) (Res
 	epName, display := d.endpointName(t), smName(t.Artifact+"-v"+t.ModelRef().Version)
 	ep, err := svc.Projects.Locations.Endpoints.Get(epName).Context(ctx).Do()
 	if err != nil {
-		return res, apiError("read endpoint "+epName, err)
+		return res, googleErr("read endpoint "+epName, err)
 	}
 	cand, prev := split(ep, display)
 	if cand == nil {
@@ -329,14 +329,14 @@ func (d *vertexDriver) rollback(ctx context.Context, t Target, p *progress) (Res
 	if prev == nil {
 		m, err := svc.Projects.Locations.Models.Get(cand.Model).Context(ctx).Do()
 		if err != nil {
-			return res, apiError("read model "+cand.Model, err)
+			return res, googleErr("read model "+cand.Model, err)
 		}
 		if id := m.Labels[labelPrevious]; id != "" {
 			// The rollout reached 100 % and undeployed it: deploy it again.
 			prevModel := path.Dir(cand.Model) + "/" + id
 			pm, err := svc.Projects.Locations.Models.Get(prevModel).Context(ctx).Do()
 			if err != nil {
-				return res, apiError("read model "+prevModel, err)
+				return res, googleErr("read model "+prevModel, err)
 			}
 			if prev, err = d.deployModel(ctx, svc, epName, prevModel, pm.DisplayName, map[string]int64{"0": 100, cand.Id: 0}, p); err != nil {
 				return res, err

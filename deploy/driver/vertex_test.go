@@ -136,7 +136,7 @@ func TestVertexEmulatorIsStrict(t *testing.T) {
 		return s
 	}
 	ep := svc(&http.Client{}).Projects.Locations.Endpoints
-	if _, err := ep.Get(vxEndpointName).Context(ctx).Do(); err == nil || !strings.Contains(apiError("get", err).Error(), "401 UNAUTHENTICATED") {
+	if _, err := ep.Get(vxEndpointName).Context(ctx).Do(); err == nil || !strings.Contains(googleErr("get", err).Error(), "401 UNAUTHENTICATED") {
 		t.Errorf("no token: %v", err)
 	}
 	authed := &http.Client{Transport: bearer{token: "ya29.test-token"}}
@@ -155,7 +155,7 @@ func TestVertexEmulatorIsStrict(t *testing.T) {
 	if err := patch(map[string]int64{got.DeployedModels[0].Id: 90}); err == nil || !strings.Contains(err.Error(), "must be 100, got 90") {
 		t.Errorf("split of 90: %v", err)
 	}
-	if _, err := ep.Get("projects/acme-ml/locations/us-central1/endpoints/nope").Context(ctx).Do(); err == nil || !strings.Contains(apiError("get", err).Error(), "404 NOT_FOUND") {
+	if _, err := ep.Get("projects/acme-ml/locations/us-central1/endpoints/nope").Context(ctx).Do(); err == nil || !strings.Contains(googleErr("get", err).Error(), "404 NOT_FOUND") {
 		t.Errorf("missing endpoint: %v", err)
 	}
 	if _, err := ep.DeployModel(vxEndpointName, &aiplatform.GoogleCloudAiplatformV1DeployModelRequest{DeployedModel: &aiplatform.GoogleCloudAiplatformV1DeployedModel{

@@ -74,3 +74,30 @@ func TestOperationsFinishFailOrStick(t *testing.T) {
 		t.Errorf("unknown field: %d %v", code, got)
 	}
 }
+
+// Members are checked against the discovery document's messages: every
+// member a message has passes (output-only ones included, as Vertex
+// ignores them), one it lacks is refused with its proto path.
+func TestRequestMembersFollowTheDiscoveryDocument(t *testing.T) {
+	for _, tc := range []struct {
+		message, body, want string
+	}{
+		{"DeployModelRequest", `{"deployedModel": {"model": "m", "enableAccessLogging": true, "dedicatedResources": {"minReplicaCount": 1, "spot": false}}, "trafficSplit": {"0": 100}}`, ""},
+		{"DeployModelRequest", `{"deployedModel": {"model": "m"}, "traffic": {}}`, `Unknown name "traffic": Cannot find field.`},
+		{"DeployModelRequest", `{"deployedModel": {"dedicatedResources": {"machineSpec": {"machineType": "n1", "gpus": 1}}}}`, `Unknown name "gpus" at 'deployed_model.dedicated_resources.machine_spec': Cannot find field.`},
+		{"UploadModelRequest", `{"model": {"displayName": "m", "containerSpec": {"imageUri": "i", "healthRoute": "/h"}}, "modelId": "x"}`, ""},
+		{"UploadModelRequest", `{"model": {"display_name": "m"}}`, `Unknown name "display_name" at 'model': Cannot find field.`},
+		{"Endpoint", `{"trafficSplit": {"1": 100}, "etag": "x"}`, ""},
+		{"UndeployModelRequest", `[1]`, "Invalid JSON payload received."},
+	} {
+		r, _ := http.NewRequest("POST", "/", strings.NewReader(tc.body))
+		var v map[string]any
+		g := decodeMessage(r, tc.message, &v)
+		switch {
+		case tc.want == "" && g != nil:
+			t.Errorf("%s %s refused: %s", tc.message, tc.body, g.Message)
+		case tc.want != "" && (g == nil || g.Status != "INVALID_ARGUMENT" || !strings.Contains(g.Message, tc.want)):
+			t.Errorf("%s %s: %+v, want INVALID_ARGUMENT with %q", tc.message, tc.body, g, tc.want)
+		}
+	}
+}
