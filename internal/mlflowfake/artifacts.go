@@ -29,6 +29,11 @@ func (s *Server) SetSignature(name, ver string, sig Signature) {
 	if !ok || m.versions[ver] == nil {
 		panic(fmt.Sprintf("mlflowfake.SetSignature: model %q has no version %q; call AddVersion first", name, ver))
 	}
+	s.setSignatureLocked(m.versions[ver], sig)
+}
+
+// setSignatureLocked writes v's MLmodel file; callers hold s.mu.
+func (s *Server) setSignatureLocked(v *version, sig Signature) {
 	doc := map[string]any{
 		"artifact_path":  "model",
 		"flavors":        map[string]any{"python_function": map[string]any{"loader_module": "mlflow.sklearn", "python_version": "3.11.9"}},
@@ -49,7 +54,7 @@ func (s *Server) SetSignature(name, ver string, sig Signature) {
 	if s.artifacts == nil {
 		s.artifacts = map[string][]byte{}
 	}
-	s.artifacts[artifactRoot(m.versions[ver])+"/MLmodel"] = b
+	s.artifacts[artifactRoot(v)+"/MLmodel"] = b
 }
 
 // SetArtifactURI makes version ver of model name live at uri (for example

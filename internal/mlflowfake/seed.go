@@ -37,6 +37,16 @@ type SeedVersion struct {
 	RunID   string      `json:"run_id"`
 	Source  string      `json:"source"`
 	Metrics SeedMetrics `json:"metrics"`
+	// Signature is the model signature logged in the version's MLmodel
+	// file: the column specs MLflow writes (mlflow/types/schema.py), as
+	// JSON lists, e.g. {"inputs": [{"type": "double", "name": "amount", "required": true}]}.
+	Signature *SeedSignature `json:"signature"`
+}
+
+// SeedSignature is a version's model signature in a Seed.
+type SeedSignature struct {
+	Inputs  json.RawMessage `json:"inputs"`
+	Outputs json.RawMessage `json:"outputs"`
 }
 
 // SeedMetrics are a version's run metrics. A value is a JSON number or, as
@@ -98,6 +108,10 @@ func (s *Server) LoadSeed(r io.Reader) error {
 			status, runID := v.defaults(m.Name)
 			s.addVersionLocked(m.Name, v.Version, status, runID, v.Metrics)
 			s.models[m.Name].versions[v.Version].source = v.Source
+			if v.Signature != nil {
+				s.setSignatureLocked(s.models[m.Name].versions[v.Version],
+					Signature{Inputs: string(v.Signature.Inputs), Outputs: string(v.Signature.Outputs)})
+			}
 		}
 		aliases := sortedKeys(m.Aliases)
 		for _, a := range aliases {
@@ -147,6 +161,17 @@ func (seed Seed) validate() error {
 			if v.Status != "" && !validStatus(v.Status) {
 				return fmt.Errorf("%s: status %q is not one of READY, PENDING_REGISTRATION, FAILED_REGISTRATION", vat, v.Status)
 			}
+			if sg := v.Signature; sg != nil {
+				for _, part := range []struct {
+					name string
+					raw  json.RawMessage
+				}{{"inputs", sg.Inputs}, {"outputs", sg.Outputs}} {
+					var specs []map[string]any
+					if len(part.raw) > 0 && (json.Unmarshal(part.raw, &specs) != nil || !allTyped(specs)) {
+						return fmt.Errorf(`%s.signature.%s: write a list of column specs as MLflow logs them, e.g. [{"type": "double", "name": "amount", "required": true}]`, vat, part.name)
+					}
+				}
+			}
 			_, runID := v.defaults(m.Name)
 			if prev, ok := runMetrics[runID]; ok && !sameMetrics(prev, v.Metrics) {
 				return fmt.Errorf("%s: run_id %q is used by another version with different metrics; give each version its own run_id", vat, runID)
@@ -172,4 +197,14 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// allTyped reports whether every spec names its type, as MLflow's specs do.
+func allTyped(specs []map[string]any) bool {
+	for _, sp := range specs {
+		if t, _ := sp["type"].(string); t == "" {
+			return false
+		}
+	}
+	return true
 }

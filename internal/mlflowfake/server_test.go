@@ -255,3 +255,31 @@ func TestSeedServesNonFiniteMetricsAsMLflowWritesThem(t *testing.T) {
 		t.Fatalf("a seed metric in another spelling: %v", err)
 	}
 }
+
+func TestSeedSignatureIsServedAsMLmodel(t *testing.T) {
+	f := mlflowfake.NewTest(t)
+	seed := `{"models":[{"name":"m","versions":[{"version":"1","run_id":"r1",
+	  "signature":{"inputs":[{"type":"double","name":"x","required":true}]}}]}]}`
+	if err := f.LoadSeed(strings.NewReader(seed)); err != nil {
+		t.Fatal(err)
+	}
+	status, doc := do(t, "GET", f.URL()+mlflowfake.PathDownloadURI+"?name=m&version=1", "", nil)
+	if status != 200 || doc["artifact_uri"] != "mlflow-artifacts:/0/r1/artifacts/model" {
+		t.Fatalf("download URI: %d %v", status, doc)
+	}
+	resp, err := http.Get(f.URL() + mlflowfake.PathArtifacts + "0/r1/artifacts/model/MLmodel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), `inputs: '[{"type":"double","name":"x","required":true}]'`) {
+		t.Fatalf("MLmodel: %d\n%s", resp.StatusCode, raw)
+	}
+	bad := `{"models":[{"name":"m","versions":[{"version":"1","signature":{"inputs":[{"name":"x"}]}}]}]}`
+	other := mlflowfake.New()
+	defer other.Close()
+	if err := other.LoadSeed(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "signature.inputs") {
+		t.Fatalf("a spec without a type: %v", err)
+	}
+}
