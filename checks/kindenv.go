@@ -40,6 +40,19 @@ func (e kindEnv) Tree(ctx context.Context, side kind.Side) (fs.FS, error) {
 	return e.r.f.Tree(ctx, side)
 }
 
+// subtreeReader is facts that can fetch part of a tree (the GitHub facts,
+// through prfacts).
+type subtreeReader interface {
+	Subtree(ctx context.Context, side kind.Side, dirs []string) (fs.FS, error)
+}
+
+func (e kindEnv) Subtree(ctx context.Context, side kind.Side, dirs []string) (fs.FS, error) {
+	if st, ok := e.r.f.(subtreeReader); ok {
+		return st.Subtree(ctx, side, dirs)
+	}
+	return e.r.f.Tree(ctx, side)
+}
+
 func (e kindEnv) CI(ctx context.Context) (map[string]kind.CIResult, error) { return e.r.ciResults(ctx) }
 
 func (e kindEnv) Commits(ctx context.Context) ([]kind.Commit, error) { return e.r.commitList(ctx) }
@@ -77,5 +90,9 @@ func (e kindEnv) Environments() []string {
 
 func contains(xs []string, x string) bool { return slices.Contains(xs, x) }
 
-// The GitHub facts read Actions through the shared PR-facts reader.
-var _ kind.Actions = (*ghFacts)(nil)
+// The GitHub facts read Actions and subtrees through the shared PR-facts
+// reader.
+var (
+	_ kind.Actions  = (*ghFacts)(nil)
+	_ subtreeReader = (*ghFacts)(nil)
+)

@@ -121,6 +121,10 @@ type Env interface {
 	ReadFile(ctx context.Context, side Side, path string) ([]byte, error)
 	// Tree is the whole repository at side.
 	Tree(ctx context.Context, side Side) (fs.FS, error)
+	// Subtree holds the files under dirs at side (repository folders;
+	// "." is the root). On GitHub only those files are fetched; it may hold
+	// more where the repository is at hand anyway (a local checkout).
+	Subtree(ctx context.Context, side Side, dirs []string) (fs.FS, error)
 	// CI is the CI checks recorded on the head SHA, by name.
 	CI(ctx context.Context) (map[string]CIResult, error)
 	// Commits lists the change's commits, oldest first.

@@ -243,7 +243,7 @@ func (r *Reader) treeAt(ctx context.Context, sha string) (fs.FS, error) {
 	if t, ok := r.s.trees.Get(key); ok {
 		return t, nil
 	}
-	t, err := r.tarball(ctx, sha)
+	t, err := r.tarballUnder(ctx, sha, func(string) bool { return true })
 	if err != nil {
 		return nil, err
 	}
@@ -251,9 +251,10 @@ func (r *Reader) treeAt(ctx context.Context, sha string) (fs.FS, error) {
 	return t, nil
 }
 
-// tarball downloads the repository at sha (one call; GitHub redirects to
-// codeload, which the HTTP client follows) into memory.
-func (r *Reader) tarball(ctx context.Context, sha string) (fs.FS, error) {
+// tarballUnder downloads the repository at sha (one call; GitHub redirects
+// to codeload, which the HTTP client follows) and keeps in memory the files
+// keep accepts.
+func (r *Reader) tarballUnder(ctx context.Context, sha string, keep func(string) bool) (fs.FS, error) {
 	req, err := r.gh.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/tarball/%s", r.owner, r.name, sha), nil)
 	if err != nil {
 		return nil, err
@@ -281,7 +282,7 @@ func (r *Reader) tarball(ctx context.Context, sha string) (fs.FS, error) {
 		}
 		// Entries sit under one top folder, owner-repo-sha/.
 		_, rel, ok := strings.Cut(h.Name, "/")
-		if !ok || rel == "" {
+		if !ok || rel == "" || !keep(rel) {
 			continue
 		}
 		b, err := io.ReadAll(tr)

@@ -255,12 +255,21 @@ func (s *Server) handleTree(w http.ResponseWriter, r *http.Request, rs *repoStat
 		}
 	}
 	list := []any{}
+	limit := s.treeLimit
+	if limit <= 0 {
+		limit = maxTreeEntries
+	}
+	truncated := false
 	for _, k := range slices.Sorted(maps.Keys(entries)) {
+		if len(list) == limit {
+			truncated = true
+			break
+		}
 		list = append(list, entries[k])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"sha": c.tree, "url": s.ts.URL + "/repos/" + rs.fullName + "/git/trees/" + c.tree,
-		"tree": list, "truncated": false,
+		"tree": list, "truncated": truncated,
 	})
 }
 

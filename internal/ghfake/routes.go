@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+repo+"/compare/{basehead...}", s.withRepo(s.handleCompare))
 	m.HandleFunc("GET "+repo+"/contents/{path...}", s.withRepo(s.handleContents))
 	m.HandleFunc("GET "+repo+"/git/trees/{sha...}", s.withRepo(s.handleTree))
+	m.HandleFunc("GET "+repo+"/git/blobs/{sha}", s.withRepo(s.handleBlob))
 	m.HandleFunc("GET "+repo+"/tarball", s.withRepo(s.handleTarball))
 	m.HandleFunc("GET "+repo+"/tarball/{ref...}", s.withRepo(s.handleTarball))
 	m.HandleFunc("GET /_codeload/{owner}/{repo}/legacy.tar.gz/{sha}", s.withRepo(s.handleCodeload))

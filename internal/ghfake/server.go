@@ -66,6 +66,7 @@ type Server struct {
 	deliveries    []*Delivery
 	oauth         oauthState
 	artifactURLs  map[string]artifactURL // signed artifact download URLs handed out
+	treeLimit     int                    // recursive tree entries before truncation (0: GitHub's 100,000)
 
 	// calls, faults and latency carry their own locks; s.mu does not guard them.
 	calls   fakeapi.Log[Call]

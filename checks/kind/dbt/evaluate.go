@@ -2,7 +2,9 @@ package dbt
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -31,7 +33,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 			return k
 		}
 	}
-	headFS, err := env.Tree(ctx, kind.Head)
+	headFS, err := projectTree(ctx, env, kind.Head, a)
 	if err != nil {
 		k.Validate = kind.Stage{Result: kind.Error, Summary: "the PR head could not be read; retry with Re-run", Details: []string{err.Error()}}
 		k.Quality = kind.Stage{Result: kind.Info, Summary: "not evaluated until Validate passes"}
@@ -70,7 +72,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Validate.Details = append(k.Validate.Details, "warning: "+w.String())
 		k.Annotations = append(k.Annotations, kind.Annotation{Path: w.File, Line: max(w.Line, 1), Level: "warning", Title: "dbt lineage incomplete", Message: w.Message})
 	}
-	baseFS, err := env.Tree(ctx, kind.Base)
+	baseFS, err := projectTree(ctx, env, kind.Base, a)
 	if err != nil {
 		k.Quality = kind.Stage{Result: kind.Error, Summary: "the base branch could not be read; retry with Re-run", Details: []string{err.Error()}}
 		return k
@@ -141,6 +143,27 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	k.Selection = ev.Modified
 	k.Persona = lineage(d, head) + builds(d, env.Environments())
 	return k
+}
+
+// projectTree reads only what dbt reads at side: the project folder, its
+// local packages and a packages-install-path outside it (dbtengine.Folders),
+// and the folder of a configured manifest.
+func projectTree(ctx context.Context, env kind.Env, side kind.Side, a *Spec) (fs.FS, error) {
+	var failed error
+	dirs := dbtengine.Folders(a.Project, func(name string) ([]byte, error) {
+		b, err := env.ReadFile(ctx, side, path.Join(a.Project, name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && failed == nil {
+			failed = err
+		}
+		return b, err
+	})
+	if failed != nil {
+		return nil, failed
+	}
+	if a.Manifest != "" {
+		dirs = append(dirs, path.Dir(a.Manifest))
+	}
+	return env.Subtree(ctx, side, dirs)
 }
 
 // builds says what a deploy of the change would build, with the --select

@@ -25,6 +25,25 @@ func (e treeEnv) Tree(_ context.Context, side kind.Side) (fs.FS, error) {
 	return e.head, nil
 }
 
+func (e treeEnv) ReadFile(_ context.Context, side kind.Side, name string) ([]byte, error) {
+	t, _ := e.Tree(context.Background(), side)
+	return fs.ReadFile(t, name)
+}
+
+// Subtree holds only the files under dirs, as the GitHub facts fetch them.
+func (e treeEnv) Subtree(ctx context.Context, side kind.Side, dirs []string) (fs.FS, error) {
+	t, _ := e.Tree(ctx, side)
+	out := fstest.MapFS{}
+	for name, f := range t.(fstest.MapFS) {
+		for _, d := range dirs {
+			if d == "." || strings.HasPrefix(name, d+"/") {
+				out[name] = f
+			}
+		}
+	}
+	return out, nil
+}
+
 func (treeEnv) Environments() []string { return []string{"staging", "production"} }
 
 func files(extra map[string]string) fstest.MapFS {
