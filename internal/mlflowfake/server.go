@@ -1,8 +1,11 @@
 // Package mlflowfake is an in-process MLflow tracking server for tests and
 // the demo. It speaks the MLflow REST endpoints Conveyor uses (model versions,
-// aliases, runs) with MLflow's JSON and error shapes, so the real client is
-// exercised end to end. It also records calls and injects faults. It must
-// not be used in production code paths.
+// aliases, runs, logged models, a version's files through the artifact proxy,
+// and Databricks Unity Catalog's registry endpoints) with MLflow's JSON and
+// error shapes, so the real client is exercised end to end. Every request it
+// routes is checked against MLflow's published protos (contract.go; NewTest
+// fails the test that departs from them). It also records calls and injects
+// faults. It must not be used in production code paths.
 package mlflowfake
 
 import (
