@@ -214,3 +214,29 @@ func TestVertexCredentialsFileMustBeAServiceAccountKey(t *testing.T) {
 		t.Errorf("%d calls reached Vertex with a refused key file", n)
 	}
 }
+
+// Without credentials_file the driver uses Application Default
+// Credentials: here GOOGLE_APPLICATION_CREDENTIALS naming a service
+// account key, as on a machine set up with a key instead of a metadata
+// server.
+func TestVertexApplicationDefaultCredentials(t *testing.T) {
+	vx := vertexfake.New("ya29.test-token")
+	t.Cleanup(vx.Close)
+	vx.AddEndpoint(vxEndpointName)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", serviceAccountKey(t, vx.TokenURL()))
+	cfg := serverconfig.Driver{Type: "vertex", Registry: "main", Project: "acme-ml", Region: "us-central1", Endpoint: "fraud-{environment}",
+		Image: "img", EndpointURL: vx.URL()}
+	cfg.PollInterval.Duration = 5 * time.Millisecond
+	d, err := New("vertex", cfg, Deps{MLflow: func(string) (ModelRegistry, error) { return newFakeRegistry("14"), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := modelTarget()
+	tg.Previous = ""
+	if _, err := d.Deploy(context.Background(), tg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := vx.Traffic(vxEndpointName); got["fraud-model-v14"] != 100 {
+		t.Errorf("split %v; want v14 deployed with all traffic", got)
+	}
+}
