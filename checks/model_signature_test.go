@@ -43,7 +43,7 @@ func TestSignatureBreakFailsQuality(t *testing.T) {
 	if q.Result != Fail || !strings.Contains(q.Summary, want) || !strings.Contains(q.Summary, "auc 0.935") {
 		t.Fatalf("quality = %+v", q)
 	}
-	if !strings.Contains(m.Persona, "| input | country | – | string | **breaking** |") || !strings.Contains(m.Persona, "| input | amount | double | double |  |") {
+	if !strings.Contains(m.Persona, "| input | country | – | string | **breaking**: removed |") || !strings.Contains(m.Persona, "| input | amount | double | double |  |") {
 		t.Errorf("the signature table does not show the break:\n%s", m.Persona)
 	}
 	found := false

@@ -38,9 +38,10 @@ func (s *Server) ucGetModelVersion(w http.ResponseWriter, p map[string]string) {
 	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.ucWireVersion(m, m.versions[p["version"]])})
 }
 
-// ucGetByAlias answers an unset alias with RESOURCE_DOES_NOT_EXIST: Unity
-// Catalog aliases are securable metadata of the registered model, and an
-// unknown one is a missing resource, not a malformed parameter.
+// ucGetByAlias answers an unset alias with 404 RESOURCE_DOES_NOT_EXIST.
+// The protos do not say what Databricks answers; this is the error code its
+// REST API documents for a missing object, and Conveyor's client reads it as
+// well as MLflow's 400 "alias ... not found" as "not set".
 func (s *Server) ucGetByAlias(w http.ResponseWriter, p map[string]string) {
 	if !need(w, p, "name", "alias") {
 		return

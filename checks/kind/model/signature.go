@@ -162,19 +162,19 @@ func diffSignature(prod, cand *mlflow.Signature) (string, []string) {
 		}
 		for _, k := range order {
 			p, c := pm[k], cm[k]
-			change := ""
+			change, short := "", ""
 			switch {
 			case c == nil:
-				change = side.name + " " + k + " removed"
+				change, short = side.name+" "+k+" removed", "removed"
 			case p == nil && side.name == "input" && c.Required:
-				change = "new required input " + k
+				change, short = "new required input "+k, "added, required"
 			case p == nil:
 				fmt.Fprintf(&b, "| %s | %s | %s | – | added |\n", side.name, k, specText(c))
 				continue
 			case p.Type != c.Type:
-				change = fmt.Sprintf("%s %s: type %s -> %s", side.name, k, p.Type, c.Type)
+				change, short = fmt.Sprintf("%s %s: type %s -> %s", side.name, k, p.Type, c.Type), "type changed"
 			case side.name == "input" && c.Required && !p.Required:
-				change = "input " + k + " is now required"
+				change, short = "input "+k+" is now required", "now required"
 			}
 			cell := "–"
 			if c != nil {
@@ -187,7 +187,7 @@ func diffSignature(prod, cand *mlflow.Signature) (string, []string) {
 			mark := ""
 			if change != "" {
 				breaks = append(breaks, change)
-				mark = "**breaking**"
+				mark = "**breaking**: " + short
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", side.name, k, cell, pcell, mark)
 		}
