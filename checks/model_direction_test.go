@@ -123,3 +123,72 @@ func TestHeadDirectionDoesNotGovern(t *testing.T) {
 	wantGovernance(t, res, "artifacts.fraud-model.evaluation.direction", "lower", "higher")
 	wantGovernance(t, res, "artifacts.fraud-model.evaluation.max", "0.3", "(none)")
 }
+
+// twoGates judges auc (higher is better) and p95 latency (lower is better).
+const twoGates = "evaluation: [{metric: auc, min: 0.90, max_regression: 0.005}, {metric: p95_ms, direction: lower, max: 300, max_regression: 20}]"
+
+func latencyRegistry(t *testing.T) *mlflowfake.Server {
+	ml := mlflowfake.NewTest(t)
+	ml.AddVersion("fraud-detector", "12", "", map[string]float64{"auc": 0.93, "p95_ms": 250})
+	ml.AddVersion("fraud-detector", "14", "", map[string]float64{"auc": 0.94, "p95_ms": 240})
+	ml.AddVersion("fraud-detector", "15", "", map[string]float64{"auc": 0.95, "p95_ms": 290})
+	ml.AddVersion("fraud-detector", "16", "", map[string]float64{"auc": 0.95})
+	ml.SetAlias("fraud-detector", "production", "12")
+	return ml
+}
+
+func TestSeveralGatesEachInItsDirection(t *testing.T) {
+	ml := latencyRegistry(t)
+	f := exampleFacts(t, "good", ml)
+	pointTo(f, "14")
+	withEvaluation(t, f, twoGates)
+	q, m := quality(t, f)
+	if q.Result != Pass || q.Summary != "auc 0.94 ≥ minimum 0.9; +0.01 vs production v12 (0.93), regression within 0.005; p95_ms 240 ≤ maximum 300; -10 vs production v12 (250), regression within 20" {
+		t.Fatalf("quality = %+v", q)
+	}
+	for _, row := range []string{
+		"| auc | ≥ 0.9; at most 0.005 below production; higher is better | 0.94 | – | 0.93 | +0.01 (better) |\n| p95_ms | ≤ 300; at most 20 above production; lower is better | 240 | – | 250 | -10 (better) |",
+	} {
+		if !strings.Contains(m.Persona, row) {
+			t.Errorf("the table lacks, in the config's order:\n%s\n%s", row, m.Persona)
+		}
+	}
+
+	// v15 is more accurate but 40 ms slower than production: the latency
+	// gate fails, and the evidence leads with it and lists both gates.
+	pointTo(f, "15")
+	q, m = quality(t, f)
+	if q.Result != Fail || !strings.Contains(q.Summary, "auc 0.95 ≥ minimum 0.9") ||
+		!strings.Contains(q.Summary, "p95_ms regresses 40 against production v12 (250, lower is better); at most 20 is allowed") {
+		t.Fatalf("quality = %+v", q)
+	}
+	ev := m.Evidence.Metrics
+	if ev == nil || ev.Metric != "p95_ms" || ev.Passed || len(ev.Gates) != 2 || ev.Gates[0].Metric != "auc" || !ev.Gates[0].Passed || ev.Gates[1].Regression != 40 {
+		t.Fatalf("evidence = %+v", ev)
+	}
+	if !m.Overridable {
+		t.Error("a failed gate the policy sees is a quality finding: the artifact should be overridable")
+	}
+
+	// v16 logged no latency: that gate fails naming it, and since the
+	// policy cannot see a missing metric, no one may override it.
+	pointTo(f, "16")
+	q, m = quality(t, f)
+	if q.Result != Fail || !strings.Contains(q.Summary, `the candidate v16 logged no "p95_ms" metric`) || m.Overridable {
+		t.Fatalf("quality = %+v, overridable %v", q, m.Overridable)
+	}
+}
+
+// A PR that adds a gate sees it listed under the governance changes, and
+// the added gate does not judge it before merge.
+func TestAddedGateTakesEffectAfterMerge(t *testing.T) {
+	f := exampleFacts(t, "good", latencyRegistry(t))
+	pointTo(f, "15")
+	f.HeadFiles[configPath] = strings.Replace(f.HeadFiles[configPath], "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}", twoGates, 1)
+	res := evaluate(t, f)
+	if q := stage(artifactByName(res, "fraud-model"), StageQuality); q.Result != Pass || strings.Contains(q.Summary, "p95_ms") {
+		t.Fatalf("quality = %+v, want only the base's auc gate", q)
+	}
+	wantGovernance(t, res, "artifacts.fraud-model.evaluation[1].metric", "(none)", "p95_ms")
+	wantGovernance(t, res, "artifacts.fraud-model.evaluation[1].max", "(none)", "300")
+}

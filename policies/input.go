@@ -217,6 +217,9 @@ type MetricsEvidence struct {
 	// Drift is the drift gate's finding, nil when the model configures
 	// none; it has its own verdict, independent of Passed.
 	Drift *DriftEvidence `json:"drift,omitempty"`
+	// Gates lists every metric gate when the model has several (the
+	// fields above are then the first failed gate's, else the first's).
+	Gates []MetricsEvidence `json:"gates,omitempty"`
 }
 
 // DriftEvidence is a model's drift gate: the drift value recorded on the

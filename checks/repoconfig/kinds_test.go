@@ -30,7 +30,7 @@ func TestGovernTakesKindGoverningFieldsFromBase(t *testing.T) {
 	head := mustParse(t, "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, min: 0.5}}\n"+
 		"  n: {kind: model, pointer: n.yaml, evaluation: {metric: auc, min: 0.1}}\n")
 	eff, changes := Govern(base, head)
-	if ev := modelSpec(eff.Artifact("m")).Evaluation; ev == nil || *ev.Min != 0.9 {
+	if ev := modelSpec(eff.Artifact("m")).Evaluation; len(ev) != 1 || *ev[0].Min != 0.9 {
 		t.Fatalf("m's evaluation = %+v, want the base's min 0.9", ev)
 	}
 	n := eff.Artifact("n")

@@ -40,8 +40,8 @@ func TestParseDesignExample(t *testing.T) {
 		t.Errorf("web ci = %v", web.CI)
 	}
 	fm := c.Artifact("fraud-model")
-	if ms := modelSpec(fm); ms.Pointer != "models/fraud.yaml" || ms.Evaluation == nil || ms.Evaluation.Metric != "auc" ||
-		*ms.Evaluation.Min != 0.90 || *ms.Evaluation.MaxRegression != 0.005 || fm.Resources.GPU != 1 {
+	if ms := modelSpec(fm); ms.Pointer != "models/fraud.yaml" || len(ms.Evaluation) != 1 || ms.Evaluation[0].Metric != "auc" ||
+		*ms.Evaluation[0].Min != 0.90 || *ms.Evaluation[0].MaxRegression != 0.005 || fm.Resources.GPU != 1 {
 		t.Errorf("fraud-model = %+v eval %+v", fm, ms.Evaluation)
 	}
 	if a := c.Artifact("analytics"); dbtSpec(a).Project != "analytics" || a.Kind != "dbt" {
@@ -139,6 +139,9 @@ func TestParseProblems(t *testing.T) {
 		{"min on a lower-is-better metric", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, min: 0.9}}\n", 3, 87, "write max: 0.9"},
 		{"max on a higher-is-better metric", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max: 0.9}}\n", 3, 68, "write direction: lower for auc"},
 		{"unknown drift source", head + "  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: logs}}\n", 3, 76, "must be metric (a run metric of the version) or tag"},
+		{"empty evaluation list", head + "  m: {kind: model, pointer: m.yaml, evaluation: []}\n", 3, 49, "evaluation lists no gate"},
+		{"a metric gated twice", head + "  m: {kind: model, pointer: m.yaml, evaluation: [{metric: auc}, {metric: auc, min: 0.9}]}\n", 3, 65, "evaluation[1] gates auc again"},
+		{"a bad gate in the list", head + "  m: {kind: model, pointer: m.yaml, evaluation: [{metric: auc}, {metric: p95, direction: lower, min: 3}]}\n", 3, 102, "evaluation[1].min does not apply to a metric where lower is better"},
 		{"unknown direction", head + "  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: down}}\n", 3, 74, "must be higher or lower"},
 		{"deploy not mapping", head + "  web: {kind: app, paths: [x], deploy: argo}\n", 3, 40, "write for example deploy: {driver: web-argo}"},
 		{"artifacts list", "version: 1\nartifacts: [web]\n", 2, 12, "must be a mapping of names"},

@@ -102,20 +102,22 @@ func TestSchemaAgreesWithParse(t *testing.T) {
 func TestSchemaRejectsBrokenConfigs(t *testing.T) {
 	sch := compileSchema(t)
 	broken := map[string]string{
-		"unknown key":        "version: 1\nartifacts:\n  web: {kind: app, paths: [x], owner: [a]}\n",
-		"version 2":          "version: 2\n",
-		"bad name":           "version: 1\nartifacts:\n  Web: {kind: app, paths: [x]}\n",
-		"app without paths":  "version: 1\nartifacts:\n  web: {kind: app}\n",
-		"model with paths":   "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, paths: [x]}\n",
-		"bad memory":         "version: 1\nartifacts:\n  web: {kind: app, paths: [x], resources: {memory: 4GB}}\n",
-		"step above 100":     "version: 1\nenvironments:\n  p: {rollout: {steps: [10, 150]}}\n",
-		"count without from": "version: 1\nenvironments:\n  p: {approvals: {count: 2}}\n",
-		"bad freeze":         "version: 1\nenvironments:\n  p: {freeze: [\"Friday\"]}\n",
-		"absolute path":      "version: 1\nartifacts:\n  web: {kind: app, paths: [/srv/**]}\n",
-		"min with lower":     "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, min: 1}}\n",
-		"max with higher":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max: 1}}\n",
-		"bad drift source":   "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: logs}}\n",
-		"bad direction":      "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: up}}\n",
+		"unknown key":         "version: 1\nartifacts:\n  web: {kind: app, paths: [x], owner: [a]}\n",
+		"version 2":           "version: 2\n",
+		"bad name":            "version: 1\nartifacts:\n  Web: {kind: app, paths: [x]}\n",
+		"app without paths":   "version: 1\nartifacts:\n  web: {kind: app}\n",
+		"model with paths":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, paths: [x]}\n",
+		"bad memory":          "version: 1\nartifacts:\n  web: {kind: app, paths: [x], resources: {memory: 4GB}}\n",
+		"step above 100":      "version: 1\nenvironments:\n  p: {rollout: {steps: [10, 150]}}\n",
+		"count without from":  "version: 1\nenvironments:\n  p: {approvals: {count: 2}}\n",
+		"bad freeze":          "version: 1\nenvironments:\n  p: {freeze: [\"Friday\"]}\n",
+		"absolute path":       "version: 1\nartifacts:\n  web: {kind: app, paths: [/srv/**]}\n",
+		"min with lower":      "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, min: 1}}\n",
+		"max with higher":     "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, max: 1}}\n",
+		"empty gate list":     "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: []}\n",
+		"min in a lower gate": "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: [{metric: auc}, {metric: p95, direction: lower, min: 3}]}\n",
+		"bad drift source":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: logs}}\n",
+		"bad direction":       "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: up}}\n",
 	}
 	for name, src := range broken {
 		if _, probs := Parse([]byte(src)); len(probs) == 0 {
@@ -135,6 +137,7 @@ func TestSchemaAcceptsBothMetricDirections(t *testing.T) {
 		"lower with max":    "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: rmse, direction: lower, max: 0.3, max_regression: 0.01}}\n",
 		"higher with min":   "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, direction: higher, min: 0.9}}\n",
 		"default with min":  "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: auc, min: 0.9}}\n",
+		"two gates":         "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: [{metric: auc, min: 0.9}, {metric: p95_ms, direction: lower, max: 300}]}\n",
 		"drift from a tag":  "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, drift: {metric: psi, max: 0.2, source: tag, block: true}}\n",
 		"lower, bound-free": "version: 1\nartifacts:\n  m: {kind: model, pointer: m.yaml, evaluation: {metric: log_loss, direction: lower, max_regression: 0.02}}\n",
 	}

@@ -7,8 +7,8 @@ package conveyor
 
 gate_violation contains msg if {
 	some a in input.artifacts
-	a.evidence.metrics.passed == false
-	m := a.evidence.metrics
+	some m in metric_gates(a.evidence.metrics)
+	m.passed == false
 	msg := sprintf("%s: %s is %v (%s; serving in production %v, regression %v, allowed %v); the model evaluation did not pass", [
 		a.name, object.get(m, "metric", "metric"), object.get(m, "candidate", 0), metric_bound(m),
 		object.get(m, "production", 0), object.get(m, "regression", 0), object.get(m, "max_regression", 0),
@@ -23,6 +23,11 @@ gate_violation contains msg if {
 		a.name, d.metric, d.production, d.max, d.metric,
 	])
 }
+
+# Every metric gate of a model: the list when it has several, else the one.
+metric_gates(m) := m.gates if {
+	count(object.get(m, "gates", [])) > 0
+} else := [m]
 
 # The bound in the metric's direction: a maximum when lower is better
 # (absent when the gate sets none, so only max_regression failed).

@@ -78,6 +78,14 @@ test_lower_is_better_without_maximum_says_so if {
 	d.deny == ["fraud-model: log_loss is 0.41 (no maximum, lower is better; serving in production 0.35, regression 0.06, allowed 0.02); the model evaluation did not pass"]
 }
 
+test_every_failed_gate_of_a_model_is_named if {
+	auc := {"metric": "auc", "direction": "higher", "candidate": 0.93, "production": 0.93, "min": 0.9, "max_regression": 0.005, "regression": 0, "passed": true}
+	lat := {"metric": "p95_ms", "direction": "lower", "candidate": 340, "production": 250, "min": 0, "max": 300, "max_regression": 20, "regression": 90, "passed": false}
+	two := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics", "value": object.union(lat, {"gates": [auc, lat]})}])
+	d := conveyor.decision with input as gate_input("production", [], [two]) with data.conveyor.config as gate_config
+	d.deny == ["fraud-model: p95_ms is 340 (maximum 300, lower is better; serving in production 250, regression 90, allowed 20); the model evaluation did not pass"]
+}
+
 test_passed_model_allows_production if {
 	ok := json.patch(failed_model, [{"op": "replace", "path": "/evidence/metrics/passed", "value": true}])
 	d := conveyor.decision with input as gate_input("production", [], [ok]) with data.conveyor.config as gate_config

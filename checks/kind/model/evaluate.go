@@ -207,7 +207,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		// first release without a word; the hint is best effort.
 		misspelled, _ = reg.GetModelVersionByAlias(ctx, ptr.Model, "Production")
 	}
-	g := gate(ptr, a.Evaluation, cand, serving[productionAlias], servingMetrics[productionAlias], misspelled)
+	g := gates(ptr, a.Evaluation, cand, serving[productionAlias], servingMetrics[productionAlias], misspelled)
 	driftBlocks, signatureBreaks := false, false
 	k.Quality, k.Evidence.Metrics = g.stage, g.evidence
 	if a.Drift != nil && k.Quality.Result != kind.Wait {
@@ -261,9 +261,9 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Annotations = append(k.Annotations, at(g.title, k.Quality.Summary))
 	}
 	// Gated only when the policy sees every finding that failed Quality: a
-	// regression and a blocking drift are in its evidence, a signature
-	// break is not, so it is no one's to override.
-	k.Gated = ((g.evidence != nil && !g.evidence.Passed) || driftBlocks) && !signatureBreaks
+	// regression and a blocking drift are in its evidence; a signature
+	// break and a missing metric are not, so they are no one's to override.
+	k.Gated = ((g.evidence != nil && !g.evidence.Passed) || driftBlocks) && !signatureBreaks && !g.unseen
 	return k
 }
 
@@ -291,7 +291,7 @@ func link(text, url string) string {
 // metricTable is the ML engineer's view: every metric of the candidate,
 // the gate on it, against the version each environment's alias serves,
 // with links to the versions and the run when the registry's UI is known.
-func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *Evaluation, drift *Drift, cand map[string]float64, envs []string,
+func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, evs []*Evaluation, drift *Drift, cand map[string]float64, envs []string,
 	serving map[string]*mlflow.ModelVersion, metrics map[string]map[string]float64) string {
 	lk, _ := reg.(linker)
 	versionLink := func(v string) string {
@@ -342,20 +342,26 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 	for n := range cand {
 		names = append(names, n)
 	}
-	if ev != nil {
+	rank := map[string]int{} // gated metrics first, in the config's order
+	for i, ev := range evs {
+		rank[ev.Metric] = i + 1
 		if _, ok := cand[ev.Metric]; !ok {
 			names = append(names, ev.Metric)
 		}
 	}
-	if drift != nil && drift.Source == DriftFromMetric && (ev == nil || ev.Metric != drift.Metric) {
+	if drift != nil && drift.Source == DriftFromMetric && gateOf(evs, drift.Metric) == nil {
 		_, inCand := cand[drift.Metric]
 		if _, inProd := metrics[productionAlias][drift.Metric]; inProd && !inCand {
 			names = append(names, drift.Metric)
 		}
 	}
 	sort.Slice(names, func(i, j int) bool {
-		if ev != nil && (names[i] == ev.Metric) != (names[j] == ev.Metric) {
-			return names[i] == ev.Metric
+		ri, rj := rank[names[i]], rank[names[j]]
+		switch {
+		case ri > 0 && rj > 0:
+			return ri < rj
+		case ri > 0 || rj > 0:
+			return ri > 0
 		}
 		return names[i] < names[j]
 	})
@@ -365,7 +371,7 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 		if has {
 			cell = num(c)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |", n, gateText(ev, drift, n), cell)
+		fmt.Fprintf(&b, "| %s | %s | %s |", n, gateText(gateOf(evs, n), drift, n), cell)
 		for _, env := range envs {
 			if v, ok := metrics[env][n]; ok {
 				fmt.Fprintf(&b, " %s |", num(v))
@@ -374,12 +380,22 @@ func metricTable(reg kind.Registry, ptr *Pointer, mv *mlflow.ModelVersion, ev *E
 			}
 		}
 		if p, ok := metrics[productionAlias][n]; ok && has {
-			fmt.Fprintf(&b, " %s%s |\n", signed(c-p), judged(ev, n, c-p))
+			fmt.Fprintf(&b, " %s%s |\n", signed(c-p), judged(gateOf(evs, n), n, c-p))
 		} else {
 			b.WriteString(" – |\n")
 		}
 	}
 	return b.String()
+}
+
+// gateOf returns the gate on metric n, or nil.
+func gateOf(evs []*Evaluation, n string) *Evaluation {
+	for _, ev := range evs {
+		if ev.Metric == n {
+			return ev
+		}
+	}
+	return nil
 }
 
 // gateText states the gate on metric n with its thresholds and direction.

@@ -23,6 +23,61 @@ type gateResult struct {
 	stage    kind.Stage
 	evidence *policies.MetricsEvidence
 	title    string
+	// unseen says a gate failed on something the evidence does not show
+	// the policy (a missing metric), so the failure is no one's to override.
+	unseen bool
+}
+
+// gates judges the candidate against every metric gate and joins what each
+// compared, each statement once. The evidence is the first failed gate's
+// (else the first gate's), carrying every gate in Gates when there are
+// several, so a policy written for one gate still reads the failure.
+func gates(ptr *Pointer, evs []*Evaluation, cand map[string]float64, prod *mlflow.ModelVersion,
+	prodMetrics map[string]float64, misspelled *mlflow.ModelVersion) gateResult {
+	if len(evs) <= 1 {
+		var ev *Evaluation
+		if len(evs) == 1 {
+			ev = evs[0]
+		}
+		g := gate(ptr, ev, cand, prod, prodMetrics, misspelled)
+		g.unseen = g.stage.Result == kind.Fail && (g.evidence == nil || g.evidence.Passed)
+		return g
+	}
+	var out gateResult
+	var said []string
+	seen := map[string]bool{}
+	var all []policies.MetricsEvidence
+	var primary *policies.MetricsEvidence
+	out.stage.Result = kind.Pass
+	for _, ev := range evs {
+		g := gate(ptr, ev, cand, prod, prodMetrics, misspelled)
+		for _, part := range strings.Split(g.stage.Summary, "; ") {
+			if !seen[part] {
+				seen[part] = true
+				said = append(said, part)
+			}
+		}
+		if g.evidence != nil {
+			all = append(all, *g.evidence)
+			if primary == nil || (primary.Passed && !g.evidence.Passed) {
+				primary = g.evidence
+			}
+		}
+		if g.stage.Result == kind.Fail {
+			out.stage.Result = kind.Fail
+			out.unseen = out.unseen || g.evidence == nil || g.evidence.Passed
+			if out.title == "" {
+				out.title = g.title
+			}
+		}
+	}
+	out.stage.Summary = strings.Join(said, "; ")
+	if primary != nil {
+		ev := *primary
+		ev.Gates = all
+		out.evidence = &ev
+	}
+	return out
 }
 
 // gate judges the candidate's gated metric against the minimum and the

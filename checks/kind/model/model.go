@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -23,7 +24,9 @@ type Kind struct{}
 // Spec is a model's config block.
 type Spec struct {
 	Pointer    string      // path of the registry pointer file
-	Evaluation *Evaluation // nil when not configured
+	// Evaluation lists the metric gates, in the config's order: one for an
+	// evaluation mapping, several for a list; nil when not configured.
+	Evaluation []*Evaluation
 	Drift      *Drift      // nil when not configured
 	Signature  *SignatureRule
 	pointerAt  kind.Pos
@@ -97,25 +100,28 @@ func (Kind) Keys() []string { return []string{"pointer", "evaluation", "drift", 
 
 // Schema implements kind.Kind.
 func (Kind) Schema() map[string]any {
-	return kind.MustSchema(`{
+	return kind.MustSchema(strings.ReplaceAll(`{
 		"pointer": {"$ref": "#/$defs/relativePath", "description": "model: path of the pointer file (registry, model, version)."},
-		"evaluation": {"type": "object", "required": ["metric"], "additionalProperties": false,
-			"allOf": [{"if": {"required": ["direction"], "properties": {"direction": {"const": "lower"}}}, "then": {"properties": {"min": false}}, "else": {"properties": {"max": false}}}],
-			"properties": {"metric": {"type": "string", "minLength": 1},
-				"direction": {"enum": ["higher", "lower"], "description": "which way the metric improves: higher (default; auc) or lower (rmse, latency, log_loss)"},
-				"min": {"type": "number", "description": "direction higher: the candidate's value must be at least this"},
-				"max": {"type": "number", "description": "direction lower: the candidate's value must be at most this"},
-				"max_regression": {"type": "number", "minimum": 0, "description": "at most this much worse than the version serving in production, in the metric's direction"},
-				"optional": {"type": "boolean", "description": "a version without the metric passes, saying nothing was gated"},
-				"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}},
+		"evaluation": {"description": "one metric gate, or a list of them (one per metric)", "oneOf": [GATE, {"type": "array", "minItems": 1, "items": GATE}]},
 		"drift": {"type": "object", "required": ["metric", "max"], "additionalProperties": false,
 			"properties": {"metric": {"type": "string", "minLength": 1, "description": "the drift value recorded on the version serving in production (psi): a run metric, or a version tag with source: tag"},
 				"max": {"type": "number"},
 				"source": {"enum": ["metric", "tag"], "description": "where the value is recorded: the version's run metrics (default) or a model version tag"},
 				"block": {"type": "boolean", "description": "a drift above max fails a candidate that does not record its own value within max (default: shown only)"}}},
 		"signature": {"type": "object", "additionalProperties": false,
-			"properties": {"breaking": {"enum": ["allow", "deny"], "description": "a breaking change of the model signature against production: deny (default) fails Quality, allow shows it only"}}}}`)
+			"properties": {"breaking": {"enum": ["allow", "deny"], "description": "a breaking change of the model signature against production: deny (default) fails Quality, allow shows it only"}}}}`, "GATE", evaluationSchema))
 }
+
+// evaluationSchema is one metric gate of evaluation:.
+const evaluationSchema = `{"type": "object", "required": ["metric"], "additionalProperties": false,
+	"allOf": [{"if": {"required": ["direction"], "properties": {"direction": {"const": "lower"}}}, "then": {"properties": {"min": false}}, "else": {"properties": {"max": false}}}],
+	"properties": {"metric": {"type": "string", "minLength": 1},
+		"direction": {"enum": ["higher", "lower"], "description": "which way the metric improves: higher (default; auc) or lower (rmse, latency, log_loss)"},
+		"min": {"type": "number", "description": "direction higher: the candidate's value must be at least this"},
+		"max": {"type": "number", "description": "direction lower: the candidate's value must be at most this"},
+		"max_regression": {"type": "number", "minimum": 0, "description": "at most this much worse than the version serving in production, in the metric's direction"},
+		"optional": {"type": "boolean", "description": "a version without the metric passes, saying nothing was gated"},
+		"first_release": {"enum": ["allow", "deny"], "description": "with nothing serving in production: allow (default) passes, deny fails"}}}`
 
 // Parse implements kind.Kind.
 func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
@@ -134,7 +140,7 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 				}
 			}
 		case "evaluation":
-			s.Evaluation = evaluation(r, f.Node, f.Value, what)
+			s.Evaluation = evaluations(r, f.Node, f.Value, what)
 		case "drift":
 			s.Drift = drift(r, f.Node, f.Value, what)
 		case "signature":
@@ -147,9 +153,34 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 	return s
 }
 
+// evaluations reads evaluation: one gate as a mapping, or a list of them
+// for a model judged on several metrics (auc and p95 latency).
+func evaluations(r *kind.Doc, k, v *yaml.Node, what string) []*Evaluation {
+	n := kind.Resolve(v)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return []*Evaluation{evaluation(r, k, v, what+": evaluation")}
+	}
+	if len(n.Content) == 0 {
+		r.Add(v, "%s: evaluation lists no gate; write for example evaluation: [{metric: auc, min: 0.90}, {metric: p95_latency_ms, direction: lower, max: 300}]", what)
+		return nil
+	}
+	var out []*Evaluation
+	seen := map[string]bool{}
+	for i, item := range n.Content {
+		e := evaluation(r, item, item, fmt.Sprintf("%s: evaluation[%d]", what, i))
+		if e.Metric != "" && seen[e.Metric] {
+			r.Add(item, "%s: evaluation[%d] gates %s again; each metric takes one gate", what, i, e.Metric)
+			continue
+		}
+		seen[e.Metric] = true
+		out = append(out, e)
+	}
+	return out
+}
+
+// evaluation reads one metric gate; what names it in problems.
 func evaluation(r *kind.Doc, k, v *yaml.Node, what string) *Evaluation {
 	e := &Evaluation{FirstRelease: FirstReleaseAllow, Direction: Higher}
-	what += ": evaluation"
 	example := "evaluation: {metric: auc, min: 0.90, max_regression: 0.005}"
 	var minAt, maxAt *yaml.Node
 	ok := r.Fields(v, what, example, evaluationKeys, func(k, v *yaml.Node) {
@@ -291,8 +322,36 @@ func (s *Spec) Validate(t kind.Tree, report func(kind.Problem)) {
 // Fields implements kind.Spec: the pointer says where the model is named;
 // the evaluation gate governs.
 func (s *Spec) Fields() []kind.FieldValue {
+	var dMetric, dMax, dSource, dBlock string
+	if d := s.Drift; d != nil {
+		dMetric, dMax, dSource = d.Metric, strconv.FormatFloat(d.Max, 'g', -1, 64), d.Source
+		if d.Block {
+			dBlock = "true"
+		}
+	}
+	out := []kind.FieldValue{
+		{Name: "pointer", Value: s.Pointer},
+		{Name: "drift.metric", Value: dMetric, Governs: true},
+		{Name: "drift.max", Value: dMax, Governs: true},
+		{Name: "drift.source", Value: dSource, Governs: true},
+		{Name: "drift.block", Value: dBlock, Governs: true},
+		{Name: "signature.breaking", Value: s.Signature.breaking(), Governs: true},
+	}
+	// The first gate keeps the names of the single-gate form, so turning
+	// evaluation into a list shows only the gates added.
+	out = append(out, s.evaluationFields(0, "evaluation.")...)
+	for i := 1; i < len(s.Evaluation); i++ {
+		out = append(out, s.evaluationFields(i, fmt.Sprintf("evaluation[%d].", i))...)
+	}
+	return out
+}
+
+// evaluationFields are the governing fields of gate i, named with prefix;
+// empty values when there is no such gate.
+func (s *Spec) evaluationFields(i int, prefix string) []kind.FieldValue {
 	var metric, direction, min, maxV, maxReg, optional, first string
-	if e := s.Evaluation; e != nil {
+	if i < len(s.Evaluation) && s.Evaluation[i] != nil {
+		e := s.Evaluation[i]
 		metric, direction, first = e.Metric, e.Direction, e.FirstRelease
 		if e.Optional {
 			optional = "true"
@@ -307,27 +366,14 @@ func (s *Spec) Fields() []kind.FieldValue {
 			maxReg = strconv.FormatFloat(*e.MaxRegression, 'g', -1, 64)
 		}
 	}
-	var dMetric, dMax, dSource, dBlock string
-	if d := s.Drift; d != nil {
-		dMetric, dMax, dSource = d.Metric, strconv.FormatFloat(d.Max, 'g', -1, 64), d.Source
-		if d.Block {
-			dBlock = "true"
-		}
-	}
 	return []kind.FieldValue{
-		{Name: "pointer", Value: s.Pointer},
-		{Name: "drift.metric", Value: dMetric, Governs: true},
-		{Name: "drift.max", Value: dMax, Governs: true},
-		{Name: "drift.source", Value: dSource, Governs: true},
-		{Name: "drift.block", Value: dBlock, Governs: true},
-		{Name: "signature.breaking", Value: s.Signature.breaking(), Governs: true},
-		{Name: "evaluation.metric", Value: metric, Governs: true},
-		{Name: "evaluation.direction", Value: direction, Governs: true},
-		{Name: "evaluation.min", Value: min, Governs: true},
-		{Name: "evaluation.max", Value: maxV, Governs: true},
-		{Name: "evaluation.max_regression", Value: maxReg, Governs: true},
-		{Name: "evaluation.optional", Value: optional, Governs: true},
-		{Name: "evaluation.first_release", Value: first, Governs: true},
+		{Name: prefix + "metric", Value: metric, Governs: true},
+		{Name: prefix + "direction", Value: direction, Governs: true},
+		{Name: prefix + "min", Value: min, Governs: true},
+		{Name: prefix + "max", Value: maxV, Governs: true},
+		{Name: prefix + "max_regression", Value: maxReg, Governs: true},
+		{Name: prefix + "optional", Value: optional, Governs: true},
+		{Name: prefix + "first_release", Value: first, Governs: true},
 	}
 }
 
