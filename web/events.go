@@ -44,6 +44,13 @@ func (s *Server) pullEvents(w http.ResponseWriter, r *http.Request, v viewer) {
 // standard's EventSource reads it): a "change" event when the fingerprint
 // of the deployments moves, a comment line as a heartbeat otherwise.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, repos []string, pr int) {
+	// The fingerprint is taken before the stream opens, so a change made
+	// once the client sees the stream open is never missed.
+	last, err := store.Fingerprint(r.Context(), s.o.Store.DB, repos, pr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -52,11 +59,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, repos []string, 
 	// Reconnect after the poll interval, not the browser's default 3 s.
 	fmt.Fprintf(w, "retry: %d\n\n", s.o.Live.Milliseconds())
 	if err := rc.Flush(); err != nil {
-		return
-	}
-	last, err := store.Fingerprint(r.Context(), s.o.Store.DB, repos, pr)
-	if err != nil {
-		s.o.Log.Warn("event stream", "err", err)
 		return
 	}
 	tick := time.NewTicker(s.o.Live)

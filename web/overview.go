@@ -38,17 +38,21 @@ type artifactRow struct {
 	Cells                []cellView // one per column of Envs
 }
 
-// cellView is one artifact in one environment.
+// cellView is one artifact in one environment, formatted in Go: the
+// overview has a thousand of them, and template function calls are what
+// its rendering costs.
 type cellView struct {
 	Known       bool // ever deployed here
 	Serving     string
 	SHA         string
-	PR          int
 	By          string
-	Since       time.Time
+	PR          int
+	PRURL       string
+	SinceISO    string
+	SinceText   string
+	Latest      string // the latest deployment's state in words, "" when it succeeded
+	LatestClass string
 	LatestID    int64
-	LatestState string
-	LatestPR    int
 }
 
 // rolloutView is a deployment queued or rolling out.
@@ -135,7 +139,7 @@ func (s *Server) overviewData(r *http.Request, f overviewFilter) (*overviewPage,
 			teams[o] = true
 		}
 	}
-	cells, err := store.ServingCells(ctx, db, store.ServingFilter{Repos: repos, Environment: f.Env, Kind: f.Kind, Team: f.Team})
+	cells, err := s.servingCells(ctx, store.ServingFilter{Repos: repos, Environment: f.Env, Kind: f.Kind, Team: f.Team})
 	if err != nil {
 		return nil, err
 	}
@@ -180,13 +184,22 @@ func (s *Server) overviewData(r *http.Request, f overviewFilter) (*overviewPage,
 				ar.Cells = append(ar.Cells, cellView{})
 				continue
 			}
-			ar.Cells = append(ar.Cells, cellView{Known: true, Serving: c.Serving, SHA: c.SHA, PR: c.ServedPR, By: c.ServedBy,
-				Since: c.ServedSince, LatestID: c.LatestID, LatestState: c.LatestState})
+			cv := cellView{Known: true, Serving: short(c.Serving), SHA: c.SHA, PR: c.ServedPR, By: c.ServedBy, LatestID: c.LatestID}
+			if c.ServedPR > 0 {
+				cv.PRURL = links.Pull(c.Repository, c.ServedPR, c.Artifact)
+			}
+			if !c.ServedSince.IsZero() {
+				cv.SinceISO, cv.SinceText = c.ServedSince.UTC().Format(time.RFC3339), when(c.ServedSince)
+			}
+			if c.LatestState != deploy.StateSucceeded {
+				cv.Latest, cv.LatestClass = words(c.LatestState), stateClass(c.LatestState)
+			}
+			ar.Cells = append(ar.Cells, cv)
 		}
 		p.Rows = append(p.Rows, *ar)
 	}
 	p.Kinds, p.Teams = keys(kinds), keys(teams)
-	allEnvs, err := store.Environments(ctx, db, repos)
+	allEnvs, err := s.environments(ctx, repos)
 	if err != nil {
 		return nil, err
 	}

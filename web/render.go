@@ -36,27 +36,17 @@ var pageNames = []string{"overview", "pull", "artifact", "audit"}
 
 func newRenderer() (*renderer, error) {
 	funcs := template.FuncMap{
-		"markdown": renderMarkdown,
-		"short":    short,
-		"words":    words,
-		"when":     func(t time.Time) string { return when(t) },
-		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"pullURL":  func(repo string, n int, artifact string) string { return links.Pull(repo, n, artifact) },
-		"artURL":   func(repo, name string) string { return links.Artifact(repo, name) },
-		"auditURL": func(repo string) string { return links.Audit(repo) },
-		"join":     strings.Join,
-		"add":      func(a, b int) int { return a + b },
-		"stateClass": func(s string) string {
-			switch s {
-			case "succeeded", "success", "pass":
-				return "ok"
-			case "failed", "failure", "rolled_back", "rollback_failed", "rejected", "expired", "fail", "error":
-				return "bad"
-			case "in_progress", "queued", "awaiting_approval", "wait", "rolling_back":
-				return "busy"
-			}
-			return "quiet"
-		},
+		"markdown":   renderMarkdown,
+		"short":      short,
+		"words":      words,
+		"when":       func(t time.Time) string { return when(t) },
+		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"pullURL":    func(repo string, n int, artifact string) string { return links.Pull(repo, n, artifact) },
+		"artURL":     func(repo, name string) string { return links.Artifact(repo, name) },
+		"auditURL":   func(repo string) string { return links.Audit(repo) },
+		"join":       strings.Join,
+		"add":        func(a, b int) int { return a + b },
+		"stateClass": stateClass,
 	}
 	r := &renderer{pages: map[string]*template.Template{}}
 	for _, name := range pageNames {
@@ -89,6 +79,19 @@ func short(s string) string {
 		return s[:7]
 	}
 	return s
+}
+
+// stateClass is the CSS class of a state or result: ok, bad, busy or quiet.
+func stateClass(s string) string {
+	switch s {
+	case "succeeded", "success", "pass":
+		return "ok"
+	case "failed", "failure", "rolled_back", "rollback_failed", "rejected", "expired", "fail", "error":
+		return "bad"
+	case "in_progress", "queued", "awaiting_approval", "wait", "rolling_back":
+		return "busy"
+	}
+	return "quiet"
 }
 
 // words turns a state identifier into words ("awaiting_approval" ->

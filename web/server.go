@@ -56,6 +56,7 @@ type Options struct {
 type Server struct {
 	o     Options
 	pages *renderer
+	cells cellsCache
 }
 
 // links are the dashboard's own addresses, root-relative.

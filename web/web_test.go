@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
 	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
@@ -39,7 +40,12 @@ func TestNothingIsShownWithoutSignIn(t *testing.T) {
 }
 
 func TestOverviewShowsWhatRunsWhere(t *testing.T) {
-	f := newFixture(t, store.SQLite)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { testOverviewShowsWhatRunsWhere(t, newFixture(t, d)) })
+	}
+}
+
+func testOverviewShowsWhatRunsWhere(t *testing.T, f *fixture) {
 	res, body := f.get("/")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET / = %d\n%s", res.StatusCode, body)
@@ -59,6 +65,14 @@ func TestOverviewShowsWhatRunsWhere(t *testing.T) {
 		"acme/shop qa", "@carol", "/lock: freeze for the audit",
 		`data-live="/events"`)
 	mustNotContain(t, "overview", body, secrets...)
+
+	// A deployment that finishes shows at once, though the reading of the
+	// history is reused while nothing changes.
+	f.insert(&store.DeploymentRow{Repository: shop, PR: 8, SHA: "7777777777777777777777777777777777777777", Environment: "production",
+		Mode: "deploy", State: "succeeded", Steps: []int{100}, Requester: "maria", CreatedAt: f.now,
+		Artifacts: []store.ArtifactRow{{Name: "fraud-model", Kind: "model", Serving: "14", State: "succeeded"}}})
+	_, body = f.get("/")
+	mustContain(t, "overview after a deployment", body, `title="7777777777777777777777777777777777777777">14</strong>`, `href="/r/acme/shop/pull/8#artifact-fraud-model">PR #8</a>`)
 }
 
 func TestOverviewFilters(t *testing.T) {
@@ -156,7 +170,12 @@ func TestArtifactPageShowsHistoryAndRollbackTarget(t *testing.T) {
 }
 
 func TestAuditSearchAndExport(t *testing.T) {
-	f := newFixture(t, store.SQLite)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) { testAuditSearchAndExport(t, newFixture(t, d)) })
+	}
+}
+
+func testAuditSearchAndExport(t *testing.T, f *fixture) {
 	_, body := f.get("/audit?actor=sam")
 	mustContain(t, "audit search", body, "<td>@sam</td><td>approve</td>", `href="/audit?actor=sam&amp;format=csv"`)
 	mustNotContain(t, "audit search", body, "<td>@alice</td>")

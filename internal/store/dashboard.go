@@ -333,3 +333,17 @@ func Fingerprint(ctx context.Context, q Querier, repos []string, pr int) (string
 	}
 	return fmt.Sprintf("%d-%d-%d-%d-%d", n, maxID, maxAt, approvals, steps), nil
 }
+
+// HistoryVersion changes whenever a deployment is added or changes, or an
+// artifact's owners do: what ServingCells returns cannot have changed while
+// it stays the same. It reads two indexes and is cheap next to ServingCells.
+func HistoryVersion(ctx context.Context, q Querier) (string, error) {
+	var n, maxID, maxAt, owners, ownersAt int64
+	err := q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM deployments), (SELECT COALESCE(MAX(id), 0) FROM deployments),
+		(SELECT COALESCE(MAX(updated_at), 0) FROM deployments),
+		(SELECT COUNT(*) FROM artifact_owners), (SELECT COALESCE(MAX(updated_at), 0) FROM artifact_owners)`).Scan(&n, &maxID, &maxAt, &owners, &ownersAt)
+	if err != nil {
+		return "", fmt.Errorf("history version: %w", err)
+	}
+	return fmt.Sprintf("%d-%d-%d-%d-%d", n, maxID, maxAt, owners, ownersAt), nil
+}

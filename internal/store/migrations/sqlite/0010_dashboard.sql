@@ -30,3 +30,10 @@ CREATE TABLE IF NOT EXISTS artifact_owners (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (repository, artifact)
 );
+
+-- The dashboard's overview reuses its reading of the deployment history
+-- until the newest change moves (store.HistoryVersion).
+CREATE INDEX IF NOT EXISTS deployments_updated ON deployments (updated_at);
+-- The few deployments waiting or running are found without reading the
+-- history.
+CREATE INDEX IF NOT EXISTS deployments_state ON deployments (state);
