@@ -237,7 +237,7 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 		ln.Close()
 		return err
 	}
-	d.app, err = wireApp(ctx, d.srv, scfg, d.serving.getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir, Auth: auth})
+	d.app, err = wireApp(ctx, d.srv, scfg, d.serving.getenv, wireOptions{Debounce: 50 * time.Millisecond, WorkDir: d.dir, Auth: auth, PublicURL: d.url})
 	if err != nil {
 		ln.Close()
 		return err

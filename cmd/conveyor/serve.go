@@ -52,7 +52,8 @@ Environment (Probot style):
   METRICS_TOKEN          require "Authorization: Bearer <token>" on /metrics
   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET   the app's OAuth client: serves the dashboard on /, with
                          "Sign in with GitHub" (optional; then CONVEYOR_PUBLIC_URL is required)
-  CONVEYOR_PUBLIC_URL    Conveyor's https address as browsers reach it (GitHub returns to /oauth/callback)
+  CONVEYOR_PUBLIC_URL    Conveyor's https address as browsers reach it (GitHub returns to /oauth/callback);
+                         check runs' details links and status comments point at the dashboard there
   CONVEYOR_SESSION_KEY   32+ random bytes sealing sessions (default: derived from the private key)
   GITHUB_URL             GitHub's web host, when GITHUB_API_URL does not imply it
   WEBHOOK_BODY_BUDGET_MIB  unsigned webhook bytes held at once before 503 (default 64)

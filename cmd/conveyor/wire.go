@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/policies"
 	"github.com/conveyor-dev/conveyor/web"
+	"github.com/conveyor-dev/conveyor/web/pageurl"
 )
 
 // wireOptions tunes wireApp for serve and the demo.
@@ -32,6 +33,10 @@ type wireOptions struct {
 	WorkDir  string        // where drivers check code out (default: the OS temp dir)
 	// Auth signs dashboard visitors in; nil serves no dashboard.
 	Auth web.Auth
+	// PublicURL is the dashboard's address as browsers reach it (default
+	// CONVEYOR_PUBLIC_URL): with a dashboard, every check run's details link
+	// and each status comment point at its pull request pages there.
+	PublicURL string
 }
 
 // wiring is every package of the app, connected.
@@ -141,6 +146,13 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 		return driver.NewGates(h, deps), true
 	}
 	notifier := &forwardNotifier{}
+	var pages pageurl.Base // no dashboard, no links to it
+	if o.Auth != nil {
+		if o.PublicURL == "" {
+			o.PublicURL = getenv("CONVEYOR_PUBLIC_URL")
+		}
+		pages = pageurl.Base(o.PublicURL)
+	}
 	cfg := srv.Config
 	var api *slack.Client
 	if cfg.SlackBotToken != "" {
@@ -154,6 +166,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 		Store: srv.Store, Queue: srv.Queue, GitHub: srv.GitHub.Installation,
 		Drivers: drivers, Health: health, Notifier: notifier, Log: srv.Log.With("component", "deploy"),
 		ApprovalTTL: scfg.Approvals.ExpireAfter.Duration, Mask: mask, StepTimeout: stepTimeout(scfg),
+		Pages: pages,
 	})
 	w.Engine.Register(srv.Queue.Workers())
 	srv.Router.Register(w.Engine.Handler())
@@ -162,6 +175,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 		Server: scfg, Policy: w.Policy, Deployments: w.Engine, Store: srv.Store, Queue: srv.Queue,
 		GitHub: srv.GitHub.Installation, Debounce: o.Debounce, Logger: srv.Log.With("component", "checks"),
 		Registries: func(name string) (checks.Registry, error) { return registry(name) },
+		Pages:      pages,
 	})
 	w.Suite.Register(srv.Queue.Workers())
 	srv.Router.Register(w.Suite.Handler())
