@@ -101,6 +101,9 @@ func (s *Suite) writeCheck(ctx context.Context, gh *github.Client, repo string, 
 	} else {
 		opts := github.UpdateCheckRunOptions{Name: out.Name, Status: github.String(out.Status), Conclusion: conclusion,
 			Output: output(first)}
+		if u := s.o.Pages.Pull(repo, pr, out.Artifact); u != "" {
+			opts.DetailsURL = github.String(u) // a run created before the dashboard had an address gets one
+		}
 		if err := updateCheckRun(ctx, gh, owner, name, prev.CheckRunID, opts, actions); err != nil {
 			return prev, fmt.Errorf("update check run %q on %s: %w", out.Name, short(sha), err)
 		}

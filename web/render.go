@@ -13,11 +13,16 @@ import (
 )
 
 // markdown renders check output as GitHub does: GitHub Flavored Markdown
-// (tables, strikethrough, autolinks, task lists). goldmark's HTML renderer
+// (tables, strikethrough, autolinks, task lists: extension.GFM's set). goldmark's HTML renderer
 // is left in its safe mode, so raw HTML in the text is dropped and links
 // with dangerous schemes (javascript:) are not rendered: check text can hold
 // words from a pull request, and the dashboard shows it to approvers.
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
+//
+// Table alignment is written as the align attribute, not a style attribute,
+// which the pages' Content-Security-Policy (style-src 'self') would drop.
+var markdown = goldmark.New(goldmark.WithExtensions(extension.Linkify,
+	extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+	extension.Strikethrough, extension.TaskList))
 
 // renderMarkdown renders src; on error the text is shown escaped.
 func renderMarkdown(src string) template.HTML {
