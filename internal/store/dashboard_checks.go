@@ -26,7 +26,7 @@ type CheckOutput struct {
 }
 
 // SaveCheckOutput writes o over the stored output of its (repository, PR,
-// SHA, artifact).
+// SHA, artifact), and forgets earlier heads' outputs once o is the head's.
 func SaveCheckOutput(ctx context.Context, q Querier, o CheckOutput) error {
 	at := o.UpdatedAt
 	if at.IsZero() {
@@ -40,6 +40,14 @@ func SaveCheckOutput(ctx context.Context, q Querier, o CheckOutput) error {
 		o.Repository, o.PR, o.SHA, o.Artifact, o.Name, o.Kind, o.Status, o.Conclusion, o.Title, o.Summary, o.Body, orJSON(o.Stages, "[]"), at.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("save check output %s of %s#%d: %w", o.Name, o.Repository, o.PR, err)
+	}
+	// Only the pull request's head is shown: once its head writes, the
+	// outputs of earlier heads go (a late write for an old head is kept
+	// until the next one, never the head's own).
+	_, err = q.ExecContext(ctx, `DELETE FROM check_outputs WHERE repository = $1 AND pr = $2 AND sha <> $3
+		AND $3 = (SELECT sha FROM check_heads WHERE repository = $1 AND pr = $2)`, o.Repository, o.PR, o.SHA)
+	if err != nil {
+		return fmt.Errorf("prune check outputs of %s#%d: %w", o.Repository, o.PR, err)
 	}
 	return nil
 }

@@ -155,6 +155,28 @@ func TestCheckOutputsAndFingerprint(t *testing.T) {
 		if outs, _ := store.CheckOutputs(ctx, s.DB, "acme/shop", 8, "aaa"); len(outs) != 0 {
 			t.Errorf("another PR's outputs = %+v", outs)
 		}
+		// A new head: its first output makes the old head's go.
+		if err := store.SetCheckHead(ctx, s.DB, store.CheckHead{Repository: "acme/shop", PR: 7, SHA: "bbb"}); err != nil {
+			t.Fatal(err)
+		}
+		late := gate
+		late.Title = "a late write for the old head"
+		if err := store.SaveCheckOutput(ctx, s.DB, late); err != nil {
+			t.Fatal(err)
+		}
+		if outs, _ := store.CheckOutputs(ctx, s.DB, "acme/shop", 7, "aaa"); len(outs) != 2 {
+			t.Errorf("before the new head wrote, the old head's outputs = %d, want kept", len(outs))
+		}
+		gate.SHA = "bbb"
+		if err := store.SaveCheckOutput(ctx, s.DB, gate); err != nil {
+			t.Fatal(err)
+		}
+		if outs, _ := store.CheckOutputs(ctx, s.DB, "acme/shop", 7, "aaa"); len(outs) != 0 {
+			t.Errorf("the old head's outputs = %+v, want gone", outs)
+		}
+		if outs, _ := store.CheckOutputs(ctx, s.DB, "acme/shop", 7, "bbb"); len(outs) != 1 {
+			t.Errorf("the head's outputs = %+v, want its gate", outs)
+		}
 
 		repos := []string{"acme/shop"}
 		fp0, err := store.Fingerprint(ctx, s.DB, repos, 7)
