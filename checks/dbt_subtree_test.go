@@ -2,11 +2,15 @@ package checks
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conveyor-dev/conveyor/internal/ghfake"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 // The dbt check reads the project folder at both commits and nothing else:
@@ -61,4 +65,64 @@ func TestDBTCheckFetchesOnlyTheProjectSubtree(t *testing.T) {
 func gitBlobSHA(content string) string {
 	sum := sha1.Sum([]byte(fmt.Sprintf("blob %d\x00%s", len(content), content)))
 	return hex.EncodeToString(sum[:])
+}
+
+// ciManifestJSON is a manifest dbt would write for the monorepo's analytics
+// project with stg_orders' body as given.
+func ciManifestJSON(stg string) string {
+	sum := sha256.Sum256([]byte(stg))
+	return `{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json", "project_name": "analytics", "adapter_type": "postgres"},
+  "nodes": {"model.analytics.stg_orders": {"resource_type": "model", "name": "stg_orders", "package_name": "analytics",
+      "original_file_path": "models/staging/stg_orders.sql", "raw_code": "` + stg + `", "checksum": {"name": "sha256", "checksum": "` + hex.EncodeToString(sum[:]) + `"},
+      "config": {"materialized": "view"}, "unrendered_config": {}},
+    "model.analytics.fct_orders": {"resource_type": "model", "name": "fct_orders", "package_name": "analytics",
+      "original_file_path": "models/marts/fct_orders.sql", "raw_code": "select * from {{ ref('stg_orders') }}", "checksum": {"name": "sha256", "checksum": "x"},
+      "config": {"materialized": "table"}, "unrendered_config": {}, "depends_on": {"nodes": ["model.analytics.stg_orders"]}},
+    "test.analytics.t": {"resource_type": "test", "name": "t", "package_name": "analytics", "depends_on": {"nodes": ["model.analytics.stg_orders", "model.analytics.fct_orders"]}}}}`
+}
+
+// With ci_manifest on the base branch, the analytics check waits in
+// progress while the head's workflow run goes, then compares the manifest
+// that run uploaded with the base run's, read through GitHub's artifacts
+// API, without any event from GitHub.
+func TestDBTCIManifestEndToEnd(t *testing.T) {
+	e := newGHEnv(t, 2, 20*time.Millisecond, func(o *Options) { o.RetryDelay = 200 * time.Millisecond })
+	cfg := strings.Replace(e.base[".github/conveyor.yml"], "    project: analytics/\n",
+		"    project: analytics/\n    ci_manifest: {workflow: dbt.yml, artifact: dbt-manifest}\n", 1)
+	if cfg == e.base[".github/conveyor.yml"] {
+		t.Fatal("the example config changed: no project: analytics/ line")
+	}
+	baseSHA := e.gh.Commit(testRepo, "main", map[string]*string{".github/conveyor.yml": &cfg,
+		".github/workflows/dbt.yml": strp("on: [push, pull_request]\n")}, "dbt manifests from CI")
+	run, err := e.gh.AddWorkflowRun(testRepo, "dbt.yml", baseSHA, "push", "completed", "success")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gh.UploadArtifact(testRepo, run, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 1")}); err != nil {
+		t.Fatal(err)
+	}
+	pr := e.openPR("dbt-ci", map[string]*string{"analytics/models/staging/stg_orders.sql": strp("select 2")})
+	headRun, err := e.gh.AddWorkflowRun(testRepo, "dbt.yml", pr.HeadSHA, "pull_request", "in_progress", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	var cr ghfake.CheckRun
+	testwait.For(t, "the analytics check to wait for the run", func() bool {
+		cr = e.checkRuns(pr.HeadSHA)[CheckName("analytics")]
+		return strings.Contains(cr.Summary, "waiting for dbt.yml run #")
+	}, func() string { return cr.Status + ": " + cr.Summary })
+	if cr.Status != StatusInProgress || cr.Conclusion != "" || !strings.Contains(cr.Summary, "(in_progress) to upload dbt-manifest") {
+		t.Fatalf("while the run goes: %s/%s\n%s", cr.Status, cr.Conclusion, cr.Summary)
+	}
+	if _, err := e.gh.UploadArtifact(testRepo, headRun, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.gh.SetWorkflowRunStatus(testRepo, headRun, "completed", "success"); err != nil {
+		t.Fatal(err)
+	}
+	cr = e.waitForSummary(pr.HeadSHA, "analytics", "compared dbt's manifests with the base, dbt.yml run #1")
+	if cr.Status != StatusCompleted || !strings.Contains(cr.Summary+cr.Text, "stg_orders") || !strings.Contains(cr.Summary+cr.Text, "fct_orders") {
+		t.Fatalf("after the run: %s/%s\n%s\n%s", cr.Status, cr.Conclusion, cr.Summary, cr.Text)
+	}
 }
