@@ -68,8 +68,11 @@ func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) 
 		return res, d.fail(ctx, t, deploy, fmt.Errorf("GitHub client for installation %d: %w", t.InstallationID, err), "check that the GitHub App is installed on the repository")
 	}
 	if deploy {
-		// dbt keeps no record of the commit it built last (target/ lives
-		// wherever it last ran); GitHub's Deployments may.
+		// dbt keeps no record of the commit it built last: its artifacts'
+		// metadata holds its version, the time, the invocation ID and
+		// DBT_ENV_CUSTOM_ENV_* variables (dbt-core 1.11,
+		// core/dbt/artifacts/schemas/base.py, BaseArtifactMetadata), and
+		// target/ stays wherever it last ran. GitHub's Deployments may.
 		reportBaseline(ctx, gh, t, p, &res)
 	}
 	p.Printf("fetching %s at %s", t.Repository, shortSHA(sha))
