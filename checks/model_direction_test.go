@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -191,4 +192,21 @@ func TestAddedGateTakesEffectAfterMerge(t *testing.T) {
 	}
 	wantGovernance(t, res, "artifacts.fraud-model.evaluation[1].metric", "(none)", "p95_ms")
 	wantGovernance(t, res, "artifacts.fraud-model.evaluation[1].max", "(none)", "300")
+}
+
+// NaN compares false with every bound: a lower-is-better gate must not
+// read it as "not above the maximum".
+func TestNaNNeverPassesALowerIsBetterGate(t *testing.T) {
+	ml := rmseRegistry(t)
+	ml.AddVersion("fraud-detector", "18", "", map[string]float64{"rmse": math.NaN()})
+	f := exampleFacts(t, "good", ml)
+	pointTo(f, "18")
+	withEvaluation(t, f, lowerRMSE)
+	q, m := quality(t, f)
+	if q.Result != Fail || !strings.Contains(q.Summary, "rmse is NaN (not a number) on v18") || strings.Contains(q.Summary, "≤ maximum") {
+		t.Fatalf("quality = %+v", q)
+	}
+	if m.Evidence.Metrics == nil || m.Evidence.Metrics.Passed {
+		t.Errorf("evidence = %+v, want a failed gate", m.Evidence.Metrics)
+	}
 }
