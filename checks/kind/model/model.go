@@ -23,11 +23,11 @@ type Kind struct{}
 
 // Spec is a model's config block.
 type Spec struct {
-	Pointer    string      // path of the registry pointer file
+	Pointer string // path of the registry pointer file
 	// Evaluation lists the metric gates, in the config's order: one for an
 	// evaluation mapping, several for a list; nil when not configured.
 	Evaluation []*Evaluation
-	Drift      *Drift      // nil when not configured
+	Drift      *Drift // nil when not configured
 	Signature  *SignatureRule
 	pointerAt  kind.Pos
 }
