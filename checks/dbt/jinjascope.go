@@ -177,7 +177,9 @@ func truthy(v string) bool {
 }
 
 // value evaluates a small expression: literals, var('x'[, default]),
-// bound names, not, ==, !=, and, or. ok is false for anything else.
+// bound names, the filters that only convert (as_bool, as_text, bool,
+// string, lower, upper, trim), not, ==, !=, and, or. ok is false for
+// anything else.
 func (sc *scope) value(toks []token) (string, bool) {
 	e := &evaluator{sc: sc, toks: toks}
 	v, ok := e.or()
@@ -230,17 +232,43 @@ func (e *evaluator) not() (string, bool) {
 		v, ok := e.not()
 		return boolText(!truthy(v)), ok
 	}
-	v, ok := e.atom()
+	v, ok := e.filtered()
 	if !ok {
 		return v, false
 	}
 	if e.i+1 < len(e.toks) && (e.peek("=") || e.peek("!")) && e.toks[e.i+1].text == "=" {
 		negate := e.peek("!")
 		e.i += 2
-		w, ok := e.atom()
+		w, ok := e.filtered()
 		return boolText((v == w) != negate), ok
 	}
 	return v, true
+}
+
+// filtered is an atom followed by filters, which bind tighter than the
+// operators (Jinja's precedence). dbt's as_bool turns a rendered "False"
+// into False (dbt.clients.jinja: as_bool); lower, upper and trim change the
+// text; an unknown filter makes the value unknown.
+func (e *evaluator) filtered() (string, bool) {
+	v, ok := e.atom()
+	for ok && e.peek("|") && e.i+1 < len(e.toks) {
+		name := e.toks[e.i+1].text
+		e.i += 2
+		switch name {
+		case "as_bool", "bool":
+			v = boolText(truthy(v))
+		case "as_text", "string", "as_native":
+		case "lower":
+			v = strings.ToLower(v)
+		case "upper":
+			v = strings.ToUpper(v)
+		case "trim":
+			v = strings.TrimSpace(v)
+		default:
+			return "", false
+		}
+	}
+	return v, ok
 }
 
 func (e *evaluator) atom() (string, bool) {

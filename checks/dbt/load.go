@@ -368,20 +368,25 @@ func (l *loader) place(key string, m *Model) {
 	l.p.Models[key] = m
 }
 
-// enabled decides an enabled config as dbt renders it: false/False, or a
-// Jinja expression decided by project vars ("{{ var('x', false) }}").
-// What cannot be decided counts as enabled.
+// enabled decides an enabled config as dbt renders it: false/False, a
+// Jinja expression decided by project vars ("{{ var('x', false) }}" in
+// YAML), or the expression a config() call passes as it is
+// (enabled=var('x', false) | as_bool). What cannot be decided counts as
+// enabled.
 func enabled(raw string, vars map[string]string) bool {
 	raw = strings.TrimSpace(raw)
-	if raw == "" {
+	switch strings.ToLower(raw) {
+	case "":
 		return true
+	case "true", "false", "yes", "no", "0", "1", "none", "null":
+		return truthy(raw) && !strings.EqualFold(raw, "no")
 	}
+	expr := raw
 	if inner, ok := strings.CutPrefix(raw, "{{"); ok {
-		inner = strings.TrimSuffix(inner, "}}")
-		v, known := (&scope{vars: vars}).value(lexJinja(strings.Trim(inner, "-")))
-		return !known || truthy(v)
+		expr = strings.Trim(strings.TrimSuffix(inner, "}}"), "-")
 	}
-	return truthy(raw)
+	v, known := (&scope{vars: vars}).value(lexJinja(expr))
+	return !known || truthy(v)
 }
 
 // newModel reads and parses one model file; configs from dbt_project.yml

@@ -86,6 +86,41 @@ func TestResolveDisabledNodes(t *testing.T) {
 	assertProblem(t, p.Validate(), "analytics/models/report.sql", 1, "ref('off_in_yaml') names a disabled node")
 }
 
+// Enabled configs written as expressions, as large var-driven projects
+// write them: a config() keyword or dict value (passed to dbt unrendered,
+// evaluated when the model is parsed), nested var() defaults, and the
+// converting filters (as_bool) binding tighter than == and and. All
+// default to disabled here, so the refs between them are not errors; with
+// the var set they are enabled and resolve.
+func TestResolveEnabledExpressions(t *testing.T) {
+	files := map[string]string{
+		"dbt_project.yml": basicProjectYML,
+		"models/claims.sql": "{{ config(\n  enabled = var('claims_preprocessing_enabled', var('claims_enabled', var('marts_enabled', False))) | as_bool\n) }}\n" +
+			"select * from {{ ref('ccsr_map') }}",
+		"seeds/ccsr_map.csv": "code\nA\n",
+		"seeds/seeds.yml":    "seeds:\n  - name: ccsr_map\n    config:\n      enabled: \"{{ var('claims_enabled', var('clinical_enabled', False)) }}\"\n",
+		"snapshots/claims_snapshot.sql": "{% snapshot claims_snapshot %}\n{{ config({\n  \"strategy\": \"check\", \"unique_key\": \"id\", \"check_cols\": [\"id\"],\n" +
+			"  \"enabled\": var('snapshots_enabled', False) == true and var('claims_enabled', False) == true | as_bool\n}) }}\n" +
+			"select * from {{ ref('claims') }}\n{% endsnapshot %}",
+		"models/always.sql": "select 1",
+	}
+	p := mustLoad(t, files)
+	assertEqual(t, "enabled by default", p.ModelKeys(), []string{"always"})
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+
+	files["dbt_project.yml"] = basicProjectYML + "vars:\n  claims_enabled: true\n  snapshots_enabled: true\n"
+	p = mustLoad(t, files)
+	assertEqual(t, "enabled by the vars", p.ModelKeys(), []string{"always", "ccsr_map", "claims", "claims_snapshot"})
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	assertEqual(t, "lineage", p.Graph().Downstream("ccsr_map"), []string{"claims", "claims_snapshot"})
+
+	// Half of the snapshot's condition: still disabled; the model it reads
+	// is enabled, which is fine.
+	files["dbt_project.yml"] = basicProjectYML + "vars:\n  claims_enabled: true\n"
+	p = mustLoad(t, files)
+	assertEqual(t, "snapshot off", p.ModelKeys(), []string{"always", "ccsr_map", "claims"})
+}
+
 // A package declared but not vendored cannot be checked: a warning that
 // says what to do, never a failure.
 func TestResolveUnvendoredPackageIsAWarning(t *testing.T) {
