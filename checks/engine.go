@@ -153,7 +153,12 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	res.Stages = []Stage{validate, quality, policy, ready}
 	res.Persona = k.Persona
 	res.Selection = k.Selection
-	res.Evidence = r.policyArtifact(a, k.Evidence).Evidence
+	pa := r.policyArtifact(a, k.Evidence)
+	res.Evidence, res.Cost = pa.Evidence, pa.Cost
+	res.Card = k.Card
+	if len(res.Card.Lines) == 0 && quality.Summary != "" {
+		res.Card.Lines = []string{quality.Summary}
+	}
 	for _, an := range k.Annotations {
 		res.Annotations = append(res.Annotations, Annotation{Path: an.Path, Line: an.Line, Level: an.Level, Title: an.Title, Message: an.Message})
 	}

@@ -85,6 +85,12 @@ type ArtifactResult struct {
 	// Evidence is what the evaluation found (CI results, model metrics, dbt
 	// impact), as the deploy policy reads it.
 	Evidence policies.Evidence `json:"evidence"`
+	// Card is the artifact as the approval card shows it: the kind's lines
+	// (the Quality summary when the kind gives none) and what it would serve.
+	Card kind.Card `json:"card"`
+	// Cost is the artifact's monthly cost and its delta against the base
+	// branch's definition, as the policy saw them.
+	Cost policies.Cost `json:"cost"`
 	// Overridable is set on a failed artifact whose only failing stage is
 	// Quality, for findings the policy's quality gates judge (a model metric
 	// that did not pass, a dbt contract break or untested models): /deploy

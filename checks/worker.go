@@ -139,6 +139,11 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 			return false, fmt.Errorf("evidence of %s: %w", res.Name, err)
 		}
 		row.Evidence, row.Overridable = string(evJSON), res.Overridable
+		cardJSON, err := json.Marshal(storedCard{Card: res.Card, Cost: res.Cost})
+		if err != nil {
+			return false, fmt.Errorf("card of %s: %w", res.Name, err)
+		}
+		row.Card = string(cardJSON)
 		if err := store.SaveCheckResult(ctx, db, row); err != nil {
 			return false, err
 		}

@@ -50,7 +50,10 @@ type Outcome struct {
 	Validate, Quality Stage
 	// Persona is the kind's markdown section of the check, in its
 	// persona's words (CI and commits, a metric table, lineage).
-	Persona     string
+	Persona string
+	// Card is the artifact as the approval card shows it; when a kind
+	// leaves it empty the card shows the Quality summary.
+	Card        Card
 	Annotations []Annotation
 	// Evidence is what the policy input carries for the artifact
 	// (input.artifacts[_].evidence): CI results, and the kind's own record

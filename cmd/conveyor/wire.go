@@ -191,10 +191,10 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 	if api != nil {
 		w.Slack = slackapproval.New(slackapproval.Options{
 			Slack: api, Config: scfg, Approvals: w.Engine, Policy: w.Policy, Actors: w.Commands,
-			Author:  prAuthor(srv.GitHub.Installation, w.Suite.Facts()),
-			Comment: prCommenter(srv.GitHub.Installation),
-			Checks:  checkLines(w.Suite),
-			Queue:   srv.Queue, Locks: srv.Store.KeyLocks(slackapproval.SlackWriterLocks),
+			Author:   prAuthor(srv.GitHub.Installation, w.Suite.Facts()),
+			Comment:  prCommenter(srv.GitHub.Installation),
+			Evidence: cardEvidence(w.Suite), Pages: pageurl.Base(cfg.PublicURL),
+			Queue: srv.Queue, Locks: srv.Store.KeyLocks(slackapproval.SlackWriterLocks),
 			Log: srv.Log.With("component", "slack"),
 		})
 		w.Slack.Register(srv.Queue.Workers())
@@ -243,17 +243,20 @@ func splitFullName(full string) (string, string) {
 	return owner, name
 }
 
-// checkLines lists the gate's state for the Slack approval message.
-func checkLines(s *checks.Suite) func(ctx context.Context, installationID int64, repo, sha string) ([]string, error) {
-	return func(ctx context.Context, installationID int64, repo, sha string) ([]string, error) {
-		c, err := s.GateConclusion(ctx, repo, sha)
+// cardEvidence reads what the check suite recorded on a SHA for the Slack
+// approval card.
+func cardEvidence(s *checks.Suite) slackapproval.EvidenceFunc {
+	return func(ctx context.Context, _ int64, repo, sha string) (*slackapproval.Evidence, error) {
+		gate, cards, err := s.Cards(ctx, repo, sha)
 		if err != nil {
 			return nil, err
 		}
-		if c == "" {
-			c = "pending"
+		ev := &slackapproval.Evidence{Gate: gate, Artifacts: map[string]slackapproval.ArtifactEvidence{}}
+		for name, c := range cards {
+			ev.Artifacts[name] = slackapproval.ArtifactEvidence{Conclusion: c.Conclusion, Title: c.Title, Lines: c.Lines,
+				Candidate: c.Candidate, Serving: c.Serving, MonthlyUSD: c.Cost.MonthlyUSD, DeltaUSD: c.Cost.DeltaUSD}
 		}
-		return []string{"conveyor: " + c}, nil
+		return ev, nil
 	}
 }
 

@@ -16,14 +16,17 @@ func TestApprovalMessageShowsWhatDeploysAndWhoMustApprove(t *testing.T) {
 	w := newWorld(t, time.Hour)
 	d := w.start("production")
 	m := w.message(d)
-	blocks := string(m.BlocksJSON)
+	blocks := readable(m.BlocksJSON)
 	for _, want := range []string{
 		"Approval needed: deploy to production",
 		"https://github.com/acme/shop/pull/1|acme/shop#1", "Faster checkout",
 		w.pr.HeadSHA[:7], "requested by @ana",
-		"`web` (app): web at " + w.pr.HeadSHA[:7],
-		"conveyor / web: success", "monthly cost rises by $120",
-		"Approvals 0/2", "Needs 2 from acme/sre",
+		"<https://conveyor.example.com/r/acme/shop/pull/1#artifact-web|web> (app): production: " + w.pr.HeadSHA[:7] + " (nothing known to serve there before)",
+		"CI passed: build, test", "1 commit, newest " + w.pr.HeadSHA[:7] + " change web (@octocat)",
+		"conveyor check: passed on this head", "cost: +$120.00/month, $480.00/month in all", "monthly cost rises by $120",
+		"<https://conveyor.example.com/r/acme/shop/pull/1|Open the pull request page>",
+		"*Waiting for 2 more approvals from @acme/sre* by <!date^", "0 of 2 approvals given",
+		"Conveyor deployment " + strconv.FormatInt(d.ID, 10) + " · waiting for 2 more approvals from @acme/sre",
 		slackapproval.ActionApprove, slackapproval.ActionReject,
 	} {
 		if !strings.Contains(blocks, want) {
@@ -32,6 +35,14 @@ func TestApprovalMessageShowsWhatDeploysAndWhoMustApprove(t *testing.T) {
 	}
 	if msgs := w.slack.Messages(prodChannel); len(msgs) != 1 {
 		t.Errorf("want one approval message in %s, got %d", prodChannel, len(msgs))
+	}
+	// States in words: never the engine's identifiers.
+	if strings.Contains(blocks, "awaiting_approval") || strings.Contains(blocks, "state `") {
+		t.Errorf("the card shows a state identifier:\n%s", blocks)
+	}
+	// The expiry is the engine's: created + the approval TTL (an hour here).
+	if want := "<!date^" + strconv.FormatInt(d.CreatedAt.Add(time.Hour).Unix(), 10) + "^"; !strings.Contains(blocks, want) {
+		t.Errorf("the card does not say the request expires an hour after it was made (%s):\n%s", want, blocks)
 	}
 }
 
@@ -64,7 +75,7 @@ func TestDoubleClickCountsOnceAndQuorumStartsRollout(t *testing.T) {
 	w.click(m.TS, slackapproval.ActionApprove, uSam)
 	w.click(m.TS, slackapproval.ActionApprove, uSam)
 	w.ephemeral(uSam, "You already approved")
-	w.messageSays(m.TS, "Approvals 1/2", "(1 more needed)", "approved by @sam via slack")
+	w.messageSays(m.TS, "Waiting for 1 more approval from @acme/sre", "1 of 2 approvals given", "approved by @sam via slack")
 	if got := w.get(d.ID); len(got.Approvals) != 1 {
 		t.Fatalf("a double click counted %d approvals, want 1", len(got.Approvals))
 	}
@@ -76,7 +87,7 @@ func TestDoubleClickCountsOnceAndQuorumStartsRollout(t *testing.T) {
 	if len(final.Approvals) != 2 || w.drv.count() != 2 {
 		t.Fatalf("after quorum: %d approvals, %d driver deploys; want 2 and 2 (50%%, 100%%)", len(final.Approvals), w.drv.count())
 	}
-	blocks := w.messageSays(m.TS, "Approvals 2/2", "approved by @eve via slack", "Deployed to production")
+	blocks := w.messageSays(m.TS, "Approvals: 2 of 2", "approved by @eve via slack", "Deployed to production")
 	if hasButtons([]byte(blocks)) {
 		t.Errorf("buttons still shown after quorum:\n%s", blocks)
 	}
@@ -95,7 +106,7 @@ func TestPushVoidsApprovalsInTheMessage(t *testing.T) {
 	d := w.start("production")
 	m := w.message(d)
 	w.click(m.TS, slackapproval.ActionApprove, uSam)
-	w.messageSays(m.TS, "Approvals 1/2")
+	w.messageSays(m.TS, "1 of 2 approvals given")
 
 	if _, err := w.engine.VoidApprovals(context.Background(), repo, w.pr.Number, "0123456789abcdef0123456789abcdef01234567"); err != nil {
 		t.Fatal(err)

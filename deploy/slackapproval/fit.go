@@ -25,7 +25,10 @@ const (
 // fitLines is a section of a title and lines: every line when they fit, else as
 // many as fit followed by how many more there are and where to read them.
 func fitLines(title string, lines []string, prURL string) string {
-	full := title + "\n" + strings.Join(lines, "\n")
+	full := strings.Join(append([]string{title}, lines...), "\n")
+	if title == "" {
+		full = strings.Join(lines, "\n")
+	}
 	if utf8.RuneCountInString(full) <= maxSectionText {
 		return full
 	}
@@ -35,11 +38,33 @@ func fitLines(title string, lines []string, prURL string) string {
 		rest := moreText(len(lines)-i, prURL)
 		if utf8.RuneCountInString(b.String())+1+utf8.RuneCountInString(line)+utf8.RuneCountInString(rest) > maxSectionText {
 			b.WriteString(rest)
-			return b.String()
+			return strings.TrimPrefix(b.String(), "\n")
 		}
 		b.WriteString("\n" + line)
 	}
-	return b.String()
+	return strings.TrimPrefix(b.String(), "\n")
+}
+
+// fitSections spreads a title and entries (each one or more lines) over at
+// most max sections, each within the section limit, the title on the
+// first; entries that do not fit are counted, with where to read them, at
+// the end of the last.
+func fitSections(title string, entries []string, prURL string, max int) []string {
+	var out []string
+	head, cur, size := title, []string(nil), utf8.RuneCountInString(title)
+	for i, e := range entries {
+		n := 1 + utf8.RuneCountInString(e)
+		if size+n <= maxSectionText || len(cur) == 0 && len(out)+1 < max {
+			cur, size = append(cur, e), size+n
+			continue
+		}
+		if len(out)+1 == max {
+			return append(out, fitLines(head, append(cur, entries[i:]...), prURL))
+		}
+		out = append(out, fitLines(head, cur, prURL))
+		head, cur, size = "", []string{e}, n
+	}
+	return append(out, fitLines(head, cur, prURL))
 }
 
 func moreText(n int, prURL string) string {

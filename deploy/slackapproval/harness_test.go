@@ -148,9 +148,14 @@ func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) 
 			_, _, err = c.Issues.CreateComment(ctx, owner, name, pr, &github.IssueComment{Body: &body})
 			return err
 		},
-		Checks: func(ctx context.Context, id int64, repo, sha string) ([]string, error) {
-			return []string{"conveyor: success", "conveyor / web: success"}, nil
+		Evidence: func(ctx context.Context, id int64, repo, sha string) (*slackapproval.Evidence, error) {
+			return &slackapproval.Evidence{Gate: "success", Artifacts: map[string]slackapproval.ArtifactEvidence{
+				"web": {Conclusion: "success", Title: "Ready: all four stages passed",
+					Lines:      []string{"CI passed: build, test", "1 commit, newest " + w.pr.HeadSHA[:7] + " change web (@octocat)"},
+					MonthlyUSD: 480, DeltaUSD: 120},
+			}}, nil
 		},
+		Pages:   "https://conveyor.example.com",
 		Queue:   q,
 		Backoff: func(n int) time.Duration { return time.Duration(n) * 20 * time.Millisecond },
 	})
@@ -227,7 +232,7 @@ func (w *world) messageSays(ts string, want ...string) string {
 		if m == nil {
 			return false
 		}
-		text = string(m.BlocksJSON)
+		text = readable(m.BlocksJSON)
 		for _, s := range want {
 			if !strings.Contains(text, s) {
 				return false
@@ -290,4 +295,10 @@ func (w *world) get(id int64) *deploy.Deployment {
 // hasButtons reports whether the message's blocks still hold the buttons.
 func hasButtons(blocks json.RawMessage) bool {
 	return strings.Contains(string(blocks), slackapproval.ActionApprove)
+}
+
+// readable is a message's blocks as JSON with Slack's link brackets as
+// written (encoding/json escapes < and >).
+func readable(blocksJSON []byte) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(blocksJSON))
 }

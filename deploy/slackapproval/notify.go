@@ -125,7 +125,7 @@ func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArg
 	if a.Event == "created" {
 		return nil // posted by an earlier attempt
 	}
-	text, blocks := render(d, s.checks(ctx, d))
+	text, blocks := render(d, s.evidence(ctx, d), s.o.Pages)
 	if _, _, _, err := s.o.Slack.UpdateMessageContext(ctx, d.SlackChannel, d.SlackTS,
 		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		return fmt.Errorf("chat.update: %w", err)
@@ -141,7 +141,7 @@ func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArg
 
 // post sends the approval message and remembers where it is.
 func (s *Service) post(ctx context.Context, d *deploy.Deployment, channel string) error {
-	text, blocks := render(d, s.checks(ctx, d))
+	text, blocks := render(d, s.evidence(ctx, d), s.o.Pages)
 	ch, ts, err := s.o.Slack.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return fmt.Errorf("chat.postMessage to %s: %w", channel, err)
@@ -157,18 +157,18 @@ func (s *Service) post(ctx context.Context, d *deploy.Deployment, channel string
 	return nil
 }
 
-// checks returns the check result lines shown in the message, if the
-// server can tell them; failures leave a link to the PR's checks instead.
-func (s *Service) checks(ctx context.Context, d *deploy.Deployment) []string {
-	if s.o.Checks == nil {
+// evidence reads what the check suite recorded on the deployment's SHA;
+// nil when the server cannot tell (the card then links the PR's checks).
+func (s *Service) evidence(ctx context.Context, d *deploy.Deployment) *Evidence {
+	if s.o.Evidence == nil {
 		return nil
 	}
-	lines, err := s.o.Checks(ctx, d.InstallationID, d.Repository, d.SHA)
+	ev, err := s.o.Evidence(ctx, d.InstallationID, d.Repository, d.SHA)
 	if err != nil {
-		s.o.Log.Warn("check results for slack message", "deployment", d.ID, "err", err)
+		s.o.Log.Warn("check evidence for slack message", "deployment", d.ID, "err", err)
 		return nil
 	}
-	return lines
+	return ev
 }
 
 // commentOnce posts body on the deployment's PR; failures are logged.

@@ -19,6 +19,7 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/policies"
+	"github.com/conveyor-dev/conveyor/web/pageurl"
 )
 
 // Action and callback IDs of the approval message and the reject modal.
@@ -70,10 +71,14 @@ type Options struct {
 	Actors   Actors
 	Author   PRAuthor
 	Comment  PRCommenter
-	// Checks lists the check results of a SHA as lines for the message
-	// ("conveyor: success"); nil shows a link to the PR's checks.
-	Checks func(ctx context.Context, installationID int64, repo, sha string) ([]string, error)
-	Queue  *store.Queue
+	// Evidence reads what the check suite recorded on a SHA, shown per
+	// artifact on the card; nil (or a failure) shows a link to the PR's
+	// checks instead.
+	Evidence EvidenceFunc
+	// Pages links the dashboard's pull request page from the card; the zero
+	// Base (no CONVEYOR_PUBLIC_URL) links the pull request on GitHub only.
+	Pages pageurl.Base
+	Queue *store.Queue
 	// Locks serialises the Slack writes and interactions of one deployment
 	// across every replica on the database (Store.KeyLocks); nil serialises
 	// them within this process only.

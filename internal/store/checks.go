@@ -251,22 +251,25 @@ type CheckResult struct {
 	Evidence string
 	// Overridable: the artifact failed only on quality-gate findings.
 	Overridable bool
-	Digest      string // digest of the output last written
-	Seq         int64
+	// Card is what the approval card shows of the artifact, as JSON ("" when
+	// not recorded).
+	Card   string
+	Digest string // digest of the output last written
+	Seq    int64
 }
 
 // SaveCheckResult writes r over the stored row of its (repository, sha, name).
 func SaveCheckResult(ctx context.Context, q Querier, r CheckResult) error {
 	b, _ := json.Marshal(nonNil(r.CI))
 	sel, _ := json.Marshal(nonNil(r.Selection))
-	_, err := q.ExecContext(ctx, `INSERT INTO check_results (repository, sha, name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, updated_at, selection, evidence, overridable)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+	_, err := q.ExecContext(ctx, `INSERT INTO check_results (repository, sha, name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, updated_at, selection, evidence, overridable, card)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (repository, sha, name) DO UPDATE SET check_run_id = excluded.check_run_id, artifact = excluded.artifact,
 			kind = excluded.kind, status = excluded.status, conclusion = excluded.conclusion, title = excluded.title,
 			ci_names = excluded.ci_names, digest = excluded.digest, seq = excluded.seq, updated_at = excluded.updated_at,
-			selection = excluded.selection, evidence = excluded.evidence, overridable = excluded.overridable`,
+			selection = excluded.selection, evidence = excluded.evidence, overridable = excluded.overridable, card = excluded.card`,
 		r.Repository, r.SHA, r.Name, r.CheckRunID, r.Artifact, r.Kind, r.Status, r.Conclusion, r.Title, string(b), r.Digest, r.Seq, now(), string(sel),
-		r.Evidence, checkFlag(r.Overridable))
+		r.Evidence, checkFlag(r.Overridable), r.Card)
 	if err != nil {
 		return fmt.Errorf("save check result %s on %s@%s: %w", r.Name, r.Repository, r.SHA, err)
 	}
@@ -275,7 +278,7 @@ func SaveCheckResult(ctx context.Context, q Querier, r CheckResult) error {
 
 // CheckResults returns the check runs stored for (repo, sha), by name.
 func CheckResults(ctx context.Context, q Querier, repo, sha string) (map[string]CheckResult, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, selection, evidence, overridable
+	rows, err := q.QueryContext(ctx, `SELECT name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, selection, evidence, overridable, card
 		FROM check_results WHERE repository = $1 AND sha = $2`, repo, sha)
 	if err != nil {
 		return nil, fmt.Errorf("check results %s@%s: %w", repo, sha, err)
@@ -286,7 +289,7 @@ func CheckResults(ctx context.Context, q Querier, repo, sha string) (map[string]
 		r := CheckResult{Repository: repo, SHA: sha}
 		var ci, sel string
 		var overridable int
-		if err := rows.Scan(&r.Name, &r.CheckRunID, &r.Artifact, &r.Kind, &r.Status, &r.Conclusion, &r.Title, &ci, &r.Digest, &r.Seq, &sel, &r.Evidence, &overridable); err != nil {
+		if err := rows.Scan(&r.Name, &r.CheckRunID, &r.Artifact, &r.Kind, &r.Status, &r.Conclusion, &r.Title, &ci, &r.Digest, &r.Seq, &sel, &r.Evidence, &overridable, &r.Card); err != nil {
 			return nil, fmt.Errorf("check results %s@%s: %w", repo, sha, err)
 		}
 		if err := json.Unmarshal([]byte(ci), &r.CI); err != nil {

@@ -157,6 +157,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, a kind.Artifact) kind.Ou
 	b.WriteString("\n### Changed files\n\n")
 	kind.WriteList(&b, a.Files, 20)
 	k.Persona = b.String()
+	k.Card = card(ctx, env, a, s, k.Quality)
 	return k
 }
 

@@ -139,6 +139,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality.Summary += "; compared dbt's manifests with " + ci.against
 	}
 	k.Evidence.DBT = ev
+	k.Card = card(ev)
 	k.Gated = len(ev.ContractBreaks) > 0 || len(ev.Untested) > 0
 	k.Selection = ev.Modified
 	k.Persona = lineage(d, head) + builds(d, env.Environments())

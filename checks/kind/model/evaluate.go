@@ -260,6 +260,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	if k.Quality.Result == kind.Fail {
 		k.Annotations = append(k.Annotations, at(g.title, k.Quality.Summary))
 	}
+	k.Card = card(ptr, serving, k.Quality)
 	// Gated only when the policy sees every finding that failed Quality: a
 	// regression and a blocking drift are in its evidence; a signature
 	// break and a missing metric are not, so they are no one's to override.
