@@ -149,7 +149,20 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 			policy.Details = append(policy.Details, "team quotas and pricing not checked without the server config (pass --config)")
 		}
 	}
-	ready := r.readiness(ctx, a, policy, denied)
+	// Readiness promises nothing the other stages refuse: a stage still
+	// waiting, or failing on more than a finding the policy's quality gates
+	// judge (those the Policy stage speaks for), comes first in every
+	// environment's needs.
+	var first []string
+	for _, st := range []Stage{validate, quality} {
+		switch {
+		case st.Result == Wait:
+			first = append(first, "the "+st.Name+" stage to finish")
+		case (st.Result == Fail || st.Result == Error) && !(st.Name == StageQuality && k.Gated):
+			first = append(first, "the "+st.Name+" stage to pass")
+		}
+	}
+	ready := r.readiness(ctx, a, first, policy, denied)
 	res.Stages = []Stage{validate, quality, policy, ready}
 	res.Persona = k.Persona
 	res.Selection = k.Selection

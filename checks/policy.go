@@ -172,9 +172,10 @@ func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[
 // artifact may go there now or what it still needs. It agrees with the
 // Policy stage of the same evaluation (policy): an environment the policy
 // denies is never "may deploy now", and when the policy could not be asked
-// nothing is promised. It is evaluated again when a deployment, an approval
-// or a lock changes what it says (Suite.Refresh).
-func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact, policy Stage, denied map[string][]string) Stage {
+// nothing is promised. first are needs every environment has before all
+// else (the Validate or Quality stage to pass). It is evaluated again when a
+// deployment, an approval or a lock changes what it says (Suite.Refresh).
+func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact, first []string, policy Stage, denied map[string][]string) Stage {
 	st := Stage{Name: StageReadiness, Result: Info}
 	if r.base == nil || len(r.base.Environments) == 0 {
 		st.Summary = "no environments configured on the base branch"
@@ -200,7 +201,7 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact, policy Stag
 			st.Details = append(st.Details, e.Name+": serves "+short(r.ch.HeadSHA)+" (this head) now")
 			continue
 		}
-		var needs []string
+		needs := append([]string(nil), first...)
 		for _, reason := range denied[e.Name] {
 			needs = append(needs, "the policy to allow it (deny: "+reason+")")
 		}

@@ -137,12 +137,20 @@ func TestRefreshUpdatesReadiness(t *testing.T) {
 	ctx := context.Background()
 	pr := e.openPR("feature", map[string]*string{"services/web/app.py": strp("print('v2')\n")})
 	sha := pr.HeadSHA
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	// While CI runs nothing may deploy: Readiness says what Quality waits for.
+	web := e.waitForSummary(sha, "web", "staging: needs the Quality stage to finish")
+	if strings.Contains(web.Summary, "may go to") {
+		t.Fatalf("Readiness promises a deploy while Quality waits:\n%s", web.Summary)
+	}
 	e.postCI(sha, "build", "completed", "success")
 	e.postCI(sha, "test", "completed", "success")
-	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
-	web := e.waitForSummary(sha, "web", "production: needs staging first at "+sha[:7])
+	for _, cr := range e.gh.CheckRuns(testRepo, sha) {
+		e.send("check_run", e.gh.CheckRunEvent("completed", testRepo, cr.ID, "", ""))
+	}
+	web = e.waitForSummary(sha, "web", "production: needs staging first at "+sha[:7])
 	if !strings.Contains(web.Summary, "may go to staging now") {
-		t.Fatalf("first evaluation:\n%s", web.Summary)
+		t.Fatalf("after CI passed:\n%s", web.Summary)
 	}
 
 	// Staging succeeded and a production deployment waits for approvals.
@@ -188,5 +196,29 @@ func TestRefreshUpdatesReadiness(t *testing.T) {
 	}
 	if req, err := storeRequest(e, sha); err != nil || req.Full {
 		t.Errorf("a closed PR was asked to be evaluated: %+v, %v", req, err)
+	}
+}
+
+// TestReadinessWaitsForFailingStages: an artifact whose Validate stage
+// fails may go nowhere, and Readiness says so first.
+func TestReadinessWaitsForFailingStages(t *testing.T) {
+	s := New(Options{Server: serverConfig(t), Policy: examplePolicy(t)})
+	res, err := s.Evaluate(context.Background(), exampleFacts(t, "broken-config", newMLflow(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, a := range res.Artifacts {
+		if stage(a, StageValidate).Result != Fail {
+			continue
+		}
+		checked++
+		r := stage(a, StageReadiness)
+		if strings.Contains(r.Summary, "may go to") || !strings.Contains(r.Summary, "staging needs the Validate stage to pass") {
+			t.Errorf("%s: Validate fails but Readiness says %q", a.Name, r.Summary)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no artifact of broken-config failed Validate")
 	}
 }
