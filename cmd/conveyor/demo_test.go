@@ -35,7 +35,8 @@ func TestDemoTranscript(t *testing.T) {
 		"### Commits (1)",
 		// 3. production through Slack
 		"*Waiting for 2 more approvals from @acme/sre or @acme/ml-leads* by <!date^",
-		"`fraud-model` (model): production: v13 → v14",
+		"|Open the pull request page> for every stage",
+		"#artifact-fraud-model|fraud-model> (model): production: v13 → v14",
 		"fraud-detector v14: auc 0.935 ≥ minimum 0.9; +0.005 vs production v13 (0.93)",
 		"1 model modified: stg_orders",
 		"CI passed: build, test",
