@@ -36,10 +36,6 @@ type Config struct {
 	// WebhookBodyBudget bounds the webhook body bytes held before their
 	// signature is checked, across all requests (0: DefaultBodyBudget).
 	WebhookBodyBudget int64
-	// PublicURL (CONVEYOR_PUBLIC_URL) is where people reach this server's
-	// dashboard; check runs, status comments and Slack cards link its pages.
-	// "" leaves those links out.
-	PublicURL string
 }
 
 // ConfigError names the setting that is missing or malformed.
@@ -63,7 +59,6 @@ func ConfigFromEnv(getenv func(string) string) (*Config, error) {
 		AppSlug:            getenv("APP_SLUG"),
 		MetricsAddr:        getenv("METRICS_ADDR"),
 		MetricsToken:       getenv("METRICS_TOKEN"),
-		PublicURL:          strings.TrimRight(getenv("CONVEYOR_PUBLIC_URL"), "/"),
 		Port:               3000,
 	}
 	idText := getenv("APP_ID")

@@ -232,7 +232,6 @@ func (d *demo) start(ctx context.Context, o *demoOptions, monorepo string) error
 		return err
 	}
 	d.url = "http://" + ln.Addr().String()
-	cfg.PublicURL = d.url // the Slack card links the dashboard's pull request page
 	auth, err := d.signIn()
 	if err != nil {
 		ln.Close()

@@ -193,7 +193,7 @@ func wireApp(ctx context.Context, srv *bot.Server, scfg *serverconfig.Config, ge
 			Slack: api, Config: scfg, Approvals: w.Engine, Policy: w.Policy, Actors: w.Commands,
 			Author:   prAuthor(srv.GitHub.Installation, w.Suite.Facts()),
 			Comment:  prCommenter(srv.GitHub.Installation),
-			Evidence: cardEvidence(w.Suite), Pages: pageurl.Base(cfg.PublicURL),
+			Evidence: cardEvidence(w.Suite), Pages: pages,
 			Queue: srv.Queue, Locks: srv.Store.KeyLocks(slackapproval.SlackWriterLocks),
 			Log: srv.Log.With("component", "slack"),
 		})
