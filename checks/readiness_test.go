@@ -156,12 +156,12 @@ func TestRefreshUpdatesReadiness(t *testing.T) {
 	// Staging succeeded and a production deployment waits for approvals.
 	deps.set(func() {
 		deps.serving["staging"] = map[string]string{"web": sha}
-		deps.waiting["production"] = [2]string{"waiting for 1 more approval from @acme/sre (deployment 4)", ""}
+		deps.waiting["production"] = [2]string{"1 more approval from @acme/sre for deployment 4", ""}
 	})
 	if err := e.suite.Refresh(ctx, testRepo, pr.Number); err != nil {
 		t.Fatal(err)
 	}
-	web = e.waitForSummary(sha, "web", "production: needs waiting for 1 more approval from @acme/sre (deployment 4)")
+	web = e.waitForSummary(sha, "web", "production: needs 1 more approval from @acme/sre for deployment 4")
 	if strings.Contains(web.Summary, "staging first") {
 		t.Errorf("after staging succeeded Readiness still asks for it:\n%s%s", web.Summary, web.Text)
 	}

@@ -73,10 +73,11 @@ func (q Quorum) Missing(approvals []Approval) string {
 
 // Waiting says in words what keeps pull request pr of repo from deploying
 // sha to env now, as far as the engine knows: approvals a deployment of sha
-// there still waits for ("waiting for 1 more approval from @acme/ml
-// (deployment 12)"), and a lock or another deployment holding env ("locked
-// by @alice for PR #5: release freeze"). Each is "" when nothing stands in
-// the way. The check suite's Readiness stage shows them.
+// there still waits for ("1 more approval from @acme/ml for deployment
+// 12"), and a lock or another deployment holding env ("the lock of @alice
+// for PR #5 to be released (release freeze)"). Each is "" when nothing
+// stands in the way. The check suite's Readiness stage shows them after
+// "needs".
 func (e *Engine) Waiting(ctx context.Context, repo string, pr int, sha, env string) (approvals, held string, err error) {
 	db := e.o.Store.DB
 	rows, err := store.ListDeployments(ctx, db, store.DeploymentFilter{Repository: repo, PR: pr, Environment: env,
@@ -90,7 +91,7 @@ func (e *Engine) Waiting(ctx context.Context, repo string, pr int, sha, env stri
 		}
 		d := fromRow(r)
 		if m := d.Quorum.Missing(d.Approvals); m != "" {
-			approvals = fmt.Sprintf("waiting for %s (deployment %d)", m, d.ID)
+			approvals = fmt.Sprintf("%s for deployment %d", m, d.ID)
 		}
 		break
 	}

@@ -45,7 +45,7 @@ func TestWaitingSaysWhatHoldsAnEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	approvals, held, err := e.engine.Waiting(ctx, repo, a.Number, a.HeadSHA, "production")
-	if want := fmt.Sprintf("waiting for 1 more approval from @acme/ml (deployment %d)", d.ID); err != nil || approvals != want || held != "" {
+	if want := fmt.Sprintf("1 more approval from @acme/ml for deployment %d", d.ID); err != nil || approvals != want || held != "" {
 		t.Errorf("Waiting(PR a) = %q, %q, %v; want %q and nothing held", approvals, held, err, want)
 	}
 	// Another SHA of the same PR waits for nothing: the approvals bind to the SHA.
