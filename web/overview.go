@@ -86,6 +86,7 @@ type pendingView struct {
 	Got, Needed int
 	From        []string // who may approve, per group ("2 of @acme/sre")
 	Approvers   []string
+	Missing     string // which approvals are still needed, in words
 }
 
 // lockView is a held environment.
@@ -274,7 +275,7 @@ func (s *Server) pendingOf(d *store.DeploymentRow, now time.Time) pendingView {
 	q, as := quorumOf(d)
 	pv := pendingView{ID: d.ID, Repo: d.Repository, PR: d.PR, SHA: d.SHA, Environment: d.Environment, Artifacts: artifactNames(d),
 		By: d.Requester, Age: age(now, d.CreatedAt), Expires: d.CreatedAt.Add(s.o.ApprovalTTL),
-		Got: min(q.Counted(as), q.Needed()), Needed: q.Needed()}
+		Got: min(q.Counted(as), q.Needed()), Needed: q.Needed(), Missing: q.Missing(as)}
 	for _, g := range q.Groups {
 		from := "anyone the policy lets approve"
 		if len(g.From) > 0 {

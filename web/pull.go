@@ -67,7 +67,7 @@ type deploymentView struct {
 	Got, Needed int
 	Groups      []string
 	Approvals   []store.ApprovalRow
-	Missing     int
+	Missing     string // which approvals are still needed, in words
 	Expires     time.Time
 	Awaiting    bool
 	Percent     int
@@ -183,7 +183,7 @@ func (s *Server) deploymentViewOf(r *http.Request, d *store.DeploymentRow) (depl
 		Created: d.CreatedAt, Updated: d.UpdatedAt, Artifacts: d.Artifacts, Decision: d.Decision, Error: d.Error,
 		Got: min(q.Counted(as), q.Needed()), Needed: q.Needed(), Approvals: d.Approvals,
 		Awaiting: d.State == deploy.StateAwaitingApproval}
-	dv.Missing = dv.Needed - dv.Got
+	dv.Missing = q.Missing(as)
 	if dv.Awaiting {
 		dv.Expires = d.CreatedAt.Add(s.o.ApprovalTTL)
 	}

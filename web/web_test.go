@@ -60,7 +60,7 @@ func testOverviewShowsWhatRunsWhere(t *testing.T, f *fixture) {
 		// the rollout: step and percent
 		"in progress</span> step 2 of 3 · 50 %",
 		// the pending approval: age, approvers needed, expiry
-		"1 of 2 (@sam)", "2 from @acme/sre", "1 h 30 min", `datetime="2026-03-03T10:30:00Z"`,
+		"1 of 2 (@sam); still needed: 1 more approval from @acme/sre", "2 from @acme/sre", "1 h 30 min", `datetime="2026-03-03T10:30:00Z"`,
 		// the lock
 		"acme/shop qa", "@carol", "/lock: freeze for the audit",
 		`data-live="/events"`)
@@ -117,7 +117,7 @@ func TestPullRequestPage(t *testing.T) {
 		// deployments with steps and timings
 		`id="deployment-2"`, "step 1: 10 % — web done <time", "step 2: 50 % — running",
 		// approvals given and missing, expiry, the decision
-		`id="deployment-3"`, "1 of 2 (2 from @acme/sre), 1 missing", "@sam via slack", "Expires <time datetime=\"2026-03-03T10:30:00Z\"",
+		`id="deployment-3"`, "1 of 2 (2 from @acme/sre); still needed: 1 more approval from @acme/sre.", "@sam via slack", "Expires <time datetime=\"2026-03-03T10:30:00Z\"",
 		"production needs 2 approvals from @acme/sre",
 		// the approve form, with the CSRF token and the SHA shown
 		`action="/r/acme/shop/pull/7/approve"`, `name="csrf_token" value="tok-123"`, `name="sha" value="`+headS+`"`,
