@@ -164,9 +164,9 @@ func checkViewOf(o store.CheckOutput) checkView {
 	var stages []stage
 	_ = json.Unmarshal([]byte(o.Stages), &stages)
 	for _, st := range stages {
-		sv := stageView{Name: st.Name, Result: st.Result, Summary: renderMarkdown(st.Summary)}
+		sv := stageView{Name: st.Name, Result: st.Result, Summary: renderInline(st.Summary)}
 		for _, d := range st.Details {
-			sv.Details = append(sv.Details, renderMarkdown(d))
+			sv.Details = append(sv.Details, renderInline(d))
 		}
 		cv.Stages = append(cv.Stages, sv)
 		if st.Name == "Policy" {

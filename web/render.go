@@ -33,6 +33,16 @@ func renderMarkdown(src string) template.HTML {
 	return template.HTML(b.String()) // #nosec: goldmark's safe mode escapes raw HTML
 }
 
+// renderInline renders one line of markdown (a stage's summary or finding)
+// without the paragraph around it, for a table cell or a list item.
+func renderInline(src string) template.HTML {
+	h := string(renderMarkdown(src))
+	if inner, ok := strings.CutPrefix(strings.TrimSuffix(h, "\n"), "<p>"); ok && strings.HasSuffix(inner, "</p>") && !strings.Contains(inner, "<p>") {
+		return template.HTML(strings.TrimSuffix(inner, "</p>")) // #nosec: rendered by goldmark's safe mode
+	}
+	return template.HTML(h)
+}
+
 type renderer struct {
 	pages map[string]*template.Template
 }

@@ -111,7 +111,8 @@ func TestPullRequestPage(t *testing.T) {
 		"<td>Validate</td>", "<td>Quality</td>", "<td>Policy</td>", "<td>Readiness</td>",
 		"allow: within quota, cost delta <strong>$12/month</strong>",
 		"no freeze window applies",
-		"<strong>Policy decision:</strong>",
+		"<strong>Policy decision</strong> <span class=\"state ok\">pass</span>: allow: within quota",
+		"<li>no freeze window applies</li>",
 		// the check run's full text as GitHub renders it (GFM table)
 		"<th>stage</th>", "<code>build</code> passed on <strong>4f2a9c1</strong>",
 		// deployments with steps and timings
@@ -162,7 +163,7 @@ func TestArtifactPageShowsHistoryAndRollbackTarget(t *testing.T) {
 	mustContain(t, "artifact page", body,
 		"Serving: <strong>14</strong>",
 		"<code>/rollback production fraud-model</code> would go back to 13 (deployment "+strconv.FormatInt(f.model, 10)+")",
-		"<td>"+strconv.FormatInt(v14, 10)+"</td>", "14 — fraud-detector v14", `href="/r/acme/shop/pull/8#artifact-fraud-model">#8</a>`,
+		"<td>"+strconv.FormatInt(v14, 10)+"</td>", "<td>fraud-detector v14</td>", `href="/r/acme/shop/pull/8#artifact-fraud-model">#8</a>`,
 		`<tr class="rollback">`, "rolled back", "@maria")
 	// Only one deployment and a baseline: the engine's own words.
 	_, body = f.get("/r/acme/shop/artifact/web")
