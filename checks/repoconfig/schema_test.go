@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -148,5 +149,25 @@ func TestSchemaAcceptsBothMetricDirections(t *testing.T) {
 		if err := sch.Validate(yamlToJSON(t, []byte(src))); err != nil {
 			t.Errorf("%s: the schema rejects it: %v", name, err)
 		}
+	}
+}
+
+// TestDocumentedExampleIsValid: the example .github/conveyor.yml in
+// docs/configuration.md parses and passes the schema, so the reference does
+// not teach a config Conveyor refuses.
+func TestDocumentedExampleIsValid(t *testing.T) {
+	b, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## The repository config: `.github/conveyor.yml`\n\n```yaml\n(.*?)```").FindSubmatch(b)
+	if m == nil {
+		t.Fatal("docs/configuration.md no longer has the example under \"The repository config\"")
+	}
+	if _, probs := Parse(m[1]); len(probs) > 0 {
+		t.Errorf("Parse refuses the documented example: %v", probs)
+	}
+	if err := compileSchema(t).Validate(yamlToJSON(t, m[1])); err != nil {
+		t.Errorf("the schema refuses the documented example: %v", err)
 	}
 }
