@@ -2,6 +2,7 @@ package dbt
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -99,6 +100,11 @@ func (sc *scope) statement(body string) {
 			if f.values == nil && len(toks) == 4 && toks[3].kind == 'i' {
 				f.values = sc.bound(toks[3].text) // for x in a {% set %} list
 			}
+			if f.values == nil {
+				if v, ok := sc.value(toks[3:]); ok {
+					f.values, _ = listItems(v) // for x in var('a_list')
+				}
+			}
 		}
 		sc.frames = append(sc.frames, f)
 	case "endfor":
@@ -156,6 +162,32 @@ func literalList(toks []token) []string {
 	return nil
 }
 
+// listText is the canonical text of a list value, so that lists from
+// YAML vars and from Jinja literals compare equal: ['a', 'b'].
+func listText(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = "'" + it + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// listItems reads a listText value; false when v is not a list.
+func listItems(v string) ([]string, bool) {
+	if !strings.HasPrefix(v, "[") || !strings.HasSuffix(v, "]") {
+		return nil, false
+	}
+	inner := strings.TrimSpace(v[1 : len(v)-1])
+	if inner == "" {
+		return []string{}, true
+	}
+	parts := strings.Split(inner, "', '")
+	for i, p := range parts {
+		parts[i] = strings.Trim(p, "'")
+	}
+	return parts, true
+}
+
 // cond evaluates an if condition.
 func (sc *scope) cond(toks []token) tri {
 	v, ok := sc.value(toks)
@@ -170,7 +202,7 @@ func (sc *scope) cond(toks []token) tri {
 
 func truthy(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "", "false", "0", "none", "null":
+	case "", "false", "0", "none", "null", "[]", "{}":
 		return false
 	}
 	return true
@@ -181,12 +213,24 @@ func truthy(v string) bool {
 // string, lower, upper, trim), not, ==, !=, and, or. ok is false for
 // anything else.
 func (sc *scope) value(toks []token) (string, bool) {
-	e := &evaluator{sc: sc, toks: toks}
-	v, ok := e.or()
-	if !ok || e.i != len(toks) {
+	vs := sc.values(toks)
+	if len(vs) != 1 {
 		return "", false
 	}
-	return v, true
+	return vs[0], true
+}
+
+// values is what an expression may render to: one value when it is known;
+// both branches of a conditional expression (A if C else B) whose condition
+// is not known but whose branches are, as an if block whose condition is
+// unknown keeps both branches live; nil when unknown.
+func (sc *scope) values(toks []token) []string {
+	e := &evaluator{sc: sc, toks: toks}
+	vs := e.conditional()
+	if e.i != len(toks) {
+		return nil
+	}
+	return vs
 }
 
 type evaluator struct {
@@ -204,6 +248,47 @@ func boolText(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// conditional is Jinja's `A if C else B`, the loosest expression; a
+// missing else renders nothing when C is false (Jinja's undefined).
+func (e *evaluator) conditional() []string {
+	v, ok := e.or()
+	if !ok {
+		return nil
+	}
+	if !e.peek("if") {
+		return []string{v}
+	}
+	e.i++
+	start := e.i
+	c, cok := e.or()
+	if !cok {
+		// Skip the unknown condition to its else.
+		e.i = start
+		for depth := 0; e.i < len(e.toks) && (depth > 0 || !e.peek("else")); e.i++ {
+			switch t := e.toks[e.i]; {
+			case t.kind == 'p' && (t.text == "(" || t.text == "[" || t.text == "{"):
+				depth++
+			case t.kind == 'p' && (t.text == ")" || t.text == "]" || t.text == "}"):
+				depth--
+			}
+		}
+	}
+	alt := []string{""}
+	if e.peek("else") {
+		e.i++
+		if alt = e.conditional(); alt == nil {
+			return nil
+		}
+	}
+	switch {
+	case !cok:
+		return sortedUnique(append([]string{v}, alt...))
+	case truthy(c):
+		return []string{v}
+	}
+	return alt
 }
 
 func (e *evaluator) or() (string, bool) {
@@ -241,6 +326,23 @@ func (e *evaluator) not() (string, bool) {
 		e.i += 2
 		w, ok := e.filtered()
 		return boolText((v == w) != negate), ok
+	}
+	// x in list, x not in list; in a string, a substring (Python's in).
+	if e.peek("in") || (e.peek("not") && e.i+1 < len(e.toks) && e.toks[e.i+1].text == "in") {
+		negate := e.peek("not")
+		if negate {
+			e.i++
+		}
+		e.i++
+		w, ok := e.filtered()
+		if !ok {
+			return "", false
+		}
+		found := strings.Contains(w, v)
+		if items, isList := listItems(w); isList {
+			found = slices.Contains(items, v)
+		}
+		return boolText(found != negate), true
 	}
 	return v, true
 }
@@ -281,13 +383,25 @@ func (e *evaluator) atom() (string, bool) {
 	case 's', 'n':
 		return t.text, true
 	case 'p':
+		if t.text == "[" {
+			if items := literalList(e.toks[e.i-1:]); items != nil {
+				// A literal list holds only strings and commas: its
+				// closer is the first "]".
+				for e.i < len(e.toks) && e.toks[e.i].text != "]" {
+					e.i++
+				}
+				e.i++
+				return listText(items), true
+			}
+			return "", false
+		}
 		if t.text == "(" {
-			v, ok := e.or()
-			if !ok || !e.peek(")") {
+			vs := e.conditional()
+			if len(vs) != 1 || !e.peek(")") {
 				return "", false
 			}
 			e.i++
-			return v, true
+			return vs[0], true
 		}
 		return "", false
 	}
@@ -369,8 +483,8 @@ func (sc *scope) refsFromArgs(args []callArg) (refs []Ref, msg string, dynamic b
 					continue
 				}
 			}
-			if v, ok := sc.value(toks); ok && v != "" {
-				alts = append(alts, []string{v})
+			if vs := sc.values(toks); len(vs) > 0 && !slices.Contains(vs, "") {
+				alts = append(alts, vs)
 				continue
 			}
 			return nil, fmt.Sprintf("dynamic ref(%s), lineage incomplete: its target is only known when dbt renders the model; a manifest.json written by dbt (manifest: in .github/conveyor.yml) is exact", shorten(a.Raw)), true

@@ -46,6 +46,26 @@ func (l *loader) packageConfig(tree, rel string) map[string]string {
 	return cfg
 }
 
+// varText is a var's value as the Jinja evaluator reads it: a scalar's
+// text, or a list of scalars in its canonical form (listText); false for
+// anything else (a mapping, a list of mappings).
+func varText(v *yaml.Node) (string, bool) {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return v.Value, true
+	case yaml.SequenceNode:
+		var out []string
+		for _, it := range v.Content {
+			if it.Kind != yaml.ScalarNode {
+				return "", false
+			}
+			out = append(out, it.Value)
+		}
+		return listText(out), true
+	}
+	return "", false
+}
+
 // varsFor returns the vars this (root) project sets for package pkg: its
 // global vars and those scoped to pkg (vars: {pkg: {x: 1}}), which win
 // over the package's own (dbt's VarProvider precedence).
@@ -53,8 +73,8 @@ func (pf projectFile) varsFor(pkg string) map[string]string {
 	out := map[string]string{}
 	for _, n := range []*yaml.Node{pf.vars, mapGet(pf.vars, pkg)} {
 		mapPairs(n, func(k, v *yaml.Node) {
-			if v.Kind == yaml.ScalarNode {
-				out[k.Value] = v.Value
+			if t, ok := varText(v); ok {
+				out[k.Value] = t
 			}
 		})
 	}
@@ -117,13 +137,13 @@ func parseProjectFile(data []byte) (projectFile, []lineError) {
 	vars := mapGet(root, "vars")
 	pf.vars = vars
 	mapPairs(vars, func(k, v *yaml.Node) {
-		if v.Kind == yaml.ScalarNode {
-			pf.Vars[k.Value] = v.Value
+		if t, ok := varText(v); ok {
+			pf.Vars[k.Value] = t
 		}
 	})
 	mapPairs(mapGet(vars, pf.Name), func(k, v *yaml.Node) {
-		if v.Kind == yaml.ScalarNode {
-			pf.Vars[k.Value] = v.Value
+		if t, ok := varText(v); ok {
+			pf.Vars[k.Value] = t
 		}
 	})
 	for _, d := range items(mapGet(root, "dispatch")) {

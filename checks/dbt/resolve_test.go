@@ -121,6 +121,42 @@ func TestResolveEnabledExpressions(t *testing.T) {
 	assertEqual(t, "snapshot off", p.ModelKeys(), []string{"always", "ccsr_map", "claims"})
 }
 
+// Expressions that decide lineage in var-driven packages: a conditional
+// expression inside ref(), decided by a {% set %} of vars (or both targets
+// when its condition is not known); `in` over a list var; a list var
+// compared with []; a for loop over a list var. Each as dbt renders it at
+// parse time with the project's vars.
+func TestResolveConditionalRefsAndListVars(t *testing.T) {
+	files := map[string]string{
+		"dbt_project.yml":       basicProjectYML + "vars:\n  history_columns: ['assignee_id', 'status']\n  extra_models: ['a', 'b']\n  no_columns: []\n",
+		"models/users.sql":      "select 1",
+		"models/user_roles.sql": "select 1",
+		"models/forms.sql":      "select 1",
+		"models/a.sql":          "select 1",
+		"models/b.sql":          "select 1",
+		"models/c.sql":          "select 1",
+		"models/d.sql":          "select 1",
+		"models/comments.sql": "{% set using_roles = var('using_roles', True) and var('using_audit_log', False) %}\n" +
+			"select * from {{ ref('user_roles' if using_roles else 'users') }}",
+		"models/either.sql": "select * from {{ ref('c' if adapter.get_relation(this) else 'd') }}",
+		"models/backlog.sql": "select 1\n{% if 'ticket_form_id' in var('history_columns') %}join {{ ref('forms') }}{% endif %}\n" +
+			"{% for m in var('extra_models') %}union all select * from {{ ref(m) }}{% endfor %}\n" +
+			"{% if var('no_columns', []) != [] %}join {{ ref('users') }}{% endif %}",
+	}
+	p := mustLoad(t, files)
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+	assertEqual(t, "warnings", p.Warnings(), []Problem(nil))
+	g := p.Graph()
+	assertEqual(t, "conditional ref decided by vars", g.Parents("comments"), []string{"users"})
+	assertEqual(t, "conditional ref not known: both", g.Parents("either"), []string{"c", "d"})
+	assertEqual(t, "in, for and [] over list vars", g.Parents("backlog"), []string{"a", "b"})
+
+	files["dbt_project.yml"] = basicProjectYML + "vars:\n  using_audit_log: true\n  history_columns: ['ticket_form_id']\n  extra_models: []\n  no_columns: [x]\n"
+	g = mustLoad(t, files).Graph()
+	assertEqual(t, "with other vars", g.Parents("comments"), []string{"user_roles"})
+	assertEqual(t, "with other vars", g.Parents("backlog"), []string{"forms", "users"})
+}
+
 // A package declared but not vendored cannot be checked: a warning that
 // says what to do, never a failure.
 func TestResolveUnvendoredPackageIsAWarning(t *testing.T) {
