@@ -163,6 +163,9 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 		}
 	}
 	ready := r.readiness(ctx, a, first, policy, denied)
+	if r.s.o.Queue != nil {
+		res.RecheckAt = r.nextFreezeChange()
+	}
 	res.Stages = []Stage{validate, quality, policy, ready}
 	res.Persona = k.Persona
 	res.Selection = k.Selection

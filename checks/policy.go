@@ -274,6 +274,28 @@ func (r *run) waiting(ctx context.Context, env string) (approvals, held string) 
 	return approvals, held
 }
 
+// nextFreezeChange is the first moment a freeze window of the base
+// config's environments begins or ends (zero when none is configured).
+func (r *run) nextFreezeChange() time.Time {
+	if r.base == nil {
+		return time.Time{}
+	}
+	now := r.s.o.Now()
+	var next time.Time
+	for _, e := range r.base.Environments {
+		for _, f := range e.Freeze {
+			w, err := freezewindow.Parse(f)
+			if err != nil {
+				continue
+			}
+			if at := w.NextChange(now); !at.IsZero() && (next.IsZero() || at.Before(next)) {
+				next = at
+			}
+		}
+	}
+	return next
+}
+
 func readinessLine(env string, needs []string) string {
 	if len(needs) == 0 {
 		return env + ": may deploy now"

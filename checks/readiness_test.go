@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/conveyor-dev/conveyor/policies"
 )
 
@@ -220,5 +222,56 @@ func TestReadinessWaitsForFailingStages(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no artifact of broken-config failed Validate")
+	}
+}
+
+// TestFreezeEndReevaluates: inside a freeze window of the base config,
+// Readiness waits for its end, and an evaluation is scheduled for the
+// moment it ends, after which Readiness no longer mentions it.
+func TestFreezeEndReevaluates(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, berlin) // a Saturday
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newGHEnv(t, 2, 20*time.Millisecond, func(o *Options) { o.Now = clock })
+	cfg := strings.Replace(e.base[configPath], "  staging: {}", `  staging: {freeze: ["Fri 15:00-Mon 08:00 Europe/Berlin"]}`, 1)
+	if cfg == e.base[configPath] {
+		t.Fatal("the example config has no `staging: {}` line to add a freeze to")
+	}
+	e.gh.Commit(testRepo, "main", map[string]*string{configPath: &cfg}, "freeze staging at weekends")
+	pr := e.openPR("feature", map[string]*string{"services/web/app.py": strp("print('v3')\n")})
+	sha := pr.HeadSHA
+	e.postCI(sha, "build", "completed", "success")
+	e.postCI(sha, "test", "completed", "success")
+	for _, cr := range e.gh.CheckRuns(testRepo, sha) {
+		e.send("check_run", e.gh.CheckRunEvent("completed", testRepo, cr.ID, "", ""))
+	}
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	e.waitForSummary(sha, "web", "staging: needs the end of the freeze Fri 15:00-Mon 08:00 Europe/Berlin")
+
+	var at time.Time
+	var args string
+	err := e.st.DB.QueryRow(`SELECT json(args), scheduled_at FROM river_job WHERE kind = 'checks_retry' AND state = 'scheduled'`).Scan(&args, &at)
+	if err != nil {
+		t.Fatalf("no re-evaluation scheduled for the end of the freeze: %v", err)
+	}
+	if want := time.Date(2026, 12, 7, 8, 0, 0, 0, berlin); !at.Equal(want) {
+		t.Errorf("re-evaluation scheduled at %v, want Monday 08:00 in Berlin (%v)", at, want)
+	}
+	if !strings.Contains(args, `"reason":"freeze"`) || !strings.Contains(args, sha) {
+		t.Errorf("scheduled job args %s", args)
+	}
+
+	// Monday 08:00: the scheduled job requests the evaluation (run here at once).
+	mu.Lock()
+	now = at.Add(time.Minute)
+	mu.Unlock()
+	w := &retryWorker{s: e.suite}
+	if err := w.Work(context.Background(), &river.Job[RetryArgs]{Args: RetryArgs{Repo: testRepo, SHA: sha, Reason: "freeze"}}); err != nil {
+		t.Fatal(err)
+	}
+	web := e.waitForSummary(sha, "web", "may go to staging now")
+	if strings.Contains(web.Summary+web.Text, "freeze") {
+		t.Errorf("after the freeze ended Readiness still mentions it:\n%s%s", web.Summary, web.Text)
 	}
 }

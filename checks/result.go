@@ -100,6 +100,10 @@ type ArtifactResult struct {
 	// RetryAt, when set, is when the PR is evaluated again because a
 	// service the evaluation needs could not be reached.
 	RetryAt time.Time `json:"-"`
+	// RecheckAt, when set, is when a freeze window of the base config
+	// begins or ends, changing what Readiness says: the PR is evaluated
+	// again then.
+	RecheckAt time.Time `json:"-"`
 }
 
 // overridable reports whether a settled result failed only on quality-gate

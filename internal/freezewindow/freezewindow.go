@@ -181,3 +181,43 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// NextChange is the first moment after t at which Contains changes its
+// answer: when the window in force at t ends, or when the next one begins.
+// Weekly windows change on a minute, yearly ones at midnight, both in the
+// window's zone (a wall-clock time skipped by a DST change is normalised
+// as time.Date does). A window whose zone cannot be loaded never changes:
+// the zero Time.
+func (w Window) NextChange(t time.Time) time.Time {
+	loc, err := w.Location()
+	if err != nil {
+		return time.Time{}
+	}
+	in := w.Contains(t)
+	lt := t.In(loc)
+	switch w.Form {
+	case Weekly:
+		if w.Start == w.End {
+			return time.Time{}
+		}
+		now := (int(lt.Weekday())+6)%7*1440 + lt.Hour()*60 + lt.Minute()
+		bound := w.Start
+		if in {
+			bound = w.End
+		}
+		delta := ((bound-now)%minutesPerWeek + minutesPerWeek) % minutesPerWeek
+		if delta == 0 {
+			delta = minutesPerWeek
+		}
+		return time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), lt.Minute()+delta, 0, 0, loc)
+	case Yearly:
+		day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+		for i := 1; i <= 366; i++ {
+			next := day.AddDate(0, 0, i)
+			if w.Contains(next) != in {
+				return next
+			}
+		}
+	}
+	return time.Time{}
+}
