@@ -2,6 +2,8 @@ package dbt
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -121,7 +123,13 @@ func scanCalls(body string, line int, facts *sqlFacts, sc *scope) []lineError {
 			continue
 		}
 		if t.text != "ref" && t.text != "source" && t.text != "config" {
-			facts.Calls = append(facts.Calls, macroCall{Name: t.text, Line: line + strings.Count(body[:t.pos], "\n")})
+			// The call's arguments are scanned too (k is not moved past
+			// them); its string literals are kept for the macro's ref(param).
+			c := macroCall{Name: t.text, Line: line + strings.Count(body[:t.pos], "\n")}
+			if args, _, ok := splitArgs(body, toks, k+2); ok {
+				c.Args = literalArgs(args)
+			}
+			facts.Calls = append(facts.Calls, c)
 			continue
 		}
 		at := line + strings.Count(body[:t.pos], "\n")
@@ -133,6 +141,10 @@ func scanCalls(body string, line int, facts *sqlFacts, sc *scope) []lineError {
 		k = next
 		switch t.text {
 		case "ref":
+			if p := sc.paramArg(args); p != "" {
+				facts.ParamRefs = append(facts.ParamRefs, paramRef{Param: p, Line: at})
+				continue
+			}
 			refs, msg, dynamic := sc.refsFromArgs(args)
 			if msg != "" {
 				errs = append(errs, lineError{Line: at, Message: msg, Warn: dynamic})
@@ -171,6 +183,43 @@ func scanCalls(body string, line int, facts *sqlFacts, sc *scope) []lineError {
 		}
 	}
 	return errs
+}
+
+// literalArgs keeps a call's string-literal arguments, by position ("0",
+// "1"...) and by keyword; nil when there are none.
+func literalArgs(args []callArg) map[string]string {
+	var out map[string]string
+	pos := 0
+	for _, a := range args {
+		key := a.Key
+		if key == "" {
+			key = strconv.Itoa(pos)
+			pos++
+		}
+		if a.IsLit {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[key] = a.Lit
+		}
+	}
+	return out
+}
+
+// paramArg is the parameter a ref() names when its one argument is a bare
+// parameter of the macro being read (not rebound by set or for); "".
+func (sc *scope) paramArg(args []callArg) string {
+	if sc == nil || len(sc.params) == 0 || len(args) != 1 || args[0].Key != "" || args[0].IsLit {
+		return ""
+	}
+	toks := lexJinja(args[0].Raw)
+	if len(toks) != 1 || toks[0].kind != 'i' || sc.bound(toks[0].text) != nil {
+		return ""
+	}
+	if slices.Contains(sc.params, toks[0].text) {
+		return toks[0].text
+	}
+	return ""
 }
 
 // splitArgs reads call arguments from toks[from:] up to the matching ")".

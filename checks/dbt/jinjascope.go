@@ -18,6 +18,7 @@ type scope struct {
 	vars   map[string]string
 	frames []frame
 	sets   map[string][]string
+	params []string // the parameters of the macro being read
 }
 
 // tri is a condition's value: known true, known false, or unknown.

@@ -1,9 +1,12 @@
 package dbt
 
 import (
+	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -49,7 +52,8 @@ func parseMacros(src, pkg, file string, vars map[string]string) []*Macro {
 			body = body[:end[0]]
 		}
 		offset := strings.Count(src[:loc[1]+headerEnd+2], "\n")
-		facts, errs := parseSQLWith(body, vars)
+		params := macroParams(rest[:headerEnd])
+		facts, errs := parseSQLScope(body, &scope{vars: vars, params: params})
 		var warns []lineError
 		for _, e := range errs {
 			if e.Warn {
@@ -57,8 +61,41 @@ func parseMacros(src, pkg, file string, vars map[string]string) []*Macro {
 				warns = append(warns, e)
 			}
 		}
+		for i := range facts.ParamRefs {
+			facts.ParamRefs[i].Line += offset
+		}
 		out = append(out, &Macro{Package: pkg, Name: src[loc[2]:loc[3]], File: file, Line: strings.Count(src[:loc[0]], "\n") + 1,
-			Sum: digest(src[loc[0] : loc[1]+headerEnd+2+len(body)]), facts: facts, warns: warns})
+			Sum: digest(src[loc[0] : loc[1]+headerEnd+2+len(body)]), facts: facts, warns: warns, params: params})
+	}
+	return out
+}
+
+// macroParams reads the parameter names of a macro header's argument list
+// ("base_ref, cte_name='x')"), in order.
+func macroParams(header string) []string {
+	var out []string
+	depth := 0
+	start := 0
+	for i := 0; i <= len(header); i++ {
+		c := byte(')')
+		if i < len(header) {
+			c = header[i]
+		}
+		switch {
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case (c == ')' || c == ']' || c == '}') && depth > 0:
+			depth--
+		case (c == ',' || c == ')') && depth == 0:
+			name, _, _ := strings.Cut(header[start:i], "=")
+			if name = strings.TrimSpace(name); name != "" {
+				out = append(out, name)
+			}
+			if c == ')' {
+				return out
+			}
+			start = i + 1
+		}
 	}
 	return out
 }
@@ -172,6 +209,7 @@ func (l *loader) linkMacros() {
 		return out
 	}
 	reached := map[string]bool{}
+	unbound := map[string][]paramRef{}
 	defer func() {
 		uids := make([]string, 0, len(reached))
 		for u := range reached {
@@ -183,8 +221,39 @@ func (l *loader) linkMacros() {
 			for _, w := range m.warns {
 				l.p.warnings = append(l.p.warnings, Problem{File: m.File, Line: w.Line, Message: "in macro " + u + ": " + w.Message, Warning: true})
 			}
+			for _, pr := range unbound[u] {
+				l.p.warnings = append(l.p.warnings, Problem{File: m.File, Line: pr.Line, Warning: true, Message: fmt.Sprintf(
+					"in macro %s: dynamic ref(%s), lineage incomplete: a call passes no quoted name for %s; a manifest.json written by dbt is exact", u, pr.Param, pr.Param)})
+			}
 		}
 	}()
+	// bind adds the refs a macro makes from its parameters, as the call
+	// c's string literals name them (ref(base_ref) called with
+	// 'hubspot__email_sends').
+	bind := func(n *Model, uid string, c *macroCall) {
+		mac := l.p.Macros[uid]
+		for _, pr := range mac.facts.ParamRefs {
+			name := ""
+			if c != nil {
+				if name = c.Args[pr.Param]; name == "" {
+					if i := slices.Index(mac.params, pr.Param); i >= 0 {
+						name = c.Args[strconv.Itoa(i)]
+					}
+				}
+			}
+			if name == "" {
+				if !slices.Contains(unbound[uid], pr) {
+					unbound[uid] = append(unbound[uid], pr)
+				}
+				continue
+			}
+			line := pr.Line
+			if c != nil {
+				line = c.Line
+			}
+			n.Refs = append(n.Refs, Ref{Name: name, Line: line, Via: uid})
+		}
+	}
 	for _, n := range l.p.Models {
 		if len(n.calls)+len(n.dispatch) == 0 {
 			continue
@@ -192,9 +261,15 @@ func (l *loader) linkMacros() {
 		all := map[string]bool{}
 		visit := func(c macroCall, isDispatch bool) {
 			for _, uid := range ix.resolve("", c, isDispatch) {
+				if !isDispatch {
+					bind(n, uid, &c) // every call binds its own arguments
+				}
 				for _, u := range closureOf(uid) {
 					if all[u] {
 						continue
+					}
+					if u != uid || isDispatch {
+						bind(n, u, nil) // reached through another macro: not bound here
 					}
 					all[u] = true
 					reached[u] = true

@@ -97,8 +97,9 @@ type Macro struct {
 	// Deps are the macros it calls, by "package.name".
 	Deps []string
 
-	facts sqlFacts
-	warns []lineError // dynamic refs inside the macro
+	facts  sqlFacts
+	warns  []lineError // dynamic refs inside the macro
+	params []string    // its parameters, in order
 }
 
 // Exposure is a declared downstream consumer (dashboard, ML model, app).

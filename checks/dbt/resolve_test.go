@@ -157,6 +157,36 @@ func TestResolveConditionalRefsAndListVars(t *testing.T) {
 	assertEqual(t, "with other vars", g.Parents("backlog"), []string{"forms", "users"})
 }
 
+// A macro that refs its own parameter (ref(base_ref)) refs what each
+// call passes: a quoted name at the call binds it for that model (as dbt
+// renders the call); a call passing anything else, or a call from another
+// macro, leaves a warning on the macro.
+func TestResolveMacroRefOfItsParameter(t *testing.T) {
+	files := map[string]string{
+		"dbt_project.yml": basicProjectYML,
+		"macros/metrics.sql": "{% macro adjust_metrics(base_ref, cte='x') %}\n" +
+			"{% set cols = adapter.get_columns_in_relation(ref(base_ref)) %}{{ return(cols) }}\n{% endmacro %}\n",
+		"models/email_sends.sql":   "select 1",
+		"models/email_opens.sql":   "select 1",
+		"models/contact_lists.sql": "{% set m = adjust_metrics('email_sends', 'metrics') %}\nselect 1",
+		"models/campaigns.sql":     "select 1\n{% set m = adjust_metrics(cte='y', base_ref='email_opens') %}",
+	}
+	p := mustLoad(t, files)
+	g := p.Graph()
+	assertEqual(t, "positional", g.Parents("contact_lists"), []string{"email_sends"})
+	assertEqual(t, "keyword", g.Parents("campaigns"), []string{"email_opens"})
+	assertEqual(t, "warnings", p.Warnings(), []Problem(nil))
+	assertEqual(t, "validate", p.Validate(), []Problem(nil))
+
+	files["models/dynamic.sql"] = "{% set m = adjust_metrics(var('which', 'x') ~ '_sends') %}\nselect 1"
+	p = mustLoad(t, files)
+	assertEqual(t, "unbound: no edge", p.Graph().Parents("dynamic"), []string(nil))
+	ws := p.Warnings()
+	if len(ws) != 1 || ws[0].File != "analytics/macros/metrics.sql" || ws[0].Line != 2 || !strings.Contains(ws[0].Message, "dynamic ref(base_ref)") {
+		t.Errorf("warnings = %v, want one dynamic ref(base_ref) at analytics/macros/metrics.sql:2", ws)
+	}
+}
+
 // A package declared but not vendored cannot be checked: a warning that
 // says what to do, never a failure.
 func TestResolveUnvendoredPackageIsAWarning(t *testing.T) {

@@ -19,13 +19,24 @@ type sqlFacts struct {
 	// Macro reports a file that defines {% test %} or {% macro %} blocks
 	// (a generic test definition, not a singular test).
 	Macro bool
+	// ParamRefs are ref(p) calls in a macro body whose name is the macro's
+	// parameter p: the caller's argument decides them.
+	ParamRefs []paramRef
+}
+
+// paramRef is a ref() whose name is a macro parameter.
+type paramRef struct {
+	Param string
+	Line  int
 }
 
 // macroCall is one call of a macro: its (possibly package-qualified) name,
-// the namespace of a dispatch, and the line of the call.
+// the namespace of a dispatch, the line of the call and the string
+// literals it passes (by position "0", "1"... and by keyword).
 type macroCall struct {
 	Name, Namespace string
 	Line            int
+	Args            map[string]string
 }
 
 // lineError is a problem inside one file; Warn marks one that does not
@@ -50,8 +61,13 @@ func parseSQL(sql string) (sqlFacts, []lineError) { return parseSQLWith(sql, nil
 // parseSQLWith is parseSQL with the project's vars, so that var() in refs
 // and {% if %} conditions is decided as dbt decides it when it parses.
 func parseSQLWith(sql string, vars map[string]string) (sqlFacts, []lineError) {
+	return parseSQLScope(sql, &scope{vars: vars})
+}
+
+// parseSQLScope parses with a prepared scope (a macro body's knows the
+// macro's parameters).
+func parseSQLScope(sql string, sc *scope) (sqlFacts, []lineError) {
 	facts := sqlFacts{Config: map[string]string{}}
-	sc := &scope{vars: vars}
 	var errs []lineError
 	line := 1
 	i := 0

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,7 +69,7 @@ func (s *Server) AddWorkflowRun(repo, workflow, sha, event, status, conclusion s
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	run := &WorkflowRun{ID: s.newID(), Repo: rs.fullName, WorkflowID: numericID(rs.fullName + "/" + wf),
-		Path: wf, Name: path.Base(wf), HeadSHA: c.sha, Event: event, Status: status, Conclusion: conclusion,
+		Path: wf, Name: strings.TrimSuffix(path.Base(wf), path.Ext(wf)), HeadSHA: c.sha, Event: event, Status: status, Conclusion: conclusion,
 		RunNumber: len(rs.runs) + 1, CreatedAt: now, UpdatedAt: now}
 	rs.runs = append(rs.runs, run)
 	return run.ID, nil
