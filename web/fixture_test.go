@@ -29,6 +29,7 @@ type testAuth struct {
 	readable map[string]bool
 	token    string
 	asked    []string // repositories CanRead was asked about
+	broken   bool     // CanRead fails, as when GitHub cannot be reached
 }
 
 func (a *testAuth) Routes(mux *http.ServeMux) {
@@ -46,6 +47,9 @@ func (a *testAuth) CanRead(r *http.Request, repo string) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.asked = append(a.asked, repo)
+	if a.broken {
+		return false, errors.New("GET /repos/" + repo + ": 502 Bad Gateway")
+	}
 	return a.readable[repo], nil
 }
 

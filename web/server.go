@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sourcegraph/conc/pool"
+
 	"github.com/conveyor-dev/conveyor/deploy/slackapproval"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/web/pageurl"
@@ -137,24 +139,40 @@ func (s *Server) signedIn(h func(w http.ResponseWriter, r *http.Request, v viewe
 }
 
 // readable returns the repositories Conveyor knows that the viewer may
-// read. Every query of every page is limited to them.
+// read. Every query of every page is limited to them. The questions go out
+// a few at a time: the first page of a session asks GitHub about each
+// repository (the answers are then cached by the Auth).
 func (s *Server) readable(r *http.Request) ([]string, error) {
 	all, err := store.KnownRepositories(r.Context(), s.o.Store.DB)
 	if err != nil {
 		return nil, err
 	}
+	ok := make([]bool, len(all))
+	p := pool.New().WithErrors().WithMaxGoroutines(canReadParallel)
+	for i, repo := range all {
+		p.Go(func() error {
+			yes, err := s.o.Auth.CanRead(r, repo)
+			if err != nil {
+				return fmt.Errorf("can you read %s: %w", repo, err)
+			}
+			ok[i] = yes
+			return nil
+		})
+	}
+	if err := p.Wait(); err != nil {
+		return nil, err
+	}
 	out := make([]string, 0, len(all))
-	for _, repo := range all {
-		ok, err := s.o.Auth.CanRead(r, repo)
-		if err != nil {
-			return nil, fmt.Errorf("can you read %s: %w", repo, err)
-		}
-		if ok {
+	for i, repo := range all {
+		if ok[i] {
 			out = append(out, repo)
 		}
 	}
 	return out, nil
 }
+
+// canReadParallel bounds the CanRead questions in flight for one page.
+const canReadParallel = 8
 
 // repoOf returns the page's repository when the viewer may read it; a
 // repository they may not read is answered as if it did not exist.

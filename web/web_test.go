@@ -406,3 +406,18 @@ func TestLiveUpdates(t *testing.T) {
 	_, body := f.get("/r/acme/shop/pull/7")
 	mustContain(t, "PR page after the step", body, "step 2: 50 % — web done", "step 3: 100 % — running")
 }
+
+// TestWhenGitHubCannotSayWhoMayReadNothingIsShown: a failed permission
+// check is an error page that names no repository, never a page that
+// assumes access.
+func TestWhenGitHubCannotSayWhoMayReadNothingIsShown(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.auth.broken = true
+	for _, path := range []string{"/", "/audit", "/audit?format=json", "/r/acme/shop/pull/7", "/r/acme/shop/artifact/web"} {
+		res, body := f.get(path)
+		if res.StatusCode != http.StatusInternalServerError {
+			t.Errorf("GET %s with CanRead failing = %d, want 500", path, res.StatusCode)
+		}
+		mustNotContain(t, path, body, "acme/", "fraud-model", "502")
+	}
+}
