@@ -312,4 +312,17 @@ policies: {dir: %q}
 			t.Errorf("driver environment lacks %s:\n%s", want, env)
 		}
 	}
+	// The deployment changed what Readiness says, and the check run follows
+	// without any event from GitHub.
+	var summary string
+	if err := wait(ctx, "Readiness to say the head serves in staging", func() bool {
+		for _, r := range latestRuns(d.gh.CheckRuns(demoRepo, clean.HeadSHA)) {
+			if r.Name == "conveyor / reports" {
+				summary = r.Summary
+			}
+		}
+		return strings.Contains(summary, "| Readiness | ℹ️ info | serving in staging |")
+	}); err != nil {
+		t.Fatalf("%v:\n%s", err, summary)
+	}
 }
