@@ -12,6 +12,32 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
 )
 
+// TestOpenCheckHeads: a closed pull request's head is forgotten, so a
+// repository's refresh skips it; reopening records it again.
+func TestOpenCheckHeads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for pr, sha := range map[int]string{3: "ccc", 4: "ddd"} {
+			if err := store.SetCheckHead(ctx, s.DB, store.CheckHead{Repository: "acme/shop", PR: pr, SHA: sha}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := store.SetCheckHead(ctx, s.DB, store.CheckHead{Repository: "acme/other", PR: 3, SHA: "eee"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DeleteCheckHead(ctx, s.DB, "acme/shop", 3); err != nil {
+			t.Fatal(err)
+		}
+		hs, err := store.OpenCheckHeads(ctx, s.DB, "acme/shop")
+		if err != nil || len(hs) != 1 || hs[0].PR != 4 || hs[0].SHA != "ddd" {
+			t.Fatalf("open heads = %+v, %v; want PR 4 only", hs, err)
+		}
+		if err := store.DeleteCheckHead(ctx, s.DB, "acme/shop", 99); err != nil {
+			t.Errorf("forgetting an unknown PR: %v", err)
+		}
+	})
+}
+
 func TestCheckHeads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -148,12 +174,13 @@ func TestCIAndCheckResults(t *testing.T) {
 			Kind: "app", Status: "in_progress", Title: "waiting for test", CI: []string{"build", "test"}, Digest: "d1", Seq: 1}
 		must(store.SaveCheckResult(ctx, q, r))
 		r.Status, r.Conclusion, r.Digest, r.Seq = "completed", "success", "d2", 2
+		r.Card = `{"lines":["CI passed: build, test"],"cost":{"monthly_usd":480,"delta_usd":120}}`
 		must(store.SaveCheckResult(ctx, q, r))
 		got, err := store.CheckResults(ctx, q, "acme/shop", "aaa")
 		must(err)
 		w := got["conveyor / web"]
 		if len(got) != 1 || w.CheckRunID != 41 || w.Conclusion != "success" || w.Digest != "d2" || w.Seq != 2 ||
-			!slices.Equal(w.CI, []string{"build", "test"}) {
+			!slices.Equal(w.CI, []string{"build", "test"}) || w.Card != r.Card {
 			t.Fatalf("stored = %+v", got)
 		}
 	})
