@@ -90,9 +90,15 @@ type world struct {
 	st     *store.Store
 }
 
-// newWorld builds the world; engine options, if given, adjust the engine's
-// Options (its drivers, its masker) before it is built.
+// newWorld builds the world on SQLite; engine options, if given, adjust the
+// engine's Options (its drivers, its masker) before it is built.
 func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) *world {
+	t.Helper()
+	return newWorldOn(t, store.SQLite, ttl, engine...)
+}
+
+// newWorldOn is newWorld on a store of dialect d.
+func newWorldOn(t *testing.T, d store.Dialect, ttl time.Duration, engine ...func(*deploy.Options)) *world {
 	t.Helper()
 	w := &world{t: t, gh: ghfake.NewTest(t), slack: slackfake.NewTest(t), drv: &okDriver{}}
 	w.slack.AddChannel(prodChannel, true)
@@ -112,7 +118,7 @@ func newWorld(t *testing.T, ttl time.Duration, engine ...func(*deploy.Options)) 
 	if err != nil {
 		t.Fatalf("policy evaluator: %v", err)
 	}
-	st := storetest.Open(t, store.SQLite)
+	st := storetest.Open(t, d)
 	w.st = st
 	q := store.NewQueue(st, store.QueueConfig{Workers: 8, PollInterval: 20 * time.Millisecond})
 	api := slack.New(w.slack.Token(), slack.OptionAPIURL(w.slack.URL()+"/api/"))

@@ -2,6 +2,7 @@ package slackapproval
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -15,8 +16,10 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
-// NotifyArgs is the slack_notify job: one change of one deployment to show
-// in Slack. Step and Percent are the rollout step when the change happened.
+// NotifyArgs is one change of one deployment to show in Slack. Step and
+// Percent are the rollout step when the change happened. It is also the
+// slack_notify job of earlier versions, one job per change; such jobs still
+// queued at an upgrade are moved into the outbox.
 type NotifyArgs struct {
 	DeploymentID int64  `json:"deployment_id"`
 	Event        string `json:"event"`
@@ -28,55 +31,197 @@ type NotifyArgs struct {
 // Kind names the job for river.
 func (NotifyArgs) Kind() string { return "slack_notify" }
 
-// notifier turns engine changes into slack_notify jobs, so a Slack outage
-// never slows or fails a transition.
+// FlushArgs is the slack_flush job: show every change of a deployment that
+// its outbox holds and Slack has not shown yet, oldest first. One is
+// enqueued per deployment at a time; changes recorded meanwhile are shown by
+// it (river's unique jobs cannot be used: they count running jobs, so a
+// change recorded while a flush finishes would wait for the next change).
+type FlushArgs struct {
+	DeploymentID int64 `json:"deployment_id"`
+}
+
+// Kind names the job for river.
+func (FlushArgs) Kind() string { return "slack_flush" }
+
+// notifier records engine changes in the deployment's outbox and enqueues
+// its flush, so a Slack outage never slows or fails a transition and the
+// thread reads in the order the changes were recorded, whichever worker
+// runs which job.
 type notifier struct{ s *Service }
 
-// Changed enqueues the change; a failed insert is logged (the next change
-// renders the whole message again).
+// Changed records the change; a failure is logged (the next change renders
+// the whole message again, only this change's thread line is missing).
 func (n notifier) Changed(ctx context.Context, d *deploy.Deployment, event, detail string) {
 	a := NotifyArgs{DeploymentID: d.ID, Event: event, Detail: detail, Step: d.Step}
 	if d.Step >= 0 && d.Step < len(d.Steps) {
 		a.Percent = d.Steps[d.Step]
 	}
-	if _, err := n.s.o.Queue.Insert(ctx, a, nil); err != nil {
-		n.s.o.Log.Warn("enqueue slack notification", "deployment", d.ID, "event", event, "err", err)
+	if err := n.s.record(ctx, a); err != nil {
+		n.s.o.Log.Warn("record slack notification", "deployment", d.ID, "event", event, "err", err)
 	}
 }
 
-type notifyWorker struct {
+// staleFlush is how long an enqueued flush may stay unfinished before a new
+// change presumes it lost (its worker died, or it was discarded after its
+// last attempt) and enqueues another. A second flush is harmless: flushes of
+// a deployment take its lock and skip what is shown.
+const staleFlush = 10 * time.Minute
+
+// record adds a to its deployment's outbox and, in the same transaction,
+// enqueues the flush unless one is pending.
+func (s *Service) record(ctx context.Context, a NotifyArgs) error {
+	st := s.o.Queue.Store()
+	return st.Tx(ctx, func(tx *sql.Tx) error {
+		_, enqueue, err := store.RecordSlackChange(ctx, tx, store.SlackChange{DeploymentID: a.DeploymentID,
+			Event: a.Event, Detail: a.Detail, Step: a.Step, Percent: a.Percent}, staleFlush)
+		if err != nil || !enqueue {
+			return err
+		}
+		if _, err := s.o.Queue.InsertTx(ctx, tx, FlushArgs{DeploymentID: a.DeploymentID}, nil); err != nil {
+			return fmt.Errorf("enqueue slack_flush of deployment %d: %w", a.DeploymentID, err)
+		}
+		return nil
+	})
+}
+
+// legacyNotifyWorker moves a slack_notify job enqueued before the outbox
+// existed into it.
+type legacyNotifyWorker struct {
 	river.WorkerDefaults[NotifyArgs]
 	s *Service
 }
 
+// Work records the change and enqueues its flush.
+func (w *legacyNotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	return w.s.record(ctx, job.Args)
+}
+
+type flushWorker struct {
+	river.WorkerDefaults[FlushArgs]
+	s *Service
+}
+
 // NextRetry backs off after a transient Slack failure.
-func (w *notifyWorker) NextRetry(job *river.Job[NotifyArgs]) time.Time {
+func (w *flushWorker) NextRetry(job *river.Job[FlushArgs]) time.Time {
 	return time.Now().Add(w.s.o.Backoff(job.Attempt))
 }
+
+// maxFlushRounds bounds how often one job flushes again for changes that
+// keep arriving while it runs before it yields the worker.
+const maxFlushRounds = 5
 
 // errNotPostedYet makes a change wait for the approval message it updates.
 var errNotPostedYet = errors.New("the approval message is not posted yet")
 
-// Work shows the change in Slack. Transient failures are retried; on the
+// Work shows the deployment's pending changes in order, under its lock so
+// that no other flush or interaction writes its message meanwhile.
+// Transient failures are retried from the first change not shown; on the
 // first failure to post an approval request the PR is told that /approve
 // works meanwhile.
-func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
-	s, a := w.s, job.Args
-	unlock, err := s.lock(ctx, a.DeploymentID)
+func (w *flushWorker) Work(ctx context.Context, job *river.Job[FlushArgs]) error {
+	s, id := w.s, job.Args.DeploymentID
+	unlock, err := s.lock(ctx, id)
 	if err != nil {
 		return err // retried: the lock could not be taken now
 	}
 	defer unlock()
-	d, err := s.o.Approvals.Get(ctx, a.DeploymentID)
-	if errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(fmt.Errorf("deployment %d no longer exists", a.DeploymentID))
+	for range maxFlushRounds {
+		settled, err := s.flush(ctx, job, id)
+		if err != nil || settled {
+			return err
+		}
 	}
+	return river.JobSnooze(time.Second)
+}
+
+// flush shows what is pending for deployment id. settled is false when
+// changes were recorded meanwhile and it must run again.
+func (s *Service) flush(ctx context.Context, job *river.Job[FlushArgs], id int64) (settled bool, err error) {
+	db := s.o.Queue.Store().DB
+	pending, last, err := store.PendingSlackChanges(ctx, db, id)
 	if err != nil {
-		return err
+		return false, err
 	}
-	err = s.deliver(ctx, d, a)
-	if err == nil {
-		return nil
+	if last == 0 {
+		return true, nil // nothing recorded (the outbox was deleted)
+	}
+	if len(pending) > 0 {
+		d, err := s.o.Approvals.Get(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			if err := store.DeleteSlackOutbox(ctx, db, id); err != nil {
+				return false, err
+			}
+			return false, river.JobCancel(fmt.Errorf("deployment %d no longer exists", id))
+		}
+		if err != nil {
+			return false, err
+		}
+		if err := s.show(ctx, job, d, pending); err != nil {
+			return false, err
+		}
+	}
+	return store.SettleSlackFlush(ctx, db, id, last)
+}
+
+// show delivers the changes of d in order and marks each one shown as soon
+// as Slack took it, so a retry resumes after it.
+//
+// Between Slack taking a thread reply and the mark being stored there is a
+// gap no API closes (chat.postMessage has no idempotency key). A reply is
+// delivered at least once: when the mark cannot be stored the job fails
+// and its retry posts that reply again, because a doubled progress line
+// misleads less than a missing "Rollout failed". The approval message is
+// delivered at most once instead (see post): a second message would split
+// the approvals between two sets of buttons.
+func (s *Service) show(ctx context.Context, job *river.Job[FlushArgs], d *deploy.Deployment, pending []store.SlackChange) error {
+	db := s.o.Queue.Store().DB
+	updated := false
+	for _, c := range pending {
+		a := NotifyArgs{DeploymentID: c.DeploymentID, Event: c.Event, Detail: c.Detail, Step: c.Step, Percent: c.Percent}
+		err := s.deliver(ctx, d, a, &updated)
+		if errors.Is(err, errNotRemembered) {
+			// Slack has the message: never post it again, even if this
+			// mark fails too (the job is cancelled either way).
+			if err := store.MarkSlackChangeDone(ctx, db, d.ID, c.Seq); err != nil {
+				s.o.Log.Error("mark slack change", "deployment", d.ID, "seq", c.Seq, "err", err)
+			}
+			return river.JobCancel(err)
+		}
+		if err != nil {
+			if err := s.failed(ctx, job, d, a, err); err != nil {
+				return err
+			}
+		}
+		if err := markDone(ctx, db, d.ID, c.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markDone stores that change seq was shown, trying a few times: failing
+// here means the next attempt shows the change again.
+func markDone(ctx context.Context, db store.Querier, id, seq int64) error {
+	var err error
+	for i := range 3 {
+		if err = store.MarkSlackChangeDone(ctx, db, id, seq); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(i+1) * 100 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// failed handles err from delivering change a of d: nil when the change is
+// given up on for good (it is then marked shown and the next one follows),
+// the error to retry the job with otherwise.
+func (s *Service) failed(ctx context.Context, job *river.Job[FlushArgs], d *deploy.Deployment, a NotifyArgs, err error) error {
+	if ctx.Err() != nil {
+		return err // stopping or timed out: Slack never answered for good
 	}
 	var limited *slack.RateLimitedError
 	if errors.As(err, &limited) {
@@ -98,11 +243,14 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 				"Meanwhile approvers can comment `/approve %s` (or `/reject %s <reason>`) on this PR.",
 			short(d.SHA), d.Environment, err, d.Environment, d.Environment, d.Environment))
 	}
-	return river.JobCancel(err)
+	return nil
 }
 
-// deliver posts or updates the approval message of d for change a.
-func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArgs) error {
+// deliver shows change a of d: it posts the approval message for created,
+// else updates the message (once per flush: it renders d as it is now, not
+// as of a) and posts the change's line in its thread. *updated records that
+// the message was updated.
+func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArgs, updated *bool) error {
 	if d.SlackTS == "" {
 		if d.Quorum.Needed() == 0 {
 			return nil // no approvals, no approval message to follow
@@ -112,6 +260,12 @@ func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArg
 			if channel == "" {
 				return nil
 			}
+			// The outbox shows created first: once it was shown (or
+			// refused) with no message stored, none will come.
+			done, err := store.SlackEventDone(ctx, s.o.Queue.Store().DB, d.ID, "created")
+			if err != nil || done {
+				return err
+			}
 			return errNotPostedYet
 		}
 		if channel == "" {
@@ -120,15 +274,29 @@ func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArg
 				d.Environment, d.Environment))
 			return nil
 		}
-		return s.post(ctx, d, channel)
+		ch, ts, err := s.post(ctx, d, channel)
+		if err != nil {
+			return err
+		}
+		d.SlackChannel, d.SlackTS = ch, ts
+		return nil
 	}
 	if a.Event == "created" {
 		return nil // posted by an earlier attempt
 	}
-	text, blocks := render(d, s.evidence(ctx, d), s.o.Pages)
-	if _, _, _, err := s.o.Slack.UpdateMessageContext(ctx, d.SlackChannel, d.SlackTS,
-		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		return fmt.Errorf("chat.update: %w", err)
+	if !*updated {
+		text, blocks := render(d, s.evidence(ctx, d), s.o.Pages)
+		_, _, _, err := s.o.Slack.UpdateMessageContext(ctx, d.SlackChannel, d.SlackTS,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil && (transient(err) || ctx.Err() != nil) {
+			return fmt.Errorf("chat.update: %w", err)
+		}
+		if err != nil {
+			// The thread line still goes out; the message is tried again
+			// with the next change.
+			s.o.Log.Warn("slack message update failed for good", "deployment", d.ID, "event", a.Event, "err", err)
+		}
+		*updated = true
 	}
 	if line := clip(progressText(a), maxMessageText); line != "" {
 		if _, _, err := s.o.Slack.PostMessageContext(ctx, d.SlackChannel,
@@ -139,22 +307,27 @@ func (s *Service) deliver(ctx context.Context, d *deploy.Deployment, a NotifyArg
 	return nil
 }
 
-// post sends the approval message and remembers where it is.
-func (s *Service) post(ctx context.Context, d *deploy.Deployment, channel string) error {
-	text, blocks := render(d, s.evidence(ctx, d), s.o.Pages)
-	ch, ts, err := s.o.Slack.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-	if err != nil {
-		return fmt.Errorf("chat.postMessage to %s: %w", channel, err)
-	}
+// errNotRemembered is a posted approval message whose place could not be
+// stored on the deployment.
+var errNotRemembered = errors.New("the posted Slack message could not be linked to the deployment")
+
+// post sends the approval message and remembers where it is. An
+// errNotRemembered failure must not be retried: that would post a second
+// message.
+func (s *Service) post(ctx context.Context, d *deploy.Deployment, channel string) (ch, ts string, err error) {
 	if s.o.Messages == nil {
-		return errors.New("no message store is configured, so the Slack message cannot be linked to the deployment")
+		return "", "", errors.New("no message store is configured, so the Slack message cannot be linked to the deployment")
+	}
+	text, blocks := render(d, s.evidence(ctx, d), s.o.Pages)
+	ch, ts, err = s.o.Slack.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
+		return "", "", fmt.Errorf("chat.postMessage to %s: %w", channel, err)
 	}
 	if err := s.o.Messages.SetSlackMessage(ctx, d.ID, ch, ts); err != nil {
-		// Not a Slack error: retrying would post a second message.
 		s.o.Log.Error("remember slack message", "deployment", d.ID, "err", err)
-		return river.JobCancel(err)
+		return "", "", fmt.Errorf("%w: %w", errNotRemembered, err)
 	}
-	return nil
+	return ch, ts, nil
 }
 
 // evidence reads what the check suite recorded on the deployment's SHA;

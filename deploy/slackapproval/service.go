@@ -123,13 +123,15 @@ func New(o Options) *Service {
 	return &Service{o: o}
 }
 
-// Register adds the slack_notify and slack_interaction workers.
+// Register adds the slack_flush, slack_notify and slack_interaction workers.
 func (s *Service) Register(workers *river.Workers) {
-	river.AddWorker(workers, &notifyWorker{s: s})
+	river.AddWorker(workers, &flushWorker{s: s})
+	river.AddWorker(workers, &legacyNotifyWorker{s: s})
 	river.AddWorker(workers, &interactionWorker{s: s})
 }
 
-// Notifier is the engine's Notifier: each change becomes a durable job.
+// Notifier is the engine's Notifier: each change is recorded in the
+// deployment's outbox, which a durable job shows in order.
 func (s *Service) Notifier() deploy.Notifier { return notifier{s: s} }
 
 // lock serialises Slack writes and interactions of one deployment, across

@@ -137,6 +137,7 @@ const (
 	faultHTTP faultKind = iota
 	faultSlackError
 	faultRateLimit
+	faultPass // answers normally: lets calls through before the faults queued after it
 )
 
 // fault makes calls of a method fail in one way; fakeapi.Faults counts how many.
@@ -166,6 +167,13 @@ func (s *Server) RateLimitNext(method string, n int, retryAfter time.Duration) {
 	s.faults.Add(fault{method: method, kind: faultRateLimit, retryAfter: retryAfter}, n)
 }
 
+// PassNext lets the next n calls of method (or "*") through unharmed, so a
+// fault queued after it hits call n+1: PassNext("chat.postMessage", 1) then
+// FailNext("chat.postMessage", 1, 503) fails the second post.
+func (s *Server) PassNext(method string, n int) {
+	s.faults.Add(fault{method: method, kind: faultPass}, n)
+}
+
 // serveAPI handles /api/<method>: latency, auth, faults, then the method.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
@@ -190,7 +198,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_auth")
 		return
 	}
-	if f, ok := s.faults.Take(func(f fault) bool { return f.method == method || f.method == "*" }); ok {
+	if f, ok := s.faults.Take(func(f fault) bool { return f.method == method || f.method == "*" }); ok && f.kind != faultPass {
 		switch f.kind {
 		case faultHTTP:
 			call.Status = f.status

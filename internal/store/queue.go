@@ -84,6 +84,10 @@ func NewQueue(s *Store, cfg QueueConfig) *Queue {
 	return &Queue{store: s, cfg: cfg, workers: river.NewWorkers()}
 }
 
+// Store is the store the queue's jobs live in, for work that must commit
+// with an insert (InsertTx).
+func (q *Queue) Store() *Store { return q.store }
+
 // Workers is the bundle that packages add their workers to with river.AddWorker.
 func (q *Queue) Workers() *river.Workers { return q.workers }
 
