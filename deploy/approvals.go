@@ -95,7 +95,12 @@ func (e *Engine) Approve(ctx context.Context, id int64, a Approval) (*Deployment
 		a.At = e.o.Now()
 	}
 	var event string
-	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	err = e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
 		if d.State != StateAwaitingApproval {
 			return fmt.Errorf("deployment %d is %s, so there is nothing to approve: %w", id, d.State, ErrNotAwaitingApproval)
 		}
@@ -140,7 +145,12 @@ func (e *Engine) Reject(ctx context.Context, id int64, login, via, reason string
 	if reason != "" {
 		msg += ": " + reason
 	}
-	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	err = e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
 		if d.State != StateAwaitingApproval {
 			return fmt.Errorf("deployment %d is %s, so there is nothing to reject: %w", id, d.State, ErrNotAwaitingApproval)
 		}
@@ -175,7 +185,11 @@ func (e *Engine) VoidApprovals(ctx context.Context, repo string, pr int, newSHA 
 			continue
 		}
 		voided := false
-		err := e.inTx(ctx, r.ID, func(tx *sql.Tx, d *store.DeploymentRow) error {
+		release, err := e.inOrder(ctx, r.ID)
+		if err != nil {
+			return out, err
+		}
+		err = e.inTx(ctx, r.ID, func(tx *sql.Tx, d *store.DeploymentRow) error {
 			if d.State != StateAwaitingApproval {
 				return nil
 			}
@@ -186,6 +200,7 @@ func (e *Engine) VoidApprovals(ctx context.Context, repo string, pr int, newSHA 
 			return e.finishPending(ctx, tx, d)
 		})
 		if err != nil {
+			release()
 			return out, err
 		}
 		if voided {
@@ -194,6 +209,7 @@ func (e *Engine) VoidApprovals(ctx context.Context, repo string, pr int, newSHA 
 				out = append(out, d)
 			}
 		}
+		release()
 	}
 	return out, nil
 }
@@ -227,7 +243,12 @@ func (w *expireWorker) Work(ctx context.Context, job *river.Job[expireArgs]) err
 	e, id := w.e, job.Args.DeploymentID
 	msg := fmt.Sprintf("approvals did not reach the quorum within %s; comment /deploy again", e.o.ApprovalTTL)
 	expired := false
-	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
 		if d.State != StateAwaitingApproval {
 			return nil
 		}

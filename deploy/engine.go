@@ -76,6 +76,8 @@ type Engine struct {
 	// older rendering never overwrites a newer one and nothing is created
 	// twice.
 	writers *store.KeyLocks
+	// order orders each deployment's changes with their notification (inOrder).
+	order *store.KeyLocks
 }
 
 // NewEngine returns an engine; call Register before the queue starts.
@@ -95,7 +97,7 @@ func NewEngine(o Options) *Engine {
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = DefaultStepTimeout
 	}
-	return &Engine{o: o, pollEvery: time.Second, writers: o.Store.KeyLocks(githubWriterLocks)}
+	return &Engine{o: o, pollEvery: time.Second, writers: o.Store.KeyLocks(githubWriterLocks), order: o.Store.KeyLocks(changeOrderLocks)}
 }
 
 // Register adds the engine's river workers; call it before Queue.Start.

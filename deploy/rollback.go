@@ -64,6 +64,11 @@ func (e *Engine) rollbackAll(ctx context.Context, id int64, retry bool) error {
 	}
 	slices.Sort(rolled)
 	var event, detail string
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	err = e.inTx(ctx, id, func(tx *sql.Tx, r *store.DeploymentRow) error {
 		msg := r.Error
 		if len(rolled) > 0 {
@@ -140,7 +145,11 @@ func (e *Engine) cancel(ctx context.Context, repo string, pr int, states []strin
 	var out []*Deployment
 	for _, r := range rows {
 		var cancelled, ran bool
-		err := e.inTx(ctx, r.ID, func(tx *sql.Tx, d *store.DeploymentRow) error {
+		release, err := e.inOrder(ctx, r.ID)
+		if err != nil {
+			return out, err
+		}
+		err = e.inTx(ctx, r.ID, func(tx *sql.Tx, d *store.DeploymentRow) error {
 			if !slices.Contains(states, d.State) {
 				return nil
 			}
@@ -160,9 +169,11 @@ func (e *Engine) cancel(ctx context.Context, repo string, pr int, states []strin
 			return nil
 		})
 		if err != nil {
+			release()
 			return out, err
 		}
 		if !cancelled {
+			release()
 			continue
 		}
 		if !ran {
@@ -171,6 +182,7 @@ func (e *Engine) cancel(ctx context.Context, repo string, pr int, states []strin
 		if d := e.changed(ctx, r.ID, event, why); d != nil {
 			out = append(out, d)
 		}
+		release()
 	}
 	return out, nil
 }

@@ -61,14 +61,20 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 	case d.State == StateCancelled || d.State == StateFailed:
 		return e.rollbackAll(ctx, id, retry)
 	case d.State == StateQueued && step == 0:
+		release, err := e.inOrder(ctx, id)
+		if err != nil {
+			return err
+		}
 		if err := e.inTx(ctx, id, func(tx *sql.Tx, r *store.DeploymentRow) error {
 			return e.transition(ctx, tx, r, StateInProgress, "conveyor", "rollout started", store.DeploymentUpdate{Step: &step})
 		}); err != nil {
+			release()
 			return err
 		}
 		e.createGitHubDeployments(ctx, id) // any the starter could not create
 		e.postStatuses(ctx, id, "in_progress", fmt.Sprintf("deploying %s", stepLabel(d.Steps, 0)))
 		e.changed(ctx, id, "step", "started")
+		release()
 	case d.State == StateInProgress && d.Step == step:
 	default:
 		return nil // a stale job: the deployment moved on without it
@@ -96,6 +102,11 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
 		return e.succeed(ctx, id)
 	}
 	next := step + 1
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	err = e.inTx(ctx, id, func(tx *sql.Tx, r *store.DeploymentRow) error {
 		if err := e.transition(ctx, tx, r, StateInProgress, "conveyor", fmt.Sprintf("step %d (%d%%) done", step+1, r.Steps[step]), store.DeploymentUpdate{Step: &next}); err != nil {
 			return err
@@ -281,7 +292,12 @@ func (e *Engine) gate(ctx context.Context, d *Deployment, step int) error {
 // succeed finishes deployment id: every artifact serves, the environment is
 // released, GitHub statuses say success.
 func (e *Engine) succeed(ctx context.Context, id int64) error {
-	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
 		if err := e.transition(ctx, tx, d, StateSucceeded, "conveyor", "all steps healthy", store.DeploymentUpdate{}); err != nil {
 			return err
 		}
@@ -305,17 +321,23 @@ func (e *Engine) succeed(ctx context.Context, id int64) error {
 // fail marks deployment id failed with cause, then rolls back what ran.
 func (e *Engine) fail(ctx context.Context, id int64, cause error, retry bool) error {
 	msg := e.o.Mask.String(cause.Error())
-	err := e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
+	release, err := e.inOrder(ctx, id)
+	if err != nil {
+		return err
+	}
+	err = e.inTx(ctx, id, func(tx *sql.Tx, d *store.DeploymentRow) error {
 		if d.State != StateInProgress {
 			return nil
 		}
 		return e.transition(ctx, tx, d, StateFailed, "conveyor", msg, store.DeploymentUpdate{Error: &msg})
 	})
 	if err != nil {
+		release()
 		return err
 	}
 	e.postStatuses(ctx, id, "failure", firstLine(msg))
 	e.changed(ctx, id, "failed", msg)
+	release() // rollbackAll takes it again
 	return e.rollbackAll(ctx, id, retry)
 }
 

@@ -1,6 +1,7 @@
 package slackapproval
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -176,6 +177,12 @@ func (s *Service) flush(ctx context.Context, job *river.Job[FlushArgs], id int64
 func (s *Service) show(ctx context.Context, job *river.Job[FlushArgs], d *deploy.Deployment, pending []store.SlackChange) error {
 	db := s.o.Queue.Store().DB
 	updated := false
+	// The approval message comes first, whenever its change was recorded:
+	// everything else is shown on it or in its thread. (A PR comment can
+	// approve before the starter has told the notifier about the request.)
+	slices.SortStableFunc(pending, func(x, y store.SlackChange) int {
+		return cmp.Compare(createdFirst(x.Event), createdFirst(y.Event))
+	})
 	for _, c := range pending {
 		a := NotifyArgs{DeploymentID: c.DeploymentID, Event: c.Event, Detail: c.Detail, Step: c.Step, Percent: c.Percent}
 		err := s.deliver(ctx, d, a, &updated)
@@ -197,6 +204,13 @@ func (s *Service) show(ctx context.Context, job *river.Job[FlushArgs], d *deploy
 		}
 	}
 	return nil
+}
+
+func createdFirst(event string) int {
+	if event == "created" {
+		return 0
+	}
+	return 1
 }
 
 // markDone stores that change seq was shown, trying a few times: failing

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/conveyor-dev/conveyor/deploy"
+	"github.com/conveyor-dev/conveyor/deploy/slackapproval"
 	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/store/storetest"
 	"github.com/conveyor-dev/conveyor/internal/testwait"
@@ -72,6 +73,54 @@ func TestThreadReadsInTheOrderOfTheChanges(t *testing.T) {
 		w.settled(d.ID)
 		if got := w.threadOf(m.TS, len(want)); !slices.Equal(got, want) {
 			t.Fatalf("thread once every change is shown:\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// A rollout through Slack reads like it happened: quorum, each step, success.
+func TestRolloutThreadReadsInOrder(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		d := w.start("production")
+		m := w.message(d)
+		w.slack.SetLatency(5 * time.Millisecond)
+		w.click(m.TS, slackapproval.ActionApprove, uSam)
+		w.click(m.TS, slackapproval.ActionApprove, uBob)
+		var lines []string
+		testwait.For(t, "the thread to end with the success", func() bool {
+			lines = lines[:0]
+			for _, r := range w.slack.Thread(prodChannel, m.TS) {
+				lines = append(lines, r.Text)
+			}
+			return slices.ContainsFunc(lines, func(s string) bool { return strings.Contains(s, "Rollout succeeded") })
+		}, func() string { return strings.Join(lines, " | ") })
+		if got := w.get(d.ID); got.State != deploy.StateSucceeded {
+			t.Fatalf("deployment %s, want succeeded", got.State)
+		}
+		// Each line belongs to a stage; stages never go back.
+		stages := []string{"Quorum reached", "Rollout step 1 (50%)", "Rollout step 2 (100%)", "Rollout succeeded"}
+		at := 0
+		for _, l := range lines {
+			i := slices.IndexFunc(stages, func(s string) bool { return strings.Contains(l, s) })
+			if i < 0 {
+				t.Fatalf("unexpected thread line %q in %q", l, lines)
+			}
+			if i < at {
+				t.Fatalf("thread out of order: %q after %q:\n%q", l, stages[at], lines)
+			}
+			at = i
+		}
+		if at != len(stages)-1 || !strings.Contains(lines[0], stages[0]) || !strings.Contains(lines[len(lines)-1], stages[len(stages)-1]) {
+			t.Fatalf("thread = %q, want it to open with the quorum and end with the success", lines)
+		}
+		if first := slices.IndexFunc(lines, func(s string) bool { return strings.Contains(s, stages[2]) }); first < 0 {
+			t.Fatalf("thread lacks the last step: %q", lines)
+		}
+		seen := map[string]bool{}
+		for _, l := range lines {
+			if seen[l] {
+				t.Errorf("line posted twice: %q", l)
+			}
+			seen[l] = true
 		}
 	})
 }
