@@ -21,8 +21,9 @@ import (
 //
 //	go test ./web -run '^$' -bench BenchmarkOverview -benchtime 50x
 //
-// warm is a reload with nothing changed since the last one, cold one right
-// after a deployment changed (the history is read again).
+// warm is a reload with nothing changed since the last one, changed one
+// after a rollout moved a step (the changes are folded in), cold the first
+// reading of the history (a new viewer's set of repositories).
 func BenchmarkOverview(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
@@ -49,6 +50,26 @@ func BenchmarkOverview(b *testing.B) {
 			// reading is reused); cold: every request reads the history.
 			b.Run("warm", func(b *testing.B) {
 				for b.Loop() {
+					get()
+				}
+			})
+			// changed: a rollout moved a step since the last reading, so
+			// the deployments that changed are read and folded in.
+			b.Run("changed", func(b *testing.B) {
+				ctx := context.Background()
+				var id int64
+				if err := st.DB.QueryRow(`SELECT MIN(id) FROM deployments WHERE state = 'in_progress'`).Scan(&id); err != nil {
+					b.Fatal(err)
+				}
+				at := time.Now()
+				for b.Loop() {
+					b.StopTimer() // the rollout's write is not the page's time
+					step := 1 + int(at.UnixNano()%2)
+					at = at.Add(time.Second)
+					if err := store.UpdateDeployment(ctx, st.DB, id, "in_progress", store.DeploymentUpdate{Step: &step, At: at}); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
 					get()
 				}
 			})

@@ -2,80 +2,154 @@ package web
 
 import (
 	"context"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
 // cellsCache keeps the overview's reading of the deployment history
-// (store.ServingCells, whose cost grows with the history) per query, and
-// reuses it while store.HistoryVersion says nothing changed, for at most
-// cellsFresh. Access stays in the query: the key holds the repositories the
+// (store.ServingCells, whose cost grows with the history) per set of
+// readable repositories. While store.HistoryVersion does not move it is
+// reused; when it moves, only the deployments that changed since are read
+// and folded in (store.ServingChanges), so a page during a rollout does not
+// read the whole history again. A full reading is redone when owners
+// changed, an artifact reaches a new environment, or it is older than
+// cellsFull. Access stays in the query: the key is the repositories the
 // viewer may read.
 type cellsCache struct {
 	mu      sync.Mutex
-	entries map[string]cellsEntry
+	entries map[string]*cellsEntry
 }
 
 type cellsEntry struct {
-	version string
-	at      time.Time
-	value   any
+	mu    sync.Mutex // one refresh at a time
+	mark  store.HistoryMark
+	full  time.Time // when the history was last read in full
+	cells []store.ServingCell
+	index map[[3]string]int // (repository, environment, artifact) -> cells index
 }
 
-// cellsFresh bounds how long a reading is reused even when the version did
-// not move (two changes within one millisecond look alike).
-const cellsFresh = 5 * time.Second
+// cellsFull bounds how long incremental updates are trusted before the
+// history is read in full again.
+const cellsFull = time.Minute
 
-// cellsMax bounds how many readings are kept (distinct viewers' repository
-// sets times filters).
-const cellsMax = 256
+// cellsMax bounds how many readings are kept (distinct sets of readable
+// repositories).
+const cellsMax = 64
 
+// servingCells returns every cell of f.Repos, narrowed by f's environment,
+// kind and team. Readings are shared: callers must not change them.
 func (s *Server) servingCells(ctx context.Context, f store.ServingFilter) ([]store.ServingCell, error) {
-	key := "cells\x00" + strings.Join(f.Repos, ",") + "\x00" + f.Environment + "\x00" + f.Kind + "\x00" + f.Team
-	v, err := s.cached(ctx, key, func() (any, error) { return store.ServingCells(ctx, s.o.Store.DB, f) })
+	all, err := s.allCells(ctx, f.Repos)
 	if err != nil {
 		return nil, err
 	}
-	return v.([]store.ServingCell), nil
+	team := strings.TrimPrefix(f.Team, "@")
+	if f.Environment == "" && f.Kind == "" && team == "" {
+		return all, nil
+	}
+	var out []store.ServingCell
+	for _, c := range all {
+		if (f.Environment == "" || c.Environment == f.Environment) && (f.Kind == "" || c.Kind == f.Kind) &&
+			(team == "" || slices.Contains(c.Owners, team)) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
-// environments are the environments deployed to in repos, read as
-// servingCells is.
-func (s *Server) environments(ctx context.Context, repos []string) ([]string, error) {
-	v, err := s.cached(ctx, "envs\x00"+strings.Join(repos, ","), func() (any, error) { return store.Environments(ctx, s.o.Store.DB, repos) })
+func (s *Server) allCells(ctx context.Context, repos []string) ([]store.ServingCell, error) {
+	db := s.o.Store.DB
+	mark, err := store.HistoryVersion(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	return v.([]string), nil
-}
-
-// cached returns the reading under key while the history's version stays,
-// or read's fresh one. Readings are shared: callers must not change them.
-func (s *Server) cached(ctx context.Context, key string, read func() (any, error)) (any, error) {
-	version, err := store.HistoryVersion(ctx, s.o.Store.DB)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
+	key := strings.Join(repos, ",")
 	c := &s.cells
 	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && e.version == version && now.Sub(e.at) < cellsFresh {
-		return e.value, nil
+	e := c.entries[key]
+	if e == nil {
+		if c.entries == nil || len(c.entries) >= cellsMax {
+			c.entries = map[string]*cellsEntry{} // crude, and enough: a reading is redone on demand
+		}
+		e = &cellsEntry{}
+		c.entries[key] = e
 	}
-	v, err := read()
+	c.mu.Unlock()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	if e.cells != nil && e.mark == mark {
+		return e.cells, nil
+	}
+	if e.cells != nil && now.Sub(e.full) < cellsFull && e.mark.Owners == mark.Owners && e.mark.OwnersAt == mark.OwnersAt {
+		changes, err := store.ServingChanges(ctx, db, repos, e.mark.MaxAt, e.mark.MaxID)
+		if err != nil {
+			return nil, err
+		}
+		if cells, ok := fold(e.cells, e.index, changes); ok {
+			e.cells, e.mark = cells, mark
+			return cells, nil
+		}
+	}
+	cells, err := store.ServingCells(ctx, db, store.ServingFilter{Repos: repos})
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= cellsMax {
-		c.entries = map[string]cellsEntry{} // crude, and enough: readings are cheap to redo
+	e.cells, e.mark, e.full, e.index = cells, mark, now, indexCells(cells)
+	return cells, nil
+}
+
+func indexCells(cells []store.ServingCell) map[[3]string]int {
+	idx := make(map[[3]string]int, len(cells))
+	for i, c := range cells {
+		idx[[3]string{c.Repository, c.Environment, c.Artifact}] = i
 	}
-	c.entries[key] = cellsEntry{version: version, at: now, value: v}
-	return v, nil
+	return idx
+}
+
+// fold applies changes (oldest first) to a copy of cells the way
+// ServingCells reads them: the newest deployment of a cell is its latest,
+// the newest succeeded one (with the artifact succeeded) is what serves. ok
+// is false when a change names a cell not read yet (read in full then).
+func fold(cells []store.ServingCell, idx map[[3]string]int, changes []store.ServingChange) ([]store.ServingCell, bool) {
+	if len(changes) == 0 {
+		return cells, true
+	}
+	out := slices.Clone(cells) // readers may hold the old slice
+	for _, ch := range changes {
+		i, ok := idx[[3]string{ch.Repository, ch.Environment, ch.Artifact}]
+		if !ok {
+			return nil, false
+		}
+		c := &out[i]
+		if ch.ID >= c.LatestID {
+			c.LatestID, c.LatestState, c.LatestArtifactState, c.LatestAt, c.Kind = ch.ID, ch.State, ch.ArtifactState, ch.UpdatedAt, ch.Kind
+		}
+		if ch.State == deploy.StateSucceeded && ch.ArtifactState == deploy.StateSucceeded && ch.ID >= c.ServedID {
+			c.ServedID, c.Serving, c.SHA, c.ServedPR, c.ServedBy, c.ServedSince = ch.ID, ch.Serving, ch.SHA, ch.PR, ch.Requester, ch.UpdatedAt
+		}
+	}
+	return out, true
+}
+
+// environments are the environments of the cells of repos.
+func (s *Server) environments(ctx context.Context, repos []string) ([]string, error) {
+	all, err := s.allCells(ctx, repos)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	for _, c := range all {
+		set[c.Environment] = true
+	}
+	out := keys(set)
+	sort.Strings(out)
+	return out, nil
 }

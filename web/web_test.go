@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -419,5 +420,66 @@ func TestWhenGitHubCannotSayWhoMayReadNothingIsShown(t *testing.T) {
 			t.Errorf("GET %s with CanRead failing = %d, want 500", path, res.StatusCode)
 		}
 		mustNotContain(t, path, body, "acme/", "fraud-model", "502")
+	}
+}
+
+// TestChangedHistoryIsFoldedInAsAFullReadingWouldShow: after a reading of
+// the history, the deployments that changed are folded in instead of
+// reading it all again, and the result is what a full reading says; a
+// change that reaches a new environment reads it in full.
+func TestChangedHistoryIsFoldedInAsAFullReadingWouldShow(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	ctx, db := context.Background(), f.st.DB
+	repos := []string{shop}
+	if _, err := f.srv.allCells(ctx, repos); err != nil {
+		t.Fatal(err)
+	}
+	e := f.srv.cells.entries[shop]
+	firstFull := e.full
+	// The staging rollout goes on and succeeds; v14 of the model succeeds in production; a
+	// later deployment of it fails.
+	var staging int64
+	if err := db.QueryRow(`SELECT id FROM deployments WHERE environment = 'staging'`).Scan(&staging); err != nil {
+		t.Fatal(err)
+	}
+	step, done, served := 2, "succeeded", headS
+	if err := store.UpdateDeployment(ctx, db, staging, "in_progress", store.DeploymentUpdate{Step: &step, At: f.now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.UpdateArtifact(ctx, db, staging, "web", store.ArtifactUpdate{State: &done, Serving: &served}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.UpdateDeployment(ctx, db, staging, "in_progress", store.DeploymentUpdate{State: &done, At: f.now.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	f.insert(&store.DeploymentRow{Repository: shop, PR: 8, SHA: "8888888888888888888888888888888888888888", Environment: "production",
+		Mode: "deploy", State: "succeeded", Steps: []int{100}, Requester: "maria", CreatedAt: f.now.Add(3 * time.Minute),
+		Artifacts: []store.ArtifactRow{{Name: "fraud-model", Kind: "model", Serving: "14", State: "succeeded"}}})
+	f.insert(&store.DeploymentRow{Repository: shop, PR: 9, SHA: "9999999999999999999999999999999999999999", Environment: "production",
+		Mode: "deploy", State: "failed", Steps: []int{100}, Requester: "maria", CreatedAt: f.now.Add(4 * time.Minute),
+		Artifacts: []store.ArtifactRow{{Name: "fraud-model", Kind: "model", Serving: "15", State: "failed"}}})
+	got, err := f.srv.allCells(ctx, repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.full.Equal(firstFull) {
+		t.Errorf("the history was read in full again; want the changes folded in")
+	}
+	want, err := store.ServingCells(ctx, db, store.ServingFilter{Repos: repos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("folded:\n%+v\nfull reading:\n%+v", got, want)
+	}
+	// A new environment for web: read in full.
+	f.insert(&store.DeploymentRow{Repository: shop, PR: 7, SHA: headS, Environment: "qa", Mode: "deploy", State: "succeeded",
+		Steps: []int{100}, Requester: "alice", CreatedAt: f.now.Add(5 * time.Minute), Artifacts: []store.ArtifactRow{{Name: "web", Kind: "app", Serving: headS, State: "succeeded"}}})
+	got, err = f.srv.allCells(ctx, repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ = store.ServingCells(ctx, db, store.ServingFilter{Repos: repos}); !reflect.DeepEqual(got, want) || len(got) != 4 {
+		t.Errorf("after a new cell:\n%+v\nfull reading:\n%+v", got, want)
 	}
 }

@@ -292,28 +292,6 @@ func SearchAudit(ctx context.Context, q Querier, s AuditSearch) ([]AuditEvent, e
 	return scanAudit(rows)
 }
 
-// Environments returns the environments deployed to in repos.
-func Environments(ctx context.Context, q Querier, repos []string) ([]string, error) {
-	if len(repos) == 0 {
-		return nil, nil
-	}
-	args, in := inList(nil, repos)
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT environment FROM deployments WHERE repository `+in+` ORDER BY 1`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("environments: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var e string
-		if err := rows.Scan(&e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // Fingerprint changes whenever a deployment of repos (of PR pr, when not 0)
 // changes state or step, or one is added: a live page reloads on a change.
 func Fingerprint(ctx context.Context, q Querier, repos []string, pr int) (string, error) {
@@ -334,16 +312,76 @@ func Fingerprint(ctx context.Context, q Querier, repos []string, pr int) (string
 	return fmt.Sprintf("%d-%d-%d-%d-%d", n, maxID, maxAt, approvals, steps), nil
 }
 
-// HistoryVersion changes whenever a deployment is added or changes, or an
-// artifact's owners do: what ServingCells returns cannot have changed while
-// it stays the same. It reads two indexes and is cheap next to ServingCells.
-func HistoryVersion(ctx context.Context, q Querier) (string, error) {
-	var n, maxID, maxAt, owners, ownersAt int64
+// HistoryMark is where the deployment history stands: it moves whenever a
+// deployment is added or changes, or an artifact's owners do. What
+// ServingCells returns cannot have changed while it stays.
+type HistoryMark struct {
+	Deployments int64 // how many
+	MaxID       int64 // the newest
+	MaxAt       int64 // the latest change (updated_at, ms)
+	Owners      int64 // artifact_owners rows
+	OwnersAt    int64 // their latest change (ms)
+}
+
+// HistoryVersion reads the history's mark; it reads indexes only and is
+// cheap next to ServingCells.
+func HistoryVersion(ctx context.Context, q Querier) (HistoryMark, error) {
+	var m HistoryMark
 	err := q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM deployments), (SELECT COALESCE(MAX(id), 0) FROM deployments),
 		(SELECT COALESCE(MAX(updated_at), 0) FROM deployments),
-		(SELECT COUNT(*) FROM artifact_owners), (SELECT COALESCE(MAX(updated_at), 0) FROM artifact_owners)`).Scan(&n, &maxID, &maxAt, &owners, &ownersAt)
+		(SELECT COUNT(*) FROM artifact_owners), (SELECT COALESCE(MAX(updated_at), 0) FROM artifact_owners)`).Scan(&m.Deployments, &m.MaxID, &m.MaxAt, &m.Owners, &m.OwnersAt)
 	if err != nil {
-		return "", fmt.Errorf("history version: %w", err)
+		return m, fmt.Errorf("history version: %w", err)
 	}
-	return fmt.Sprintf("%d-%d-%d-%d-%d", n, maxID, maxAt, owners, ownersAt), nil
+	return m, nil
+}
+
+// ServingChange is one artifact of a deployment that changed.
+type ServingChange struct {
+	Repository    string
+	Environment   string
+	Artifact      string
+	Kind          string
+	ArtifactState string
+	ID            int64
+	State         string
+	PR            int
+	Requester     string
+	Serving       string
+	SHA           string
+	UpdatedAt     time.Time
+}
+
+// ServingChanges returns the artifacts of deployments of repos that changed
+// at or after sinceMs or are newer than afterID, oldest first: what moved
+// since a HistoryMark, to bring a reading of ServingCells up to date
+// without reading the history again.
+func ServingChanges(ctx context.Context, q Querier, repos []string, sinceMs, afterID int64) ([]ServingChange, error) {
+	if len(repos) == 0 {
+		return nil, nil
+	}
+	args, in := inList(nil, repos)
+	args = append(args, sinceMs, afterID)
+	n := len(args)
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT d.repository, d.environment, a.name, a.kind, a.state, d.id, d.state, d.pr, d.requester,
+		a.serving, COALESCE(NULLIF(a.sha, ''), d.sha), d.updated_at
+		FROM deployments d JOIN deployment_artifacts a ON a.deployment_id = d.id
+		WHERE d.id IN (SELECT id FROM deployments WHERE updated_at >= $%d UNION SELECT id FROM deployments WHERE id > $%d)
+		AND d.repository %s ORDER BY d.id`, n-1, n, in), args...)
+	if err != nil {
+		return nil, fmt.Errorf("serving changes: %w", err)
+	}
+	defer rows.Close()
+	var out []ServingChange
+	for rows.Next() {
+		var c ServingChange
+		var at int64
+		if err := rows.Scan(&c.Repository, &c.Environment, &c.Artifact, &c.Kind, &c.ArtifactState, &c.ID, &c.State, &c.PR, &c.Requester,
+			&c.Serving, &c.SHA, &at); err != nil {
+			return nil, fmt.Errorf("serving changes: %w", err)
+		}
+		c.UpdatedAt = time.UnixMilli(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -76,6 +76,20 @@ func TestServingCellsShowWhatServesAndOnlyReadableRepos(t *testing.T) {
 		if got, _ := store.ServingCells(ctx, s.DB, store.ServingFilter{}); got != nil {
 			t.Errorf("no readable repository: %v, want nothing", got)
 		}
+		// What changed since a mark: the new deployment, not the unreadable repository's.
+		mark, err := store.HistoryVersion(ctx, s.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer := seedDeployment(t, s, "acme/shop", "staging", "web", "app", "succeeded", "succeeded", "def", 8, t0.Add(48*time.Hour))
+		seedDeployment(t, s, "acme/secret", "production", "vault", "app", "succeeded", "succeeded", "zz2", 2, t0.Add(48*time.Hour))
+		changes, err := store.ServingChanges(ctx, s.DB, []string{"acme/shop"}, mark.MaxAt+1, mark.MaxID)
+		if err != nil || len(changes) != 1 || changes[0].ID != newer || changes[0].Serving != "def" || changes[0].SHA != "defsha" {
+			t.Errorf("changes since the mark = %+v, %v; want the new web deployment only", changes, err)
+		}
+		if m2, _ := store.HistoryVersion(ctx, s.DB); m2 == mark {
+			t.Errorf("the history mark did not move: %+v", m2)
+		}
 		repos, err := store.KnownRepositories(ctx, s.DB)
 		if err != nil || !slices.Equal(repos, []string{"acme/secret", "acme/shop"}) {
 			t.Errorf("known repositories = %v, %v", repos, err)
