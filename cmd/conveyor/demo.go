@@ -105,7 +105,7 @@ func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &demo{out: out, dir: dir, secret: "demo-webhook-secret", failing: filepath.Join(dir, "fail-web-deploy"), prs: map[int]*ghfake.PR{}}
+	d := newDemo(out, dir)
 	if err := d.start(ctx, o, monorepo); err != nil {
 		return err
 	}
@@ -131,6 +131,11 @@ func runDemo(ctx context.Context, out io.Writer, o *demoOptions) error {
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// newDemo is a demo that keeps its files in dir and tells out what happens.
+func newDemo(out io.Writer, dir string) *demo {
+	return &demo{out: out, dir: dir, secret: "demo-webhook-secret", failing: filepath.Join(dir, "fail-web-deploy"), prs: map[int]*ghfake.PR{}}
 }
 
 func (d *demo) say(format string, a ...any) { fmt.Fprintf(d.out, format, a...) }
