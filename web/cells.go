@@ -34,9 +34,15 @@ type cellsEntry struct {
 	index map[[3]string]int // (repository, environment, artifact) -> cells index
 }
 
-// cellsFull bounds how long incremental updates are trusted before the
-// history is read in full again.
+// cellsFull bounds how long a reading and its incremental updates are
+// trusted before the history is read in full again: a change stamped more
+// than cellsSkew before the newest one seen (a replica whose clock lags that
+// much) shows within it.
 const cellsFull = time.Minute
+
+// cellsSkew is how far behind the newest change a replica's clock may lag
+// and its changes still be folded in at once.
+const cellsSkew = 5 * time.Second
 
 // cellsMax bounds how many readings are kept (distinct sets of readable
 // repositories).
@@ -85,11 +91,14 @@ func (s *Server) allCells(ctx context.Context, repos []string) ([]store.ServingC
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := time.Now()
-	if e.cells != nil && e.mark == mark {
+	recent := e.cells != nil && now.Sub(e.full) < cellsFull
+	if recent && e.mark == mark {
 		return e.cells, nil
 	}
-	if e.cells != nil && now.Sub(e.full) < cellsFull && e.mark.Owners == mark.Owners && e.mark.OwnersAt == mark.OwnersAt {
-		changes, err := store.ServingChanges(ctx, db, repos, e.mark.MaxAt, e.mark.MaxID)
+	if recent && e.mark.Owners == mark.Owners && e.mark.OwnersAt == mark.OwnersAt {
+		// Changes stamped up to cellsSkew before the last one seen are read
+		// again (folding is idempotent): a replica's clock may lag.
+		changes, err := store.ServingChanges(ctx, db, repos, e.mark.MaxAt-cellsSkew.Milliseconds(), e.mark.MaxID)
 		if err != nil {
 			return nil, err
 		}

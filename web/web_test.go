@@ -472,6 +472,19 @@ func TestChangedHistoryIsFoldedInAsAFullReadingWouldShow(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("folded:\n%+v\nfull reading:\n%+v", got, want)
 	}
+	// A replica whose clock lags two seconds expires the deployment waiting
+	// for approvals: still folded in, not missed.
+	expired := "expired"
+	if err := store.UpdateDeployment(ctx, db, f.pending, "awaiting_approval", store.DeploymentUpdate{State: &expired, At: f.now.Add(4*time.Minute - 2*time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = f.srv.allCells(ctx, repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ = store.ServingCells(ctx, db, store.ServingFilter{Repos: repos}); !reflect.DeepEqual(got, want) || !e.full.Equal(firstFull) {
+		t.Errorf("after a change stamped by a lagging clock:\n%+v\nfull reading:\n%+v", got, want)
+	}
 	// A new environment for web: read in full.
 	f.insert(&store.DeploymentRow{Repository: shop, PR: 7, SHA: headS, Environment: "qa", Mode: "deploy", State: "succeeded",
 		Steps: []int{100}, Requester: "alice", CreatedAt: f.now.Add(5 * time.Minute), Artifacts: []store.ArtifactRow{{Name: "web", Kind: "app", Serving: headS, State: "succeeded"}}})

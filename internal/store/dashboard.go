@@ -319,17 +319,18 @@ type HistoryMark struct {
 	Deployments int64 // how many
 	MaxID       int64 // the newest
 	MaxAt       int64 // the latest change (updated_at, ms)
+	SumAt       int64 // the sum of every updated_at: moves with any change, even one stamped earlier than MaxAt by a replica whose clock is behind
 	Owners      int64 // artifact_owners rows
 	OwnersAt    int64 // their latest change (ms)
 }
 
-// HistoryVersion reads the history's mark; it reads indexes only and is
-// cheap next to ServingCells.
+// HistoryVersion reads the history's mark; it reads indexes only (the sum
+// one whole index) and is cheap next to ServingCells.
 func HistoryVersion(ctx context.Context, q Querier) (HistoryMark, error) {
 	var m HistoryMark
 	err := q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM deployments), (SELECT COALESCE(MAX(id), 0) FROM deployments),
-		(SELECT COALESCE(MAX(updated_at), 0) FROM deployments),
-		(SELECT COUNT(*) FROM artifact_owners), (SELECT COALESCE(MAX(updated_at), 0) FROM artifact_owners)`).Scan(&m.Deployments, &m.MaxID, &m.MaxAt, &m.Owners, &m.OwnersAt)
+		(SELECT COALESCE(MAX(updated_at), 0) FROM deployments), (SELECT COALESCE(SUM(updated_at), 0) FROM deployments),
+		(SELECT COUNT(*) FROM artifact_owners), (SELECT COALESCE(MAX(updated_at), 0) FROM artifact_owners)`).Scan(&m.Deployments, &m.MaxID, &m.MaxAt, &m.SumAt, &m.Owners, &m.OwnersAt)
 	if err != nil {
 		return m, fmt.Errorf("history version: %w", err)
 	}
