@@ -9,7 +9,10 @@
 // read.
 package web
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+)
 
 // Auth is the sign-in seam of the dashboard. The dashboard asks it who the
 // viewer is and which repositories they may read; it never decides either
@@ -30,6 +33,12 @@ type Auth interface {
 	// the viewer's session.
 	CheckCSRF(r *http.Request) error
 }
+
+// ErrSignInAgain is what Auth.CanRead's error wraps when the viewer's
+// sign-in no longer holds (GitHub refuses their token: it expired or they
+// revoked the app's authorization). The dashboard then sends them to sign in
+// again instead of failing the page.
+var ErrSignInAgain = errors.New("GitHub no longer accepts your sign-in; sign in again")
 
 // CSRFField is the form field name that carries Auth.CSRFToken in the
 // dashboard's POST forms; CheckCSRF implementations read it from there.

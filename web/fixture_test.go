@@ -30,6 +30,7 @@ type testAuth struct {
 	token    string
 	asked    []string // repositories CanRead was asked about
 	broken   bool     // CanRead fails, as when GitHub cannot be reached
+	revoked  bool     // CanRead finds the sign-in no longer holds
 }
 
 func (a *testAuth) Routes(mux *http.ServeMux) {
@@ -49,6 +50,9 @@ func (a *testAuth) CanRead(r *http.Request, repo string) (bool, error) {
 	a.asked = append(a.asked, repo)
 	if a.broken {
 		return false, errors.New("GET /repos/" + repo + ": 502 Bad Gateway")
+	}
+	if a.revoked {
+		return false, ErrSignInAgain
 	}
 	return a.readable[repo], nil
 }

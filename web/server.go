@@ -203,6 +203,14 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // fail answers an internal error without its details (they may name what
 // the viewer may not see) and logs it.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrSignInAgain) {
+		if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/events") {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
 	s.o.Log.Error("dashboard", "path", r.URL.Path, "err", err)
 	http.Error(w, "The dashboard could not read what it needs; try again, and if it persists ask the operators to look at Conveyor's log.", http.StatusInternalServerError)
 }

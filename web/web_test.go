@@ -423,6 +423,24 @@ func TestWhenGitHubCannotSayWhoMayReadNothingIsShown(t *testing.T) {
 	}
 }
 
+// TestASignInGitHubNoLongerAcceptsLeadsToSignInAgain: when the viewer's
+// token is refused (expired, authorization revoked), pages send them to sign
+// in again and streams and forms answer 401, showing nothing.
+func TestASignInGitHubNoLongerAcceptsLeadsToSignInAgain(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	f.auth.revoked = true
+	for _, path := range []string{"/", "/audit", "/r/acme/shop/pull/7", "/r/acme/shop/artifact/web"} {
+		res, body := f.get(path)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?next="+url.QueryEscape(path) {
+			t.Errorf("GET %s with the sign-in revoked = %d to %q, want 303 to /login", path, res.StatusCode, res.Header.Get("Location"))
+		}
+		mustNotContain(t, path, body, "acme/", "fraud-model")
+	}
+	if res, _ := f.get("/r/acme/shop/pull/7/events"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("event stream with the sign-in revoked: %d, want 401", res.StatusCode)
+	}
+}
+
 // TestChangedHistoryIsFoldedInAsAFullReadingWouldShow: after a reading of
 // the history, the deployments that changed are folded in instead of
 // reading it all again, and the result is what a full reading says; a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,11 +12,14 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/conveyor-dev/conveyor/web"
 )
 
 // ErrSignInAgain means GitHub no longer accepts the session's token (it
-// expired or the user revoked the app's authorization).
-var ErrSignInAgain = errors.New("GitHub no longer accepts your sign-in; sign in again")
+// expired or the user revoked the app's authorization); the dashboard sends
+// the viewer to sign in again.
+var ErrSignInAgain = web.ErrSignInAgain
 
 // readKey identifies one answer: the token that asked (never stored in the
 // clear) and the repository.
