@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
@@ -28,6 +29,9 @@ type Change struct {
 	HeadSHA    string
 	BaseRef    string
 	BaseSHA    string
+	// HeadSeen is when the check suite recorded HeadSHA as the pull
+	// request's head; zero for a local checkout.
+	HeadSeen time.Time `json:"-"`
 }
 
 // Commit is one commit of the change, as the app check lists it.

@@ -29,7 +29,8 @@ func (s *Suite) Handler() *Handler { return &Handler{s: s} }
 // Handles lists the events that start or refresh an evaluation.
 func (h *Handler) Handles() []string {
 	return []string{"pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review",
-		"pull_request.closed", "check_run.completed", "check_run.rerequested", "check_suite.rerequested", "status"}
+		"pull_request.closed", "check_run.completed", "check_run.rerequested", "check_suite.rerequested", "status",
+		"workflow_run.requested", "workflow_run.in_progress", "workflow_run.completed"}
 }
 
 type prRef struct {
@@ -67,6 +68,9 @@ type hookEvent struct {
 		HeadSHA      string  `json:"head_sha"`
 		PullRequests []prRef `json:"pull_requests"`
 	} `json:"check_suite"`
+	WorkflowRun *struct {
+		HeadSHA string `json:"head_sha"`
+	} `json:"workflow_run"`
 	SHA     string `json:"sha"`
 	Context string `json:"context"`
 	State   string `json:"state"`
@@ -89,6 +93,16 @@ func (h *Handler) Handle(ctx context.Context, eventType, deliveryID string, payl
 // request event, the bulk of the traffic, is read from go-github's type
 // instead of decoding its payload again.
 func (h *Handler) HandleDecoded(ctx context.Context, eventType, deliveryID string, event any, payload []byte) error {
+	if we, ok := event.(*github.WorkflowRunEvent); ok {
+		ev := hookEvent{Action: we.GetAction()}
+		ev.Repository.FullName = we.GetRepo().GetFullName()
+		if we.WorkflowRun != nil {
+			ev.WorkflowRun = &struct {
+				HeadSHA string `json:"head_sha"`
+			}{HeadSHA: we.GetWorkflowRun().GetHeadSHA()}
+		}
+		return h.handle(ctx, eventType, deliveryID, &ev)
+	}
 	pe, ok := event.(*github.PullRequestEvent)
 	if !ok {
 		return h.Handle(ctx, eventType, deliveryID, payload)
@@ -165,9 +179,32 @@ func (h *Handler) handle(ctx context.Context, eventType, deliveryID string, ev *
 				return nil
 			}
 			return h.ciCompleted(ctx, tx, repo, ev.SHA, ev.Context)
+		case eventType == "workflow_run" && ev.WorkflowRun != nil && ev.WorkflowRun.HeadSHA != "":
+			return h.runMoved(ctx, tx, repo, ev.WorkflowRun.HeadSHA)
 		}
 		return nil
 	})
+}
+
+// runMoved re-evaluates a SHA whose checks wait while a workflow run on it
+// was created, started or completed: a dbt check waiting for the run that
+// uploads its manifest (ci_manifest) then settles from the event rather
+// than from its next look a minute later (that look, scheduled by
+// checks_retry, stays as the fallback for a missed event). Checks that
+// settled, or a SHA not evaluated yet (the pending evaluation reads the
+// run as it is), need nothing: the runs of a repository's other workflows
+// cost one read.
+func (h *Handler) runMoved(ctx context.Context, tx *sql.Tx, repo, sha string) error {
+	stored, err := store.CheckResults(ctx, tx, repo, sha)
+	if err != nil {
+		return err
+	}
+	for _, r := range stored {
+		if r.Artifact != "" && r.Status != StatusCompleted {
+			return h.requestAt(ctx, tx, repo, sha, true, nil)
+		}
+	}
+	return nil
 }
 
 // ciCompleted re-evaluates the artifacts whose stored result lists name.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 )
@@ -18,6 +19,14 @@ type kindEnv struct{ r *run }
 func (e kindEnv) HeadSHA() string { return e.r.ch.HeadSHA }
 
 func (e kindEnv) BaseSHA() string { return e.r.ch.BaseSHA }
+
+// HeadAge counts from when the check suite recorded the head (Change.HeadSeen).
+func (e kindEnv) HeadAge() time.Duration {
+	if e.r.ch.HeadSeen.IsZero() {
+		return 0
+	}
+	return max(e.r.s.o.Now().Sub(e.r.ch.HeadSeen), 0)
+}
 
 func (e kindEnv) Serving(ctx context.Context, env string) (map[string]string, error) {
 	return e.r.f.Serving(ctx, env)

@@ -100,7 +100,7 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 		return false, fmt.Errorf("GitHub client for installation %d: %w", head.InstallationID, err)
 	}
 	f, err := s.newGitHubFacts(gh, Change{Repository: a.Repo, Number: a.PR, Author: head.Author, HeadSHA: a.SHA,
-		BaseRef: head.BaseRef, BaseSHA: head.BaseSHA})
+		BaseRef: head.BaseRef, BaseSHA: head.BaseSHA, HeadSeen: head.UpdatedAt})
 	if err != nil {
 		return false, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/internal/mlflow"
 	"github.com/conveyor-dev/conveyor/policies"
@@ -146,4 +147,8 @@ type Env interface {
 	// Actions reads the repository's GitHub Actions runs and artifacts;
 	// ErrNoActions when the evaluation does not run against GitHub.
 	Actions() (Actions, error)
+	// HeadAge is how long ago Conveyor first saw the head SHA (the push or
+	// the pull request event that named it); 0 when that is not known (a
+	// local checkout).
+	HeadAge() time.Duration
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 	"github.com/conveyor-dev/conveyor/checks/kind/app"
@@ -62,12 +63,12 @@ func TestGovernTakesKindGoverningFieldsFromBase(t *testing.T) {
 // the comparison trusts; a new dbt artifact gets neither before merge.
 func TestGovernTakesDBTAdapterAndCIManifestFromBase(t *testing.T) {
 	base := mustParse(t, "version: 1\nartifacts:\n  d: {kind: dbt, project: a, adapter: postgres, ci_manifest: {workflow: dbt.yml, artifact: m}}\n")
-	head := mustParse(t, "version: 1\nartifacts:\n  d: {kind: dbt, project: a, adapter: spark, ci_manifest: {workflow: other.yml, artifact: m}}\n"+
+	head := mustParse(t, "version: 1\nartifacts:\n  d: {kind: dbt, project: a, adapter: spark, ci_manifest: {workflow: other.yml, artifact: m, wait_for_start: 1s}}\n"+
 		"  e: {kind: dbt, project: e, adapter: athena, ci_manifest: {workflow: dbt.yml, artifact: m}}\n")
 	eff, changes := Govern(base, head)
 	d := dbtSpec(eff.Artifact("d"))
-	if d.Adapter != "postgres" || d.CIManifest == nil || d.CIManifest.Workflow != "dbt.yml" {
-		t.Fatalf("d = %+v, want the base's adapter and workflow", d)
+	if d.Adapter != "postgres" || d.CIManifest == nil || d.CIManifest.Workflow != "dbt.yml" || d.CIManifest.StartWait != 10*time.Minute {
+		t.Fatalf("d = %+v, want the base's adapter, workflow and wait for the run to start (the default 10m)", d)
 	}
 	e := dbtSpec(eff.Artifact("e"))
 	if e.Adapter != "" || e.CIManifest != nil || e.Project != "e" {
@@ -78,9 +79,10 @@ func TestGovernTakesDBTAdapterAndCIManifestFromBase(t *testing.T) {
 		got[c.Field] = c.String()
 	}
 	for field, want := range map[string]string{
-		"artifacts.d.adapter":              "artifacts.d.adapter: postgres -> spark",
-		"artifacts.d.ci_manifest.workflow": "artifacts.d.ci_manifest.workflow: dbt.yml -> other.yml",
-		"artifacts.e.adapter":              "artifacts.e.adapter: (none) -> athena",
+		"artifacts.d.adapter":                    "artifacts.d.adapter: postgres -> spark",
+		"artifacts.d.ci_manifest.workflow":       "artifacts.d.ci_manifest.workflow: dbt.yml -> other.yml",
+		"artifacts.d.ci_manifest.wait_for_start": "artifacts.d.ci_manifest.wait_for_start: 10m -> 1s",
+		"artifacts.e.adapter":                    "artifacts.e.adapter: (none) -> athena",
 	} {
 		if got[field] != want {
 			t.Errorf("change %s = %q, want %q (all: %v)", field, got[field], want, changes)

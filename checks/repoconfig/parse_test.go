@@ -129,6 +129,8 @@ func TestParseProblems(t *testing.T) {
 		{"bad adapter", head + "  d: {kind: dbt, project: a, adapter: Snow Flake}\n", 3, 39, "write the dbt adapter's type in lower case, one of athena, bigquery"},
 		{"ci_manifest without artifact", head + "  d: {kind: dbt, project: a, ci_manifest: {workflow: dbt.yml}}\n", 3, 43, "needs workflow and artifact"},
 		{"ci_manifest typo", head + "  d: {kind: dbt, project: a, ci_manifest: {workflow: dbt.yml, artefact: m}}\n", 3, 63, `did you mean "artifact"`},
+		{"ci_manifest wait_for_start not a duration", head + "  d: {kind: dbt, project: a, ci_manifest: {workflow: dbt.yml, artifact: m, wait_for_start: soon}}\n", 3, 92, "not a duration from 0s to 24h"},
+		{"ci_manifest wait_for_start too long", head + "  d: {kind: dbt, project: a, ci_manifest: {workflow: dbt.yml, artifact: m, wait_for_start: 48h}}\n", 3, 92, "write for example wait_for_start: 10m"},
 		{"ci_manifest workflow path", head + "  d: {kind: dbt, project: a, ci_manifest: {workflow: ci/dbt.yml, artifact: m}}\n", 3, 54, "file name under .github/workflows"},
 		{"memory", head + "  web: {kind: app, paths: [x], resources: {memory: 4GB}}\n", 3, 52, "write for example 4Gi"},
 		{"negative cpu", head + "  web: {kind: app, paths: [x], resources: {cpu: -1}}\n", 3, 49, "must not be negative"},

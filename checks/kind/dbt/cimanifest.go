@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
+	"time"
 
 	dbtengine "github.com/conveyor-dev/conveyor/checks/dbt"
 	"github.com/conveyor-dev/conveyor/checks/kind"
@@ -40,7 +42,7 @@ func readCIManifests(ctx context.Context, env kind.Env, c *CIManifest, artifact 
 		return out
 	}
 	var note string
-	out.head, note, out.wait, out.retry, out.fallback = fetchCIManifest(ctx, acts, c, env.HeadSHA())
+	out.head, note, out.wait, out.retry, out.fallback = fetchCIManifest(ctx, acts, c, env.HeadSHA(), env.HeadAge())
 	if out.head == nil {
 		return out
 	}
@@ -67,7 +69,9 @@ func readCIManifests(ctx context.Context, env kind.Env, c *CIManifest, artifact 
 		return out
 	}
 	var wait, fallback string
-	out.base, note, wait, out.retry, fallback = fetchCIManifest(ctx, acts, c, sha)
+	// The run on the base (or on what an environment runs) is long
+	// created if it ever will be: no wait for it to start.
+	out.base, note, wait, out.retry, fallback = fetchCIManifest(ctx, acts, c, sha, -1)
 	if out.base == nil {
 		out.head = nil
 		out.wait = wait
@@ -82,9 +86,16 @@ func readCIManifests(ctx context.Context, env kind.Env, c *CIManifest, artifact 
 
 // fetchCIManifest reads the manifest of the newest run of the workflow on
 // sha. It returns the manifest and which run it came from, or why not:
-// wait (the run is going), retry (GitHub failed) or fallback (there will be
-// no manifest: no run, a failed run, no artifact, an expired one).
-func fetchCIManifest(ctx context.Context, acts kind.Actions, c *CIManifest, sha string) (data []byte, run, wait string, retry bool, fallback string) {
+// wait (the run is going, or has not started while age, how long the
+// commit has been known, is under c.StartWait), retry (GitHub failed) or
+// fallback (there will be no manifest: no run, a failed run, no artifact,
+// an expired one). age < 0 does not wait for a run to start.
+//
+// GitHub creates a push or pull_request workflow run asynchronously, some
+// seconds after the event ("Events that trigger workflows": the run is
+// queued once the event is processed), so an evaluation within seconds of
+// the push finds no run yet.
+func fetchCIManifest(ctx context.Context, acts kind.Actions, c *CIManifest, sha string, age time.Duration) (data []byte, run, wait string, retry bool, fallback string) {
 	short := kind.Short(sha)
 	r, err := acts.LatestRun(ctx, c.Workflow, sha)
 	switch {
@@ -92,8 +103,15 @@ func fetchCIManifest(ctx context.Context, acts kind.Actions, c *CIManifest, sha 
 		return nil, "", "", false, fmt.Sprintf("ci_manifest: %v; the project is parsed instead", err)
 	case err != nil:
 		return nil, "", fmt.Sprintf("GitHub Actions could not be read (%v)", err), true, ""
+	case r == nil && age >= 0 && age < c.StartWait:
+		return nil, "", fmt.Sprintf("waiting for workflow %s to start on %s (up to %s after the push, then the project is parsed)", c.Workflow, short, shortDuration(c.StartWait)), true, ""
 	case r == nil:
-		return nil, "", "", false, fmt.Sprintf("%s has no run on %s, so dbt's manifest for it is not known: the project is parsed instead (lineage may differ from dbt's); re-run this check once the workflow has run", c.Workflow, short)
+		after, hint := "", ""
+		if age >= 0 {
+			after = " " + shortDuration(c.StartWait) + " after the push"
+			hint = "check the workflow's triggers (on: push or pull_request) or raise ci_manifest.wait_for_start, and "
+		}
+		return nil, "", "", false, fmt.Sprintf("%s has no run on %s%s, so dbt's manifest for it is not known: the project is parsed instead (lineage may differ from dbt's); %sre-run this check once the workflow has run", c.Workflow, short, after, hint)
 	case r.Status != "completed":
 		return nil, "", fmt.Sprintf("waiting for %s run #%d on %s (%s) to upload %s", c.Workflow, r.Number, short, r.Status, c.Artifact), true, ""
 	case r.Conclusion != "success":
@@ -131,4 +149,16 @@ func (c *ciManifests) load(fsys fs.FS, dir string, opts dbtengine.LoadOptions, m
 	}
 	c.head, c.base, c.headRun, c.against = nil, nil, "", ""
 	return nil
+}
+
+// shortDuration writes d as a config would: 10m, 1h30m, 45s.
+func shortDuration(d time.Duration) string {
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }

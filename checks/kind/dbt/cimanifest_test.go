@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/conveyor-dev/conveyor/checks/kind"
 )
@@ -16,6 +17,14 @@ type ciEnv struct {
 	treeEnv
 	acts    *fakeActions
 	serving map[string]map[string]string
+	age     time.Duration // how long the head has been known; 0: an hour
+}
+
+func (e ciEnv) HeadAge() time.Duration {
+	if e.age == 0 {
+		return time.Hour
+	}
+	return e.age
 }
 
 func (ciEnv) HeadSHA() string { return "headsha0000000" }
@@ -73,7 +82,7 @@ func shopManifest(stgSQL, macroSQL string) string {
 }
 
 func ciSpec(compare string) *Spec {
-	return &Spec{Project: "analytics", CIManifest: &CIManifest{Workflow: "dbt.yml", Artifact: "dbt-manifest", Path: "target/manifest.json", Compare: compare}}
+	return &Spec{Project: "analytics", CIManifest: &CIManifest{Workflow: "dbt.yml", Artifact: "dbt-manifest", Path: "target/manifest.json", Compare: compare, StartWait: DefaultStartWait}}
 }
 
 func done(id int64, n int) *kind.WorkflowRun {
@@ -143,6 +152,42 @@ func TestEvaluateWaitsForTheRun(t *testing.T) {
 	}
 }
 
+// GitHub creates the run a few seconds after the push: while the head is
+// younger than wait_for_start and has no run, the check waits for the run
+// to start; the base's run is not waited for. Past the bound the project
+// is parsed with a warning.
+func TestEvaluateWaitsForTheRunToStart(t *testing.T) {
+	acts := &fakeActions{runs: map[string]*kind.WorkflowRun{"basesha0000000": done(10, 6)},
+		files: map[int64][]byte{10: []byte(shopManifest("select 1", "m"))}}
+	env := ciEnv{treeEnv: treeEnv{base: files(nil), head: files(map[string]string{"seeds/raw.csv": "id\n2\n"})}, acts: acts, age: 5 * time.Second}
+	o := Kind{}.Evaluate(context.Background(), env, kind.Artifact{Name: "analytics", Spec: ciSpec("base")})
+	want := "waiting for workflow dbt.yml to start on headsha (up to 10m after the push, then the project is parsed)"
+	if o.Validate.Result != kind.Wait || o.Validate.Summary != want || o.Quality.Result != kind.Wait || !o.Retry {
+		t.Fatalf("validate %+v quality %+v retry %v; want Wait %q", o.Validate, o.Quality, o.Retry, want)
+	}
+
+	spec := ciSpec("base")
+	spec.CIManifest.StartWait = 2 * time.Minute
+	env.age = 2*time.Minute + time.Second
+	o = Kind{}.Evaluate(context.Background(), env, kind.Artifact{Name: "analytics", Line: 4, Spec: spec})
+	if o.Validate.Result != kind.Pass || o.Retry {
+		t.Fatalf("past the bound: validate %+v retry %v", o.Validate, o.Retry)
+	}
+	if d := strings.Join(o.Validate.Details, "\n"); !strings.Contains(d, "warning: dbt.yml has no run on headsha 2m after the push") {
+		t.Errorf("details: %s", d)
+	}
+	assertSelection(t, o.Selection, []string{"raw"})
+
+	// The head's run is there but the base has none: no wait, however
+	// young the head.
+	acts = &fakeActions{runs: map[string]*kind.WorkflowRun{"headsha0000000": done(12, 7)}, files: map[int64][]byte{12: []byte(shopManifest("select 1", "m"))}}
+	env = ciEnv{treeEnv: treeEnv{base: files(nil), head: files(nil)}, acts: acts, age: time.Second}
+	o = Kind{}.Evaluate(context.Background(), env, kind.Artifact{Name: "analytics", Spec: ciSpec("base")})
+	if o.Retry || !strings.Contains(strings.Join(o.Validate.Details, "\n"), "dbt.yml has no run on basesha, so") {
+		t.Errorf("no base run: validate %+v retry %v", o.Validate, o.Retry)
+	}
+}
+
 // A run that failed, is absent, uploaded no manifest or whose artifact
 // expired, a manifest that is not one, and an evaluation without GitHub:
 // each says why and the project is parsed instead (the seed edit in the
@@ -156,7 +201,7 @@ func TestEvaluateFallsBackToParsingWithAWarning(t *testing.T) {
 	}{
 		{"failed run", &fakeActions{runs: map[string]*kind.WorkflowRun{"headsha0000000": {ID: 12, Number: 7, Status: "completed", Conclusion: "failure", URL: "https://github.com/acme/shop/actions/runs/12"}}},
 			"dbt.yml run #7 on headsha concluded failure, so its manifest is not trusted"},
-		{"no run on the head", &fakeActions{}, "dbt.yml has no run on headsha, so dbt's manifest for it is not known"},
+		{"no run on the head", &fakeActions{}, "dbt.yml has no run on headsha 10m after the push, so dbt's manifest for it is not known: the project is parsed instead (lineage may differ from dbt's); check the workflow's triggers"},
 		{"no run on the base", &fakeActions{runs: map[string]*kind.WorkflowRun{"headsha0000000": done(12, 7)}, files: map[int64][]byte{12: good}},
 			"dbt.yml has no run on basesha, so dbt's manifest for it is not known: the project is parsed instead (lineage may differ from dbt's); re-run this check once the workflow has run (the manifest the base is compared with)"},
 		{"expired", &fakeActions{runs: map[string]*kind.WorkflowRun{"headsha0000000": done(12, 7)}, errs: map[int64]error{12: kind.ErrArtifactExpired}},

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -50,9 +51,21 @@ type CIManifest struct {
 	// same workflow's run on the base SHA) or an environment name (the
 	// run on the SHA that environment last deployed).
 	Compare string
+	// StartWait is how long after Conveyor first saw the head SHA the
+	// check waits for the workflow's run on it to appear (GitHub creates
+	// it seconds after the push) before parsing the project instead.
+	StartWait time.Duration
 }
 
-var ciManifestKeys = []string{"workflow", "artifact", "path", "compare"}
+// DefaultStartWait is ci_manifest's wait_for_start when the block does not
+// set it.
+const DefaultStartWait = 10 * time.Minute
+
+// maxStartWait bounds wait_for_start: a run that has not started within a
+// day will not.
+const maxStartWait = 24 * time.Hour
+
+var ciManifestKeys = []string{"workflow", "artifact", "path", "compare", "wait_for_start"}
 
 // Ref says which dbt project and models a dbt artifact deploys: the payload
 // the dbt kind gives deploy drivers (the dbt driver reads it).
@@ -85,7 +98,8 @@ func (Kind) Schema() map[string]any {
 				"workflow": {"type": "string", "minLength": 1, "description": "workflow file name under .github/workflows, for example dbt.yml"},
 				"artifact": {"type": "string", "minLength": 1, "description": "the uploaded artifact's name"},
 				"path": {"type": "string", "minLength": 1, "description": "manifest.json's path inside the artifact (default manifest.json)"},
-				"compare": {"type": "string", "minLength": 1, "description": "base (default), or an environment: compare with the manifest of what it last deployed"}}}}`)
+				"compare": {"type": "string", "minLength": 1, "description": "base (default), or an environment: compare with the manifest of what it last deployed"},
+				"wait_for_start": {"type": "string", "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$", "description": "how long the check waits for the workflow's run on the head to appear before parsing the project (a Go duration, default 10m, at most 24h)"}}}}`)
 }
 
 // Parse implements kind.Kind.
@@ -137,7 +151,7 @@ func (Kind) Parse(r *kind.Doc, a kind.Ident, fields []kind.Field) kind.Spec {
 var adapterName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 func ciManifest(r *kind.Doc, v *yaml.Node, what string) *CIManifest {
-	c := &CIManifest{Path: "manifest.json", Compare: "base"}
+	c := &CIManifest{Path: "manifest.json", Compare: "base", StartWait: DefaultStartWait}
 	what += ": ci_manifest"
 	example := "ci_manifest: {workflow: dbt.yml, artifact: dbt-manifest}"
 	ok := r.Fields(v, what, example, ciManifestKeys, func(k, v *yaml.Node) {
@@ -162,6 +176,15 @@ func ciManifest(r *kind.Doc, v *yaml.Node, what string) *CIManifest {
 			}
 		case "compare":
 			c.Compare, _ = r.Str(v, what+".compare", "compare: production")
+		case "wait_for_start":
+			if w, ok := r.Str(v, what+".wait_for_start", "wait_for_start: 10m"); ok {
+				d, err := time.ParseDuration(w)
+				if err != nil || d < 0 || d > maxStartWait {
+					r.Add(v, "%s.wait_for_start %q is not a duration from 0s to 24h; write for example wait_for_start: 10m", what, w)
+				} else {
+					c.StartWait = d
+				}
+			}
 		}
 	})
 	if !ok {
@@ -199,14 +222,15 @@ func (s *Spec) Validate(t kind.Tree, report func(kind.Problem)) {
 // lives and do not govern; the adapter (which constraint removals break a
 // contract) and the CI manifest (what the comparison trusts) govern.
 func (s *Spec) Fields() []kind.FieldValue {
-	var ci [4]string
+	var ci [5]string
 	if c := s.CIManifest; c != nil {
-		ci = [4]string{c.Workflow, c.Artifact, c.Path, c.Compare}
+		ci = [5]string{c.Workflow, c.Artifact, c.Path, c.Compare, shortDuration(c.StartWait)}
 	}
 	return []kind.FieldValue{{Name: "project", Value: s.Project}, {Name: "manifest", Value: s.Manifest},
 		{Name: "adapter", Value: s.Adapter, Governs: true},
 		{Name: "ci_manifest.workflow", Value: ci[0], Governs: true}, {Name: "ci_manifest.artifact", Value: ci[1], Governs: true},
-		{Name: "ci_manifest.path", Value: ci[2], Governs: true}, {Name: "ci_manifest.compare", Value: ci[3], Governs: true}}
+		{Name: "ci_manifest.path", Value: ci[2], Governs: true}, {Name: "ci_manifest.compare", Value: ci[3], Governs: true},
+		{Name: "ci_manifest.wait_for_start", Value: ci[4], Governs: true}}
 }
 
 // Ungoverned implements kind.Spec: a new dbt artifact has no adapter (every
