@@ -52,7 +52,8 @@ a bad pull request shows failing checks with reasons; a failing deploy rolls bac
 to an emulated SageMaker endpoint through 10 -> 50 -> 100 % of its traffic with a Datadog metric gate
 between steps; and the next version, whose error ratio the demo makes bad, is rolled back by the gate.
 It prints what a person would see on the pull request and in Slack, and leaves nothing running unless
---keep is given.`,
+--keep is given. With --keep it also prints the dashboard's URL: open it in a browser, where the GitHub
+emulator signs you in at once as @sre-alice (only the demo's emulator does that).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -65,7 +66,7 @@ It prints what a person would see on the pull request and in Slack, and leaves n
 		},
 	}
 	cmd.Flags().StringVar(&o.examples, "examples", "examples", "folder holding monorepo/ and changes/")
-	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the server and emulators running and print their URLs")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "keep the server, the dashboard and the emulators running and print their URLs")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 90*time.Second, "give up on the scenario after this long")
 	cmd.Flags().BoolVar(&o.verbose, "verbose", false, "print the server's logs too")
 	return cmd
