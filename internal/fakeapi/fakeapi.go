@@ -37,6 +37,35 @@ func (l *Log[C]) Reset() {
 	l.calls = nil
 }
 
+// Take returns the recorded calls, oldest first, and forgets them, in one step.
+func (l *Log[C]) Take() []C {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	calls := l.calls
+	l.calls = nil
+	return calls
+}
+
+// TB is the part of testing.TB that the emulators' NewTest needs.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+}
+
+// HoldToContract closes an emulator when the test ends and then fails the test
+// with each departure from the service's published description still
+// recorded (label names the emulator and the description).
+func HoldToContract(t TB, label string, closeServer func(), violations func() []string) {
+	t.Helper()
+	t.Cleanup(func() {
+		closeServer()
+		for _, v := range violations() {
+			t.Errorf("%s: %s", label, v)
+		}
+	})
+}
+
 // Faults is a concurrency-safe queue of injected faults, each good for a number of uses.
 // Faults are tried in the order they were added.
 type Faults[F any] struct {

@@ -2,6 +2,7 @@ package fakeapi
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -249,5 +250,35 @@ func TestFaultsReset(t *testing.T) {
 	q.Add(testFault{"a", 2}, 1)
 	if f, ok := q.Take(matchKey("a")); !ok || f.code != 2 {
 		t.Fatalf("a fault added after Reset: %+v %v", f, ok)
+	}
+}
+
+// recordingTB records what HoldToContract does with a test.
+type recordingTB struct {
+	cleanups []func()
+	errors   []string
+}
+
+func (r *recordingTB) Helper()                   {}
+func (r *recordingTB) Cleanup(f func())          { r.cleanups = append(r.cleanups, f) }
+func (r *recordingTB) Errorf(f string, a ...any) { r.errors = append(r.errors, fmt.Sprintf(f, a...)) }
+
+func TestHoldToContractClosesThenFailsWithEachViolation(t *testing.T) {
+	var l Log[string]
+	tb := &recordingTB{}
+	closed := false
+	HoldToContract(tb, "xfake contract (v1)", func() { closed = true }, l.Calls)
+	l.Record("POST /a: missing field")
+	l.Record("GET /b: body on a GET")
+	if got := l.Take(); len(got) != 2 || l.Calls() != nil {
+		t.Fatalf("Take() = %v, then Calls() = %v; want both, then none", got, l.Calls())
+	}
+	l.Record("PUT /c: unknown operation")
+	if len(tb.cleanups) != 1 {
+		t.Fatalf("cleanups = %d, want 1", len(tb.cleanups))
+	}
+	tb.cleanups[0]()
+	if !closed || !slices.Equal(tb.errors, []string{"xfake contract (v1): PUT /c: unknown operation"}) {
+		t.Fatalf("closed %v, errors %q; want closed and the one violation left", closed, tb.errors)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/conveyor-dev/conveyor/internal/fakeapi"
 )
 
 // The contract is GitHub's own OpenAPI description, cut down to the operations Conveyor
@@ -404,11 +406,7 @@ func (s *Server) ContractViolations() []string { return s.violations.Calls() }
 
 // TakeContractViolations returns the violations recorded so far and forgets them: for a
 // test that sends a wrong request on purpose and checks the contract saw it.
-func (s *Server) TakeContractViolations() []string {
-	v := s.violations.Calls()
-	s.violations.Reset()
-	return v
-}
+func (s *Server) TakeContractViolations() []string { return s.violations.Take() }
 
 // ContractSource names the published description (package, version, file) the emulator
 // is held to.
@@ -421,11 +419,7 @@ func ContractSource() string {
 }
 
 // TB is the part of testing.TB that NewTest needs.
-type TB interface {
-	Helper()
-	Cleanup(func())
-	Errorf(format string, args ...any)
-}
+type TB = fakeapi.TB
 
 // NewTest starts an emulator for a test: it is closed when the test ends, and the test
 // fails if any request the code under test sent, or any answer the emulator gave,
@@ -433,11 +427,6 @@ type TB interface {
 func NewTest(t TB, opts ...Option) *Server {
 	t.Helper()
 	s := New(opts...)
-	t.Cleanup(func() {
-		s.Close()
-		for _, v := range s.ContractViolations() {
-			t.Errorf("ghfake contract (%s): %s", ContractSource(), v)
-		}
-	})
+	fakeapi.HoldToContract(t, "ghfake contract ("+ContractSource()+")", s.Close, s.ContractViolations)
 	return s
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/conveyor-dev/conveyor/internal/fakeapi"
 )
 
 // The contract is MLflow's own service description, its protos, cut down to
@@ -178,18 +180,10 @@ func (s *Server) ContractViolations() []string { return s.violations.Calls() }
 
 // TakeContractViolations returns the violations recorded so far and forgets
 // them: for a test that sends a wrong request on purpose.
-func (s *Server) TakeContractViolations() []string {
-	v := s.violations.Calls()
-	s.violations.Reset()
-	return v
-}
+func (s *Server) TakeContractViolations() []string { return s.violations.Take() }
 
 // TB is the part of testing.TB that NewTest needs.
-type TB interface {
-	Helper()
-	Cleanup(func())
-	Errorf(format string, args ...any)
-}
+type TB = fakeapi.TB
 
 // NewTest starts an emulator for a test: it is closed when the test ends, and
 // the test fails if any request the code under test sent departed from
@@ -197,11 +191,6 @@ type TB interface {
 func NewTest(t TB, opts ...Option) *Server {
 	t.Helper()
 	s := New(opts...)
-	t.Cleanup(func() {
-		s.Close()
-		for _, v := range s.ContractViolations() {
-			t.Errorf("mlflowfake contract (%s): %s", ContractSource(), v)
-		}
-	})
+	fakeapi.HoldToContract(t, "mlflowfake contract ("+ContractSource()+")", s.Close, s.ContractViolations)
 	return s
 }

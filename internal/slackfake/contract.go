@@ -1,6 +1,10 @@
 package slackfake
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/conveyor-dev/conveyor/internal/fakeapi"
+)
 
 // formErrors are the answers Slack gives to a call whose form is wrong (a missing
 // argument, blocks over Block Kit's limits, text over 40,000 characters, a malformed
@@ -29,18 +33,10 @@ func (s *Server) ContractViolations() []string { return s.refused.Calls() }
 
 // TakeContractViolations returns the violations so far and forgets them: for a test
 // that sends a wrong call on purpose.
-func (s *Server) TakeContractViolations() []string {
-	v := s.refused.Calls()
-	s.refused.Reset()
-	return v
-}
+func (s *Server) TakeContractViolations() []string { return s.refused.Take() }
 
 // TB is the part of testing.TB that NewTest needs.
-type TB interface {
-	Helper()
-	Cleanup(func())
-	Errorf(format string, args ...any)
-}
+type TB = fakeapi.TB
 
 // NewTest starts an emulator for a test: closed when the test ends, and the test fails
 // if the code under test made a call Slack would refuse for its form (over Block Kit's
@@ -48,11 +44,6 @@ type TB interface {
 func NewTest(t TB, opts ...Option) *Server {
 	t.Helper()
 	s := New(opts...)
-	t.Cleanup(func() {
-		s.Close()
-		for _, v := range s.ContractViolations() {
-			t.Errorf("slackfake contract: %s", v)
-		}
-	})
+	fakeapi.HoldToContract(t, "slackfake contract", s.Close, s.ContractViolations)
 	return s
 }
