@@ -46,8 +46,10 @@ func TestDemoTranscript(t *testing.T) {
 		"Conveyor deployment 2 · waiting for 1 more approval from @acme/sre or @acme/ml-leads",
 		"*Approvals: 2 of 2*",
 		"Rollout: 10% ✓ -> 50% ✓ -> 100% ✓",
-		"Rollout step 2 (50%): queued; 10% is healthy",
-		"Rollout succeeded",
+		// the thread reads in the order the rollout happened, each line once
+		"   rollout thread in Slack:\n     > Quorum reached; rollout queued.\n     > Rollout step 1 (10%): started\n" +
+			"     > Rollout step 2 (50%): queued; 10% is healthy\n     > Rollout step 3 (100%): queued; 50% is healthy\n" +
+			"     > :white_check_mark: Rollout succeeded.\n   deployment succeeded",
 		// 4. the bad PR
 		"✗ conveyor                   failure",
 		"✗ conveyor / fraud-model     failure  Quality: auc 0.89 is below the minimum 0.9",
@@ -60,11 +62,14 @@ func TestDemoTranscript(t *testing.T) {
 		// 6. a model to an emulated SageMaker endpoint, step by step under a Datadog gate
 		"(emulated: SageMaker, and the Datadog metrics API whose numbers the demo sets",
 		"SageMaker endpoint churn-model-production, change by change:\n     v7 100% -> v7 90% + v9 10% -> v7 50% + v9 50% -> v9 100%",
-		"> Rollout step 2 (50%): queued; 10% is healthy",
+		"   the Slack thread:\n     > Quorum reached; rollout queued.\n     > Rollout step 1 (10%): started\n" +
+			"     > Rollout step 2 (50%): queued; 10% is healthy\n     > Rollout step 3 (100%): queued; 50% is healthy\n" +
+			"     > :white_check_mark: Rollout succeeded.\n   the gate asked",
 		"each answer was under the threshold",
 		// 7. the metric gate rolls the next version back, saying why on the PR and in Slack
 		"production deployment rolled_back; SageMaker endpoint churn-model-production, change by change:\n     v9 100% -> v9 90% + v10 10% -> v9 100%",
-		"> :x: Rollout failed: churn-model: health gate failed at 10%: metric gate \"error ratio\" (datadog) for churn-model in production failed: sum:trace.http.request.errors{service:churn-model,env:production,version:10}",
+		"   the Slack thread:\n     > Quorum reached; rollout queued.\n     > Rollout step 1 (10%): started\n     > :x: Rollout failed: churn-model: health gate failed at 10%: metric gate \"error ratio\" (datadog) for churn-model in production failed: sum:trace.http.request.errors{service:churn-model,env:production,version:10}",
+		"the rollout stops here and rolls back\n     > :leftwards_arrow_with_hook: Rolled back: rolled back churn-model\n   status comment on the PR:",
 		"| > churn-model: health gate failed at 10%",
 		"= 0.034, want < 0.01",
 		"| production | churn-model | 9 | rolled back",
