@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,5 +232,3 @@ type chrome struct {
 func (s *Server) chrome(r *http.Request, v viewer, title, nav string) chrome {
 	return chrome{Title: title, Viewer: v.Login, CSRF: s.o.Auth.CSRFToken(r), Nav: nav}
 }
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }

@@ -311,7 +311,7 @@ func TestApproveFollowsTheSameRulesAsSlack(t *testing.T) {
 func TestApproveCannotReachAnotherRepository(t *testing.T) {
 	f := newFixture(t, store.SQLite)
 	f.auth.readable[secret] = false
-	// Deployment 5 belongs to acme/secret; posting it to acme/shop's page must not touch it.
+	// acme/secret's deployment awaiting approval; posting it to acme/shop's page must not touch it.
 	var secretID int64
 	if err := f.st.DB.QueryRow(`SELECT id FROM deployments WHERE repository = $1 AND state = 'awaiting_approval'`, secret).Scan(&secretID); err != nil {
 		t.Fatal(err)
@@ -369,11 +369,15 @@ func TestLiveUpdates(t *testing.T) {
 	pr := open("/r/acme/shop/pull/7/events")
 	all := open("/events")
 	// The rollout finishes step 2 and moves on.
-	step := 2
-	if err := store.MarkStepDone(ctx, f.st.DB, 2, "web", 1, headS, f.now); err != nil {
+	var staging int64
+	if err := f.st.DB.QueryRow(`SELECT id FROM deployments WHERE environment = 'staging'`).Scan(&staging); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.UpdateDeployment(ctx, f.st.DB, 2, "in_progress", store.DeploymentUpdate{Step: &step, At: f.now.Add(time.Second)}); err != nil {
+	step := 2
+	if err := store.MarkStepDone(ctx, f.st.DB, staging, "web", 1, headS, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.UpdateDeployment(ctx, f.st.DB, staging, "in_progress", store.DeploymentUpdate{Step: &step, At: f.now.Add(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	for name, br := range map[string]*bufio.Reader{"PR": pr, "overview": all} {
