@@ -118,7 +118,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, a authInfo) b
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	switch {
 	case strings.HasPrefix(p, "/app-manifests/"), strings.HasPrefix(p, "/_codeload/"), strings.HasPrefix(p, "/_artifacts/"),
-		strings.HasPrefix(p, "/login/oauth/"): // the web host's OAuth flow: client credentials in the form
+		strings.HasPrefix(p, "/login/oauth/"),  // the web host's OAuth flow: client credentials in the form
+		strings.HasPrefix(p, "/applications/"): // Basic authentication with the OAuth client (oauth.go)
 		return true
 	case p == "/app" || strings.HasPrefix(p, "/app/") ||
 		(len(parts) == 4 && parts[0] == "repos" && parts[3] == "installation"):

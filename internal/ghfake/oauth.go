@@ -154,6 +154,43 @@ func (s *Server) oauthRoutes() {
 	s.mux.HandleFunc("POST /login/oauth/authorize", s.handleAuthorize)
 	s.mux.HandleFunc("POST /login/oauth/access_token", s.handleOAuthToken)
 	s.mux.HandleFunc("GET /user", s.handleGetUser)
+	s.mux.HandleFunc("DELETE /applications/{client_id}/token", s.handleDeleteToken)
+}
+
+// handleDeleteToken is DELETE /applications/{client_id}/token ("Delete an app
+// token"): the app revokes one user's token, authenticating with Basic
+// authentication, its client ID and secret as user and password. Wrong
+// credentials and an unknown token are answered 404, as GitHub hides what a
+// caller may not see; a body without access_token is 422.
+func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	var req struct {
+		AccessToken string `json:"access_token"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := &s.oauth
+	if !ok || user != r.PathValue("client_id") ||
+		subtle.ConstantTimeCompare([]byte(user), []byte(o.clientID)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(pass), []byte(o.clientSecret)) != 1 {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if req.AccessToken == "" {
+		writeValidation(w, "Invalid request.\n\n\"access_token\" wasn't supplied.")
+		return
+	}
+	t := o.userTokens[req.AccessToken]
+	if t == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	delete(o.userTokens, t.token)
+	delete(o.refresh, t.refresh)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // onWebHost reports whether the request came to the web host rather than under /api/v3:

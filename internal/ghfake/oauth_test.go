@@ -304,3 +304,43 @@ func TestGetUserRefusesAnInstallation(t *testing.T) {
 		t.Errorf("GET /user with the app JWT = %v, want 403", err)
 	}
 }
+
+func TestDeleteAppTokenRevokesAUserToken(t *testing.T) {
+	s := oauthFixture(t)
+	s.AutoAuthorize("dev")
+	conf := oauthConfig(s)
+	_, q := authorize(t, conf.AuthCodeURL("s"))
+	tok, err := conf.Exchange(ctx, q.Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := func(user, pass, body string) int {
+		req, _ := http.NewRequest("DELETE", s.URL()+"/applications/"+user+"/token", strings.NewReader(body))
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := del(conf.ClientID, "wrong", `{"access_token":"`+tok.AccessToken+`"}`); got != http.StatusNotFound {
+		t.Errorf("wrong client secret = %d, want 404", got)
+	}
+	if got := del(conf.ClientID, conf.ClientSecret, `{"access_token":"ghu_unknown"}`); got != http.StatusNotFound {
+		t.Errorf("unknown token = %d, want 404", got)
+	}
+	if got := del(conf.ClientID, conf.ClientSecret, `{"access_token":"`+tok.AccessToken+`"}`); got != http.StatusNoContent {
+		t.Fatalf("revoke = %d, want 204", got)
+	}
+	if _, _, err := userClient(t, s, tok).Users.Get(ctx, ""); statusOf(err) != http.StatusUnauthorized {
+		t.Errorf("a revoked token still works: %v", err)
+	}
+	if got := del(conf.ClientID, conf.ClientSecret, `{}`); got != http.StatusUnprocessableEntity {
+		t.Errorf("no access_token = %d, want 422", got)
+	}
+	// The body without access_token departs from the description: the contract saw it.
+	if v := s.TakeContractViolations(); len(v) != 1 || !strings.Contains(v[0], "access_token") {
+		t.Errorf("contract violations = %v, want the missing access_token", v)
+	}
+}

@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -110,6 +111,31 @@ func (a *Auth) get(ctx context.Context, token, path string, out any) (int, error
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// revoke asks GitHub to delete the user's token ("Delete an app token":
+// DELETE /applications/{client_id}/token, Basic authentication with the
+// OAuth client).
+func (a *Auth) revoke(ctx context.Context, token string) error {
+	body, _ := json.Marshal(map[string]string{"access_token": token})
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete,
+		a.cfg.APIURL+"/applications/"+url.PathEscape(a.cfg.ClientID)+"/token", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(a.cfg.ClientID, a.cfg.ClientSecret)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	resp, err := a.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("DELETE /applications/{client_id}/token: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("DELETE /applications/{client_id}/token answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // oauth2NewContext hands the configured HTTP client to the oauth2 package.

@@ -265,11 +265,17 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 	_ = logoutTemplate.Execute(w, map[string]string{"Title": "Sign out", "Login": s.Login, "Field": CSRFField, "Token": s.CSRF})
 }
 
-// serveLogout ends the session in this browser.
+// serveLogout ends the session: the cookie is cleared and the user's token
+// revoked at GitHub, so a copy of the cookie taken earlier reads nothing.
 func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if err := a.CheckCSRF(r); err != nil && !errors.Is(err, ErrNotSignedIn) {
 		a.page(w, http.StatusForbidden, "Not signed out", err.Error(), "/logout")
 		return
+	}
+	if s, ok := a.session(r); ok {
+		if err := a.revoke(r.Context(), s.Token); err != nil {
+			a.log.Warn("sign-out: GitHub did not revoke the token; it lapses when it expires", "login", s.Login, "err", err)
+		}
 	}
 	http.SetCookie(w, a.cookie(a.sessionCookie, "", time.Time{}))
 	// A page, not a redirect to the dashboard: that would send the visitor

@@ -421,6 +421,7 @@ func TestLogout(t *testing.T) {
 	if _, ok := b.auth.Viewer(b.request(t, "GET", "/", nil)); !ok {
 		t.Fatal("a forged logout signed the user out")
 	}
+	before := b.request(t, "GET", "/", nil) // a copy of the cookie, taken while signed in
 	resp, err := b.client.PostForm(b.srv.URL+"/logout", url.Values{CSRFField: {csrf}})
 	if err != nil {
 		t.Fatal(err)
@@ -428,6 +429,13 @@ func TestLogout(t *testing.T) {
 	resp.Body.Close()
 	if _, ok := b.auth.Viewer(b.request(t, "GET", "/", nil)); ok {
 		t.Error("still signed in after logout")
+	}
+	// The token was revoked at GitHub: the copied cookie reads nothing any more.
+	if calls := b.gh.CallsMatching("DELETE", "/applications/"); len(calls) != 1 || calls[0].Status != http.StatusNoContent {
+		t.Errorf("token revocations = %+v, want one answered 204", calls)
+	}
+	if _, err := b.auth.CanRead(before, "acme/secret"); !errors.Is(err, ErrSignInAgain) {
+		t.Errorf("CanRead with a copy of the signed-out cookie = %v, want ErrSignInAgain", err)
 	}
 }
 

@@ -40,6 +40,7 @@ var operations = [][2]string{
 	{"POST", "/app-manifests/{code}/conversions"},
 	{"GET", "/installation/repositories"},
 	{"GET", "/user"},
+	{"DELETE", "/applications/{client_id}/token"},
 	{"GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"},
 	{"GET", "/repos/{owner}/{repo}"},
 	{"GET", "/repos/{owner}/{repo}/installation"},
