@@ -122,9 +122,12 @@ func LoginURL(next string) string {
 }
 
 // localPath keeps next only when it is a path on this site, so a crafted
-// link cannot send a freshly signed-in user elsewhere.
+// link cannot send a freshly signed-in user elsewhere. Browsers read "/\x"
+// as "//x" and drop tabs and newlines from addresses, so those are refused
+// too.
 func localPath(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {

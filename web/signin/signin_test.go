@@ -445,6 +445,8 @@ func TestNextStaysOnThisSite(t *testing.T) {
 		"https://evil.example/":     "/",
 		"//evil.example/x":          "/",
 		"/\\evil.example":           "/",
+		"/\t/evil.example":          "/",
+		"/\n/evil.example":          "/",
 		"":                          "/",
 		"javascript:alert(1)":       "/",
 	} {
