@@ -186,3 +186,46 @@ func TestRefusedReplyIsSkippedAndFailedUpdateRetried(t *testing.T) {
 		}
 	})
 }
+
+// A slack_notify job queued by a version before the outbox is moved into it
+// and shown like any change.
+func TestOldNotifyJobIsShown(t *testing.T) {
+	w := newWorld(t, time.Hour)
+	d := w.start("production")
+	m := w.message(d)
+	// An insert-only client on the same database, as an old replica would be.
+	old := store.NewQueue(w.st, store.QueueConfig{})
+	w.svc.Register(old.Workers())
+	if err := old.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	args := slackapproval.NotifyArgs{DeploymentID: d.ID, Event: "step", Detail: "from before the upgrade", Step: 1, Percent: 100}
+	if _, err := old.Insert(context.Background(), args, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.threadOf(m.TS, 1); got[0] != "Rollout step 2 (100%): from before the upgrade" {
+		t.Fatalf("thread = %q", got)
+	}
+}
+
+// Changes of a deployment that no longer exists are dropped with the job,
+// and nothing is posted for them.
+func TestChangesOfAGoneDeploymentAreDropped(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		gone := &deploy.Deployment{ID: 424242, Steps: []int{100}}
+		w.svc.Notifier().Changed(context.Background(), gone, "step", "nobody reads this")
+		testwait.For(t, "the flush job to be cancelled", func() bool {
+			var n int
+			err := w.st.DB.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'slack_flush' AND state = 'cancelled'`).Scan(&n)
+			return err == nil && n == 1
+		})
+		if _, last, err := store.PendingSlackChanges(context.Background(), w.st.DB, gone.ID); err != nil || last != 0 {
+			t.Errorf("the gone deployment's outbox is kept (last change %d, %v)", last, err)
+		}
+		for _, c := range w.slack.Calls() {
+			if strings.HasPrefix(c.Method, "chat.") {
+				t.Errorf("Slack was called for a gone deployment: %s %v", c.Method, c.Params)
+			}
+		}
+	})
+}
