@@ -23,8 +23,17 @@ var logoutTemplate = template.Must(template.New("logout").Parse(pageHead + `
 <button type="submit">Sign out</button></form></body></html>
 `))
 
+// pageHeaders keep the sign-in's pages from being framed or running scripts.
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+}
+
 func (a *Auth) page(w http.ResponseWriter, status int, title, text, link string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pageHeaders(w)
 	w.WriteHeader(status)
 	_ = messageTemplate.Execute(w, map[string]string{"Title": title, "Text": text, "Link": link})
 }

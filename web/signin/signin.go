@@ -264,7 +264,7 @@ func (a *Auth) serveLogoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pageHeaders(w)
 	_ = logoutTemplate.Execute(w, map[string]string{"Title": "Sign out", "Login": s.Login, "Field": CSRFField, "Token": s.CSRF})
 }
 

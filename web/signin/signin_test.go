@@ -415,6 +415,14 @@ func TestLogout(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `name="csrf_token" value="`+csrf+`"`) {
 		t.Fatalf("GET /logout = %d %s, want a form carrying the token", status, body)
 	}
+	page, err := b.client.Get(b.srv.URL + "/logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(page.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("the sign-out page can be framed: %v", page.Header)
+	}
 	if resp, err := b.client.PostForm(b.srv.URL+"/logout", url.Values{}); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("POST /logout without the token = %v %v, want 403", resp.StatusCode, err)
 	}
