@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
+	"github.com/conveyor-dev/conveyor/internal/store"
 	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
@@ -18,24 +19,25 @@ import (
 // keys in the block as given) and a base run that uploaded its manifest.
 // The suite's clock runs offset ahead of the wall clock, and a checks_retry
 // is an hour away: whatever settles a check here is an event, not the poll.
-func ciWaitEnv(t *testing.T, extra string, offset *atomic.Int64) *ghEnv {
+func ciWaitEnv(t *testing.T, extra string, offset *atomic.Int64, opts ...func(*Options)) (e *ghEnv, baseSHA string, baseArtifact int64) {
 	t.Helper()
-	e := newGHEnv(t, 2, 20*time.Millisecond, func(o *Options) {
+	e = newGHEnv(t, 2, 20*time.Millisecond, append([]func(*Options){func(o *Options) {
 		o.RetryDelay = time.Hour
 		o.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	})
+	}}, opts...)...)
 	cfg := strings.Replace(e.base[".github/conveyor.yml"], "    project: analytics/\n",
 		"    project: analytics/\n    ci_manifest: {workflow: dbt.yml, artifact: dbt-manifest"+extra+"}\n", 1)
-	baseSHA := e.gh.Commit(testRepo, "main", map[string]*string{".github/conveyor.yml": &cfg,
+	baseSHA = e.gh.Commit(testRepo, "main", map[string]*string{".github/conveyor.yml": &cfg,
 		".github/workflows/dbt.yml": strp("on: [push, pull_request]\n")}, "dbt manifests from CI")
 	run, err := e.gh.AddWorkflowRun(testRepo, "dbt.yml", baseSHA, "push", "completed", "success")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.gh.UploadArtifact(testRepo, run, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 1")}); err != nil {
+	baseArtifact, err = e.gh.UploadArtifact(testRepo, run, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 1")})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return e, baseSHA, baseArtifact
 }
 
 // waitForCheck waits until artifact's check run on sha says want in its
@@ -90,7 +92,7 @@ func (e *ghEnv) deliverDecoded(event string, payload map[string]any) {
 // other workflows on a settled SHA, evaluate nothing.
 func TestDBTCIManifestWaitsForTheRunToStartAndSettlesFromTheEvent(t *testing.T) {
 	var offset atomic.Int64
-	e := ciWaitEnv(t, "", &offset)
+	e, _, _ := ciWaitEnv(t, "", &offset)
 	var evals atomic.Int32
 	e.suite.afterEvaluate = func() { evals.Add(1) }
 	pr := e.openPR("dbt-ci", map[string]*string{"analytics/models/staging/stg_orders.sql": strp("select 2")})
@@ -140,7 +142,7 @@ func TestDBTCIManifestWaitsForTheRunToStartAndSettlesFromTheEvent(t *testing.T) 
 // config why the CI manifest was not used.
 func TestDBTCIManifestStopsWaitingForARunThatNeverStarts(t *testing.T) {
 	var offset atomic.Int64
-	e := ciWaitEnv(t, ", wait_for_start: 5m", &offset)
+	e, _, _ := ciWaitEnv(t, ", wait_for_start: 5m", &offset)
 	pr := e.openPR("dbt-ci", map[string]*string{"analytics/models/staging/stg_orders.sql": strp("select 2")})
 	short := pr.HeadSHA[:7]
 	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
@@ -163,5 +165,53 @@ func TestDBTCIManifestStopsWaitingForARunThatNeverStarts(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no warning annotation on .github/conveyor.yml")
+	}
+}
+
+// With compare: production, the manifest the deploy to production kept is
+// compared with, though the CI artifact of that commit has expired (GitHub
+// answers 410 for its archive); with nothing kept, the expiry is a warning
+// and the project is parsed.
+func TestDBTCIManifestComparesWithTheManifestKeptAtDeploy(t *testing.T) {
+	var offset atomic.Int64
+	deps := &fakeDeployments{serving: map[string]map[string]string{}, waiting: map[string][2]string{}}
+	e, prodSHA, prodArtifact := ciWaitEnv(t, ", compare: production", &offset, func(o *Options) { o.Deployments = deps })
+	deps.set(func() { deps.serving["production"] = map[string]string{"analytics": prodSHA} })
+	if err := e.gh.ExpireArtifact(testRepo, prodArtifact); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.SaveDBTManifest(ctx, e.st.DB, testRepo, "analytics", "production", prodSHA, []byte(ciManifestJSON("select 1"))); err != nil {
+		t.Fatal(err)
+	}
+	pr := e.openPR("dbt-ci", map[string]*string{"analytics/models/staging/stg_orders.sql": strp("select 2")})
+	run, err := e.gh.AddWorkflowRun(testRepo, "dbt.yml", pr.HeadSHA, "pull_request", "completed", "success")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gh.UploadArtifact(testRepo, run, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 2")}); err != nil {
+		t.Fatal(err)
+	}
+	e.gh.ResetCalls()
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	cr := e.waitForCheck(pr.HeadSHA, "analytics", "compared dbt's manifests with what production runs, the manifest kept when it deployed "+prodSHA[:7])
+	if cr.Status != StatusCompleted || !strings.Contains(cr.Summary+cr.Text, "stg_orders") {
+		t.Fatalf("%s/%s\n%s\n%s", cr.Status, cr.Conclusion, cr.Summary, cr.Text)
+	}
+	for _, c := range e.gh.Calls() {
+		if strings.Contains(c.Path, "head_sha="+prodSHA) || strings.Contains(c.Query, "head_sha="+prodSHA) {
+			t.Errorf("GitHub was asked for production's run though its manifest is kept: %s %s?%s", c.Method, c.Path, c.Query)
+		}
+	}
+
+	// Nothing kept: the expired artifact is said, and the project parsed.
+	if _, err := e.st.DB.ExecContext(ctx, `DELETE FROM dbt_manifests`); err != nil {
+		t.Fatal(err)
+	}
+	e.send("check_suite", map[string]any{"action": "rerequested", "repository": map[string]any{"full_name": testRepo},
+		"check_suite": map[string]any{"head_sha": pr.HeadSHA}})
+	cr = e.waitForCheck(pr.HeadSHA, "analytics", "parse")
+	if want := "artifact dbt-manifest of dbt.yml run #1 on " + prodSHA[:7] + " has expired"; !strings.Contains(cr.Text, want) {
+		t.Errorf("no %q in\n%s", want, cr.Text)
 	}
 }

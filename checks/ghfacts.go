@@ -2,6 +2,9 @@ package checks
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 
 	"github.com/google/go-github/v66/github"
 
@@ -51,6 +54,19 @@ func (g *ghFacts) Serving(ctx context.Context, env string) (map[string]string, e
 		return nil, nil
 	}
 	return g.s.o.Deployments.LastSucceeded(ctx, g.ch.Repository, env)
+}
+
+// DeployedManifest reads the dbt manifest the deploy engine kept for a
+// deploy of artifact at sha in env.
+func (g *ghFacts) DeployedManifest(ctx context.Context, env, artifact, sha string) ([]byte, error) {
+	if g.s.o.Store == nil {
+		return nil, fs.ErrNotExist
+	}
+	b, err := store.DBTManifest(ctx, g.s.o.Store.DB, g.ch.Repository, artifact, env, sha)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("no dbt manifest kept for %s at %s in %s: %w", artifact, sha, env, fs.ErrNotExist)
+	}
+	return b, err
 }
 
 func (g *ghFacts) Registry(name string) (Registry, error) { return g.s.registry(name) }

@@ -41,6 +41,19 @@ func (e kindEnv) Actions() (kind.Actions, error) {
 	return nil, kind.ErrNoActions
 }
 
+// manifestKeeper is facts that read what deploys kept (the GitHub facts,
+// through the store).
+type manifestKeeper interface {
+	DeployedManifest(ctx context.Context, env, artifact, sha string) ([]byte, error)
+}
+
+func (e kindEnv) DeployedManifest(ctx context.Context, env, artifact, sha string) ([]byte, error) {
+	if mk, ok := e.r.f.(manifestKeeper); ok {
+		return mk.DeployedManifest(ctx, env, artifact, sha)
+	}
+	return nil, fs.ErrNotExist
+}
+
 func (e kindEnv) ReadFile(ctx context.Context, side kind.Side, path string) ([]byte, error) {
 	return e.r.f.ReadFile(ctx, side, path)
 }

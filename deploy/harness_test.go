@@ -46,6 +46,9 @@ type fakeDriver struct {
 	// baseline is what each artifact's driver reports serving before
 	// Conveyor's first deployment (Result.Previous when Target.Previous is "").
 	baseline map[string]string
+	// manifests is the dbt manifest each artifact's run writes
+	// (Result.Manifest).
+	manifests map[string][]byte
 }
 
 func newFakeDriver() *fakeDriver {
@@ -86,7 +89,10 @@ func (f *fakeDriver) Deploy(ctx context.Context, t driver.Target, log driver.Log
 		prev = f.baseline[t.Artifact]
 		f.mu.Unlock()
 	}
-	return driver.Result{Serving: serving, Previous: prev, Output: fmt.Sprintf("deployed %s at %d%%\n", t.Artifact, t.Percent)}, nil
+	f.mu.Lock()
+	manifest := f.manifests[t.Artifact]
+	f.mu.Unlock()
+	return driver.Result{Serving: serving, Previous: prev, Output: fmt.Sprintf("deployed %s at %d%%\n", t.Artifact, t.Percent), Manifest: manifest}, nil
 }
 
 func (f *fakeDriver) Rollback(ctx context.Context, t driver.Target, log driver.Logger) (driver.Result, error) {

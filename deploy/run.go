@@ -230,6 +230,9 @@ func (e *Engine) deployArtifact(ctx context.Context, d *Deployment, a ArtifactSt
 	if serving == "" {
 		serving = servingOf(d, a)
 	}
+	if len(res.Manifest) > 0 {
+		e.keepManifest(ctx, d, a, serving, res.Manifest)
+	}
 	u := store.ArtifactUpdate{Serving: &serving, Output: &out}
 	if step == 0 && d.Mode != "rollback" && res.Previous != "" && a.Previous == "" {
 		u.Previous = &res.Previous
@@ -240,6 +243,20 @@ func (e *Engine) deployArtifact(ctx context.Context, d *Deployment, a ArtifactSt
 		}
 		return store.MarkStepDone(ctx, tx, d.ID, a.Name, step, serving, e.o.Now())
 	})
+}
+
+// keepManifest keeps the dbt manifest the driver's run of sha wrote, so a
+// pull request's dbt check can compare with what the environment runs
+// after the CI artifact of that commit has expired (ci_manifest with
+// compare: <environment>). It is kept per SHA whether or not the
+// deployment later succeeds: the check looks it up by the SHA the
+// environment last deployed successfully. Failing to keep it is logged and
+// never fails the deploy; secrets are masked first, like all output.
+func (e *Engine) keepManifest(ctx context.Context, d *Deployment, a ArtifactState, sha string, manifest []byte) {
+	masked := e.o.Mask.String(string(manifest))
+	if err := store.SaveDBTManifest(context.WithoutCancel(ctx), e.o.Store.DB, d.Repository, a.Name, d.Environment, sha, []byte(masked)); err != nil {
+		e.o.Log.Warn("keep the dbt manifest", "deployment", d.ID, "artifact", a.Name, "sha", sha, "err", err)
+	}
 }
 
 // servingOf is what serves once a deploys: a rollback's restored version, a

@@ -151,4 +151,8 @@ type Env interface {
 	// the pull request event that named it); 0 when that is not known (a
 	// local checkout).
 	HeadAge() time.Duration
+	// DeployedManifest is the dbt manifest a deploy of artifact at sha
+	// wrote in env, as the deploy engine kept it; fs.ErrNotExist when none
+	// is kept (or the evaluation has no store).
+	DeployedManifest(ctx context.Context, env, artifact, sha string) ([]byte, error)
 }

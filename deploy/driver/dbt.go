@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	dbtproject "github.com/conveyor-dev/conveyor/checks/dbt"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
@@ -99,7 +102,53 @@ func (d *dbtDriver) run(ctx context.Context, t Target, log Logger, deploy bool) 
 		return res, d.fail(ctx, t, deploy, err, "read dbt's output above, fix the failing models or tests, push and deploy again")
 	}
 	res.Serving = sha
+	res.Manifest = readManifest(dir, env, p)
 	return res, nil
+}
+
+// maxManifestBytes bounds the manifest a dbt run hands back (as the dbt
+// check bounds a CI manifest).
+const maxManifestBytes = 256 << 20
+
+// readManifest reads the manifest.json dbt wrote in its target path: the
+// DBT_TARGET_PATH variable, else target-path in dbt_project.yml, else
+// target (dbt-core 1.11's resolution for the path without the
+// --target-path flag, which the command line here never has). Nothing
+// that goes wrong here fails the deploy: a missing, oversized or outside
+// file is said in the progress and nil returned.
+func readManifest(dir string, env []string, p *progress) []byte {
+	target := "target"
+	var proj struct {
+		TargetPath string `yaml:"target-path"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "dbt_project.yml")); err == nil && yaml.Unmarshal(b, &proj) == nil && proj.TargetPath != "" {
+		target = proj.TargetPath
+	}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "DBT_TARGET_PATH="); ok && v != "" {
+			target = v
+		}
+	}
+	if filepath.IsAbs(target) || !filepath.IsLocal(target) {
+		p.Printf("dbt's target path %q is outside the project: its manifest.json is not kept", target)
+		return nil
+	}
+	f, err := os.Open(filepath.Join(dir, target, "manifest.json"))
+	if err != nil {
+		p.Printf("dbt wrote no %s/manifest.json: pull requests compare with this deploy through CI's artifact only", target)
+		return nil
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxManifestBytes+1))
+	switch {
+	case err != nil:
+		p.Printf("%s/manifest.json could not be read (%v): it is not kept", target, err)
+		return nil
+	case len(b) > maxManifestBytes:
+		p.Printf("%s/manifest.json is over %d MiB: it is not kept", target, maxManifestBytes>>20)
+		return nil
+	}
+	return b
 }
 
 // selection returns the validated node keys t selects, read against the

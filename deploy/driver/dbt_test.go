@@ -24,6 +24,7 @@ fail) echo "Failure in test not_null_orders_id: boom, 3 rows" ; exit 1;;
 hang) sleep 1000 & wait;;
 esac
 cat VERSION > "$rec/serving"
+mkdir -p "${DBT_TARGET_PATH:-target}" && printf '{"metadata": {"project_name": "analytics"}, "built": "%s"}' "$(cat VERSION)" > "${DBT_TARGET_PATH:-target}/manifest.json"
 echo "Completed successfully"
 `
 
@@ -92,8 +93,13 @@ var dbtHarness = contractHarness{
 func TestDBTCommandLineAndCheckout(t *testing.T) {
 	w, rec, work := newDBTWorld(t, time.Minute)
 	var got lines
-	if _, err := w.driver.Deploy(context.Background(), w.target, got.log); err != nil {
+	res, err := w.driver.Deploy(context.Background(), w.target, got.log)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The manifest dbt wrote is handed back for the engine to keep.
+	if want := `{"metadata": {"project_name": "analytics"}, "built": "` + shaNew + `"}`; string(res.Manifest) != want {
+		t.Errorf("Result.Manifest = %q, want %q", res.Manifest, want)
 	}
 	// One argv word per line: the selection is one word in "=" form.
 	if args := readTrim(t, filepath.Join(rec, "args")); args != "build\n--select=orders+ customers+\n--target=production\n--profiles-dir=/etc/dbt" {
@@ -107,6 +113,47 @@ func TestDBTCommandLineAndCheckout(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(got.all(), "\n"), "Completed successfully") {
 		t.Errorf("dbt's output was not streamed: %q", got.all())
+	}
+}
+
+// The manifest is read where dbt writes it: DBT_TARGET_PATH, else
+// target-path in dbt_project.yml, else target/; one outside the project,
+// or none at all, is said in the output and fails nothing.
+func TestDBTManifestTargetPath(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(env ...string) (string, string) {
+		var got lines
+		p := newProgress(got.log, nil)
+		return string(readManifest(dir, env, p)), p.Output()
+	}
+	write("dbt_project.yml", "name: analytics\n")
+	if m, out := read(); m != "" || !strings.Contains(out, "dbt wrote no target/manifest.json") {
+		t.Errorf("no manifest: %q, output %q", m, out)
+	}
+	write("target/manifest.json", "default")
+	write("out/manifest.json", "from the project file")
+	write("env/manifest.json", "from the environment")
+	if m, _ := read(); m != "default" {
+		t.Errorf("default: %q", m)
+	}
+	write("dbt_project.yml", "name: analytics\ntarget-path: out\n")
+	if m, _ := read(); m != "from the project file" {
+		t.Errorf("target-path: %q", m)
+	}
+	if m, _ := read("DBT_TARGET_PATH=env"); m != "from the environment" {
+		t.Errorf("DBT_TARGET_PATH: %q", m)
+	}
+	if m, out := read("DBT_TARGET_PATH=../../etc"); m != "" || !strings.Contains(out, "outside the project") {
+		t.Errorf("outside: %q, output %q", m, out)
 	}
 }
 

@@ -58,6 +58,10 @@ type Result struct {
 	Previous string // what served before this deploy
 	URL      string // where to look (a workflow run, the deployed app), if known
 	Output   string // the last ~4 KiB of progress output
+	// Manifest is the manifest.json a dbt run wrote (nil when none was
+	// read); the engine keeps it for the environment so a pull request can
+	// compare with what runs there after the CI artifact expired.
+	Manifest []byte
 }
 
 // Driver deploys and rolls back one artifact in one environment.

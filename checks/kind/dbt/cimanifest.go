@@ -47,7 +47,7 @@ func readCIManifests(ctx context.Context, env kind.Env, c *CIManifest, artifact 
 		return out
 	}
 	out.headRun = note
-	sha, what := env.BaseSHA(), "the base"
+	sha, what, deployed := env.BaseSHA(), "the base", false
 	if c.Compare != "base" {
 		if !slices.Contains(env.Environments(), c.Compare) {
 			out.fallback = fmt.Sprintf("ci_manifest.compare %q is neither base nor an environment of the base config; the project is parsed", c.Compare)
@@ -59,7 +59,7 @@ func readCIManifests(ctx context.Context, env kind.Env, c *CIManifest, artifact 
 			return out
 		}
 		if s := serving[artifact]; s != "" {
-			sha, what = s, "what "+c.Compare+" runs"
+			sha, what, deployed = s, "what "+c.Compare+" runs", true
 		} else {
 			what = "the base (nothing deployed to " + c.Compare + " yet)"
 		}
@@ -67,6 +67,14 @@ func readCIManifests(ctx context.Context, env kind.Env, c *CIManifest, artifact 
 	if sha == "" {
 		out.fallback = "ci_manifest: the base commit is not known here; the project is parsed"
 		return out
+	}
+	if deployed {
+		// What the deploy kept outlives the CI artifact (GitHub keeps those
+		// 90 days by default); a store that cannot be read falls back to CI.
+		if kept, err := env.DeployedManifest(ctx, c.Compare, artifact, sha); err == nil && len(kept) > 0 {
+			out.base, out.against = kept, fmt.Sprintf("%s, the manifest kept when it deployed %s", what, kind.Short(sha))
+			return out
+		}
 	}
 	var wait, fallback string
 	// The run on the base (or on what an environment runs) is long

@@ -17,7 +17,15 @@ type ciEnv struct {
 	treeEnv
 	acts    *fakeActions
 	serving map[string]map[string]string
-	age     time.Duration // how long the head has been known; 0: an hour
+	age     time.Duration     // how long the head has been known; 0: an hour
+	kept    map[string][]byte // env/artifact@sha -> the manifest its deploy kept
+}
+
+func (e ciEnv) DeployedManifest(_ context.Context, env, artifact, sha string) ([]byte, error) {
+	if b, ok := e.kept[env+"/"+artifact+"@"+sha]; ok {
+		return b, nil
+	}
+	return nil, fs.ErrNotExist
 }
 
 func (e ciEnv) HeadAge() time.Duration {
@@ -133,6 +141,33 @@ func TestEvaluateComparesWithWhatAnEnvironmentRuns(t *testing.T) {
 	assertSelection(t, o.Selection, nil)
 	if !strings.Contains(o.Quality.Summary, "with the base (nothing deployed to production yet), dbt.yml run #6") {
 		t.Errorf("quality: %+v", o.Quality)
+	}
+}
+
+// compare: production prefers the manifest the deploy kept for the SHA
+// production runs over the CI run's artifact (which may have expired):
+// the kept one is compared without asking GitHub for that SHA.
+func TestEvaluateComparesWithTheManifestKeptAtDeploy(t *testing.T) {
+	acts := &fakeActions{
+		runs:  map[string]*kind.WorkflowRun{"headsha0000000": done(12, 7), "prodsha0000000": done(5, 3)},
+		files: map[int64][]byte{12: []byte(shopManifest("select 2", "m"))},
+		errs:  map[int64]error{5: kind.ErrArtifactExpired},
+	}
+	env := ciEnv{treeEnv: treeEnv{base: files(nil), head: files(nil)}, acts: acts,
+		serving: map[string]map[string]string{"production": {"analytics": "prodsha0000000"}},
+		kept:    map[string][]byte{"production/analytics@prodsha0000000": []byte(shopManifest("select 1", "m"))}}
+	o := Kind{}.Evaluate(context.Background(), env, kind.Artifact{Name: "analytics", Spec: ciSpec("production")})
+	assertSelection(t, o.Selection, []string{"stg"})
+	if !strings.Contains(o.Quality.Summary, "compared dbt's manifests with what production runs, the manifest kept when it deployed prodsha") {
+		t.Errorf("quality: %+v", o.Quality)
+	}
+	assertSelection(t, acts.asked, []string{"dbt.yml@headsha0000000"})
+
+	// Nothing kept: the CI artifact, here expired, is the fallback.
+	env.kept = nil
+	o = Kind{}.Evaluate(context.Background(), env, kind.Artifact{Name: "analytics", Spec: ciSpec("production")})
+	if d := strings.Join(o.Validate.Details, "\n"); !strings.Contains(d, "artifact dbt-manifest of dbt.yml run #3 on prodsha has expired") {
+		t.Errorf("details: %s", d)
 	}
 }
 
