@@ -127,7 +127,7 @@ func screenshot(t *testing.T, ctx context.Context, name string, full bool) {
 }
 
 // browserDemo is the demo's server and emulators with a journey of the
-// test's own: the production rollout pauses 4 s between steps, so a page
+// test's own: the production rollout pauses 5 s between steps, so a page
 // watching it sees each step.
 func browserDemo(t *testing.T) (*demo, *ghfake.PR) {
 	t.Helper()
@@ -149,12 +149,12 @@ func browserDemo(t *testing.T) (*demo, *ghfake.PR) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slower := strings.Replace(files[cfgPath], "pause: 1s", "pause: 4s", 1)
+	slower := strings.Replace(files[cfgPath], "pause: 1s", "pause: 5s", 1)
 	if slower == files[cfgPath] {
 		t.Fatal("the example's production rollout no longer pauses 1s; adapt the browser test")
 	}
 	before := d.gh.BranchSHA(demoRepo, "main")
-	d.gh.Commit(demoRepo, "main", map[string]*string{cfgPath: &slower}, "Pause 4s between production rollout steps")
+	d.gh.Commit(demoRepo, "main", map[string]*string{cfgPath: &slower}, "Pause 5s between production rollout steps")
 	if _, _, err := d.gh.Send("push", d.gh.PushEvent(demoRepo, "main", before)); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	t.Parallel()
 	alloc := startBrowser(t)
 	d, pr := browserDemo(t)
-	wctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	wctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	// 1. The demo signs its visitor in as @sre-alice: the real flow, which the emulator approves at once.
