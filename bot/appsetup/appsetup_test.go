@@ -181,7 +181,7 @@ func TestRunExchangesCodeAndWritesEnv(t *testing.T) {
 	want := map[string]string{
 		"APP_ID": "42", "PRIVATE_KEY": testPEM, "WEBHOOK_SECRET": "whsec_e4d2",
 		"GITHUB_CLIENT_ID": "Iv1.abc123", "GITHUB_CLIENT_SECRET": "cs_0123456789abcdef", "GITHUB_API_URL": gh.URL,
-		"CONVEYOR_SESSION_KEY": got["CONVEYOR_SESSION_KEY"],
+		"CONVEYOR_SESSION_KEY": got["CONVEYOR_SESSION_KEY"], "CONVEYOR_PUBLIC_URL": "https://conveyor.acme.dev",
 	}
 	if k, err := hex.DecodeString(got["CONVEYOR_SESSION_KEY"]); err != nil || len(k) != 32 {
 		t.Errorf("CONVEYOR_SESSION_KEY = %q, want 32 random bytes in hex", got["CONVEYOR_SESSION_KEY"])

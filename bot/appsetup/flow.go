@@ -101,7 +101,12 @@ func (f *flow) serveCallback(w http.ResponseWriter, r *http.Request) {
 		sessionKey, err = newSessionKey()
 	}
 	if err == nil {
-		err = writeEnvFile(f.opts.EnvPath, envEntries(creds, f.opts.GitHubURL, f.opts.APIURL, sessionKey), f.opts.Force)
+		entries := envEntries(creds, f.opts.GitHubURL, f.opts.APIURL, sessionKey)
+		if pub := publicURL(f.opts.WebhookURL); pub != "" {
+			// Where browsers reach the dashboard; its sign-in callback is registered there.
+			entries = append(entries, envEntry{"CONVEYOR_PUBLIC_URL", pub})
+		}
+		err = writeEnvFile(f.opts.EnvPath, entries, f.opts.Force)
 	}
 	if err != nil {
 		writeMessage(w, http.StatusBadGateway, "Setup failed", err.Error(), "")
@@ -135,8 +140,8 @@ func buildManifest(manifestYAML []byte, webhookURL, redirectURL string) (string,
 	}
 	if webhookURL != "" {
 		hook["url"] = webhookURL
-		if u, err := url.Parse(webhookURL); err == nil {
-			m["callback_urls"] = []any{u.Scheme + "://" + u.Host + OAuthCallbackPath}
+		if pub := publicURL(webhookURL); pub != "" {
+			m["callback_urls"] = []any{pub + OAuthCallbackPath}
 		}
 	}
 	if u, _ := hook["url"].(string); u == "" {
@@ -149,6 +154,16 @@ func buildManifest(manifestYAML []byte, webhookURL, redirectURL string) (string,
 		return "", fmt.Errorf("the app manifest cannot be written as JSON: %w", err)
 	}
 	return string(b), nil
+}
+
+// publicURL is Conveyor's public address (scheme and host) read from its
+// webhook URL, or "" when there is none.
+func publicURL(webhookURL string) string {
+	u, err := url.Parse(webhookURL)
+	if webhookURL == "" || err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // conversion is GitHub's answer to POST /app-manifests/{code}/conversions.
