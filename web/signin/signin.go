@@ -21,12 +21,14 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/oauth2"
+
+	"github.com/conveyor-dev/conveyor/web"
 )
 
-// CSRFField is the form field that carries the CSRF token (the same name as
-// web.CSRFField); scripts may send the token in the CSRFHeader instead.
+// CSRFField is the form field that carries the CSRF token (the dashboard's
+// forms name it); scripts may send the token in the CSRFHeader instead.
 const (
-	CSRFField  = "csrf_token"
+	CSRFField  = web.CSRFField
 	CSRFHeader = "X-CSRF-Token"
 )
 
