@@ -229,3 +229,25 @@ func TestChangesOfAGoneDeploymentAreDropped(t *testing.T) {
 		}
 	})
 }
+
+// Changes recorded while Slack is down queue behind the approval request:
+// once Slack is back the request is posted, then updated with them, and
+// the PR hears about the outage once.
+func TestChangesWaitForTheApprovalRequestThroughAnOutage(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		w.slack.FailNext("chat.postMessage", 3, http.StatusServiceUnavailable)
+		d := w.start("production")
+		if _, err := w.engine.Approve(context.Background(), d.ID, deploy.Approval{Login: "sam", Via: "github", SHA: w.pr.HeadSHA, Teams: []string{"acme/sre"}}); err != nil {
+			t.Fatal(err)
+		}
+		m := w.message(d)
+		w.messageSays(m.TS, "1 of 2 approvals given", "approved by @sam via github")
+		w.settled(d.ID)
+		if n := len(w.slack.Messages(prodChannel)); n != 1 {
+			t.Errorf("%d approval messages, want 1", n)
+		}
+		if got := w.commentsWith("Slack is unreachable"); len(got) != 1 {
+			t.Errorf("PR comments about the outage: %d, want 1", len(got))
+		}
+	})
+}
