@@ -84,17 +84,11 @@ func artifactRoot(v *version) string {
 // mlflow-artifacts: URI when the server proxies them (mlflow server
 // --serve-artifacts, the default).
 func (s *Server) getDownloadURI(w http.ResponseWriter, p map[string]string) {
-	if !need(w, p, "name", "version") {
+	_, v, ok := s.lockVersion(w, p)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.models[p["name"]]
-	if m == nil || m.versions[p["version"]] == nil {
-		notFound(w, "Model Version (name=%s, version=%s) not found", p["name"], p["version"])
-		return
-	}
-	v := m.versions[p["version"]]
 	// The stores answer the version's storage location, which is its source
 	// unless the source is a models:/ URI (sqlalchemy_store.py,
 	// get_model_version_download_uri).

@@ -170,18 +170,32 @@ func notFound(w http.ResponseWriter, format string, args ...any) {
 	writeError(w, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf(format, args...))
 }
 
-func (s *Server) getModelVersion(w http.ResponseWriter, p map[string]string) {
+// lockVersion reads a request's name and version, takes s.mu and finds the
+// version, answering MLflow's error (and releasing the lock) when it cannot.
+// With ok the caller holds s.mu.
+func (s *Server) lockVersion(w http.ResponseWriter, p map[string]string) (m *model, v *version, ok bool) {
 	if !need(w, p, "name", "version") {
-		return
+		return nil, nil, false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.models[p["name"]]
-	if m == nil || m.versions[p["version"]] == nil {
+	if m = s.models[p["name"]]; m != nil {
+		v = m.versions[p["version"]]
+	}
+	if v == nil {
+		s.mu.Unlock()
 		notFound(w, "Model Version (name=%s, version=%s) not found", p["name"], p["version"])
+		return nil, nil, false
+	}
+	return m, v, true
+}
+
+func (s *Server) getModelVersion(w http.ResponseWriter, p map[string]string) {
+	m, v, ok := s.lockVersion(w, p)
+	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.wireVersion(m, m.versions[p["version"]])})
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.wireVersion(m, v)})
 }
 
 // getByAlias answers an unset alias as MLflow's SQL store does

@@ -25,17 +25,12 @@ func isUCName(name string) bool {
 // (databricks_uc_registry_service.proto); its answer is the UC ModelVersion
 // message (databricks_uc_registry_messages.proto).
 func (s *Server) ucGetModelVersion(w http.ResponseWriter, p map[string]string) {
-	if !need(w, p, "name", "version") {
+	m, v, ok := s.lockVersion(w, p)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.models[p["name"]]
-	if m == nil || m.versions[p["version"]] == nil {
-		notFound(w, "Model Version (name=%s, version=%s) not found", p["name"], p["version"])
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.ucWireVersion(m, m.versions[p["version"]])})
+	writeJSON(w, http.StatusOK, map[string]any{"model_version": s.ucWireVersion(m, v)})
 }
 
 // ucGetByAlias answers an unset alias with 404 RESOURCE_DOES_NOT_EXIST.
