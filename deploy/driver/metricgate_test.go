@@ -231,6 +231,8 @@ health:
 		}
 	}
 	ok := `
+drivers:
+  web: {type: exec, command: ["./deploy.sh"]}
 health:
   web:
     http: "https://web.{environment}.internal/healthz"

@@ -272,6 +272,15 @@ func (c *Config) Validate(rules ...Rules) error {
 		if h := c.Health[name]; h.HTTP == "" && len(h.Metrics) == 0 {
 			add("health.%s: write http (a URL to probe), metrics (queries to watch), or both", name)
 		}
+		// A gate is keyed by the driver it guards: a misspelt name would
+		// leave that driver's rollouts with no gate at all.
+		if _, ok := c.Drivers[name]; !ok {
+			known := "none are defined"
+			if len(c.Drivers) > 0 {
+				known = "the drivers are " + strings.Join(sortedKeys(c.Drivers), ", ")
+			}
+			add("health.%s: no driver of that name under drivers (a health gate is keyed by the driver whose rollouts it guards; %s)", name, known)
+		}
 	}
 	for _, name := range sortedKeys(c.Teams) {
 		if !strings.Contains(name, "/") {

@@ -54,6 +54,9 @@ func TestParseErrorsNameTheSetting(t *testing.T) {
 		"pricing: {cost_gate_usd: 10}":                            "pricing.finance_team",
 		"registries: {r: {type: s3, url: x}}":                     "registries.r.type",
 		"registries: {r: {type: mlflow, url: x, ui_url: mlflow}}": "registries.r.ui_url: \"mlflow\" is not an http(s) URL",
+		// A health gate under a misspelt driver name would guard nothing.
+		"drivers: {web-argo: {type: exec, command: [a]}}\nhealth: {web-argo: {http: \"https://x\"}, web-argos: {http: \"https://x\"}}": "health.web-argos: no driver of that name under drivers (a health gate is keyed by the driver whose rollouts it guards; the drivers are web-argo)",
+		"health: {web: {http: \"https://x\"}}": "health.web: no driver of that name under drivers (a health gate is keyed by the driver whose rollouts it guards; none are defined)",
 	}
 	for in, want := range cases {
 		_, err := Parse([]byte(in))
