@@ -75,9 +75,10 @@ type ServingCell struct {
 }
 
 // ServingCells returns every (repository, environment, artifact) that was
-// ever deployed, sorted by repository, artifact and environment. Two
-// aggregate scans find the latest and the last succeeded deployment of each
-// cell, so the cost grows with the history only through one grouped scan.
+// ever deployed, sorted by repository, artifact and environment. It reads
+// serving_cells, kept by every write of a state, and joins the two
+// deployments each cell names: one row per cell, whatever the history's
+// length.
 func ServingCells(ctx context.Context, q Querier, f ServingFilter) ([]ServingCell, error) {
 	if len(f.Repos) == 0 {
 		return nil, nil
@@ -85,23 +86,18 @@ func ServingCells(ctx context.Context, q Querier, f ServingFilter) ([]ServingCel
 	args, in := inList(nil, f.Repos)
 	args = append(args, f.Environment, f.Kind, teamPattern(f.Team))
 	n := len(args)
-	query := fmt.Sprintf(`WITH cells AS (
-		SELECT d.repository AS repository, d.environment AS environment, a.name AS name, MAX(d.id) AS latest,
-			MAX(CASE WHEN d.state = 'succeeded' AND a.state = 'succeeded' THEN d.id END) AS served
-		FROM deployment_artifacts a JOIN deployments d ON d.id = a.deployment_id
-		WHERE d.repository %s AND ($%d = '' OR d.environment = $%d)
-		GROUP BY d.repository, d.environment, a.name)
-	SELECT c.repository, c.environment, c.name, l.kind, l.state, ld.state, ld.updated_at, ld.id,
+	query := fmt.Sprintf(`SELECT c.repository, c.environment, c.artifact, l.kind, l.state, ld.state, ld.updated_at, ld.id,
 		COALESCE(s.serving, ''), COALESCE(NULLIF(s.sha, ''), sd.sha, ''), COALESCE(sd.id, 0), COALESCE(sd.pr, 0), COALESCE(sd.requester, ''), COALESCE(sd.updated_at, 0),
 		COALESCE(o.owners, '[]')
-	FROM cells c
-	JOIN deployments ld ON ld.id = c.latest
-	JOIN deployment_artifacts l ON l.deployment_id = c.latest AND l.name = c.name
-	LEFT JOIN deployments sd ON sd.id = c.served
-	LEFT JOIN deployment_artifacts s ON s.deployment_id = c.served AND s.name = c.name
-	LEFT JOIN artifact_owners o ON o.repository = c.repository AND o.artifact = c.name
-	WHERE ($%d = '' OR l.kind = $%d) AND ($%d = '' OR COALESCE(o.owners, '') LIKE $%d)
-	ORDER BY c.repository, c.name, c.environment`, in, n-2, n-2, n-1, n-1, n, n)
+	FROM serving_cells c
+	JOIN deployments ld ON ld.id = c.latest_id
+	JOIN deployment_artifacts l ON l.deployment_id = c.latest_id AND l.name = c.artifact
+	LEFT JOIN deployments sd ON sd.id = c.served_id
+	LEFT JOIN deployment_artifacts s ON s.deployment_id = c.served_id AND s.name = c.artifact
+	LEFT JOIN artifact_owners o ON o.repository = c.repository AND o.artifact = c.artifact
+	WHERE c.repository %s AND ($%d = '' OR c.environment = $%d)
+		AND ($%d = '' OR l.kind = $%d) AND ($%d = '' OR COALESCE(o.owners, '') LIKE $%d)
+	ORDER BY c.repository, c.artifact, c.environment`, in, n-2, n-2, n-1, n-1, n, n)
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("serving: %w", err)

@@ -85,6 +85,10 @@ const deploymentCols = `id, repository, installation_id, pr, pr_title, pr_url, s
 
 // InsertDeployment stores d with its artifacts and sets d.ID.
 func InsertDeployment(ctx context.Context, q Querier, d *DeploymentRow) error {
+	return inTx(ctx, q, func(q Querier) error { return insertDeployment(ctx, q, d) })
+}
+
+func insertDeployment(ctx context.Context, q Querier, d *DeploymentRow) error {
 	steps, _ := json.Marshal(d.Steps)
 	now := d.CreatedAt
 	if now.IsZero() {
@@ -107,7 +111,7 @@ func InsertDeployment(ctx context.Context, q Querier, d *DeploymentRow) error {
 			return fmt.Errorf("insert artifact %s: %w", a.Name, err)
 		}
 	}
-	return nil
+	return refreshCells(ctx, q, d.ID, "")
 }
 
 // DeploymentBySource returns the ID of the deployment started by sourceKey in
@@ -276,15 +280,24 @@ func UpdateDeployment(ctx context.Context, q Querier, id int64, from string, u D
 		add("job_id", *u.JobID)
 	}
 	args = append(args, id, from)
-	res, err := q.ExecContext(ctx, fmt.Sprintf(`UPDATE deployments SET %s WHERE id = $%d AND state = $%d`,
-		strings.Join(sets, ", "), len(args)-1, len(args)), args...)
-	if err != nil {
-		return fmt.Errorf("update deployment %d: %w", id, err)
+	query := fmt.Sprintf(`UPDATE deployments SET %s WHERE id = $%d AND state = $%d`, strings.Join(sets, ", "), len(args)-1, len(args))
+	write := func(q Querier) error {
+		res, err := q.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("update deployment %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("deployment %d is no longer %s: %w", id, from, ErrStateChanged)
+		}
+		if u.State == nil {
+			return nil
+		}
+		return refreshCells(ctx, q, id, "")
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("deployment %d is no longer %s: %w", id, from, ErrStateChanged)
+	if u.State == nil {
+		return write(q) // what serves moves only with a state
 	}
-	return nil
+	return inTx(ctx, q, write)
 }
 
 // SetDeploymentComment records the PR status comment of deployment id unless
@@ -343,12 +356,20 @@ func UpdateArtifact(ctx context.Context, q Querier, id int64, name string, u Art
 		return nil
 	}
 	args = append(args, id, name)
-	_, err := q.ExecContext(ctx, fmt.Sprintf(`UPDATE deployment_artifacts SET %s WHERE deployment_id = $%d AND name = $%d`,
-		strings.Join(sets, ", "), len(args)-1, len(args)), args...)
-	if err != nil {
-		return fmt.Errorf("update artifact %s of deployment %d: %w", name, id, err)
+	query := fmt.Sprintf(`UPDATE deployment_artifacts SET %s WHERE deployment_id = $%d AND name = $%d`, strings.Join(sets, ", "), len(args)-1, len(args))
+	write := func(q Querier) error {
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("update artifact %s of deployment %d: %w", name, id, err)
+		}
+		if u.State == nil {
+			return nil
+		}
+		return refreshCells(ctx, q, id, name)
 	}
-	return nil
+	if u.State == nil {
+		return write(q) // what serves moves only with a state
+	}
+	return inTx(ctx, q, write)
 }
 
 // ClaimArtifact moves artifact name of deployment id to state to if it is in
@@ -361,12 +382,19 @@ func ClaimArtifact(ctx context.Context, q Querier, id int64, name string, from [
 		args = append(args, s)
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
-	res, err := q.ExecContext(ctx, `UPDATE deployment_artifacts SET state = $1 WHERE deployment_id = $2 AND name = $3 AND state IN (`+strings.Join(ph, ",")+`)`, args...)
-	if err != nil {
-		return false, fmt.Errorf("claim artifact %s of deployment %d: %w", name, id, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	var won bool
+	err := inTx(ctx, q, func(q Querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE deployment_artifacts SET state = $1 WHERE deployment_id = $2 AND name = $3 AND state IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("claim artifact %s of deployment %d: %w", name, id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		won = true
+		return refreshCells(ctx, q, id, name)
+	})
+	return won && err == nil, err
 }
 
 // MarkStepDone records that artifact finished step of deployment id, serving
