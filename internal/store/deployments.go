@@ -199,47 +199,60 @@ func queryDeployments(ctx context.Context, q Querier, query string, args ...any)
 		return nil, err
 	}
 	// Read children after closing the cursor: SQLite has one connection.
-	for _, d := range out {
-		if err := loadChildren(ctx, q, d); err != nil {
-			return nil, err
-		}
+	if err := loadChildren(ctx, q, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func loadChildren(ctx context.Context, q Querier, d *DeploymentRow) error {
-	rows, err := q.QueryContext(ctx, `SELECT name, kind, driver, summary, spec, sha, github_deployment_id, previous, serving, state, output
-		FROM deployment_artifacts WHERE deployment_id = $1 ORDER BY name`, d.ID)
+// loadChildren reads the artifacts and approvals of ds, two queries for
+// all of them rather than two per deployment.
+func loadChildren(ctx context.Context, q Querier, ds []*DeploymentRow) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*DeploymentRow, len(ds))
+	args := make([]any, len(ds))
+	ph := make([]string, len(ds))
+	for i, d := range ds {
+		byID[d.ID] = d
+		args[i], ph[i] = d.ID, fmt.Sprintf("$%d", i+1)
+	}
+	in := "IN (" + strings.Join(ph, ",") + ")"
+	rows, err := q.QueryContext(ctx, `SELECT deployment_id, name, kind, driver, summary, spec, sha, github_deployment_id, previous, serving, state, output
+		FROM deployment_artifacts WHERE deployment_id `+in+` ORDER BY deployment_id, name`, args...)
 	if err != nil {
-		return fmt.Errorf("artifacts of deployment %d: %w", d.ID, err)
+		return fmt.Errorf("artifacts of deployments: %w", err)
 	}
 	for rows.Next() {
+		var id int64
 		var a ArtifactRow
-		if err := rows.Scan(&a.Name, &a.Kind, &a.Driver, &a.Summary, &a.Spec, &a.SHA, &a.GitHubDeploymentID, &a.Previous, &a.Serving, &a.State, &a.Output); err != nil {
+		if err := rows.Scan(&id, &a.Name, &a.Kind, &a.Driver, &a.Summary, &a.Spec, &a.SHA, &a.GitHubDeploymentID, &a.Previous, &a.Serving, &a.State, &a.Output); err != nil {
 			rows.Close()
 			return err
 		}
-		d.Artifacts = append(d.Artifacts, a)
+		byID[id].Artifacts = append(byID[id].Artifacts, a)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT login, via, sha, teams, at FROM deployment_approvals WHERE deployment_id = $1 ORDER BY at, login`, d.ID)
+	rows, err = q.QueryContext(ctx, `SELECT deployment_id, login, via, sha, teams, at FROM deployment_approvals WHERE deployment_id `+in+` ORDER BY deployment_id, at, login`, args...)
 	if err != nil {
-		return fmt.Errorf("approvals of deployment %d: %w", d.ID, err)
+		return fmt.Errorf("approvals of deployments: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var id int64
 		var a ApprovalRow
 		var teams string
 		var at int64
-		if err := rows.Scan(&a.Login, &a.Via, &a.SHA, &teams, &at); err != nil {
+		if err := rows.Scan(&id, &a.Login, &a.Via, &a.SHA, &teams, &at); err != nil {
 			return err
 		}
 		_ = json.Unmarshal([]byte(teams), &a.Teams)
 		a.At = time.UnixMilli(at)
-		d.Approvals = append(d.Approvals, a)
+		byID[id].Approvals = append(byID[id].Approvals, a)
 	}
 	return rows.Err()
 }
