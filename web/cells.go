@@ -12,9 +12,9 @@ import (
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
 
-// cellsCache keeps the overview's reading of the deployment history
-// (store.ServingCells, whose cost grows with the history) per set of
-// readable repositories. While store.HistoryVersion does not move it is
+// cellsCache keeps the overview's reading of what serves where
+// (store.ServingCells: one row per cell, 10-15 ms for 1,000 cells) per set
+// of readable repositories. While store.HistoryVersion does not move it is
 // reused; when it moves, only the deployments that changed since are read
 // and folded in (store.ServingChanges), so a page during a rollout does not
 // read the whole history again. A full reading is redone when owners

@@ -104,6 +104,9 @@ func ServingCells(ctx context.Context, q Querier, f ServingFilter) ([]ServingCel
 	}
 	defer rows.Close()
 	var out []ServingCell
+	// An artifact's environments share its owners: decode each list once.
+	// The cells share the slice, which callers must not change.
+	ownersOf := map[string][]string{}
 	for rows.Next() {
 		var c ServingCell
 		var latestAt, since int64
@@ -116,7 +119,12 @@ func ServingCells(ctx context.Context, q Querier, f ServingFilter) ([]ServingCel
 		if since != 0 {
 			c.ServedSince = time.UnixMilli(since)
 		}
-		_ = json.Unmarshal([]byte(owners), &c.Owners)
+		o, ok := ownersOf[owners]
+		if !ok {
+			_ = json.Unmarshal([]byte(owners), &o)
+			ownersOf[owners] = o
+		}
+		c.Owners = o
 		out = append(out, c)
 	}
 	return out, rows.Err()
