@@ -279,7 +279,7 @@ var serviceNames = map[string]string{"sagemaker": "SageMaker", "vertex": "Vertex
 // printOutcome prints the endpoint's traffic and the Slack thread, each
 // thread message whole or its first line only.
 func (d *demo) printOutcome(driverType string, out *endpointOutcome, whole bool) {
-	d.say("   production deployment %s; %s endpoint churn-model-production, change by change:\n     %s\n", out.state, serviceNames[driverType], strings.Join(out.traffic, " -> "))
+	d.say("   production deployment %s; %s endpoint churn-model-production, change by change:\n     %s\n", strings.ReplaceAll(out.state, "_", " "), serviceNames[driverType], strings.Join(out.traffic, " -> "))
 	d.say("   the Slack thread:\n")
 	for _, l := range out.thread {
 		if !whole {

@@ -67,7 +67,7 @@ func TestDemoTranscript(t *testing.T) {
 			"     > :white_check_mark: Rollout succeeded.\n   the gate asked",
 		"each answer was under the threshold",
 		// 7. the metric gate rolls the next version back, saying why on the PR and in Slack
-		"production deployment rolled_back; SageMaker endpoint churn-model-production, change by change:\n     v9 100% -> v9 90% + v10 10% -> v9 100%",
+		"production deployment rolled back; SageMaker endpoint churn-model-production, change by change:\n     v9 100% -> v9 90% + v10 10% -> v9 100%",
 		"   the Slack thread:\n     > Quorum reached; rollout queued.\n     > Rollout step 1 (10%): started\n     > :x: Rollout failed: churn-model: health gate failed at 10%: metric gate \"error ratio\" (datadog) for churn-model in production failed: sum:trace.http.request.errors{service:churn-model,env:production,version:10}",
 		"the rollout stops here and rolls back\n     > :leftwards_arrow_with_hook: Rolled back: rolled back churn-model\n   status comment on the PR:",
 		"| > churn-model: health gate failed at 10%",
