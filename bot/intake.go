@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -118,29 +117,20 @@ func (in *Intake) writer() {
 }
 
 func (in *Intake) commit(batch []*intakeReq) error {
-	ctx := context.Background()
-	return in.Store.Tx(ctx, func(tx *sql.Tx) error {
-		ds := make([]*store.Delivery, len(batch))
-		for i, r := range batch {
-			ds[i] = r.d
-		}
-		ins, err := in.Store.InsertDeliveries(ctx, tx, ds)
-		if err != nil {
-			return err
-		}
-		ids := make([]string, 0, len(batch))
-		for i, r := range batch {
-			r.inserted = ins[i]
-			if ins[i] && r.d.ProcessedAt == 0 {
-				ids = append(ids, r.d.ID)
-			}
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		_, err = in.Queue.InsertTx(ctx, tx, DeliveryArgs{DeliveryIDs: ids}, &river.InsertOpts{MaxAttempts: 8})
-		return err
+	ds := make([]*store.Delivery, len(batch))
+	for i, r := range batch {
+		ds[i] = r.d
+	}
+	ins, err := in.Queue.StoreDeliveries(context.Background(), ds, func(ids []string) (river.JobArgs, *river.InsertOpts) {
+		return DeliveryArgs{DeliveryIDs: ids}, &river.InsertOpts{MaxAttempts: 8}
 	})
+	if err != nil {
+		return err
+	}
+	for i, r := range batch {
+		r.inserted = ins[i]
+	}
+	return nil
 }
 
 // store writes d with its job and reports whether it was new.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Delivery is one stored GitHub webhook delivery.
@@ -70,6 +72,44 @@ const insertDeliveriesUnnest = `INSERT INTO deliveries (id, event, action, insta
 	ON CONFLICT (id) DO NOTHING RETURNING id`
 
 func insertDeliveriesPostgres(ctx context.Context, tx *sql.Tx, ds []*Delivery) ([]bool, error) {
+	rows, err := tx.QueryContext(ctx, insertDeliveriesUnnest, deliveryColumns(ds)...)
+	if err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	defer rows.Close()
+	inserted := make(map[string]bool, len(ds))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store deliveries: %w", err)
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	return insertedFlags(ds, inserted), nil
+}
+
+// insertDeliveriesPgx is insertDeliveriesPostgres on a pgx transaction.
+func insertDeliveriesPgx(ctx context.Context, tx pgx.Tx, ds []*Delivery) ([]bool, error) {
+	rows, err := tx.Query(ctx, insertDeliveriesUnnest, deliveryColumns(ds)...)
+	if err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store deliveries: %w", err)
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	return insertedFlags(ds, inserted), nil
+}
+
+// deliveryColumns is ds as the arrays insertDeliveriesUnnest takes.
+func deliveryColumns(ds []*Delivery) []any {
 	n := len(ds)
 	ids, events, actions, repos, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	insts, received := make([]int64, n), make([]int64, n)
@@ -82,29 +122,18 @@ func insertDeliveriesPostgres(ctx context.Context, tx *sql.Tx, ds []*Delivery) (
 			processed[i] = &d.ProcessedAt
 		}
 	}
-	rows, err := tx.QueryContext(ctx, insertDeliveriesUnnest, ids, events, actions, insts, repos, payloads, received, processed, outcomes)
-	if err != nil {
-		return nil, fmt.Errorf("store deliveries: %w", err)
-	}
-	defer rows.Close()
-	inserted := make(map[string]bool, n)
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store deliveries: %w", err)
-		}
-		inserted[id] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store deliveries: %w", err)
-	}
-	out := make([]bool, n)
+	return []any{ids, events, actions, insts, repos, payloads, received, processed, outcomes}
+}
+
+// insertedFlags says, for each of ds, whether its ID is among the inserted;
+// of repeated IDs, the first is the one that was stored.
+func insertedFlags(ds []*Delivery, inserted map[string]bool) []bool {
+	out := make([]bool, len(ds))
 	for i, d := range ds {
-		// The first of repeated IDs is the one that was stored.
 		out[i] = inserted[d.ID]
 		delete(inserted, d.ID)
 	}
-	return out, nil
+	return out
 }
 
 // Delivery loads a stored delivery.

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -62,6 +64,9 @@ type Queue struct {
 
 	mu     sync.Mutex
 	client *river.Client[*sql.Tx]
+	// pgxClient inserts the intake's jobs on PostgreSQL through river's pgx
+	// driver (see StoreDeliveries); it works no jobs.
+	pgxClient *river.Client[pgx.Tx]
 }
 
 // ErrQueueNotStarted is returned by inserts before Start.
@@ -130,6 +135,16 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
+	if q.store.pool != nil {
+		// Insert-only: no queues, so it never fetches; the jobs it writes
+		// are the same rows the main client works.
+		q.pgxClient, err = river.NewClient(riverpgxv5.New(q.store.pool), &river.Config{
+			Logger: q.cfg.Logger, Workers: q.workers, MaxAttempts: conf.MaxAttempts, PollOnly: true,
+		})
+		if err != nil {
+			return fmt.Errorf("job queue: %w", err)
+		}
+	}
 	if q.cfg.Workers > 0 {
 		if err := client.Start(ctx); err != nil {
 			return fmt.Errorf("job queue start: %w", err)
@@ -162,6 +177,60 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, op
 		return nil, ErrQueueNotStarted
 	}
 	return c.InsertTx(ctx, tx, args, opts)
+}
+
+// StoreDeliveries writes ds and, in the same transaction, one job made by
+// job from the IDs of those that are new and not already processed (no job
+// when there are none). It reports, for each delivery, whether it was new.
+// This is the webhook intake's write, its hottest path: on PostgreSQL it
+// goes through pgx and river's pgx driver directly, where database/sql's
+// generic arguments cost a fifth of the server's CPU at 1,000 deliveries/s
+// (river's database/sql driver passes every column as a lib/pq array that
+// pgx turns to text and parses back).
+func (q *Queue) StoreDeliveries(ctx context.Context, ds []*Delivery, job func(ids []string) (river.JobArgs, *river.InsertOpts)) ([]bool, error) {
+	c := q.Client()
+	if c == nil {
+		return nil, ErrQueueNotStarted
+	}
+	var ins []bool
+	if q.pgxClient != nil {
+		err := pgx.BeginFunc(ctx, q.store.pool, func(tx pgx.Tx) error {
+			var err error
+			if ins, err = insertDeliveriesPgx(ctx, tx, ds); err != nil {
+				return err
+			}
+			if ids := newUnprocessed(ds, ins); len(ids) > 0 {
+				args, opts := job(ids)
+				_, err = q.pgxClient.InsertTx(ctx, tx, args, opts)
+			}
+			return err
+		})
+		return ins, err
+	}
+	err := q.store.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ins, err = q.store.InsertDeliveries(ctx, tx, ds); err != nil {
+			return err
+		}
+		if ids := newUnprocessed(ds, ins); len(ids) > 0 {
+			args, opts := job(ids)
+			_, err = c.InsertTx(ctx, tx, args, opts)
+		}
+		return err
+	})
+	return ins, err
+}
+
+// newUnprocessed lists the IDs of the deliveries that were new (ins) and
+// still need processing.
+func newUnprocessed(ds []*Delivery, ins []bool) []string {
+	var ids []string
+	for i, d := range ds {
+		if ins[i] && d.ProcessedAt == 0 {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
 }
 
 // Stop stops fetching new jobs and waits for running ones until ctx ends;

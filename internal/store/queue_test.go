@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -206,6 +208,101 @@ func TestRolloutsDoNotTakeDeliverySlots(t *testing.T) {
 		case <-rw.started: // the second rollout runs once the first is done
 		case <-time.After(20 * time.Second):
 			t.Fatal("the second rollout never ran")
+		}
+	})
+}
+
+type deliveryBatchArgs struct {
+	IDs []string `json:"ids"`
+}
+
+func (deliveryBatchArgs) Kind() string { return "test_delivery_batch" }
+
+type deliveryBatchWorker struct {
+	river.WorkerDefaults[deliveryBatchArgs]
+}
+
+func (deliveryBatchWorker) Work(context.Context, *river.Job[deliveryBatchArgs]) error { return nil }
+
+// The intake's write, on both stores (PostgreSQL takes its own pgx path):
+// new deliveries are stored, a redelivery and the second of a repeated ID
+// are not, and one job names exactly the new ones still to process.
+func TestStoreDeliveriesWritesRowsAndOneJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		q := store.NewQueue(s, store.QueueConfig{})
+		river.AddWorker(q.Workers(), deliveryBatchWorker{})
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// A kind nobody works is refused on both paths, and nothing of its
+		// transaction stays.
+		_, err := q.StoreDeliveries(ctx, []*store.Delivery{{ID: "orphan", Event: "ping", Payload: []byte("{}")}}, func([]string) (river.JobArgs, *river.InsertOpts) {
+			return longArgs{}, nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "not registered") {
+			t.Fatalf("unregistered kind: err = %v", err)
+		}
+		if _, err := s.Delivery(ctx, "orphan"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("delivery of a refused job was kept: %v", err)
+		}
+		job := func(ids []string) (river.JobArgs, *river.InsertOpts) {
+			return deliveryBatchArgs{IDs: ids}, &river.InsertOpts{MaxAttempts: 3}
+		}
+		d := func(id string, processed int64) *store.Delivery {
+			return &store.Delivery{ID: id, Event: "pull_request", Action: "synchronize", Repository: "acme/web",
+				Payload: []byte(`{"n":"` + id + `"}`), ReceivedAt: 1, ProcessedAt: processed, Outcome: map[bool]string{true: "ignored"}[processed != 0]}
+		}
+		if _, err = q.StoreDeliveries(ctx, []*store.Delivery{d("old", 0)}, job); err != nil {
+			t.Fatal(err)
+		}
+		var ins []bool
+		ins, err = q.StoreDeliveries(ctx, []*store.Delivery{d("a", 0), d("old", 0), d("a", 0), d("b", 0), d("ign", 5)}, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []bool{true, false, false, true, true}; fmt.Sprint(ins) != fmt.Sprint(want) {
+			t.Fatalf("inserted = %v, want %v", ins, want)
+		}
+		got, err := s.Delivery(ctx, "ign")
+		if err != nil || got.ProcessedAt != 5 || got.Outcome != "ignored" {
+			t.Fatalf("settled delivery = %+v, %v", got, err)
+		}
+		if got, err := s.Delivery(ctx, "a"); err != nil || string(got.Payload) != `{"n":"a"}` || got.ProcessedAt != 0 {
+			t.Fatalf("delivery a = %+v, %v", got, err)
+		}
+		var args []string
+		sel := `SELECT args::text, max_attempts FROM river_job WHERE kind = 'test_delivery_batch' ORDER BY id`
+		if s.Dialect == store.SQLite {
+			sel = `SELECT json(args), max_attempts FROM river_job WHERE kind = 'test_delivery_batch' ORDER BY id` // river keeps JSONB
+		}
+		rows, err := s.DB.QueryContext(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a string
+			var max int
+			if err := rows.Scan(&a, &max); err != nil {
+				t.Fatal(err)
+			}
+			var ja deliveryBatchArgs
+			if err := json.Unmarshal([]byte(a), &ja); err != nil {
+				t.Fatalf("job args %q: %v", a, err)
+			}
+			args = append(args, fmt.Sprintf("%v/%d", ja.IDs, max))
+		}
+		if want := []string{"[old]/3", "[a b]/3"}; fmt.Sprint(args) != fmt.Sprint(want) {
+			t.Fatalf("jobs = %v, want %v", args, want)
+		}
+		// A batch of nothing new makes no job.
+		if _, err := q.StoreDeliveries(ctx, []*store.Delivery{d("a", 0)}, job); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'test_delivery_batch'`).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("jobs after a redelivery = %d, %v; want 2", n, err)
 		}
 	})
 }

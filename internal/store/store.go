@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -50,6 +51,9 @@ type Store struct {
 	Dialect Dialect
 	driver  riverdriver.Driver[*sql.Tx]
 	where   string // redacted location, safe to log
+	// pool is PostgreSQL's native connection pool for the webhook intake's
+	// writes (see StoreDeliveries); nil on SQLite.
+	pool *pgxpool.Pool
 }
 
 // Open connects to the database named by url: "" or "sqlite:PATH" (also
@@ -109,7 +113,21 @@ func openPostgres(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres %s: %s", Redact(rawURL), redactErr(err, rawURL))
 	}
-	return &Store{DB: db, Dialect: Postgres, driver: riverdatabasesql.New(db), where: Redact(rawURL)}, nil
+	pcfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s: %s", Redact(rawURL), redactErr(err, rawURL))
+	}
+	// The intake's writers (four by default) and a margin; the pool
+	// connects lazily.
+	pcfg.MaxConns = 8
+	pcfg.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres %s: %s", Redact(rawURL), redactErr(err, rawURL))
+	}
+	return &Store{DB: db, Dialect: Postgres, driver: riverdatabasesql.New(db), where: Redact(rawURL), pool: pool}, nil
 }
 
 // Redact removes passwords from a database URL so it can be logged: the
@@ -141,7 +159,12 @@ func (s *Store) Where() string { return s.where }
 func (s *Store) Driver() riverdriver.Driver[*sql.Tx] { return s.driver }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.DB.Close() }
+func (s *Store) Close() error {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return s.DB.Close()
+}
 
 // Tx runs fn in a transaction, committing when it returns nil.
 func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
