@@ -47,6 +47,18 @@ func Finished(state string) bool {
 	return !slices.Contains(activeStates, state) && state != StateFailed
 }
 
+// FinishedStates lists the states Finished reports as final.
+func FinishedStates() []string {
+	var out []string
+	for _, st := range []string{StateAwaitingApproval, StateQueued, StateInProgress, StateSucceeded, StateFailed,
+		StateRolledBack, StateCancelled, StateRejected, StateExpired} {
+		if Finished(st) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 func canMove(from, to string) bool { return slices.Contains(transitions[from], to) }
 
 // transition moves d to state to with the update u, in tx, and writes the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -167,6 +168,21 @@ func TestIllegalTransitionsAreErrors(t *testing.T) {
 				t.Errorf("%s has transitions but counts as finished", from)
 			}
 			_ = to
+		}
+	}
+}
+
+// FinishedStates (what the store prunes Slack outboxes after) are exactly
+// the states nothing moves on from: a failed deployment can still be
+// rolled back.
+func TestFinishedStatesHaveNoWayOut(t *testing.T) {
+	got := FinishedStates()
+	if want := []string{StateSucceeded, StateRolledBack, StateCancelled, StateRejected, StateExpired}; !slices.Equal(got, want) {
+		t.Fatalf("FinishedStates() = %v, want %v", got, want)
+	}
+	for _, st := range got {
+		if len(transitions[st]) > 0 {
+			t.Errorf("%s is finished but may move to %v", st, transitions[st])
 		}
 	}
 }

@@ -179,6 +179,7 @@ func TestServeConfigErrorsExit2(t *testing.T) {
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "DATABASE_URL=mysql://x"}, nil, "DATABASE_URL"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "PORT=x"}, nil, "PORT"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s"}, []string{"--config", "/nonexistent.yml"}, "server config"},
+		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s"}, []string{"--keep-deliveries", "72h"}, "--keep-deliveries"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "GITHUB_CLIENT_ID=Iv1.x"}, nil, "GITHUB_CLIENT_SECRET"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "GITHUB_CLIENT_ID=Iv1.x", "GITHUB_CLIENT_SECRET=y"}, nil, "CONVEYOR_PUBLIC_URL"},
 		{[]string{"APP_ID=1", "PRIVATE_KEY=" + key, "WEBHOOK_SECRET=s", "GITHUB_CLIENT_ID=Iv1.x", "GITHUB_CLIENT_SECRET=y",

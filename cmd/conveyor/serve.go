@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/conveyor-dev/conveyor/bot"
+	"github.com/conveyor-dev/conveyor/deploy"
 	"github.com/conveyor-dev/conveyor/internal/serverconfig"
 	"github.com/conveyor-dev/conveyor/internal/store"
 )
@@ -30,6 +31,8 @@ type serveFlags struct {
 	metrics        string
 	// rescueAfter is the queue's rescue window (store.QueueConfig.RescueAfter).
 	rescueAfter time.Duration
+	// keepDeliveries is store.Retention.Deliveries.
+	keepDeliveries time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -73,6 +76,7 @@ A missing or malformed setting stops serve with exit status 2 and names the sett
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().StringVar(&f.addr, "addr", "", "listen address (default :$PORT)")
 	cmd.Flags().StringVar(&f.metrics, "metrics-addr", "", "serve /metrics on this address only, e.g. 127.0.0.1:9090 (default $METRICS_ADDR; unset: on the main address)")
+	cmd.Flags().DurationVar(&f.keepDeliveries, "keep-deliveries", store.DefaultDeliveryRetention, "keep processed webhook deliveries (payloads) this long, at least 168h; 0: forever")
 	cmd.Flags().DurationVar(&f.rescueAfter, "rescue-after", store.DefaultRescueAfter, "run a job again when its worker has not finished it after this long (a killed process); short jobs time out at 4/5 of it")
 	return cmd
 }
@@ -114,6 +118,9 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if f.rescueAfter <= 0 {
 		return usageErr("--rescue-after: %s is not a positive duration", f.rescueAfter)
 	}
+	if f.keepDeliveries != 0 && f.keepDeliveries < store.MinDeliveryRetention {
+		return usageErr("--keep-deliveries: %s is shorter than %s; a delivery's stored ID is what keeps a redelivery of it from running twice, and GitHub Enterprise Server redelivers a week back (0 keeps deliveries forever)", f.keepDeliveries, store.MinDeliveryRetention)
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return usageErr("%v", err)
@@ -122,7 +129,8 @@ func runServe(ctx context.Context, f *serveFlags, getenv func(string) string) er
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", st.Where(), err)
 	}
-	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, RolloutWorkers: f.rolloutWorkers, RescueAfter: f.rescueAfter, Logger: log.With("component", "queue")})
+	queue := store.NewQueue(st, store.QueueConfig{Workers: f.workers, RolloutWorkers: f.rolloutWorkers, RescueAfter: f.rescueAfter, Logger: log.With("component", "queue"),
+		Retention: &store.Retention{Deliveries: f.keepDeliveries, FinishedStates: deploy.FinishedStates()}})
 	srv, err := bot.NewServer(bot.ServerOptions{Config: cfg, Store: st, Queue: queue, Log: log})
 	if err != nil {
 		return usageErr("%v", err)

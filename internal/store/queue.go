@@ -42,6 +42,10 @@ type QueueConfig struct {
 	RescueAfter time.Duration
 	// Logger receives the queue's own logs.
 	Logger *slog.Logger
+	// Retention, when set, has a process that works jobs prune what it says
+	// is no longer needed: once at start and every hour after, one replica
+	// at a time (river's leader enqueues the periodic job).
+	Retention *Retention
 }
 
 // QueueRollouts is the queue of jobs that run for as long as a deploy driver
@@ -120,6 +124,10 @@ func (q *Queue) Start(ctx context.Context) error {
 		// Neither driver here listens for notifications; poll.
 		PollOnly:     true,
 		ErrorHandler: &errorLogger{log: q.cfg.Logger},
+	}
+	if q.cfg.Workers > 0 && q.cfg.Retention != nil {
+		river.AddWorker(q.workers, &pruneWorker{q: q})
+		conf.PeriodicJobs = []*river.PeriodicJob{periodicPrune()}
 	}
 	if q.cfg.Workers > 0 {
 		rollouts := q.cfg.RolloutWorkers
