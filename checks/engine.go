@@ -36,6 +36,9 @@ type run struct {
 	cfg      *repoconfig.Config // artifact definitions: repoconfig.Govern(base, head)
 	head     *repoconfig.Config // the head's valid config when the PR edits it; never governs
 	problems []string           // configuration problems of the head
+	// since is, per artifact, when its check began waiting on timed
+	// re-evaluations (stored with the check; absent: not waiting).
+	since map[string]time.Time
 
 	ciOnce sync.Once
 	ci     map[string]CIResult
@@ -51,7 +54,7 @@ type run struct {
 // the check runs and behind `conveyor check` on a local checkout. An error
 // means a fact could not be read at all (the caller may retry).
 func (s *Suite) Evaluate(ctx context.Context, f Facts) (*Result, error) {
-	ev, err := s.evaluate(ctx, f, nil)
+	ev, err := s.evaluate(ctx, f, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +73,9 @@ type definer interface {
 }
 
 // evaluate evaluates the touched artifacts in only (all when only is nil);
-// the caller computes the gate.
-func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*evaluation, error) {
+// since says when each artifact's check began waiting (see run.since). The
+// caller computes the gate.
+func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool, since map[string]time.Time) (*evaluation, error) {
 	ch := f.Change()
 	var defs *prfacts.Definitions
 	var err error
@@ -87,7 +91,7 @@ func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool) (*e
 	for _, p := range defs.BaseProblems {
 		ev.problems = append(ev.problems, fmt.Sprintf("on the base branch %s: %s (fix it there first: governance is read from the base branch)", ch.BaseRef, p))
 	}
-	r := &run{s: s, f: f, ch: ch, base: defs.Base, cfg: defs.Effective, head: defs.Head}
+	r := &run{s: s, f: f, ch: ch, base: defs.Base, cfg: defs.Effective, head: defs.Head, since: since}
 	for _, p := range defs.HeadProblems {
 		ev.problems = append(ev.problems, p.String())
 		r.problems = append(r.problems, p.String())
@@ -130,7 +134,7 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	}
 	validate, quality := kindStage(StageValidate, k.Validate), kindStage(StageQuality, k.Quality)
 	if k.Retry {
-		res.RetryAt = r.retry(&validate, &quality)
+		res.RetryAt, res.WaitingSince = r.retry(a.Name, &validate, &quality)
 	}
 	if len(r.problems) > 0 && validate.Result != Fail {
 		validate = Stage{Name: StageValidate, Result: Fail, Summary: plural(len(r.problems), "problem") + " in " + configPath + " (see the conveyor check)",
@@ -187,31 +191,57 @@ func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []stri
 	return res
 }
 
-// retry words the stages that wait on an unreachable service. On the PR
-// they wait and the check is evaluated again at the time returned; without
-// a queue (conveyor check) nothing would come back, so they fail and say
-// to run the command again.
-func (r *run) retry(stages ...*Stage) time.Time {
-	at := r.s.o.Now().Add(r.s.o.RetryDelay)
+// retry words the stages that wait on an unreachable service (or on
+// something still in progress elsewhere). On the PR they wait and the check
+// is evaluated again at the time returned, for at most Options.MaxWait from
+// since, the first evaluation of the artifact's check that waited (also
+// returned); past it they fail, say what they waited for, and no retry is
+// scheduled: a service down for an hour needs a person, and a check that
+// polls for ever hides that. Without a queue (conveyor check) nothing would
+// come back, so they fail at once and say to run the command again.
+func (r *run) retry(artifact string, stages ...*Stage) (at, since time.Time) {
+	now := r.s.o.Now()
+	since = r.since[artifact]
+	if since.IsZero() || since.After(now) {
+		since = now
+	}
+	giveUp := now.Sub(since) >= r.s.o.MaxWait
+	at = now.Add(r.s.o.RetryDelay)
 	for _, st := range stages {
 		if st.Result != Wait {
 			continue
 		}
-		if r.s.o.Queue == nil {
+		switch {
+		case r.s.o.Queue == nil:
 			// On a terminal the cause belongs on the line itself: the
 			// first detail is the error ("registry ... unreachable: ...").
 			if len(st.Details) > 0 {
 				st.Summary, st.Details = st.Details[0], st.Details[1:]
 			}
 			st.Result, st.Summary = Error, st.Summary+"; run again"
-		} else {
+		case giveUp:
+			st.Result = Error
+			st.Summary += fmt.Sprintf("; still so %s after the first try (%s UTC), so this check stopped trying: Re-run it once that is resolved",
+				shortWait(now.Sub(since)), since.UTC().Format("2006-01-02 15:04"))
+		default:
 			st.Summary += fmt.Sprintf(", trying again at %s UTC", at.UTC().Format("15:04"))
 		}
 	}
 	if r.s.o.Queue == nil {
-		return time.Time{}
+		return time.Time{}, time.Time{}
 	}
-	return at
+	if giveUp {
+		return time.Time{}, since
+	}
+	return at, since
+}
+
+// shortWait says a wait in whole minutes or hours ("65 min", "3 h").
+func shortWait(d time.Duration) string {
+	if d < 2*time.Hour {
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h", int(d.Hours()))
 }
 
 func kindStage(name string, s kind.Stage) Stage {

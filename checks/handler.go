@@ -153,6 +153,10 @@ func (h *Handler) handle(ctx context.Context, eventType, deliveryID string, ev *
 		case eventType == "check_run" && ev.CheckRun != nil:
 			cr := ev.CheckRun
 			if ev.Action == "rerequested" {
+				// A Re-run bounds the next wait afresh.
+				if err := store.ResetCheckWaits(ctx, tx, repo, cr.HeadSHA); err != nil {
+					return err
+				}
 				return h.requestAt(ctx, tx, repo, cr.HeadSHA, true, nil)
 			}
 			if IsOwnCheck(cr.Name) {
@@ -163,6 +167,11 @@ func (h *Handler) handle(ctx context.Context, eventType, deliveryID string, ev *
 			}
 			return h.ciCompleted(ctx, tx, repo, cr.HeadSHA, cr.Name)
 		case eventType == "check_suite" && ev.CheckSuite != nil:
+			if ev.Action == "rerequested" {
+				if err := store.ResetCheckWaits(ctx, tx, repo, ev.CheckSuite.HeadSHA); err != nil {
+					return err
+				}
+			}
 			return h.requestAt(ctx, tx, repo, ev.CheckSuite.HeadSHA, true, nil)
 		case eventType == "status":
 			if ev.SHA == "" || ev.Context == "" || IsOwnCheck(ev.Context) {

@@ -100,6 +100,9 @@ type ArtifactResult struct {
 	// RetryAt, when set, is when the PR is evaluated again because a
 	// service the evaluation needs could not be reached.
 	RetryAt time.Time `json:"-"`
+	// WaitingSince, when set, is when the check began waiting on its timed
+	// re-evaluations; past Options.MaxWait it stops waiting and fails.
+	WaitingSince time.Time `json:"-"`
 	// RecheckAt, when set, is when a freeze window of the base config
 	// begins or ends, changing what Readiness says: the PR is evaluated
 	// again then.

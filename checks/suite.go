@@ -46,6 +46,11 @@ type Options struct {
 	// registry the PR is evaluated again (default 1 minute). Without a Queue
 	// (conveyor check) such an evaluation fails and says to run it again.
 	RetryDelay time.Duration
+	// MaxWait bounds how long a check keeps waiting on its own timed
+	// re-evaluations (a registry down, a CI run not uploaded yet), counted
+	// from the first evaluation that waited (default DefaultMaxWait). Past
+	// it the check fails with what it waited for; a Re-run starts afresh.
+	MaxWait time.Duration
 	// Facts is the PR-facts reader shared with the commands and the Slack
 	// approvals; nil makes one with the server config's drivers.
 	Facts *prfacts.Service
@@ -56,6 +61,10 @@ type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 }
+
+// DefaultMaxWait is how long a check waits on its own re-evaluations
+// before it fails and asks for a Re-run.
+const DefaultMaxWait = time.Hour
 
 // Suite is the check suite: the pure evaluation engine plus the webhook
 // handler and worker that run it on pull requests.
@@ -84,6 +93,9 @@ func New(o Options) *Suite {
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Minute
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/conveyor-dev/conveyor/examples"
 	"github.com/conveyor-dev/conveyor/internal/ghfake"
+	"github.com/conveyor-dev/conveyor/internal/mlflowfake"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/testwait"
 )
 
 // TestSuiteEndToEnd runs scripted PRs through webhook -> job -> GitHub facts
@@ -291,5 +294,110 @@ func TestLargeFilesGetAClearCheck(t *testing.T) {
 	g := e.waitSettled(pr.HeadSHA)[GateName]
 	if g.Conclusion != "failure" || !strings.Contains(g.Summary, ".github/conveyor.yml is 2 MiB; the limit is 1 MiB") {
 		t.Fatalf("2 MiB config: gate %s\n%s", g.Conclusion, g.Summary)
+	}
+}
+
+// testClock is a clock tests move forward; river still schedules by the
+// real one.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+func pendingRetries(t *testing.T, e *ghEnv) int {
+	t.Helper()
+	var n int
+	if err := e.st.DB.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'checks_retry' AND state IN ('available', 'scheduled', 'retryable')
+		AND COALESCE(json_extract(args, '$.reason'), '') = ''`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A registry that stays down does not keep a check in progress for ever:
+// past MaxWait from the first evaluation that waited, the check fails with
+// what it waited for and since when, and stops scheduling re-evaluations;
+// a Re-run starts a new wait, and once the registry is back a Re-run
+// completes the check.
+func TestRegistryWaitIsBounded(t *testing.T) {
+	clock := &testClock{}
+	e := newGHEnv(t, 2, 20*time.Millisecond, func(o *Options) {
+		o.RetryDelay, o.MaxWait, o.Now = 200*time.Millisecond, time.Hour, clock.Now
+	})
+	pr := e.openPR("model", map[string]*string{"models/fraud.yaml": strp("registry: main\nmodel: fraud-detector\nversion: \"14\"\n")})
+	e.ml.FailNext("/api/2.0/mlflow", 100000, 503)
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	model := CheckName("fraud-model")
+	var m ghfake.CheckRun
+	testwait.For(t, "the model check to wait on the registry", func() bool {
+		m = e.checkRuns(pr.HeadSHA)[model]
+		return strings.Contains(m.Summary, "trying again at")
+	}, func() string { return m.Summary })
+
+	// An hour later by the suite's clock, the next scheduled re-evaluation
+	// gives up.
+	clock.Advance(61 * time.Minute)
+	testwait.For(t, "the model check to stop waiting", func() bool {
+		m = e.checkRuns(pr.HeadSHA)[model]
+		return m.Status == StatusCompleted
+	}, func() string { return m.Status + " " + m.Summary })
+	if m.Conclusion != Failure || !regexp.MustCompile(`registry "main" unreachable; still so 6\d min after the first try \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\), so this check stopped trying: Re-run it once that is resolved`).MatchString(m.Summary) {
+		t.Fatalf("after an hour: %s/%s\n%s", m.Status, m.Conclusion, m.Summary)
+	}
+	if strings.Contains(m.Summary, "trying again at") {
+		t.Errorf("a check that stopped trying says it will try again:\n%s", m.Summary)
+	}
+	e.waitSettled(pr.HeadSHA)
+	if n := pendingRetries(t, e); n != 0 {
+		t.Fatalf("%d re-evaluations still scheduled after the check stopped trying", n)
+	}
+	if gate := e.checkRuns(pr.HeadSHA)[GateName]; gate.Conclusion != Failure {
+		t.Errorf("gate = %s/%s, want failure while the model check failed", gate.Status, gate.Conclusion)
+	}
+
+	// Re-run while the registry is still down: waiting again, with a new
+	// hour (the stored start was reset).
+	e.send("check_run", e.gh.CheckRunEvent("rerequested", testRepo, m.ID, "", "octocat"))
+	testwait.For(t, "the re-run check to wait again", func() bool {
+		m = e.checkRuns(pr.HeadSHA)[model]
+		return m.Status == StatusInProgress && strings.Contains(m.Summary, "trying again at")
+	}, func() string { return m.Status + " " + m.Summary })
+
+	// The registry is back; a Re-run completes the check.
+	e.ml.ClearFaults()
+	e.send("check_run", e.gh.CheckRunEvent("rerequested", testRepo, m.ID, "", "octocat"))
+	testwait.For(t, "the model check to pass once the registry is back", func() bool {
+		m = e.checkRuns(pr.HeadSHA)[model]
+		return m.Status == StatusCompleted && m.Conclusion == Success
+	}, func() string { return m.Status + " " + m.Summary })
+	rs, err := store.CheckResults(context.Background(), e.st.DB, testRepo, pr.HeadSHA)
+	if err != nil || rs[model].WaitingSince != 0 {
+		t.Fatalf("a check that no longer waits keeps its wait's start: %+v, %v", rs[model], err)
+	}
+}
+
+// A version still registering in the registry is looked at again by
+// itself (the registry tells nobody when registration ends), and the check
+// completes once the version is READY.
+func TestRegisteringVersionIsLookedAtAgain(t *testing.T) {
+	e := newGHEnv(t, 2, 20*time.Millisecond, func(o *Options) { o.RetryDelay = 200 * time.Millisecond })
+	e.ml.AddVersion("fraud-detector", "16", mlflowfake.StatusPending, map[string]float64{"auc": 0.95})
+	pr := e.openPR("model", map[string]*string{"models/fraud.yaml": strp("registry: main\nmodel: fraud-detector\nversion: \"16\"\n")})
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	model := CheckName("fraud-model")
+	var m ghfake.CheckRun
+	testwait.For(t, "the model check to wait for registration", func() bool {
+		m = e.checkRuns(pr.HeadSHA)[model]
+		return strings.Contains(m.Summary, "is still registering (PENDING_REGISTRATION), trying again at")
+	}, func() string { return m.Summary })
+	if m.Status != StatusInProgress || !strings.Contains(m.Summary, "waits for the version to be READY") {
+		t.Fatalf("while registering: %s\n%s", m.Status, m.Summary)
+	}
+	e.ml.AddVersion("fraud-detector", "16", mlflowfake.StatusReady, map[string]float64{"auc": 0.95})
+	testwait.For(t, "the model check to complete once the version is READY", func() bool {
+		m = e.checkRuns(pr.HeadSHA)[model]
+		return m.Status == StatusCompleted
+	}, func() string { return m.Status + " " + m.Summary })
+	if !strings.Contains(m.Summary, "fraud-detector v16 is READY") {
+		t.Fatalf("after registration: %s/%s\n%s", m.Status, m.Conclusion, m.Summary)
 	}
 }

@@ -104,7 +104,13 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 	if err != nil {
 		return false, err
 	}
-	ev, err := s.evaluate(ctx, f, only)
+	since := map[string]time.Time{}
+	for _, r := range stored {
+		if r.Artifact != "" && r.WaitingSince != 0 {
+			since[r.Artifact] = time.UnixMilli(r.WaitingSince)
+		}
+	}
+	ev, err := s.evaluate(ctx, f, only, since)
 	if err != nil {
 		return false, err
 	}
@@ -144,6 +150,10 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 			return false, fmt.Errorf("card of %s: %w", res.Name, err)
 		}
 		row.Card = string(cardJSON)
+		row.WaitingSince = 0
+		if !res.WaitingSince.IsZero() {
+			row.WaitingSince = res.WaitingSince.UnixMilli()
+		}
 		if err := store.SaveCheckResult(ctx, db, row); err != nil {
 			return false, err
 		}

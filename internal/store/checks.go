@@ -256,20 +256,24 @@ type CheckResult struct {
 	Card   string
 	Digest string // digest of the output last written
 	Seq    int64
+	// WaitingSince is when the check began waiting on its own timed
+	// re-evaluations, Unix ms (0: not waiting).
+	WaitingSince int64
 }
 
 // SaveCheckResult writes r over the stored row of its (repository, sha, name).
 func SaveCheckResult(ctx context.Context, q Querier, r CheckResult) error {
 	b, _ := json.Marshal(nonNil(r.CI))
 	sel, _ := json.Marshal(nonNil(r.Selection))
-	_, err := q.ExecContext(ctx, `INSERT INTO check_results (repository, sha, name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, updated_at, selection, evidence, overridable, card)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	_, err := q.ExecContext(ctx, `INSERT INTO check_results (repository, sha, name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, updated_at, selection, evidence, overridable, card, waiting_since)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		ON CONFLICT (repository, sha, name) DO UPDATE SET check_run_id = excluded.check_run_id, artifact = excluded.artifact,
 			kind = excluded.kind, status = excluded.status, conclusion = excluded.conclusion, title = excluded.title,
 			ci_names = excluded.ci_names, digest = excluded.digest, seq = excluded.seq, updated_at = excluded.updated_at,
-			selection = excluded.selection, evidence = excluded.evidence, overridable = excluded.overridable, card = excluded.card`,
+			selection = excluded.selection, evidence = excluded.evidence, overridable = excluded.overridable, card = excluded.card,
+			waiting_since = excluded.waiting_since`,
 		r.Repository, r.SHA, r.Name, r.CheckRunID, r.Artifact, r.Kind, r.Status, r.Conclusion, r.Title, string(b), r.Digest, r.Seq, now(), string(sel),
-		r.Evidence, checkFlag(r.Overridable), r.Card)
+		r.Evidence, checkFlag(r.Overridable), r.Card, r.WaitingSince)
 	if err != nil {
 		return fmt.Errorf("save check result %s on %s@%s: %w", r.Name, r.Repository, r.SHA, err)
 	}
@@ -278,7 +282,7 @@ func SaveCheckResult(ctx context.Context, q Querier, r CheckResult) error {
 
 // CheckResults returns the check runs stored for (repo, sha), by name.
 func CheckResults(ctx context.Context, q Querier, repo, sha string) (map[string]CheckResult, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, selection, evidence, overridable, card
+	rows, err := q.QueryContext(ctx, `SELECT name, check_run_id, artifact, kind, status, conclusion, title, ci_names, digest, seq, selection, evidence, overridable, card, waiting_since
 		FROM check_results WHERE repository = $1 AND sha = $2`, repo, sha)
 	if err != nil {
 		return nil, fmt.Errorf("check results %s@%s: %w", repo, sha, err)
@@ -289,7 +293,7 @@ func CheckResults(ctx context.Context, q Querier, repo, sha string) (map[string]
 		r := CheckResult{Repository: repo, SHA: sha}
 		var ci, sel string
 		var overridable int
-		if err := rows.Scan(&r.Name, &r.CheckRunID, &r.Artifact, &r.Kind, &r.Status, &r.Conclusion, &r.Title, &ci, &r.Digest, &r.Seq, &sel, &r.Evidence, &overridable, &r.Card); err != nil {
+		if err := rows.Scan(&r.Name, &r.CheckRunID, &r.Artifact, &r.Kind, &r.Status, &r.Conclusion, &r.Title, &ci, &r.Digest, &r.Seq, &sel, &r.Evidence, &overridable, &r.Card, &r.WaitingSince); err != nil {
 			return nil, fmt.Errorf("check results %s@%s: %w", repo, sha, err)
 		}
 		if err := json.Unmarshal([]byte(ci), &r.CI); err != nil {
@@ -302,6 +306,15 @@ func CheckResults(ctx context.Context, q Querier, repo, sha string) (map[string]
 		out[r.Name] = r
 	}
 	return out, rows.Err()
+}
+
+// ResetCheckWaits forgets when the checks on (repo, sha) began waiting, so
+// their next wait is bounded afresh (a Re-run asked for it).
+func ResetCheckWaits(ctx context.Context, q Querier, repo, sha string) error {
+	if _, err := q.ExecContext(ctx, `UPDATE check_results SET waiting_since = 0 WHERE repository = $1 AND sha = $2 AND waiting_since <> 0`, repo, sha); err != nil {
+		return fmt.Errorf("reset the waits of %s@%s: %w", repo, sha, err)
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {

@@ -97,6 +97,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		return kind.Stage{Result: kind.Error, Summary: fmt.Sprintf("registry %q refused the request; check its access for this model (see details)", ptr.Registry), Details: []string{err.Error()}}
 	}
 	var mv *mlflow.ModelVersion
+	registering := false
 	if ptr.Alias != "" {
 		mv, err = reg.GetModelVersionByAlias(ctx, ptr.Model, ptr.Alias)
 		switch {
@@ -126,7 +127,9 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	case err != nil:
 		k.Validate = unreachable(err)
 	case mv.Status == mlflow.StatusPending:
+		// The registry tells nobody when registration ends: look again.
 		k.Validate = kind.Stage{Result: kind.Wait, Summary: fmt.Sprintf("%s v%s is still registering (%s)", ptr.Model, ptr.Version, mv.Status)}
+		k.Retry, registering = true, true
 	case mv.Status != mlflow.StatusReady:
 		k.Validate = kind.Stage{Result: kind.Fail, Summary: fmt.Sprintf("%s v%s is %s, not READY; register a new version", ptr.Model, ptr.Version, mv.Status)}
 		k.Annotations = append(k.Annotations, at("Model version not ready", k.Validate.Summary))
@@ -140,7 +143,7 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 		k.Quality = notEvaluated
 		if k.Validate.Result == kind.Wait {
 			k.Quality = kind.Stage{Result: kind.Wait, Summary: "waits for the version to be READY"}
-			if k.Retry {
+			if k.Retry && !registering {
 				k.Quality.Summary = "waits for the registry"
 			}
 		}
