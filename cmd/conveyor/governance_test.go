@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,5 +257,37 @@ func TestHeadConfigDoesNotGovernEndToEnd(t *testing.T) {
 		mustHave(t, "fraud-model", runs["conveyor / fraud-model"].Summary, "team acme/ml would use 16 GPU")
 		mustHave(t, "the gate", runs["conveyor"].Summary, "| `artifacts.fraud-model.resources.gpu` | 8 | (none) |")
 		mustHave(t, "/plan production", w.reply(pr, "dev", "/plan production"), "team acme/ml would use 16 GPU in production")
+	})
+}
+
+// A deployment that takes an environment changes what every other open
+// pull request of the repository may do there: their Readiness says so
+// without any event of their own, and says so no more once it ended.
+func TestOtherPullRequestsSeeADeploymentHoldTheEnvironment(t *testing.T) {
+	t.Parallel()
+	w := newGovWorld(t)
+	a := w.open("holder", map[string]string{"services/web/VERSION": "2.1.0\n"}, true)
+	b := w.open("bystander", map[string]string{"services/web/app.py": "print('b')\n"}, true)
+	w.runs(a, completed("conveyor", "conveyor / web"))
+	runs := w.runs(b, completed("conveyor", "conveyor / web"))
+	held := fmt.Sprintf("of PR #%d to finish", a.Number)
+	if strings.Contains(runs["conveyor / web"].Text, held) {
+		t.Fatalf("held before any deployment:\n%s", runs["conveyor / web"].Text)
+	}
+	if err := w.d.commentAndDeploy(w.ctx, a, "dev", "/deploy staging", "staging"); err != nil {
+		t.Fatal(err)
+	}
+	// Production needs two approvals: the deployment waits for them,
+	// holding production.
+	mustHave(t, "/deploy production", w.reply(a, "dev", "/deploy production"), "approval")
+	runs = w.runs(b, func(r map[string]ghfake.CheckRun) bool {
+		return strings.Contains(r["conveyor / web"].Summary+r["conveyor / web"].Text, held)
+	})
+	mustHave(t, "the bystander's web check", runs["conveyor / web"].Text, "production: needs", "awaiting approval, by @dev")
+	// Cancelled: production is free again for the bystander.
+	mustHave(t, "/cancel", w.reply(a, "dev", "/cancel"), "cancel")
+	w.runs(b, func(r map[string]ghfake.CheckRun) bool {
+		s := r["conveyor / web"].Text
+		return s != "" && !strings.Contains(s, held)
 	})
 }

@@ -70,21 +70,31 @@ func (f *forwardNotifier) Changed(ctx context.Context, d *deploy.Deployment, eve
 	}
 }
 
-// readinessNotifier has the check suite evaluate a pull request again when
-// one of its deployments changed what the Readiness stage says: created
-// (waiting for approvals), approved, finished, rolled back, and so on; a
-// rollout step changes nothing there. The request is coalesced and
-// debounced with any other for the same head.
+// readinessNotifier has the check suite evaluate pull requests again when a
+// deployment changed what their Readiness and Policy stages say. Its own
+// pull request, on every change but a rollout step (waiting for approvals,
+// approved, finished, rolled back...). Every open pull request of the
+// repository when the deployment takes its environment (created: it holds
+// the environment from then on, so the others wait for it) or leaves it (a
+// final state), which also changes what serves there and so the team
+// quota use the policy reads. The requests are coalesced and debounced
+// with any other for the same head.
 type readinessNotifier struct {
 	suite *checks.Suite
 	log   *slog.Logger
 }
 
 func (n readinessNotifier) Changed(ctx context.Context, d *deploy.Deployment, event, _ string) {
-	if event == "step" {
+	var err error
+	switch event {
+	case "step":
 		return
+	case "approved", "queued", "started":
+		err = n.suite.Refresh(ctx, d.Repository, d.PR)
+	default: // created, and the ends: succeeded, failed, rolled_back, cancelled, rejected, expired, voided
+		err = n.suite.RefreshRepo(ctx, d.Repository)
 	}
-	if err := n.suite.Refresh(ctx, d.Repository, d.PR); err != nil {
+	if err != nil {
 		n.log.Warn("re-evaluate readiness after a deployment change", "deployment", d.ID, "event", event, "err", err)
 	}
 }
