@@ -215,3 +215,44 @@ func TestDBTCIManifestComparesWithTheManifestKeptAtDeploy(t *testing.T) {
 		t.Errorf("no %q in\n%s", want, cr.Text)
 	}
 }
+
+// With compare: base, a check waiting for the base commit's run settles
+// from that run's workflow_run event (an event about the base, not the
+// PR's head), not from the look a minute later (an hour away here).
+func TestDBTCIManifestSettlesWhenTheBaseRunCompletes(t *testing.T) {
+	var offset atomic.Int64
+	e, _, _ := ciWaitEnv(t, "", &offset)
+	base := e.gh.Commit(testRepo, "main", map[string]*string{"analytics/README.md": strp("the base moved\n")}, "base moves on")
+	baseRun, err := e.gh.AddWorkflowRun(testRepo, "dbt.yml", base, "push", "in_progress", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := e.openPR("dbt-ci", map[string]*string{"analytics/models/staging/stg_orders.sql": strp("select 2")})
+	if pr.BaseSHA != base {
+		t.Fatalf("the PR's base is %s, want the new main %s", pr.BaseSHA, base)
+	}
+	headRun, err := e.gh.AddWorkflowRun(testRepo, "dbt.yml", pr.HeadSHA, "pull_request", "completed", "success")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gh.UploadArtifact(testRepo, headRun, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 2")}); err != nil {
+		t.Fatal(err)
+	}
+	e.send("pull_request", e.gh.PullRequestEvent("opened", pr))
+	cr := e.waitForCheck(pr.HeadSHA, "analytics", "(in_progress) to upload dbt-manifest")
+	if cr.Status != StatusInProgress || !strings.Contains(cr.Summary, "on "+base[:7]) {
+		t.Fatalf("while the base's run goes: %s %s", cr.Status, cr.Summary)
+	}
+
+	if _, err := e.gh.UploadArtifact(testRepo, baseRun, "dbt-manifest", map[string]string{"manifest.json": ciManifestJSON("select 1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.gh.SetWorkflowRunStatus(testRepo, baseRun, "completed", "success"); err != nil {
+		t.Fatal(err)
+	}
+	e.deliverDecoded("workflow_run", e.gh.WorkflowRunEvent("completed", testRepo, baseRun))
+	cr = e.waitForCheck(pr.HeadSHA, "analytics", "compared dbt's manifests with the base")
+	if cr.Status != StatusCompleted || !strings.Contains(cr.Summary+cr.Text, "stg_orders") {
+		t.Fatalf("after the base's run: %s/%s\n%s", cr.Status, cr.Conclusion, cr.Summary)
+	}
+}

@@ -195,25 +195,38 @@ func (h *Handler) handle(ctx context.Context, eventType, deliveryID string, ev *
 	})
 }
 
-// runMoved re-evaluates a SHA whose checks wait while a workflow run on it
-// was created, started or completed: a dbt check waiting for the run that
-// uploads its manifest (ci_manifest) then settles from the event rather
-// than from its next look a minute later (that look, scheduled by
-// checks_retry, stays as the fallback for a missed event). Checks that
-// settled, or a SHA not evaluated yet (the pending evaluation reads the
-// run as it is), need nothing: the runs of a repository's other workflows
-// cost one read.
+// runMoved re-evaluates the pull requests whose checks wait while a
+// workflow run on sha was created, started or completed: a dbt check
+// waiting for the run that uploads its manifest (ci_manifest), on the head
+// (sha is the PR's head) or on the commit it compares with (sha is the
+// PR's base, compare: base), then settles from the event rather than from
+// its next look a minute later (that look, scheduled by checks_retry,
+// stays as the fallback for a missed event). Checks that settled, or a SHA
+// not evaluated yet (the pending evaluation reads the run as it is), need
+// nothing: the runs of a repository's other workflows cost a read or two.
 func (h *Handler) runMoved(ctx context.Context, tx *sql.Tx, repo, sha string) error {
-	stored, err := store.CheckResults(ctx, tx, repo, sha)
+	heads, err := store.CheckHeadsAt(ctx, tx, repo, sha)
 	if err != nil {
 		return err
 	}
-	for _, r := range stored {
-		if r.Artifact != "" && r.Status != StatusCompleted {
-			return h.requestAt(ctx, tx, repo, sha, true, nil)
+	onBase, err := store.CheckHeadsOnBase(ctx, tx, repo, sha)
+	if err != nil {
+		return err
+	}
+	var due []store.CheckHead
+	for _, hd := range append(heads, onBase...) {
+		stored, err := store.CheckResults(ctx, tx, repo, hd.SHA)
+		if err != nil {
+			return err
+		}
+		for _, r := range stored {
+			if r.Artifact != "" && r.Status != StatusCompleted {
+				due = append(due, hd)
+				break
+			}
 		}
 	}
-	return nil
+	return h.request(ctx, tx, due, true, nil)
 }
 
 // ciCompleted re-evaluates the artifacts whose stored result lists name.

@@ -60,6 +60,12 @@ func CheckHeadsAt(ctx context.Context, q Querier, repo, sha string) ([]CheckHead
 	return checkHeads(ctx, q, `WHERE repository = $1 AND sha = $2 ORDER BY pr`, repo, sha)
 }
 
+// CheckHeadsOnBase returns the recorded heads of repo's open pull requests
+// whose base commit is sha.
+func CheckHeadsOnBase(ctx context.Context, q Querier, repo, sha string) ([]CheckHead, error) {
+	return checkHeads(ctx, q, `WHERE repository = $1 AND base_sha = $2 ORDER BY pr`, repo, sha)
+}
+
 // OpenCheckHeads returns the recorded heads of repo's pull requests that
 // are not closed (DeleteCheckHead forgets a closed one).
 func OpenCheckHeads(ctx context.Context, q Querier, repo string) ([]CheckHead, error) {
