@@ -86,3 +86,25 @@ func TestNoChannelForEnvironmentMeansApproveOnGitHub(t *testing.T) {
 		}
 	}
 }
+
+// A Slack outage longer than the queue's default retries (8) loses no line:
+// the flush keeps trying, so a deployment that changes no more still shows
+// what happened once Slack is back.
+func TestLongSlackOutageLosesNothing(t *testing.T) {
+	w := newWorld(t, time.Hour)
+	w.slack.FailNext("chat.postMessage", 12, http.StatusBadGateway)
+	d := w.start("production")
+	m := w.message(d)
+	if !strings.Contains(string(m.BlocksJSON), "Approval needed") {
+		t.Fatalf("message after the outage: %s", m.BlocksJSON)
+	}
+	var failed int
+	for _, c := range w.slack.Calls() {
+		if c.Method == "chat.postMessage" && c.Status == http.StatusBadGateway {
+			failed++
+		}
+	}
+	if failed != 12 {
+		t.Fatalf("%d failed posts, want the 12 of the outage", failed)
+	}
+}

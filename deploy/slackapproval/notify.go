@@ -44,6 +44,15 @@ type FlushArgs struct {
 // Kind names the job for river.
 func (FlushArgs) Kind() string { return "slack_flush" }
 
+// flushAttempts is how often a flush is tried through a Slack outage: with
+// the default backoff (doubling from 2 s, at most 10 minutes) about a day.
+// The queue's default of 8 gave up after four minutes, and a deployment
+// that changes no more (it finished) then never showed its last lines.
+const flushAttempts = 150
+
+// InsertOpts keeps a flush trying through an outage (see flushAttempts).
+func (FlushArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: flushAttempts} }
+
 // notifier records engine changes in the deployment's outbox and enqueues
 // its flush, so a Slack outage never slows or fails a transition and the
 // thread reads in the order the changes were recorded, whichever worker
