@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/conveyor-dev/conveyor/examples"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // TestExampleChanges replays every scripted change and checks the outcome
@@ -305,5 +307,47 @@ func TestQuotaCountsWhatRunsNow(t *testing.T) {
 	p := stage(artifactByName(res, "fraud-model"), StagePolicy)
 	if p.Result != Fail || !strings.Contains(strings.Join(p.Details, "\n"), "team acme/ml would use 12 CPU in production (4 running + 8 requested), above its quota of 10") {
 		t.Fatalf("policy = %+v", p)
+	}
+}
+
+// fleetDeployments is what other repositories serve, as the deploy engine
+// reports it (policies.Fleet).
+type fleetDeployments struct {
+	running map[string][]policies.Artifact // env -> artifacts of other repositories
+	askedBy []string
+}
+
+func (f *fleetDeployments) LastSucceeded(context.Context, string, string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+
+func (f *fleetDeployments) RunningElsewhere(_ context.Context, repo, env string) ([]policies.Artifact, error) {
+	f.askedBy = append(f.askedBy, repo)
+	return f.running[env], nil
+}
+
+// A team's quota holds across repositories: what the team runs in another
+// repository counts, so splitting models over two repositories does not
+// double the quota.
+func TestQuotaCountsWhatTheTeamRunsInOtherRepositories(t *testing.T) {
+	cfg := serverConfig(t)
+	fleet := &fleetDeployments{running: map[string][]policies.Artifact{"production": {
+		{Name: "acme/risk/scorer", Owners: []string{"@acme/ml"}, Resources: policies.Resources{CPU: 2, MemoryGiB: 8, GPU: 7, Replicas: 1}},
+		{Name: "acme/risk/web", Owners: []string{"@acme/web"}, Resources: policies.Resources{CPU: 50, GPU: 8, Replicas: 1}},
+	}}}
+	s := New(Options{Server: cfg, Policy: examplePolicyWith(t, cfg), Deployments: fleet})
+	f := exampleFacts(t, "good", newMLflow(t))
+	res, err := s.Evaluate(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := stage(artifactByName(res, "fraud-model"), StagePolicy)
+	// fraud-model asks 1 GPU x 2 replicas; acme/ml runs 7 elsewhere; the
+	// quota is 8. Another team's GPUs do not count.
+	if p.Result != Fail || !strings.Contains(strings.Join(p.Details, "\n"), "team acme/ml would use 9 GPU in production (7 running + 2 requested), above its quota of 8") {
+		t.Fatalf("policy = %+v", p)
+	}
+	if !slices.Contains(fleet.askedBy, f.Change().Repository) {
+		t.Errorf("RunningElsewhere was asked for %v, want the PR's repository %s", fleet.askedBy, f.Change().Repository)
 	}
 }

@@ -147,7 +147,8 @@ func samePolicyFields(a, b policies.Artifact) bool {
 
 // usage is what runs in env now, per owning team, for the quota rules: every
 // artifact of the base config that last deployed successfully there, except
-// the candidate itself.
+// the candidate itself, and what serves there from the other repositories
+// when the deployments know it (policies.Fleet).
 func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[string]policies.Usage, error) {
 	if r.base == nil {
 		return map[string]map[string]policies.Usage{}, nil
@@ -162,7 +163,8 @@ func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[
 			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: b.PolicyResources()})
 		}
 	}
-	return policies.TeamUsage(env, running), nil
+	fleet, _ := r.s.o.Deployments.(policies.Fleet)
+	return policies.FleetUsage(ctx, fleet, r.ch.Repository, env, running)
 }
 
 func nonNilStrings(s []string) []string {

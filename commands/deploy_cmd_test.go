@@ -41,6 +41,14 @@ func TestDeployStagingByWriter(t *testing.T) {
 	if len(r.Artifacts) != 1 || r.Artifacts[0].Name != "web" || r.Artifacts[0].Driver != "web-argo" || r.Artifacts[0].Kind != "app" {
 		t.Fatalf("artifacts = %+v, want only web via web-argo", r.Artifacts)
 	}
+	// The deployment records the base config's owners, for the quotas of
+	// other repositories' checks (deploy.Engine.RunningElsewhere).
+	if got := r.Artifacts[0].Owners; len(got) != 1 || got[0] != "acme/web" {
+		t.Fatalf("owners recorded = %v, want the base config's [acme/web]", got)
+	}
+	if got := e.dep.fleetAsked(); len(got) == 0 || got[0] != testRepo+" staging" {
+		t.Fatalf("what other repositories run in staging was asked as %v, want for %s", got, testRepo)
+	}
 	if len(r.Quorum.Groups) != 0 {
 		t.Fatalf("staging quorum = %+v, want none", r.Quorum)
 	}

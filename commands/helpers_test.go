@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +115,7 @@ type fakeDeployer struct {
 	lockErr   *deploy.LockedError
 	last      map[string]map[string]string // env -> artifact -> sha
 	report    deploy.StatusReport
+	fleet     []string // RunningElsewhere calls: "repo env"
 }
 
 func newFakeDeployer() *fakeDeployer {
@@ -186,6 +188,21 @@ func (f *fakeDeployer) Status(context.Context, string) (*deploy.StatusReport, er
 	r := f.report
 	return &r, nil
 }
+// RunningElsewhere makes the fake a policies.Fleet: no other repository
+// runs anything; the calls are recorded.
+func (f *fakeDeployer) RunningElsewhere(_ context.Context, repo, env string) ([]policies.Artifact, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fleet = append(f.fleet, repo+" "+env)
+	return nil, nil
+}
+
+func (f *fakeDeployer) fleetAsked() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.fleet)
+}
+
 func (f *fakeDeployer) LastSucceeded(_ context.Context, _, env string) (map[string]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -226,7 +226,8 @@ func gateVerb(conclusion string) string {
 
 // usageFacts is what runs in env now, per owning team, for the quota rules:
 // every artifact of the base config that last deployed successfully there,
-// except the candidates.
+// except the candidates, and what serves there from the other repositories
+// (policies.Fleet).
 func (s *session) usageFacts(ctx context.Context, base *repoconfig.Config, env *repoconfig.Environment, arts []*repoconfig.Artifact) (map[string]map[string]policies.Usage, error) {
 	if s.h.o.Deployer == nil || base == nil || env == nil || env.Name == "" {
 		return map[string]map[string]policies.Usage{}, nil
@@ -245,7 +246,8 @@ func (s *session) usageFacts(ctx context.Context, base *repoconfig.Config, env *
 			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: b.PolicyResources()})
 		}
 	}
-	return policies.TeamUsage(env.Name, running), nil
+	fleet, _ := s.h.o.Deployer.(policies.Fleet)
+	return policies.FleetUsage(ctx, fleet, s.repo, env.Name, running)
 }
 
 // deploymentFacts tells the policy what each environment last ran
@@ -303,7 +305,8 @@ func (s *session) request(p *deployPlan, sourceKey string) deploy.Request {
 		if summary == "" {
 			summary = fmt.Sprintf("%s at %s", a.Name, short(p.head.SHA))
 		}
-		r.Artifacts = append(r.Artifacts, deploy.ArtifactPlan{Name: a.Name, Kind: a.Kind, Driver: a.Deploy.Driver, Summary: summary, Spec: spec})
+		r.Artifacts = append(r.Artifacts, deploy.ArtifactPlan{Name: a.Name, Kind: a.Kind, Driver: a.Deploy.Driver, Summary: summary, Spec: spec,
+			Owners: a.Owners, Resources: a.PolicyResources()})
 	}
 	return r
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/conveyor-dev/conveyor/deploy/driver"
 	"github.com/conveyor-dev/conveyor/internal/secretmask"
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/policies"
 	"github.com/conveyor-dev/conveyor/web/pageurl"
 )
 
@@ -116,6 +117,11 @@ type ArtifactPlan struct {
 	// when the kind has none.
 	Spec    json.RawMessage
 	Summary string // one line for users, e.g. "fraud-detector v14 (auc 0.935)"
+	// Owners and Resources are what the base config says of the artifact.
+	// The deployment records them, so that a team's quota counts what it
+	// runs in every repository (RunningElsewhere).
+	Owners    []string
+	Resources policies.Resources
 }
 
 // Request asks for a deployment (or, through Rollback, a rollback).

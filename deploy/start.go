@@ -77,7 +77,9 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 			p.Driver = d
 		}
 		r.Artifacts = append(r.Artifacts, p)
-		targets = append(targets, store.ArtifactRow{SHA: tgt.SHA, Previous: tgt.Serving, Serving: cur.Serving})
+		// What serves after the rollback is the target's, with what its
+		// deployment recorded of owners and resources.
+		targets = append(targets, store.ArtifactRow{SHA: tgt.SHA, Previous: tgt.Serving, Serving: cur.Serving, Owners: tgt.Owners, Resources: tgt.Resources})
 	}
 	if r.HeadSHA == "" {
 		r.HeadSHA = targets[0].SHA
@@ -89,6 +91,7 @@ func (e *Engine) Rollback(ctx context.Context, r Request) (*Deployment, error) {
 	}
 	for i := range row.Artifacts {
 		row.Artifacts[i].SHA, row.Artifacts[i].Previous, row.Artifacts[i].Serving = targets[i].SHA, targets[i].Previous, targets[i].Serving
+		row.Artifacts[i].Owners, row.Artifacts[i].Resources = targets[i].Owners, targets[i].Resources
 	}
 	return e.start(ctx, r, row)
 }
@@ -230,7 +233,12 @@ func (e *Engine) newRow(r Request, mode string) (*store.DeploymentRow, error) {
 		Decision: r.Decision, CreatedAt: now,
 	}
 	for _, a := range r.Artifacts {
-		row.Artifacts = append(row.Artifacts, store.ArtifactRow{Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, Spec: encodeSpec(a.Kind, a.Spec), SHA: r.HeadSHA})
+		res, err := json.Marshal(a.Resources)
+		if err != nil {
+			return nil, fmt.Errorf("resources of %s: %w", a.Name, err)
+		}
+		row.Artifacts = append(row.Artifacts, store.ArtifactRow{Name: a.Name, Kind: a.Kind, Driver: a.Driver, Summary: a.Summary, Spec: encodeSpec(a.Kind, a.Spec), SHA: r.HeadSHA,
+			Owners: a.Owners, Resources: string(res)})
 	}
 	return row, nil
 }

@@ -2,12 +2,14 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 // StatusReport is what runs where in a repository (/status).
@@ -158,3 +160,29 @@ func (e *Engine) LastSucceeded(ctx context.Context, repo, env string) (map[strin
 	}
 	return out, nil
 }
+
+// RunningElsewhere is what serves in env from every repository but repo, as
+// the policy's artifacts with the owners and resources their deployments
+// recorded: a team's quota holds across all the repositories it deploys
+// from. Deployments made before owners and resources were recorded are
+// left out (they count again once redeployed).
+func (e *Engine) RunningElsewhere(ctx context.Context, repo, env string) ([]policies.Artifact, error) {
+	serving, err := store.ServingIn(ctx, e.o.Store.DB, env)
+	if err != nil {
+		return nil, err
+	}
+	var out []policies.Artifact
+	for _, s := range serving {
+		if s.Repository == repo || s.Resources == "" {
+			continue
+		}
+		var res policies.Resources
+		if err := json.Unmarshal([]byte(s.Resources), &res); err != nil {
+			return nil, fmt.Errorf("resources of %s %s in %s: %w", s.Repository, s.Artifact, env, err)
+		}
+		out = append(out, policies.Artifact{Name: s.Repository + "/" + s.Artifact, Owners: s.Owners, Resources: res})
+	}
+	return out, nil
+}
+
+var _ policies.Fleet = (*Engine)(nil)

@@ -1,9 +1,33 @@
 package policies
 
 import (
+	"context"
 	"slices"
 	"strings"
 )
+
+// Fleet is what serves in an environment in the other repositories, as
+// artifacts with their owners and resources (the deploy engine answers
+// it): a team's quota holds across every repository the team deploys
+// from, not per repository.
+type Fleet interface {
+	RunningElsewhere(ctx context.Context, repo, env string) ([]Artifact, error)
+}
+
+// FleetUsage is TeamUsage over local (what serves in env from repo itself)
+// and, when fleet is not nil, what serves there from every other
+// repository.
+func FleetUsage(ctx context.Context, fleet Fleet, repo, env string, local []Artifact) (map[string]map[string]Usage, error) {
+	running := local
+	if fleet != nil {
+		others, err := fleet.RunningElsewhere(ctx, repo, env)
+		if err != nil {
+			return nil, err
+		}
+		running = append(slices.Clip(local), others...)
+	}
+	return TeamUsage(env, running), nil
+}
 
 // TeamUsage sums, per owning team, what runs in environment env now: the
 // resources (per replica, times replicas) of every artifact in running. It is

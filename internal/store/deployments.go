@@ -69,6 +69,11 @@ type ArtifactRow struct {
 	Serving            string
 	State              string
 	Output             string
+	// Owners and Resources are what the base config said of the artifact
+	// when the deployment was made: its owners, and the policy's resources
+	// as JSON ("" for a deployment made before they were recorded).
+	Owners    []string
+	Resources string
 }
 
 // ApprovalRow is one approval of a deployment.
@@ -104,9 +109,10 @@ func insertDeployment(ctx context.Context, q Querier, d *DeploymentRow) error {
 		return fmt.Errorf("insert deployment: %w", err)
 	}
 	for _, a := range d.Artifacts {
-		_, err := q.ExecContext(ctx, `INSERT INTO deployment_artifacts (deployment_id, name, kind, driver, summary, spec, sha, previous, serving, state)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-			d.ID, a.Name, a.Kind, a.Driver, a.Summary, orJSON(a.Spec, "{}"), a.SHA, a.Previous, a.Serving, orJSON(a.State, "pending"))
+		owners, _ := json.Marshal(nonNil(a.Owners))
+		_, err := q.ExecContext(ctx, `INSERT INTO deployment_artifacts (deployment_id, name, kind, driver, summary, spec, sha, previous, serving, state, owners, resources)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
+			d.ID, a.Name, a.Kind, a.Driver, a.Summary, orJSON(a.Spec, "{}"), a.SHA, a.Previous, a.Serving, orJSON(a.State, "pending"), string(owners), a.Resources)
 		if err != nil {
 			return fmt.Errorf("insert artifact %s: %w", a.Name, err)
 		}
@@ -219,7 +225,7 @@ func loadChildren(ctx context.Context, q Querier, ds []*DeploymentRow) error {
 		args[i], ph[i] = d.ID, fmt.Sprintf("$%d", i+1)
 	}
 	in := "IN (" + strings.Join(ph, ",") + ")"
-	rows, err := q.QueryContext(ctx, `SELECT deployment_id, name, kind, driver, summary, spec, sha, github_deployment_id, previous, serving, state, output
+	rows, err := q.QueryContext(ctx, `SELECT deployment_id, name, kind, driver, summary, spec, sha, github_deployment_id, previous, serving, state, output, owners, resources
 		FROM deployment_artifacts WHERE deployment_id `+in+` ORDER BY deployment_id, name`, args...)
 	if err != nil {
 		return fmt.Errorf("artifacts of deployments: %w", err)
@@ -227,10 +233,12 @@ func loadChildren(ctx context.Context, q Querier, ds []*DeploymentRow) error {
 	for rows.Next() {
 		var id int64
 		var a ArtifactRow
-		if err := rows.Scan(&id, &a.Name, &a.Kind, &a.Driver, &a.Summary, &a.Spec, &a.SHA, &a.GitHubDeploymentID, &a.Previous, &a.Serving, &a.State, &a.Output); err != nil {
+		var owners string
+		if err := rows.Scan(&id, &a.Name, &a.Kind, &a.Driver, &a.Summary, &a.Spec, &a.SHA, &a.GitHubDeploymentID, &a.Previous, &a.Serving, &a.State, &a.Output, &owners, &a.Resources); err != nil {
 			rows.Close()
 			return err
 		}
+		_ = json.Unmarshal([]byte(owners), &a.Owners)
 		byID[id].Artifacts = append(byID[id].Artifacts, a)
 	}
 	rows.Close()
@@ -485,7 +493,7 @@ func ListArtifactHistory(ctx context.Context, q Querier, f HistoryFilter) ([]Art
 		f.Limit = 1000
 	}
 	rows, err := q.QueryContext(ctx, `SELECT d.id, d.environment, d.state, d.pr, d.requester, d.updated_at,
-		a.name, a.kind, a.driver, a.summary, a.spec, a.sha, a.github_deployment_id, a.previous, a.serving, a.state, a.output
+		a.name, a.kind, a.driver, a.summary, a.spec, a.sha, a.github_deployment_id, a.previous, a.serving, a.state, a.output, a.owners, a.resources
 		FROM deployment_artifacts a JOIN deployments d ON d.id = a.deployment_id
 		WHERE d.repository = $1 AND ($2 = '' OR d.environment = $2) AND ($3 = 0 OR (d.state = 'succeeded' AND a.state = 'succeeded'))
 		AND ($4 = 0 OR d.id < $4) ORDER BY d.id DESC, a.name LIMIT $5`,
@@ -498,11 +506,13 @@ func ListArtifactHistory(ctx context.Context, q Querier, f HistoryFilter) ([]Art
 	for rows.Next() {
 		var h ArtifactHistory
 		var at int64
+		var owners string
 		a := &h.ArtifactRow
 		if err := rows.Scan(&h.DeploymentID, &h.Environment, &h.DeploymentState, &h.PR, &h.Requester, &at,
-			&a.Name, &a.Kind, &a.Driver, &a.Summary, &a.Spec, &a.SHA, &a.GitHubDeploymentID, &a.Previous, &a.Serving, &a.State, &a.Output); err != nil {
+			&a.Name, &a.Kind, &a.Driver, &a.Summary, &a.Spec, &a.SHA, &a.GitHubDeploymentID, &a.Previous, &a.Serving, &a.State, &a.Output, &owners, &a.Resources); err != nil {
 			return nil, err
 		}
+		_ = json.Unmarshal([]byte(owners), &a.Owners)
 		h.At = time.UnixMilli(at)
 		out = append(out, h)
 	}

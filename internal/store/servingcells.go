@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 )
 
@@ -65,4 +66,38 @@ func inTx(ctx context.Context, q Querier, fn func(q Querier) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// ServingArtifact is an artifact serving in an environment, with what its
+// deployment recorded of its owners and resources.
+type ServingArtifact struct {
+	Repository string
+	Artifact   string
+	Owners     []string
+	Resources  string // JSON; "" when the deployment did not record them
+}
+
+// ServingIn lists every artifact of every repository that serves in env:
+// the artifact of its latest deployment there that succeeded.
+func ServingIn(ctx context.Context, q Querier, env string) ([]ServingArtifact, error) {
+	rows, err := q.QueryContext(ctx, `SELECT c.repository, c.artifact, a.owners, a.resources
+		FROM serving_cells c JOIN deployment_artifacts a ON a.deployment_id = c.served_id AND a.name = c.artifact
+		WHERE c.environment = $1 AND c.served_id <> 0 ORDER BY c.repository, c.artifact`, env)
+	if err != nil {
+		return nil, fmt.Errorf("what serves in %s: %w", env, err)
+	}
+	defer rows.Close()
+	var out []ServingArtifact
+	for rows.Next() {
+		var s ServingArtifact
+		var owners string
+		if err := rows.Scan(&s.Repository, &s.Artifact, &owners, &s.Resources); err != nil {
+			return nil, fmt.Errorf("what serves in %s: %w", env, err)
+		}
+		if err := json.Unmarshal([]byte(owners), &s.Owners); err != nil {
+			return nil, fmt.Errorf("what serves in %s: owners of %s %s: %w", env, s.Repository, s.Artifact, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
