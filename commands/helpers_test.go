@@ -188,6 +188,7 @@ func (f *fakeDeployer) Status(context.Context, string) (*deploy.StatusReport, er
 	r := f.report
 	return &r, nil
 }
+
 // RunningElsewhere makes the fake a policies.Fleet: no other repository
 // runs anything; the calls are recorded.
 func (f *fakeDeployer) RunningElsewhere(_ context.Context, repo, env string) ([]policies.Artifact, error) {
