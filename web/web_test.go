@@ -518,3 +518,62 @@ func TestChangedHistoryIsFoldedInAsAFullReadingWouldShow(t *testing.T) {
 		t.Errorf("after a new cell:\n%+v\nfull reading:\n%+v", got, want)
 	}
 }
+
+// TestPRPageFollowsItsChecks: the PR page's stream says "change" when a
+// check on the head gets new output (a stage moved), and the page then
+// shows it: the checks are a live part of the page, not only the
+// deployments.
+func TestPRPageFollowsItsChecks(t *testing.T) {
+	for _, dialect := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			f := newFixture(t, dialect)
+			ts := httptest.NewServer(f.h)
+			defer ts.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/r/acme/shop/pull/7/events", nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			br := bufio.NewReader(res.Body)
+			if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "retry: ") {
+				t.Fatalf("stream starts with %q", line)
+			}
+			if err := store.SaveCheckOutput(ctx, f.st.DB, store.CheckOutput{Repository: "acme/shop", PR: 7, SHA: headS, Artifact: "web", Name: "conveyor / web", Kind: "app",
+				Status: "completed", Conclusion: "failure", Title: "Quality: CI failed: test", UpdatedAt: f.now.Add(time.Minute),
+				Stages: `[{"name":"Validate","result":"pass","summary":"config valid"},{"name":"Quality","result":"fail","summary":"CI failed: test"}]`}); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 1)
+			go func() {
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						got <- "error: " + err.Error()
+						return
+					}
+					if strings.HasPrefix(line, "event: ") {
+						got <- strings.TrimSpace(line)
+						return
+					}
+				}
+			}()
+			var line string
+			testwait.For(t, "the PR stream to say change", func() bool {
+				select {
+				case line = <-got:
+					return true
+				default:
+					return false
+				}
+			})
+			if line != "event: change" {
+				t.Fatalf("stream: %q, want event: change", line)
+			}
+			_, body := f.get("/r/acme/shop/pull/7")
+			mustContain(t, "PR page after the check moved", body, `<div id="checks" data-live-part>`, "CI failed: test")
+		})
+	}
+}

@@ -297,7 +297,9 @@ func SearchAudit(ctx context.Context, q Querier, s AuditSearch) ([]AuditEvent, e
 }
 
 // Fingerprint changes whenever a deployment of repos (of PR pr, when not 0)
-// changes state or step, or one is added: a live page reloads on a change.
+// changes state or step, or one is added, and, for a PR, when its head
+// moves or a check on its head is written: a live page reloads on a
+// change.
 func Fingerprint(ctx context.Context, q Querier, repos []string, pr int) (string, error) {
 	if len(repos) == 0 {
 		return "", nil
@@ -313,7 +315,21 @@ func Fingerprint(ctx context.Context, q Querier, repos []string, pr int) (string
 	if err != nil {
 		return "", fmt.Errorf("fingerprint: %w", err)
 	}
-	return fmt.Sprintf("%d-%d-%d-%d-%d", n, maxID, maxAt, approvals, steps), nil
+	fp := fmt.Sprintf("%d-%d-%d-%d-%d", n, maxID, maxAt, approvals, steps)
+	if pr == 0 {
+		return fp, nil
+	}
+	args, in = inList(nil, repos)
+	args = append(args, pr)
+	var head string
+	var checks, checkAt int64
+	err = q.QueryRowContext(ctx, fmt.Sprintf(`SELECT COALESCE(MAX(h.sha), ''), COUNT(o.artifact), COALESCE(MAX(o.updated_at), 0)
+		FROM check_heads h LEFT JOIN check_outputs o ON o.repository = h.repository AND o.pr = h.pr AND o.sha = h.sha
+		WHERE h.repository %s AND h.pr = $%d`, in, len(args)), args...).Scan(&head, &checks, &checkAt)
+	if err != nil {
+		return "", fmt.Errorf("fingerprint of the checks: %w", err)
+	}
+	return fmt.Sprintf("%s-%s-%d-%d", fp, head, checks, checkAt), nil
 }
 
 // HistoryMark is where the deployment history stands: it moves whenever a

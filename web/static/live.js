@@ -19,6 +19,11 @@
           if (!fresh) return;
           var active = document.activeElement;
           if (active && el.contains(active) && active.tagName === "INPUT") return; // typing a reason
+          // What the reader opened stays open.
+          el.querySelectorAll("details[id][open]").forEach(function (d) {
+            var f = fresh.querySelector("#" + CSS.escape(d.id));
+            if (f) f.setAttribute("open", "");
+          });
           el.replaceWith(fresh);
         });
       })
