@@ -350,24 +350,8 @@ func TestLiveUpdates(t *testing.T) {
 	defer ts.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	open := func(path string) *bufio.Reader {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+path, nil)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { res.Body.Close() })
-		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
-			t.Fatalf("GET %s = %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
-		}
-		br := bufio.NewReader(res.Body)
-		if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "retry: ") {
-			t.Fatalf("stream starts with %q, want a retry interval", line)
-		}
-		return br
-	}
-	pr := open("/r/acme/shop/pull/7/events")
-	all := open("/events")
+	pr := openStream(t, ctx, ts.URL, "/r/acme/shop/pull/7/events")
+	all := openStream(t, ctx, ts.URL, "/events")
 	// The rollout finishes step 2 and moves on.
 	var staging int64
 	if err := f.st.DB.QueryRow(`SELECT id FROM deployments WHERE environment = 'staging'`).Scan(&staging); err != nil {
@@ -381,30 +365,7 @@ func TestLiveUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, br := range map[string]*bufio.Reader{"PR": pr, "overview": all} {
-		got := make(chan string, 1)
-		go func() {
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					got <- "error: " + err.Error()
-					return
-				}
-				if strings.HasPrefix(line, "event: ") {
-					got <- strings.TrimSpace(line)
-					return
-				}
-			}
-		}()
-		var line string
-		testwait.For(t, name+" stream says change", func() bool {
-			select {
-			case line = <-got:
-				return true
-			default:
-				return false
-			}
-		})
-		if line != "event: change" {
+		if line := nextEvent(t, name, br); line != "event: change" {
 			t.Fatalf("%s stream: %q, want event: change", name, line)
 		}
 	}
@@ -531,49 +492,65 @@ func TestPRPageFollowsItsChecks(t *testing.T) {
 			defer ts.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/r/acme/shop/pull/7/events", nil)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			br := bufio.NewReader(res.Body)
-			if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "retry: ") {
-				t.Fatalf("stream starts with %q", line)
-			}
+			br := openStream(t, ctx, ts.URL, "/r/acme/shop/pull/7/events")
 			if err := store.SaveCheckOutput(ctx, f.st.DB, store.CheckOutput{Repository: "acme/shop", PR: 7, SHA: headS, Artifact: "web", Name: "conveyor / web", Kind: "app",
 				Status: "completed", Conclusion: "failure", Title: "Quality: CI failed: test", UpdatedAt: f.now.Add(time.Minute),
 				Stages: `[{"name":"Validate","result":"pass","summary":"config valid"},{"name":"Quality","result":"fail","summary":"CI failed: test"}]`}); err != nil {
 				t.Fatal(err)
 			}
-			got := make(chan string, 1)
-			go func() {
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						got <- "error: " + err.Error()
-						return
-					}
-					if strings.HasPrefix(line, "event: ") {
-						got <- strings.TrimSpace(line)
-						return
-					}
-				}
-			}()
-			var line string
-			testwait.For(t, "the PR stream to say change", func() bool {
-				select {
-				case line = <-got:
-					return true
-				default:
-					return false
-				}
-			})
-			if line != "event: change" {
+			if line := nextEvent(t, "the PR", br); line != "event: change" {
 				t.Fatalf("stream: %q, want event: change", line)
 			}
 			_, body := f.get("/r/acme/shop/pull/7")
 			mustContain(t, "PR page after the check moved", body, `<div id="checks" data-live-part>`, "CI failed: test")
 		})
 	}
+}
+
+// openStream opens the event stream at path and reads past its retry line.
+func openStream(t *testing.T, ctx context.Context, base, path string) *bufio.Reader {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s = %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	br := bufio.NewReader(res.Body)
+	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "retry: ") {
+		t.Fatalf("stream starts with %q, want a retry interval", line)
+	}
+	return br
+}
+
+// nextEvent waits for the stream's next event line ("event: change").
+func nextEvent(t *testing.T, name string, br *bufio.Reader) string {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() {
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			if strings.HasPrefix(line, "event: ") {
+				got <- strings.TrimSpace(line)
+				return
+			}
+		}
+	}()
+	var line string
+	testwait.For(t, name+" stream to say change", func() bool {
+		select {
+		case line = <-got:
+			return true
+		default:
+			return false
+		}
+	})
+	return line
 }
