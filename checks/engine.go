@@ -124,10 +124,25 @@ func (s *Suite) evaluate(ctx context.Context, f Facts, only map[string]bool, sin
 // artifact evaluates one artifact through the four stages: Validate and
 // Quality by its kind, Policy and Readiness here, the same for every kind.
 func (r *run) artifact(ctx context.Context, a *repoconfig.Artifact, files []string) *ArtifactResult {
-	res := &ArtifactResult{Name: a.Name, Kind: a.Kind, Files: files, CI: a.CI}
+	// An artifact the PR adds is judged by what the PR proposes for it (its
+	// evaluation thresholds, CI, driver): the author sees whether it would
+	// pass. That can only make its check stricter than the definition
+	// without them, and nothing of it governs a deployment (there is none
+	// before merge; then the merged config is the base).
+	judged, proposed := a, false
+	if r.head != nil && repoconfig.IsNew(r.base, a.Name) {
+		if h := r.head.Artifact(a.Name); h != nil && h.Kind == a.Kind {
+			judged, proposed = h, true
+		}
+	}
+	res := &ArtifactResult{Name: a.Name, Kind: a.Kind, Files: files, CI: judged.CI}
 	var k kind.Outcome
-	if kd := a.KindOf(); kd != nil && a.Spec != nil {
-		k = kd.Evaluate(ctx, kindEnv{r}, a.View(files))
+	if kd := judged.KindOf(); kd != nil && judged.Spec != nil {
+		k = kd.Evaluate(ctx, kindEnv{r}, judged.View(files))
+		if proposed {
+			k.Quality.Details = append(k.Quality.Details, "new in this pull request: judged by what it proposes in "+configPath+
+				" (thresholds, CI, driver); none of it governs before merge")
+		}
 	} else {
 		k = kind.Outcome{Validate: kind.Stage{Result: Fail, Summary: fmt.Sprintf("unknown kind %q; write %s", a.Kind, kind.Or(kind.Names()))},
 			Quality: kind.Stage{Result: Info, Summary: "not evaluated"}}

@@ -193,3 +193,36 @@ func TestHeadNewArtifactIsCheckedNotDeployable(t *testing.T) {
 	wantGovernance(t, res, "artifacts.api.owners", "(none)", "[dev]")
 	wantGovernance(t, res, "artifacts.api.deploy.driver", "(none)", "web-deploy")
 }
+
+// A model the PR adds is judged by the thresholds the PR proposes for it:
+// its author learns before merge that it would not pass, though nothing
+// of the proposal governs (it only ever makes the check stricter than the
+// definition without it, which gates nothing).
+func TestHeadNewModelIsJudgedByWhatItProposes(t *testing.T) {
+	for _, c := range []struct {
+		min  string
+		want string
+	}{{"0.95", Fail}, {"0.90", Pass}} {
+		t.Run("min "+c.min, func(t *testing.T) {
+			f := governanceFacts(t, "good", [2]string{"  analytics:\n", "  risk-model:\n    kind: model\n    pointer: models/risk.yaml\n    owners: [\"@acme/ml\"]\n" +
+				"    evaluation: {metric: auc, min: " + c.min + ", max_regression: 0.005}\n    deploy: {driver: mlflow}\n  analytics:\n"})
+			f.HeadFiles["models/risk.yaml"] = "registry: main\nmodel: fraud-detector\nversion: \"14\"\n" // auc 0.935
+			res := evaluate(t, f)
+			risk := artifactByName(res, "risk-model")
+			if risk == nil {
+				t.Fatalf("the new model was not checked: %v", res.Gate.Artifacts)
+			}
+			q := stage(risk, StageQuality)
+			if q.Result != c.want || !strings.Contains(strings.Join(q.Details, "\n"), "new in this pull request: judged by what it proposes") {
+				t.Fatalf("quality = %+v, want %s with the note", q, c.want)
+			}
+			if c.want == Fail && !strings.Contains(q.Summary, "0.95") {
+				t.Errorf("a failing proposal should name its threshold: %+v", q)
+			}
+			if r := stage(risk, StageReadiness); !strings.Contains(r.Summary, "not deployable until") {
+				t.Errorf("readiness = %+v", r)
+			}
+			wantGovernance(t, res, "artifacts.risk-model.evaluation.metric", "(none)", "auc")
+		})
+	}
+}
