@@ -262,14 +262,27 @@ func applyErrata(defs map[string]any) {
 	}
 }
 
-// jsonSchemaOf is the application/json schema of a request body or response, if any.
+// jsonSchemaOf is the application/json schema of a request body or response,
+// if any; failing that, the first other JSON media type's (+json) by name.
+// A response may list several (bad_request: application/json is a
+// basic-error, application/scim+json a scim-error), and the one a client
+// sending Accept: application/json gets is application/json's: choosing in
+// map order made the generated file differ from run to run.
 func jsonSchemaOf(m map[string]any) any {
 	content, _ := m["content"].(map[string]any)
-	for ct, v := range content {
-		if ct == "application/json" || strings.HasSuffix(ct, "+json") {
-			mt, _ := v.(map[string]any)
-			return mt["schema"]
+	if mt, ok := content["application/json"].(map[string]any); ok {
+		return mt["schema"]
+	}
+	types := make([]string, 0, len(content))
+	for ct := range content {
+		if strings.HasSuffix(ct, "+json") {
+			types = append(types, ct)
 		}
+	}
+	sort.Strings(types)
+	for _, ct := range types {
+		mt, _ := content[ct].(map[string]any)
+		return mt["schema"]
 	}
 	return nil
 }

@@ -31,3 +31,32 @@ func TestConvertNullable(t *testing.T) {
 		t.Errorf("$defs/user = %s", got)
 	}
 }
+
+// A response listing several JSON media types is described by its
+// application/json schema, whatever the map order (GitHub's bad_request:
+// basic-error for application/json, scim-error for application/scim+json);
+// without application/json, the first +json type by name.
+func TestJSONSchemaPrefersApplicationJSON(t *testing.T) {
+	resp := map[string]any{"content": map[string]any{
+		"application/scim+json": map[string]any{"schema": "scim-error"},
+		"application/json":      map[string]any{"schema": "basic-error"},
+		"text/html":             map[string]any{"schema": "page"},
+	}}
+	for range 50 {
+		if got := jsonSchemaOf(resp); got != "basic-error" {
+			t.Fatalf("schema = %v, want basic-error", got)
+		}
+	}
+	only := map[string]any{"content": map[string]any{
+		"application/vnd.github.v3+json": map[string]any{"schema": "b"},
+		"application/scim+json":          map[string]any{"schema": "a"},
+	}}
+	for range 50 {
+		if got := jsonSchemaOf(only); got != "a" {
+			t.Fatalf("schema = %v, want the first +json type by name", got)
+		}
+	}
+	if got := jsonSchemaOf(map[string]any{"content": map[string]any{"text/plain": map[string]any{"schema": "x"}}}); got != nil {
+		t.Fatalf("no JSON type: %v", got)
+	}
+}
