@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/conveyor-dev/conveyor/internal/store"
+	"github.com/conveyor-dev/conveyor/internal/store/storetest"
 )
 
 func TestQuorumCountsEachApproverOnce(t *testing.T) {
@@ -170,5 +171,37 @@ func TestPushVoidsApprovalsThroughTheHandler(t *testing.T) {
 	}
 	if err := h.Handle(ctx, "pull_request", "d-2", []byte(`{"action":"closed"}`)); err == nil || !strings.Contains(err.Error(), "no repository") {
 		t.Errorf("a payload without a repository: %v", err)
+	}
+}
+
+// A deployment's expiry is fixed when it is created: a restart with another
+// approvals.expire_after shows (and keeps) the moment its expiry job was
+// scheduled for, not creation plus the new TTL.
+func TestExpiryIsFixedAtCreation(t *testing.T) {
+	for _, dialect := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			e := newEnvOn(t, storetest.Open(t, dialect), withTTL(time.Hour))
+			pr := e.openPR("feature")
+			r := request(pr, "production")
+			r.Quorum = Quorum{Groups: []Group{{Count: 1}}}
+			d := e.startOK(r)
+			want := d.CreatedAt.Add(time.Hour)
+			if !d.ExpiresAt.Equal(want) {
+				t.Fatalf("ExpiresAt = %v, want %v", d.ExpiresAt, want)
+			}
+			var scheduled time.Time
+			if err := e.store.DB.QueryRow(`SELECT scheduled_at FROM river_job WHERE kind = $1`, expireArgs{}.Kind()).Scan(&scheduled); err != nil {
+				t.Fatal(err)
+			}
+			if scheduled.Sub(want).Abs() > time.Millisecond {
+				t.Fatalf("the expiry job is scheduled for %v, the deployment says %v", scheduled, want)
+			}
+			// The same store under a server restarted with a 2h TTL.
+			restarted := NewEngine(Options{Store: e.store, Queue: e.queue, ApprovalTTL: 2 * time.Hour})
+			got, err := restarted.Get(context.Background(), d.ID)
+			if err != nil || !got.ExpiresAt.Equal(want) {
+				t.Fatalf("after the restart: ExpiresAt = %v (%v), want %v", got.ExpiresAt, err, want)
+			}
+		})
 	}
 }

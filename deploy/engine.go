@@ -245,7 +245,7 @@ func (e *Engine) Get(ctx context.Context, id int64) (*Deployment, error) {
 	}
 	d := fromRow(r)
 	if d.State == StateAwaitingApproval {
-		d.ExpiresAt = d.CreatedAt.Add(e.o.ApprovalTTL)
+		d.ExpiresAt = r.Expiry(e.o.ApprovalTTL)
 	}
 	return d, nil
 }

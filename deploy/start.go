@@ -154,7 +154,7 @@ func (e *Engine) start(ctx context.Context, r Request, row *store.DeploymentRow)
 		if row.State == StateQueued {
 			return e.enqueueStep(ctx, tx, row, 0, time.Time{})
 		}
-		_, err = e.o.Queue.InsertTx(ctx, tx, expireArgs{DeploymentID: row.ID}, &river.InsertOpts{ScheduledAt: e.o.Now().Add(e.o.ApprovalTTL)})
+		_, err = e.o.Queue.InsertTx(ctx, tx, expireArgs{DeploymentID: row.ID}, &river.InsertOpts{ScheduledAt: row.ExpiresAt})
 		return err
 	})
 	if err != nil {
@@ -231,6 +231,9 @@ func (e *Engine) newRow(r Request, mode string) (*store.DeploymentRow, error) {
 		SHA: r.HeadSHA, Ref: r.HeadRef, BaseRef: r.BaseRef, Environment: r.Environment, Production: r.Production, Mode: mode,
 		State: state, Steps: steps, Pause: r.Pause, Requester: r.Requester, SourceKey: r.SourceKey, Quorum: string(q),
 		Decision: r.Decision, CreatedAt: now,
+	}
+	if state == StateAwaitingApproval {
+		row.ExpiresAt = now.Add(e.o.ApprovalTTL)
 	}
 	for _, a := range r.Artifacts {
 		res, err := json.Marshal(a.Resources)

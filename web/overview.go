@@ -274,7 +274,7 @@ func quorumOf(d *store.DeploymentRow) (deploy.Quorum, []deploy.Approval) {
 func (s *Server) pendingOf(d *store.DeploymentRow, now time.Time) pendingView {
 	q, as := quorumOf(d)
 	pv := pendingView{ID: d.ID, Repo: d.Repository, PR: d.PR, SHA: d.SHA, Environment: d.Environment, Artifacts: artifactNames(d),
-		By: d.Requester, Age: age(now, d.CreatedAt), Expires: d.CreatedAt.Add(s.o.ApprovalTTL),
+		By: d.Requester, Age: age(now, d.CreatedAt), Expires: d.Expiry(s.o.ApprovalTTL),
 		Got: min(q.Counted(as), q.Needed()), Needed: q.Needed(), Missing: q.Missing(as)}
 	for _, g := range q.Groups {
 		from := "anyone the policy lets approve"

@@ -185,7 +185,7 @@ func (s *Server) deploymentViewOf(r *http.Request, d *store.DeploymentRow) (depl
 		Awaiting: d.State == deploy.StateAwaitingApproval}
 	dv.Missing = q.Missing(as)
 	if dv.Awaiting {
-		dv.Expires = d.CreatedAt.Add(s.o.ApprovalTTL)
+		dv.Expires = d.Expiry(s.o.ApprovalTTL)
 	}
 	for _, g := range q.Groups {
 		from := "anyone the policy lets approve"

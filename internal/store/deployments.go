@@ -52,7 +52,10 @@ type DeploymentRow struct {
 	Error          string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
-	Artifacts      []ArtifactRow
+	// ExpiresAt is when a deployment awaiting approval expires, as
+	// scheduled at its creation (zero: none, or not recorded).
+	ExpiresAt time.Time
+	Artifacts []ArtifactRow
 	Approvals      []ApprovalRow
 }
 
@@ -86,7 +89,7 @@ type ApprovalRow struct {
 }
 
 const deploymentCols = `id, repository, installation_id, pr, pr_title, pr_url, sha, ref, base_ref, environment, production, mode,
-	state, step, steps, pause_ms, requester, source_key, quorum, decision, comment_id, slack_channel, slack_ts, job_id, error, created_at, updated_at`
+	state, step, steps, pause_ms, requester, source_key, quorum, decision, comment_id, slack_channel, slack_ts, job_id, error, created_at, updated_at, expires_at`
 
 // InsertDeployment stores d with its artifacts and sets d.ID.
 func InsertDeployment(ctx context.Context, q Querier, d *DeploymentRow) error {
@@ -100,11 +103,11 @@ func insertDeployment(ctx context.Context, q Querier, d *DeploymentRow) error {
 		now = time.Now()
 	}
 	err := q.QueryRowContext(ctx, `INSERT INTO deployments (repository, installation_id, pr, pr_title, pr_url, sha, ref, base_ref,
-		environment, production, mode, state, step, steps, pause_ms, requester, source_key, quorum, decision, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20) RETURNING id`,
+		environment, production, mode, state, step, steps, pause_ms, requester, source_key, quorum, decision, created_at, updated_at, expires_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$20,$21) RETURNING id`,
 		d.Repository, d.InstallationID, d.PR, d.PRTitle, d.PRURL, d.SHA, d.Ref, d.BaseRef, d.Environment, boolInt(d.Production),
 		d.Mode, d.State, d.Step, string(steps), d.Pause.Milliseconds(), d.Requester, d.SourceKey, orJSON(d.Quorum, "{}"), d.Decision,
-		now.UnixMilli()).Scan(&d.ID)
+		now.UnixMilli(), unixMilliOrZero(d.ExpiresAt)).Scan(&d.ID)
 	if err != nil {
 		return fmt.Errorf("insert deployment: %w", err)
 	}
@@ -183,17 +186,20 @@ func queryDeployments(ctx context.Context, q Querier, query string, args ...any)
 	var out []*DeploymentRow
 	for rows.Next() {
 		d := &DeploymentRow{}
-		var prod, pause, created, updated int64
+		var prod, pause, created, updated, expires int64
 		var steps string
 		if err := rows.Scan(&d.ID, &d.Repository, &d.InstallationID, &d.PR, &d.PRTitle, &d.PRURL, &d.SHA, &d.Ref, &d.BaseRef,
 			&d.Environment, &prod, &d.Mode, &d.State, &d.Step, &steps, &pause, &d.Requester, &d.SourceKey, &d.Quorum, &d.Decision,
-			&d.CommentID, &d.SlackChannel, &d.SlackTS, &d.JobID, &d.Error, &created, &updated); err != nil {
+			&d.CommentID, &d.SlackChannel, &d.SlackTS, &d.JobID, &d.Error, &created, &updated, &expires); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("deployments: %w", err)
 		}
 		d.Production = prod != 0
 		d.Pause = time.Duration(pause) * time.Millisecond
 		d.CreatedAt, d.UpdatedAt = time.UnixMilli(created), time.UnixMilli(updated)
+		if expires != 0 {
+			d.ExpiresAt = time.UnixMilli(expires)
+		}
 		if err := json.Unmarshal([]byte(steps), &d.Steps); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("deployment %d: steps %q: %w", d.ID, steps, err)
@@ -517,6 +523,23 @@ func ListArtifactHistory(ctx context.Context, q Querier, f HistoryFilter) ([]Art
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// Expiry is when d, awaiting approval, expires: ExpiresAt, or for a
+// deployment from before it was recorded, its creation plus ttl.
+func (d *DeploymentRow) Expiry(ttl time.Duration) time.Time {
+	if !d.ExpiresAt.IsZero() {
+		return d.ExpiresAt
+	}
+	return d.CreatedAt.Add(ttl)
+}
+
+// unixMilliOrZero is t in Unix ms, 0 for the zero time.
+func unixMilliOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 func boolInt(b bool) int {
