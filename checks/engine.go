@@ -10,6 +10,7 @@ import (
 	"github.com/conveyor-dev/conveyor/checks/prfacts"
 	"github.com/conveyor-dev/conveyor/checks/repoconfig"
 	"github.com/conveyor-dev/conveyor/internal/resources"
+	"github.com/conveyor-dev/conveyor/policies"
 )
 
 const configPath = repoconfig.Path
@@ -47,6 +48,66 @@ type run struct {
 	commitsOnce sync.Once
 	commits     []Commit
 	commitsErr  error
+
+	// envs memoizes, per environment, what serves there (this repository's
+	// and the other repositories'), read once per evaluation for all its
+	// artifacts and stages instead of once per artifact and stage.
+	envsMu sync.Mutex
+	envs   map[string]*envFacts
+}
+
+// envFacts is what one evaluation knows of an environment.
+type envFacts struct {
+	serving    map[string]string // artifact -> SHA, this repository
+	servingErr error
+	others     []policies.Artifact // what serves from other repositories
+	othersErr  error
+	othersRead bool
+}
+
+// env returns the memo of environment name, creating it.
+func (r *run) env(name string) *envFacts {
+	if r.envs == nil {
+		r.envs = map[string]*envFacts{}
+	}
+	e := r.envs[name]
+	if e == nil {
+		e = &envFacts{}
+		r.envs[name] = e
+	}
+	return e
+}
+
+// servingIn is what serves in env from this repository (Facts.Serving),
+// read once per evaluation.
+func (r *run) servingIn(ctx context.Context, env string) (map[string]string, error) {
+	r.envsMu.Lock()
+	defer r.envsMu.Unlock()
+	e := r.env(env)
+	if e.serving == nil && e.servingErr == nil {
+		e.serving, e.servingErr = r.f.Serving(ctx, env)
+		if e.serving == nil && e.servingErr == nil {
+			e.serving = map[string]string{}
+		}
+	}
+	return e.serving, e.servingErr
+}
+
+// servingElsewhere is what serves in env from the other repositories when
+// the deployments know it (policies.Fleet), read once per evaluation.
+func (r *run) servingElsewhere(ctx context.Context, env string) ([]policies.Artifact, error) {
+	fleet, ok := r.s.o.Deployments.(policies.Fleet)
+	if !ok {
+		return nil, nil
+	}
+	r.envsMu.Lock()
+	defer r.envsMu.Unlock()
+	e := r.env(env)
+	if !e.othersRead {
+		e.others, e.othersErr = fleet.RunningElsewhere(ctx, r.ch.Repository, env)
+		e.othersRead = true
+	}
+	return e.others, e.othersErr
 }
 
 // Evaluate runs every stage for every artifact the change touches and

@@ -350,4 +350,9 @@ func TestQuotaCountsWhatTheTeamRunsInOtherRepositories(t *testing.T) {
 	if !slices.Contains(fleet.askedBy, f.Change().Repository) {
 		t.Errorf("RunningElsewhere was asked for %v, want the PR's repository %s", fleet.askedBy, f.Change().Repository)
 	}
+	// Once per environment and evaluation, however many artifacts and
+	// stages ask (the good change touches three artifacts).
+	if len(res.Artifacts) < 2 || len(fleet.askedBy) != 2 {
+		t.Errorf("RunningElsewhere asked %d times for %d artifacts, want once per environment (2)", len(fleet.askedBy), len(res.Artifacts))
+	}
 }

@@ -29,7 +29,7 @@ func (e kindEnv) HeadAge() time.Duration {
 }
 
 func (e kindEnv) Serving(ctx context.Context, env string) (map[string]string, error) {
-	return e.r.f.Serving(ctx, env)
+	return e.r.servingIn(ctx, env)
 }
 
 // Actions is the facts' own reader of GitHub Actions when they have one

@@ -153,7 +153,7 @@ func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[
 	if r.base == nil {
 		return map[string]map[string]policies.Usage{}, nil
 	}
-	serving, err := r.f.Serving(ctx, env)
+	serving, err := r.servingIn(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +163,11 @@ func (r *run) usage(ctx context.Context, env, candidate string) (map[string]map[
 			running = append(running, policies.Artifact{Name: b.Name, Owners: b.Owners, Resources: b.PolicyResources()})
 		}
 	}
-	fleet, _ := r.s.o.Deployments.(policies.Fleet)
-	return policies.FleetUsage(ctx, fleet, r.ch.Repository, env, running)
+	others, err := r.servingElsewhere(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return policies.TeamUsage(env, append(running, others...)), nil
 }
 
 func nonNilStrings(s []string) []string {

@@ -37,7 +37,7 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact, first []str
 	}
 	var now, serving, later []string
 	for _, e := range r.base.Environments {
-		here, err := r.f.Serving(ctx, e.Name)
+		here, err := r.servingIn(ctx, e.Name)
 		if err == nil && here[a.Name] == r.ch.HeadSHA && r.ch.HeadSHA != "" {
 			serving = append(serving, e.Name)
 			st.Details = append(st.Details, e.Name+": serves "+short(r.ch.HeadSHA)+" (this head) now")
@@ -48,7 +48,7 @@ func (r *run) readiness(ctx context.Context, a *repoconfig.Artifact, first []str
 			needs = append(needs, "the policy to allow it (deny: "+reason+")")
 		}
 		for _, req := range e.Requires {
-			serving, err := r.f.Serving(ctx, req)
+			serving, err := r.servingIn(ctx, req)
 			if err != nil {
 				needs = append(needs, fmt.Sprintf("%s first (its deployments could not be read)", req))
 				continue
