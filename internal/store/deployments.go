@@ -56,7 +56,7 @@ type DeploymentRow struct {
 	// scheduled at its creation (zero: none, or not recorded).
 	ExpiresAt time.Time
 	Artifacts []ArtifactRow
-	Approvals      []ApprovalRow
+	Approvals []ApprovalRow
 }
 
 // ArtifactRow is one artifact of a deployment.
