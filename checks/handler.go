@@ -229,20 +229,28 @@ func (h *Handler) runMoved(ctx context.Context, tx *sql.Tx, repo, sha string) er
 	return h.request(ctx, tx, due, true, nil)
 }
 
-// ciCompleted re-evaluates the artifacts whose stored result lists name.
-// Before the first evaluation of the SHA nothing is stored and nothing is
-// due: the pending evaluation reads the recorded result.
+// ciCompleted re-evaluates the artifacts whose stored result lists name,
+// and those still waiting for CI (awaitsCI): a name in ci: that never
+// reports (a typo) is then shown next to the one that did. Before the
+// first evaluation of the SHA nothing is stored and nothing is due: the
+// pending evaluation reads the recorded result.
 func (h *Handler) ciCompleted(ctx context.Context, tx *sql.Tx, repo, sha, name string) error {
 	stored, err := store.CheckResults(ctx, tx, repo, sha)
 	if err != nil {
 		return err
 	}
 	for _, r := range stored {
-		if r.Artifact != "" && contains(r.CI, name) {
+		if r.Artifact != "" && (contains(r.CI, name) || awaitsCI(r)) {
 			return h.requestAt(ctx, tx, repo, sha, false, []string{name})
 		}
 	}
 	return nil
+}
+
+// awaitsCI reports whether r is an artifact's check still waiting, with CI
+// names listed: any CI of the commit that completes re-evaluates it.
+func awaitsCI(r store.CheckResult) bool {
+	return r.Artifact != "" && len(r.CI) > 0 && r.Status != StatusCompleted
 }
 
 // requestAt requests an evaluation for every open PR whose head is sha.

@@ -85,6 +85,9 @@ func (s *Suite) work(ctx context.Context, a EvaluateArgs) (settled bool, err err
 	if !req.Full && len(stored) > 0 {
 		only = map[string]bool{}
 		for _, r := range stored {
+			if awaitsCI(r) {
+				only[r.Artifact] = true
+			}
 			for _, n := range req.CI {
 				if r.Artifact != "" && contains(r.CI, n) {
 					only[r.Artifact] = true

@@ -8,6 +8,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -94,6 +96,30 @@ func (Kind) Plan(_ context.Context, env kind.PlanEnv, a kind.Artifact) (kind.Pay
 	return kind.Payload{Summary: fmt.Sprintf("%s at %s", a.Name, kind.Short(env.SHA()))}, ""
 }
 
+// misspeltCI says, for each CI name waited for that never reported on the
+// commit while a similar name did, which one it probably means: a name
+// that never reports keeps the check waiting (nothing times it out: CI is
+// event-driven), so a typo in ci: must show where the author looks.
+func misspeltCI(listed, waiting []string, ci map[string]kind.CIResult) []string {
+	var reported []string
+	for name := range ci {
+		if !slices.Contains(listed, name) {
+			reported = append(reported, name)
+		}
+	}
+	sort.Strings(reported)
+	var out []string
+	for _, name := range waiting {
+		if _, ok := ci[name]; ok {
+			continue // it reported; it is running
+		}
+		if near := kind.Nearest(name, reported); near != "" {
+			out = append(out, fmt.Sprintf("no check named %q has reported on this commit, but %q has: is ci: in the base branch's .github/conveyor.yml misspelt?", name, near))
+		}
+	}
+	return out
+}
+
 // passingCI are the CI conclusions that let an artifact through.
 var passingCI = map[string]bool{"success": true, "neutral": true, "skipped": true}
 
@@ -140,7 +166,8 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, a kind.Artifact) kind.Ou
 	case len(failed) > 0:
 		k.Quality = kind.Stage{Result: kind.Fail, Summary: "CI failed: " + strings.Join(failed, ", ")}
 	case len(waiting) > 0:
-		k.Quality = kind.Stage{Result: kind.Wait, Summary: "waiting for CI: " + strings.Join(waiting, ", ")}
+		k.Quality = kind.Stage{Result: kind.Wait, Summary: "waiting for CI: " + strings.Join(waiting, ", "),
+			Details: misspeltCI(a.CI, waiting, ci)}
 	default:
 		k.Quality = kind.Stage{Result: kind.Pass, Summary: "CI passed: " + strings.Join(passed, ", ")}
 	}
