@@ -58,11 +58,12 @@ type run struct {
 
 // envFacts is what one evaluation knows of an environment.
 type envFacts struct {
-	serving    map[string]string // artifact -> SHA, this repository
-	servingErr error
-	others     []policies.Artifact // what serves from other repositories
-	othersErr  error
-	othersRead bool
+	serving     map[string]string // artifact -> SHA, this repository
+	servingErr  error
+	servingRead bool
+	others      []policies.Artifact // what serves from other repositories
+	othersErr   error
+	othersRead  bool
 }
 
 // env returns the memo of environment name, creating it.
@@ -84,11 +85,9 @@ func (r *run) servingIn(ctx context.Context, env string) (map[string]string, err
 	r.envsMu.Lock()
 	defer r.envsMu.Unlock()
 	e := r.env(env)
-	if e.serving == nil && e.servingErr == nil {
+	if !e.servingRead {
 		e.serving, e.servingErr = r.f.Serving(ctx, env)
-		if e.serving == nil && e.servingErr == nil {
-			e.serving = map[string]string{}
-		}
+		e.servingRead = true
 	}
 	return e.serving, e.servingErr
 }

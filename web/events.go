@@ -28,13 +28,8 @@ func (s *Server) overviewEvents(w http.ResponseWriter, r *http.Request, v viewer
 // pullEvents streams "change" whenever a deployment of the pull request
 // changes state or step, or gets an approval.
 func (s *Server) pullEvents(w http.ResponseWriter, r *http.Request, v viewer) {
-	repo, ok := s.repoOf(w, r)
+	repo, n, ok := s.pullOf(w, r)
 	if !ok {
-		return
-	}
-	n, ok := prNumber(r)
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	s.stream(w, r, []string{repo}, n)

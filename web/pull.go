@@ -90,13 +90,8 @@ type stage struct {
 }
 
 func (s *Server) pull(w http.ResponseWriter, r *http.Request, v viewer) {
-	repo, ok := s.repoOf(w, r)
+	repo, n, ok := s.pullOf(w, r)
 	if !ok {
-		return
-	}
-	n, ok := prNumber(r)
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	p, err := s.pullData(r, repo, n)
@@ -222,13 +217,8 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, v viewer) {
 		http.Error(w, "This form has expired or did not come from the dashboard; reload the page and try again.", http.StatusForbidden)
 		return
 	}
-	repo, ok := s.repoOf(w, r)
+	repo, n, ok := s.pullOf(w, r)
 	if !ok {
-		return
-	}
-	n, ok := prNumber(r)
-	if !ok {
-		s.notFound(w, r)
 		return
 	}
 	if s.o.Approvals == nil {

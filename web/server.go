@@ -195,6 +195,21 @@ func prNumber(r *http.Request) (int, bool) {
 	return n, err == nil && n > 0
 }
 
+// pullOf is the readable repository and the pull request number of a
+// /r/{owner}/{repo}/pull/{n} address; when false, the answer is written.
+func (s *Server) pullOf(w http.ResponseWriter, r *http.Request) (string, int, bool) {
+	repo, ok := s.repoOf(w, r)
+	if !ok {
+		return "", 0, false
+	}
+	n, ok := prNumber(r)
+	if !ok {
+		s.notFound(w, r)
+		return "", 0, false
+	}
+	return repo, n, true
+}
+
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "Not found, or you may not read this repository.", http.StatusNotFound)
 }

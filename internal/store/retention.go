@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -96,15 +95,10 @@ func (s *Store) deleteInBatches(ctx context.Context, stmt string, cutoff int64) 
 // state whose last change is older than cutoff and that have no flush
 // waiting; it returns how many deployments' outboxes it removed.
 func (s *Store) pruneSlackOutboxes(ctx context.Context, finished []string, cutoff int64) (int64, error) {
-	args := []any{cutoff}
-	marks := make([]string, len(finished))
-	for i, st := range finished {
-		args = append(args, st)
-		marks[i] = fmt.Sprintf("$%d", i+2)
-	}
+	args, in := inList([]any{cutoff}, finished)
 	args = append(args, pruneBatch)
 	sel := `SELECT f.deployment_id FROM slack_flush f JOIN deployments d ON d.id = f.deployment_id
-		WHERE f.updated_at < $1 AND f.job_at = 0 AND d.state IN (` + strings.Join(marks, ", ") + `)
+		WHERE f.updated_at < $1 AND f.job_at = 0 AND d.state ` + in + `
 		AND NOT EXISTS (SELECT 1 FROM slack_outbox o WHERE o.deployment_id = f.deployment_id AND o.done_at = 0)
 		LIMIT $` + fmt.Sprint(len(args))
 	var total int64

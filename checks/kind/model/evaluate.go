@@ -127,7 +127,9 @@ func (Kind) Evaluate(ctx context.Context, env kind.Env, art kind.Artifact) kind.
 	case err != nil:
 		k.Validate = unreachable(err)
 	case mv.Status == mlflow.StatusPending:
-		// The registry tells nobody when registration ends: look again.
+		// Nothing says when registration ends: MLflow's registry webhooks
+		// (mlflow.webhooks: model version created, tag set, alias set or
+		// deleted) have no event for a status change. Look again.
 		k.Validate = kind.Stage{Result: kind.Wait, Summary: fmt.Sprintf("%s v%s is still registering (%s)", ptr.Model, ptr.Version, mv.Status)}
 		k.Retry, registering = true, true
 	case mv.Status != mlflow.StatusReady:
